@@ -1,0 +1,1 @@
+//! breaker-sim: trace replay under virtual time.
