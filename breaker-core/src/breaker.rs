@@ -1,0 +1,809 @@
+//! A circuit breaker: admission, outcomes, transitions and manual control.
+//!
+//! The state lives in one packed atomic word (see `state::Word`). Admission
+//! and the outcomes that change nothing but a counter are lock-free
+//! compare-and-swaps on that word. Every transition is made under the control
+//! lock, so that transitions are totally ordered and each is reported once; it
+//! is still a compare-and-swap, because lock-free updates race with it. A
+//! transition bumps the word's generation, which is how an outcome knows its
+//! period is over and it is a straggler.
+
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+
+use crate::clock::{Clock, MonotonicClock};
+use crate::counter::{Count, Counters};
+use crate::error::{Action, OpenReason, Reason};
+use crate::event::{Dispatch, Listeners, Transition};
+use crate::policy::{Outcome, Windows, nanos};
+use crate::registry::Shared;
+use crate::state::Word;
+use crate::{Config, Error, State, Stats};
+
+/// `Permit::started` when the breaker does not time its calls.
+const UNTIMED: u64 = u64::MAX;
+/// `opened_at` of a breaker that never opened.
+const NEVER: u64 = u64::MAX;
+
+/// What every call reads, alone on its cache lines.
+#[repr(align(128))]
+struct Hot {
+    word: AtomicU64,
+    /// End of the current open period (valid while the word says Open). Written
+    /// before the compare-and-swap that publishes Open.
+    deadline: AtomicU64,
+}
+
+/// What is only touched under the control lock.
+struct Control {
+    /// The length of the current (or next) open period: `reset`, grown by backoff.
+    period: u64,
+    windows: Option<Windows>,
+}
+
+struct Inner {
+    hot: Hot,
+    name: Arc<str>,
+    config: Config,
+    /// The consecutive policy's threshold, 0 when it is not active.
+    consecutive: u32,
+    /// Whether a windowed policy is active: outcomes then go through the lock.
+    windowed: bool,
+    /// Whether calls are timed (a `slow` latency is configured).
+    timed: bool,
+    counters: Counters,
+    control: Mutex<Control>,
+    reason: ArcSwapOption<OpenReason>,
+    opened_at: AtomicU64,
+    transitions: AtomicU64,
+    shared: Arc<Shared>,
+    listeners: Listeners,
+    dispatch: Dispatch,
+}
+
+/// A named circuit breaker. Cheap to clone: clones are the same breaker.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker_core::{Breaker, Config, Error, State, clock::ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let config = Config::builder().fail_max(2).reset(Duration::from_secs(10)).success(1).build()?;
+/// let db = Breaker::with_clock("db", config, clock.clone());
+///
+/// for _ in 0..2 {
+///     let _ = db.call(|| Err::<(), Error>(Error::timeout("db".into(), Duration::from_secs(1))));
+/// }
+/// assert_eq!(db.state(), State::Open);
+/// let rejected = db.call(|| Ok::<_, Error>(1)).unwrap_err();
+/// assert_eq!(rejected.retry_after(), Some(Duration::from_secs(10)));
+///
+/// clock.advance(Duration::from_secs(10));
+/// assert_eq!(db.call(|| Ok::<_, Error>(1))?, 1); // the trial closes it again
+/// assert_eq!(db.state(), State::Closed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Breaker {
+    inner: Arc<Inner>,
+}
+
+/// What recording an outcome found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// How long the call ran, when the breaker times calls (`slow` is set).
+    pub latency: Option<Duration>,
+    /// Whether the call was slower than `slow`.
+    pub slow: bool,
+    /// Whether the call's period had ended: the outcome only reached the statistics.
+    pub straggler: bool,
+}
+
+impl Breaker {
+    /// A breaker on the real monotonic clock, outside any registry.
+    pub fn new(name: impl Into<Arc<str>>, config: Config) -> Breaker {
+        Breaker::with_clock(name, config, MonotonicClock)
+    }
+
+    /// A breaker on its own clock (a [`ManualClock`](crate::clock::ManualClock)
+    /// in tests and the simulator), outside any registry.
+    pub fn with_clock(name: impl Into<Arc<str>>, config: Config, clock: impl Clock) -> Breaker {
+        Breaker::in_shared(name.into(), config, Arc::new(Shared::new(clock)))
+    }
+
+    pub(crate) fn in_shared(name: Arc<str>, config: Config, shared: Arc<Shared>) -> Breaker {
+        let windows = Windows::for_config(&config);
+        let period = nanos(config.reset());
+        Breaker {
+            inner: Arc::new(Inner {
+                hot: Hot {
+                    word: AtomicU64::new(Word::new(State::Closed, 0, 0).0),
+                    deadline: AtomicU64::new(0),
+                },
+                consecutive: config.consecutive().unwrap_or(0),
+                windowed: windows.is_some(),
+                timed: config.slow().is_some(),
+                name,
+                config,
+                counters: Counters::new(),
+                control: Mutex::new(Control { period, windows }),
+                reason: ArcSwapOption::empty(),
+                opened_at: AtomicU64::new(NEVER),
+                transitions: AtomicU64::new(0),
+                shared,
+                listeners: Listeners::default(),
+                dispatch: Dispatch::default(),
+            }),
+        }
+    }
+
+    /// The breaker's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The configuration it was created with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The current state. Open stays Open until a call arrives after the open
+    /// period: the move to HalfOpen is made by that call.
+    pub fn state(&self) -> State {
+        self.inner.word().state()
+    }
+
+    /// The time on this breaker's clock.
+    pub fn now(&self) -> Duration {
+        Duration::from_nanos(self.inner.now())
+    }
+
+    /// Calls `listener` with every transition of this breaker, in order, once
+    /// each. Listeners run on the thread that caused the transition, after the
+    /// breaker's internal lock is released; a panic in one is contained.
+    pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
+        self.inner.listeners.add(Arc::new(listener));
+    }
+
+    /// Asks to run one call. `Ok` holds a permit: report the call's outcome
+    /// with it, or drop it to cancel the call. `Err` is the rejection.
+    #[inline]
+    pub fn acquire(&self) -> Result<Permit<'_>, Error> {
+        self.inner.acquire()
+    }
+
+    /// Runs `f` through the breaker. `Err` from `f` is a failure; a panic is a
+    /// failure and is resumed; a rejection returns `Err(Error::Rejected {..}.into())`
+    /// without running `f`.
+    pub fn call<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Result<T, E>,
+        E: From<Error> + fmt::Display,
+    {
+        let permit = self.acquire()?;
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(Ok(value)) => {
+                permit.success();
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                permit.failure_with(|| error.to_string());
+                Err(error)
+            }
+            Err(payload) => {
+                permit.failure_with(|| panic_message(payload.as_ref()));
+                resume_unwind(payload)
+            }
+        }
+    }
+
+    /// Runs a future through the breaker, as [`call`](Breaker::call) runs a
+    /// closure. Dropping the returned future before it finishes cancels the
+    /// call: it feeds no policy and gives its half-open permit back.
+    pub async fn call_async<T, E, Fut>(&self, fut: Fut) -> Result<T, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: From<Error> + fmt::Display,
+    {
+        let permit = self.acquire()?;
+        let mut fut = std::pin::pin!(fut);
+        let polled = std::future::poll_fn(|cx| {
+            match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+                Ok(std::task::Poll::Ready(result)) => std::task::Poll::Ready(Ok(result)),
+                Err(payload) => std::task::Poll::Ready(Err(payload)),
+            }
+        })
+        .await;
+        match polled {
+            Ok(Ok(value)) => {
+                permit.success();
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                permit.failure_with(|| error.to_string());
+                Err(error)
+            }
+            Err(payload) => {
+                permit.failure_with(|| panic_message(payload.as_ref()));
+                resume_unwind(payload)
+            }
+        }
+    }
+
+    /// Opens the breaker now for `reset`; it recovers as usual. While Open it
+    /// restarts the open period (no transition is reported).
+    pub fn trip(&self) {
+        self.inner.act(Action::Trip);
+    }
+
+    /// Opens the breaker until [`reset`](Breaker::reset): every call is rejected.
+    pub fn force_open(&self) {
+        self.inner.act(Action::ForceOpen);
+    }
+
+    /// Lets every call through until [`reset`](Breaker::reset), counting
+    /// statistics but never tripping.
+    pub fn disable(&self) {
+        self.inner.act(Action::Disable);
+    }
+
+    /// Closes the breaker and clears its policies' counters (the statistics
+    /// stay), restoring the open period to `reset`.
+    pub fn reset(&self) {
+        self.inner.act(Action::Reset);
+    }
+
+    /// What the breaker has seen so far.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+
+    /// Why the breaker last opened (or was forced open), if it ever did.
+    pub fn open_reason(&self) -> Option<Arc<OpenReason>> {
+        self.inner.reason.load_full()
+    }
+}
+
+impl fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.inner.name)
+            .field("state", &self.state())
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+/// The text of a panic's payload, when it has one.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_owned()
+    }
+}
+
+/// The right to run one call through a breaker.
+///
+/// Report how the call ended with [`success`](Permit::success),
+/// [`failure`](Permit::failure) or [`timeout`](Permit::timeout); dropping the
+/// permit instead records the call as cancelled, which feeds no policy and
+/// gives a half-open trial permit back.
+#[must_use = "a permit dropped without an outcome records a cancelled call"]
+pub struct Permit<'a> {
+    inner: &'a Inner,
+    generation: u32,
+    started: u64,
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("breaker", &self.inner.name)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+impl Permit<'_> {
+    /// The call succeeded (or failed with an error that is not counted as a failure).
+    pub fn success(self) -> Recorded {
+        let this = ManuallyDrop::new(self);
+        this.inner
+            .end(this.generation, this.started, false, String::new)
+    }
+
+    /// The call failed.
+    pub fn failure(self) -> Recorded {
+        self.failure_with(String::new)
+    }
+
+    /// The call failed; `message` describes the failure and is kept (called)
+    /// only if this failure opens the breaker.
+    pub fn failure_with(self, message: impl FnOnce() -> String) -> Recorded {
+        let this = ManuallyDrop::new(self);
+        this.inner.end(this.generation, this.started, true, message)
+    }
+
+    /// The call ran past the breaker's `timeout`: a failure.
+    pub fn timeout(self) -> Recorded {
+        let after = self.inner.config.timeout().unwrap_or_default();
+        self.failure_with(|| format!("timed out after {}", crate::format_duration(after)))
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.inner.cancel(self.generation);
+    }
+}
+
+impl Inner {
+    #[inline]
+    fn word(&self) -> Word {
+        Word(self.hot.word.load(Ordering::Acquire))
+    }
+
+    #[inline]
+    fn cas(&self, current: Word, new: Word) -> bool {
+        self.hot
+            .word
+            .compare_exchange(current.0, new.0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    #[inline]
+    fn now(&self) -> u64 {
+        self.shared.clock.now_ns()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        // A panic never happens under this lock by design; if one did, the
+        // control data is still consistent (every write to it is a single step).
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn deliver(&self) {
+        self.dispatch
+            .deliver(&self.listeners, &self.shared.listeners);
+    }
+
+    #[inline]
+    fn admit(&self, generation: u32, now: Option<u64>) -> Permit<'_> {
+        self.counters.bump(Count::Admitted);
+        let started = if self.timed {
+            now.unwrap_or_else(|| self.now())
+        } else {
+            UNTIMED
+        };
+        Permit {
+            inner: self,
+            generation,
+            started,
+        }
+    }
+
+    #[cold]
+    fn reject(&self, state: State, retry_after: Option<u64>) -> Error {
+        self.counters.bump(Count::Rejected);
+        Error::Rejected {
+            name: self.name.clone(),
+            state,
+            retry_after: retry_after.map(Duration::from_nanos),
+            reason: self.reason.load_full(),
+        }
+    }
+
+    #[inline]
+    fn acquire(&self) -> Result<Permit<'_>, Error> {
+        loop {
+            let w = self.word();
+            match w.state() {
+                State::Closed | State::Disabled => return Ok(self.admit(w.generation(), None)),
+                State::HalfOpen => {
+                    let in_flight = w.trials_in_flight();
+                    if in_flight >= self.config.half_open() {
+                        return Err(self.reject(State::HalfOpen, None));
+                    }
+                    let taken = w.with_aux(Word::trials(in_flight + 1, w.trial_successes()));
+                    if self.cas(w, taken) {
+                        return Ok(self.admit(w.generation(), None));
+                    }
+                }
+                State::Open => {
+                    let now = self.now();
+                    let deadline = self.hot.deadline.load(Ordering::Acquire);
+                    if now < deadline {
+                        return Err(self.reject(State::Open, Some(deadline - now)));
+                    }
+                    if let Some(generation) = self.begin_trials(w, now) {
+                        return Ok(self.admit(generation, Some(now)));
+                    }
+                }
+                State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
+            }
+        }
+    }
+
+    /// Open -> HalfOpen for a call at `now`, past the open period; the call
+    /// takes the first trial permit. `None` if the word moved meanwhile.
+    #[cold]
+    fn begin_trials(&self, open: Word, now: u64) -> Option<u32> {
+        let mut ctl = self.lock();
+        if self.word() != open || now < self.hot.deadline.load(Ordering::Acquire) {
+            return None;
+        }
+        let period = ctl.period;
+        let trial = open.next(State::HalfOpen, Word::trials(1, 0));
+        let moved = self.transition(
+            &mut ctl,
+            open,
+            trial,
+            now,
+            Reason::OpenElapsed {
+                period: Duration::from_nanos(period),
+            },
+            None,
+        );
+        drop(ctl);
+        moved.then(|| {
+            self.deliver();
+            trial.generation()
+        })
+    }
+
+    /// Moves the word from `from` to `to` (a new period) and does what
+    /// entering `to` requires. Under the control lock; `false` if the word
+    /// changed since `from` was read.
+    fn transition(
+        &self,
+        ctl: &mut Control,
+        from: Word,
+        to: Word,
+        at: u64,
+        reason: Reason,
+        message: Option<String>,
+    ) -> bool {
+        if to.state() == State::Open {
+            self.hot
+                .deadline
+                .store(at.saturating_add(ctl.period), Ordering::Release);
+        }
+        if !self.cas(from, to) {
+            return false;
+        }
+        match to.state() {
+            State::Open | State::ForcedOpen => self.record_opening(at, &reason, message),
+            State::Closed => {
+                if let Some(windows) = &mut ctl.windows {
+                    windows.clear();
+                }
+                ctl.period = nanos(self.config.reset());
+            }
+            _ => {}
+        }
+        self.transitions.fetch_add(1, Ordering::Relaxed);
+        self.dispatch.push(Transition {
+            name: self.name.clone(),
+            from: from.state(),
+            to: to.state(),
+            at: Duration::from_nanos(at),
+            reason,
+        });
+        true
+    }
+
+    fn record_opening(&self, at: u64, reason: &Reason, message: Option<String>) {
+        self.opened_at.store(at, Ordering::Relaxed);
+        self.reason.store(Some(Arc::new(OpenReason {
+            reason: reason.clone(),
+            at: Duration::from_nanos(at),
+            last_failure: message.filter(|m| !m.is_empty()),
+        })));
+    }
+
+    /// Opens a Closed (or other) word for `reason`, with the open period the
+    /// caller put in `ctl.period`.
+    fn open(
+        &self,
+        ctl: &mut Control,
+        from: Word,
+        at: u64,
+        reason: Reason,
+        message: Option<String>,
+    ) -> bool {
+        self.transition(ctl, from, from.next(State::Open, 0), at, reason, message)
+    }
+
+    fn end(
+        &self,
+        generation: u32,
+        started: u64,
+        failure: bool,
+        message: impl FnOnce() -> String,
+    ) -> Recorded {
+        let now = (self.timed || self.windowed).then(|| self.now());
+        let latency = match now {
+            Some(now) if started != UNTIMED => Some(now.saturating_sub(started)),
+            _ => None,
+        };
+        let slow = match (self.config.slow(), latency) {
+            (Some(slow), Some(latency)) => latency > nanos(slow),
+            _ => false,
+        };
+        self.counters.bump(if failure {
+            Count::Failures
+        } else {
+            Count::Successes
+        });
+        if slow {
+            self.counters.bump(Count::Slow);
+        }
+        let w = self.word();
+        let current = w.is_period(generation)
+            && match w.state() {
+                State::Closed if self.windowed => {
+                    self.feed_windows(generation, failure, slow, now.unwrap_or(0), message)
+                }
+                State::Closed => self.feed_consecutive(generation, failure, message),
+                State::HalfOpen => self.feed_trial(generation, failure, message),
+                _ => true,
+            };
+        Recorded {
+            latency: latency.map(Duration::from_nanos),
+            slow,
+            straggler: !current,
+        }
+    }
+
+    /// An outcome in Closed when only the consecutive policy is active: a
+    /// lock-free update of the run in the word, and the lock only to trip.
+    /// `false` if the period is over.
+    #[inline]
+    fn feed_consecutive(
+        &self,
+        generation: u32,
+        failure: bool,
+        message: impl FnOnce() -> String,
+    ) -> bool {
+        let mut ctl: Option<MutexGuard<'_, Control>> = None;
+        let mut message = Some(message);
+        loop {
+            let w = self.word();
+            if !w.is_period(generation) || w.state() != State::Closed {
+                return false;
+            }
+            if !failure {
+                // Only write when the run changes: a success on a clean run
+                // writes nothing, so successes do not bounce the line.
+                if w.aux() == 0 || self.cas(w, w.with_aux(0)) {
+                    return true;
+                }
+                continue;
+            }
+            let run = w.aux() + 1;
+            if run < self.consecutive {
+                if self.cas(w, w.with_aux(run)) {
+                    return true;
+                }
+                continue;
+            }
+            let Some(guard) = ctl.as_mut() else {
+                ctl = Some(self.lock());
+                continue;
+            };
+            let at = self.now();
+            let reason = Reason::ConsecutiveFailures { failures: run };
+            if self.open(guard, w, at, reason, message.take().map(|m| m())) {
+                drop(ctl);
+                self.deliver();
+                return true;
+            }
+        }
+    }
+
+    /// An outcome in Closed with a windowed policy: every policy, in the order
+    /// of SEMANTICS.md, under the lock.
+    fn feed_windows(
+        &self,
+        generation: u32,
+        failure: bool,
+        slow: bool,
+        at: u64,
+        message: impl FnOnce() -> String,
+    ) -> bool {
+        let mut ctl = self.lock();
+        let w = self.word();
+        if !w.is_period(generation) || w.state() != State::Closed {
+            return false;
+        }
+        let mut run = w.aux();
+        let mut reason = None;
+        if self.consecutive > 0 {
+            run = if failure { run + 1 } else { 0 };
+            if run >= self.consecutive {
+                reason = Some(Reason::ConsecutiveFailures { failures: run });
+            }
+        }
+        if reason.is_none() {
+            if let Some(windows) = &mut ctl.windows {
+                reason = windows.record(Outcome { at, failure, slow });
+            }
+        }
+        // Under the lock nothing else writes a Closed word, so these
+        // compare-and-swaps cannot fail.
+        match reason {
+            Some(reason) => {
+                let message = failure.then(message);
+                let opened = self.open(&mut ctl, w, at, reason, message);
+                drop(ctl);
+                if opened {
+                    self.deliver();
+                }
+            }
+            None => {
+                if run != w.aux() {
+                    self.cas(w, w.with_aux(run));
+                }
+            }
+        }
+        true
+    }
+
+    /// A trial's outcome in HalfOpen. `false` if the period is over.
+    fn feed_trial(&self, generation: u32, failure: bool, message: impl FnOnce() -> String) -> bool {
+        let mut ctl: Option<MutexGuard<'_, Control>> = None;
+        let mut message = Some(message);
+        let mut reopen_period = None;
+        loop {
+            let w = self.word();
+            if !w.is_period(generation) || w.state() != State::HalfOpen {
+                return false;
+            }
+            let successes = w.trial_successes() + u32::from(!failure);
+            if !failure && successes < self.config.success() {
+                let in_flight = w.trials_in_flight().saturating_sub(1);
+                if self.cas(w, w.with_aux(Word::trials(in_flight, successes))) {
+                    return true;
+                }
+                continue;
+            }
+            let Some(guard) = ctl.as_mut() else {
+                ctl = Some(self.lock());
+                continue;
+            };
+            let at = self.now();
+            let moved = if failure {
+                // The lock is held from here on, so the period read once stays
+                // the one to grow, however often the compare-and-swap retries.
+                let period = *reopen_period.get_or_insert_with(|| match self.config.backoff() {
+                    Some(factor) => {
+                        let cap = self.config.reset_max().map_or(u64::MAX, nanos);
+                        factor.apply(guard.period).min(cap)
+                    }
+                    None => nanos(self.config.reset()),
+                });
+                guard.period = period;
+                let message = message.take().map(|m| m());
+                self.open(guard, w, at, Reason::TrialFailed, message)
+            } else {
+                let reason = Reason::TrialsSucceeded { successes };
+                self.transition(guard, w, w.next(State::Closed, 0), at, reason, None)
+            };
+            if moved {
+                drop(ctl);
+                self.deliver();
+                return true;
+            }
+        }
+    }
+
+    fn cancel(&self, generation: u32) {
+        self.counters.bump(Count::Cancelled);
+        loop {
+            let w = self.word();
+            if !w.is_period(generation) || w.state() != State::HalfOpen {
+                return;
+            }
+            let in_flight = w.trials_in_flight().saturating_sub(1);
+            if self.cas(w, w.with_aux(Word::trials(in_flight, w.trial_successes()))) {
+                return;
+            }
+        }
+    }
+
+    fn act(&self, action: Action) {
+        let mut ctl = self.lock();
+        let at = self.now();
+        let reason = Reason::Manual(action);
+        loop {
+            let w = self.word();
+            let target = match action {
+                Action::Trip => State::Open,
+                Action::ForceOpen => State::ForcedOpen,
+                Action::Disable => State::Disabled,
+                Action::Reset => State::Closed,
+            };
+            if matches!(action, Action::Trip | Action::Reset) {
+                ctl.period = nanos(self.config.reset());
+            }
+            if w.state() == target {
+                // No transition, but the action still takes effect.
+                match action {
+                    Action::Trip => {
+                        self.hot
+                            .deadline
+                            .store(at.saturating_add(ctl.period), Ordering::Release);
+                        self.record_opening(at, &reason, None);
+                    }
+                    Action::Reset => {
+                        if let Some(windows) = &mut ctl.windows {
+                            windows.clear();
+                        }
+                        if w.aux() != 0 && !self.cas(w, w.with_aux(0)) {
+                            continue;
+                        }
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            if self.transition(&mut ctl, w, w.next(target, 0), at, reason.clone(), None) {
+                break;
+            }
+        }
+        drop(ctl);
+        self.deliver();
+    }
+
+    fn stats(&self) -> Stats {
+        // Ended calls first: every call they count was admitted before, so
+        // in_flight never comes out negative.
+        let successes = self.counters.read(Count::Successes);
+        let failures = self.counters.read(Count::Failures);
+        let cancelled = self.counters.read(Count::Cancelled);
+        let admitted = self.counters.read(Count::Admitted);
+        let w = self.word();
+        let rates = if self.windowed {
+            let now = self.now();
+            self.lock().windows.as_ref().and_then(|w| w.rates(now))
+        } else {
+            None
+        };
+        let opened_at = self.opened_at.load(Ordering::Relaxed);
+        Stats {
+            state: w.state(),
+            admitted,
+            rejected: self.counters.read(Count::Rejected),
+            successes,
+            failures,
+            slow: self.counters.read(Count::Slow),
+            cancelled,
+            in_flight: admitted.saturating_sub(successes + failures + cancelled),
+            consecutive_failures: if w.state() == State::Closed && self.consecutive > 0 {
+                w.aux()
+            } else {
+                0
+            },
+            failure_rate: rates
+                .filter(|_| self.config.failure_rate().is_some())
+                .map(|r| r.0),
+            slow_call_rate: rates
+                .filter(|_| self.config.slow_rate().is_some())
+                .map(|r| r.1),
+            opened_at: (opened_at != NEVER).then(|| Duration::from_nanos(opened_at)),
+            transitions: self.transitions.load(Ordering::Relaxed),
+        }
+    }
+}

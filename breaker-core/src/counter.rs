@@ -1,0 +1,142 @@
+//! Statistics counters that every call bumps, kept off the shared cache line.
+//!
+//! Each thread owns one stripe of every breaker (a dense slot id handed out
+//! per thread and reused after the thread exits), so a bump is a plain load
+//! and store on a line no other thread writes: no locked instruction and no
+//! contention. Threads beyond the owned stripes share one overflow stripe and
+//! use `fetch_add` there. Readers add up the stripes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+
+/// What is counted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Count {
+    Admitted = 0,
+    Rejected = 1,
+    Successes = 2,
+    Failures = 3,
+    Slow = 4,
+    Cancelled = 5,
+}
+
+const FIELDS: usize = 6;
+
+/// One thread's counters, alone on its cache lines (two, against the
+/// adjacent-line prefetcher).
+#[repr(align(128))]
+#[derive(Default)]
+struct Stripe([AtomicU64; FIELDS]);
+
+/// The number of stripes threads own exclusively, the same for every breaker.
+static OWNED: LazyLock<usize> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
+    (cpus * 2).clamp(4, 64)
+});
+
+struct SlotPool {
+    next: usize,
+    free: Vec<usize>,
+}
+
+static POOL: Mutex<SlotPool> = Mutex::new(SlotPool {
+    next: 0,
+    free: Vec::new(),
+});
+
+/// A thread's slot id, given back when the thread exits. Handing slots out
+/// and back through a mutex orders the old owner's last store before the new
+/// owner's first load.
+struct Slot(usize);
+
+impl Slot {
+    fn acquire() -> Slot {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        let id = match pool.free.pop() {
+            Some(id) => id,
+            None => {
+                pool.next += 1;
+                pool.next - 1
+            }
+        };
+        Slot(id)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        pool.free.push(self.0);
+    }
+}
+
+thread_local! {
+    static SLOT: Slot = Slot::acquire();
+}
+
+/// This thread's slot id, or `usize::MAX` while the thread is being torn down.
+#[inline]
+fn slot() -> usize {
+    SLOT.try_with(|s| s.0).unwrap_or(usize::MAX)
+}
+
+/// A breaker's striped counters: stripe 0 is the shared overflow stripe.
+pub(crate) struct Counters {
+    stripes: Box<[Stripe]>,
+}
+
+impl Counters {
+    pub(crate) fn new() -> Counters {
+        Counters {
+            stripes: (0..=*OWNED).map(|_| Stripe::default()).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn bump(&self, what: Count) {
+        let id = slot();
+        match self.stripes.get(id.wrapping_add(1)) {
+            Some(stripe) if id != usize::MAX => {
+                // Only this thread writes this stripe: a plain store cannot lose
+                // a concurrent increment.
+                let cell = &stripe.0[what as usize];
+                cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            }
+            _ => {
+                self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn read(&self, what: Count) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.0[what as usize].load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_from_many_threads_are_never_lost() {
+        let counters = std::sync::Arc::new(Counters::new());
+        let threads: Vec<_> = (0..3 * *OWNED)
+            .map(|_| {
+                let c = counters.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        c.bump(Count::Admitted);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(counters.read(Count::Admitted), 3000 * *OWNED as u64);
+        assert_eq!(counters.read(Count::Rejected), 0);
+    }
+}

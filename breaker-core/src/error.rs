@@ -1,0 +1,241 @@
+//! What a guarded call returns instead of running, and why a breaker moved.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::State;
+use crate::config::Percent;
+use crate::format_duration;
+
+/// An operator's action on a breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// `Breaker::trip`: Open now for `reset`, recovering as usual.
+    Trip,
+    /// `Breaker::force_open`: ForcedOpen until `reset`.
+    ForceOpen,
+    /// `Breaker::disable`: Disabled until `reset`.
+    Disable,
+    /// `Breaker::reset`: Closed, policy counters cleared.
+    Reset,
+}
+
+impl Action {
+    /// The action as written in event logs: `trip`, `force_open`, `disable`, `reset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Trip => "trip",
+            Action::ForceOpen => "force_open",
+            Action::Disable => "disable",
+            Action::Reset => "reset",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a transition happened. Its `Display` is the `reason` of event logs and
+/// tracing events; the texts are part of docs/semantics.md.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Closed -> Open: `fail_max` failures in a row ("5 consecutive failures").
+    ConsecutiveFailures {
+        /// The run that reached `fail_max`.
+        failures: u32,
+    },
+    /// Closed -> Open: `fail_max` failures within `within` ("3 failures within 10s").
+    FailuresWithin {
+        /// Failures in the window when it tripped.
+        failures: u32,
+        /// The window.
+        within: Duration,
+    },
+    /// Closed -> Open: the failure rate reached its threshold
+    /// ("5 of 10 calls failed (threshold 50%)").
+    FailureRate {
+        /// Failures in the window.
+        failures: u32,
+        /// Outcomes in the window.
+        calls: u32,
+        /// The configured rate.
+        threshold: Percent,
+    },
+    /// Closed -> Open: the slow-call rate reached its threshold
+    /// ("3 of 10 calls slow (threshold 30%)").
+    SlowCallRate {
+        /// Slow outcomes in the window.
+        slow: u32,
+        /// Outcomes in the window.
+        calls: u32,
+        /// The configured rate.
+        threshold: Percent,
+    },
+    /// Open -> HalfOpen: a call came after the open period ("open for 30s").
+    OpenElapsed {
+        /// The open period that passed.
+        period: Duration,
+    },
+    /// HalfOpen -> Closed ("2 successful trials").
+    TrialsSucceeded {
+        /// The `success` threshold reached.
+        successes: u32,
+    },
+    /// HalfOpen -> Open: a trial failed ("trial failed").
+    TrialFailed,
+    /// An operator's action ("manual trip", "manual reset", ...).
+    Manual(Action),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::ConsecutiveFailures { failures } => {
+                write!(f, "{failures} consecutive failures")
+            }
+            Reason::FailuresWithin { failures, within } => {
+                write!(f, "{failures} failures within {}", format_duration(*within))
+            }
+            Reason::FailureRate {
+                failures,
+                calls,
+                threshold,
+            } => write!(
+                f,
+                "{failures} of {calls} calls failed (threshold {threshold}%)"
+            ),
+            Reason::SlowCallRate {
+                slow,
+                calls,
+                threshold,
+            } => write!(f, "{slow} of {calls} calls slow (threshold {threshold}%)"),
+            Reason::OpenElapsed { period } => write!(f, "open for {}", format_duration(*period)),
+            Reason::TrialsSucceeded { successes } => write!(f, "{successes} successful trials"),
+            Reason::TrialFailed => f.write_str("trial failed"),
+            Reason::Manual(action) => write!(f, "manual {action}"),
+        }
+    }
+}
+
+/// Why a breaker is rejecting calls: what opened it, when, and the message of
+/// the failure that did it, when there was one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenReason {
+    /// The policy or action that opened the breaker.
+    pub reason: Reason,
+    /// When it opened, on the breaker's clock.
+    pub at: Duration,
+    /// The message of the failure that opened it (an error's `Display`, a
+    /// panic's message, or "timed out after ...").
+    pub last_failure: Option<String>,
+}
+
+impl fmt::Display for OpenReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.reason)?;
+        if let Some(message) = &self.last_failure {
+            write!(f, "; last failure: {message}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a guarded call returns instead of its own result.
+///
+/// A function guarded by the attribute returns it through `From`, so its
+/// error type needs `From<breaker_core::Error>`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The breaker did not let the call run.
+    #[non_exhaustive]
+    Rejected {
+        /// The breaker's name.
+        name: Arc<str>,
+        /// Its state when it rejected the call.
+        state: State,
+        /// In Open, how long until it lets a trial through; `None` in
+        /// HalfOpen (all trial permits taken) and ForcedOpen.
+        retry_after: Option<Duration>,
+        /// Why it opened (none for a breaker that never opened).
+        reason: Option<Arc<OpenReason>>,
+    },
+    /// The call ran longer than the breaker's `timeout` and was abandoned; it
+    /// counted as a failure.
+    #[non_exhaustive]
+    Timeout {
+        /// The breaker's name.
+        name: Arc<str>,
+        /// The configured timeout.
+        after: Duration,
+    },
+}
+
+impl Error {
+    /// The name of the breaker that produced this error.
+    pub fn name(&self) -> &str {
+        match self {
+            Error::Rejected { name, .. } | Error::Timeout { name, .. } => name,
+        }
+    }
+
+    /// Whether the call was rejected without running.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, Error::Rejected { .. })
+    }
+
+    /// Whether the call timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// For a rejection in Open: how long until a trial is let through.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Rejected { retry_after, .. } => *retry_after,
+            Error::Timeout { .. } => None,
+        }
+    }
+
+    /// Builds the timeout error of breaker `name`.
+    pub fn timeout(name: Arc<str>, after: Duration) -> Error {
+        Error::Timeout { name, after }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Rejected {
+                name,
+                state,
+                retry_after,
+                reason,
+            } => {
+                write!(f, "circuit breaker `{name}` is {}", state.as_str())?;
+                if let Some(reason) = reason {
+                    write!(f, " ({reason})")?;
+                }
+                match (state, retry_after) {
+                    (_, Some(after)) => write!(f, "; retry in {}", format_duration(*after)),
+                    (State::HalfOpen, None) => f.write_str("; all trial calls are taken"),
+                    (State::ForcedOpen, None) => f.write_str("; until an operator resets it"),
+                    _ => Ok(()),
+                }
+            }
+            Error::Timeout { name, after } => write!(
+                f,
+                "call through circuit breaker `{name}` timed out after {}",
+                format_duration(*after)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

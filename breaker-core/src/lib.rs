@@ -1,0 +1,92 @@
+//! Circuit breakers for Rust services.
+//!
+//! A breaker stands between your code and a dependency. After enough failures
+//! it *opens* and rejects calls at once instead of letting them pile up on a
+//! dependency that is down; after a while it lets a few *trial* calls through
+//! (*half-open*) and *closes* again when they succeed. The exact behaviour,
+//! call by call, is in `docs/semantics.md`.
+//!
+//! The usual way in is the attribute, which routes a function through a named
+//! breaker of the global [`registry()`]:
+//!
+//! ```ignore
+//! use breaker_core::circuit_breaker;
+//!
+//! #[circuit_breaker(payments, fail_max = 5, reset = 30s, success = 2)]
+//! async fn charge(order: &Order) -> Result<Receipt, PayError> { /* ... */ }
+//! ```
+//!
+//! The same machinery is available in code:
+//!
+//! ```
+//! use std::time::Duration;
+//! use breaker_core::{Config, Error, State, clock::ManualClock, registry};
+//!
+//! #[derive(Debug)]
+//! enum ApiError { Down, Breaker(Error) }
+//! impl From<Error> for ApiError { fn from(e: Error) -> Self { ApiError::Breaker(e) } }
+//! impl std::fmt::Display for ApiError {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{self:?}") }
+//! }
+//!
+//! let clock = ManualClock::new();
+//! registry().use_clock(clock.clone()); // virtual time: no test ever sleeps
+//! let quotes = registry().get_or_create("quotes", || {
+//!     Config::builder().fail_max(3).reset(Duration::from_secs(30)).success(2).build().unwrap()
+//! });
+//!
+//! for _ in 0..3 {
+//!     let _ = quotes.call(|| Err::<u32, _>(ApiError::Down));
+//! }
+//! assert_eq!(quotes.state(), State::Open);
+//! match quotes.call(|| Ok::<u32, ApiError>(1)) {
+//!     Err(ApiError::Breaker(Error::Rejected { retry_after, .. })) => {
+//!         assert_eq!(retry_after, Some(Duration::from_secs(30)))
+//!     }
+//!     other => panic!("expected a rejection, got {other:?}"),
+//! }
+//!
+//! clock.advance(Duration::from_secs(30));
+//! quotes.call(|| Ok::<u32, ApiError>(1)).unwrap(); // first trial: HalfOpen
+//! quotes.call(|| Ok::<u32, ApiError>(1)).unwrap(); // second trial: Closed
+//! assert_eq!(quotes.state(), State::Closed);
+//! ```
+//!
+//! # Design
+//! The state is one packed atomic word; a successful call in Closed reads it
+//! and bumps two per-thread counters, with no lock and no allocation.
+//! Transitions are compare-and-swaps made under a per-breaker lock, so each is
+//! reported exactly once, in order, to `tracing` (target `breaker`) and to the
+//! listeners of the breaker and of its registry.
+
+#![warn(missing_docs)]
+
+mod breaker;
+pub mod clock;
+mod config;
+mod counter;
+mod duration;
+mod error;
+mod event;
+mod policy;
+mod registry;
+mod state;
+mod stats;
+
+pub use breaker::{Breaker, Permit, Recorded};
+pub use config::{
+    Config, ConfigBuilder, ConfigError, Factor, KEYS, MAX_BACKOFF, MAX_COUNT, MAX_DURATION,
+    MAX_TRIALS, Percent, Window, suggest,
+};
+pub use duration::{DurationError, format_duration, parse_duration};
+pub use error::{Action, Error, OpenReason, Reason};
+pub use event::Transition;
+pub use registry::{Registry, registry};
+pub use state::State;
+pub use stats::Stats;
+
+pub use breaker_macros::circuit_breaker;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -1,0 +1,75 @@
+//! The trip policies that keep windows: failures within a time, and the
+//! failure- and slow-call-rate policies. The consecutive policy needs no window:
+//! its run lives in the breaker's state word, so it stays lock-free.
+//!
+//! Each policy sees every outcome of the current Closed period, in the order
+//! they ended, and answers whether that outcome opens the breaker.
+
+mod rate;
+mod within;
+
+use std::time::Duration;
+
+use crate::Reason;
+use crate::config::Config;
+pub(crate) use rate::RateWindow;
+pub(crate) use within::FailuresWithin;
+
+/// One outcome as the policies see it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Outcome {
+    /// When the call ended, in clock nanoseconds.
+    pub(crate) at: u64,
+    pub(crate) failure: bool,
+    pub(crate) slow: bool,
+}
+
+/// The windowed policies of one breaker, cleared whenever it enters Closed.
+pub(crate) struct Windows {
+    within: Option<FailuresWithin>,
+    rate: Option<RateWindow>,
+}
+
+impl Windows {
+    /// `None` when the config has no windowed policy.
+    pub(crate) fn for_config(config: &Config) -> Option<Windows> {
+        let within = config
+            .failures_within()
+            .map(|(n, w)| FailuresWithin::new(n, w));
+        let rate = config.has_rate_policy().then(|| RateWindow::new(config));
+        (within.is_some() || rate.is_some()).then_some(Windows { within, rate })
+    }
+
+    /// Feeds one outcome to policies 2 to 4 of SEMANTICS.md, in that order;
+    /// returns the reason of the first that trips.
+    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Reason> {
+        let mut reason = None;
+        if let Some(within) = &mut self.within {
+            reason = within.record(outcome);
+        }
+        if let Some(rate) = &mut self.rate {
+            let tripped = rate.record(outcome);
+            reason = reason.or(tripped);
+        }
+        reason
+    }
+
+    pub(crate) fn clear(&mut self) {
+        if let Some(within) = &mut self.within {
+            within.clear();
+        }
+        if let Some(rate) = &mut self.rate {
+            rate.clear();
+        }
+    }
+
+    /// The failure and slow-call rates (percent) over the window, once it holds
+    /// `min_calls` outcomes.
+    pub(crate) fn rates(&self, now: u64) -> Option<(f64, f64)> {
+        self.rate.as_ref().and_then(|r| r.rates(now))
+    }
+}
+
+pub(crate) fn nanos(d: Duration) -> u64 {
+    crate::clock::saturating_nanos(d)
+}

@@ -1,0 +1,42 @@
+//! A snapshot of what a breaker has seen.
+
+use std::time::Duration;
+
+use crate::State;
+
+/// Counters and gauges of one breaker, read without stopping it.
+///
+/// The counters are cumulative over the breaker's life (like Prometheus
+/// counters): `reset()` clears the policies' counters, not these. At every
+/// instant `admitted = successes + failures + cancelled + in_flight`.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The current state.
+    pub state: State,
+    /// Calls let through.
+    pub admitted: u64,
+    /// Calls refused without running.
+    pub rejected: u64,
+    /// Admitted calls that succeeded (including errors classified as not failures).
+    pub successes: u64,
+    /// Admitted calls that failed (errors, panics, timeouts).
+    pub failures: u64,
+    /// Ended calls slower than `slow`, successes and failures alike.
+    pub slow: u64,
+    /// Admitted calls whose future was dropped before it finished.
+    pub cancelled: u64,
+    /// Admitted calls still running.
+    pub in_flight: u64,
+    /// The consecutive-failure run in Closed (0 in other states).
+    pub consecutive_failures: u32,
+    /// The failure rate (percent) over the rate window, once it holds
+    /// `min_calls` outcomes; `None` without a rate policy.
+    pub failure_rate: Option<f64>,
+    /// The slow-call rate (percent) over the same window.
+    pub slow_call_rate: Option<f64>,
+    /// When the breaker last opened, on its clock.
+    pub opened_at: Option<Duration>,
+    /// Transitions since the breaker was created.
+    pub transitions: u64,
+}
