@@ -1,0 +1,81 @@
+//! A guarded call allocates nothing, in Closed and in Open. One test in this
+//! binary, so no other test's allocations are counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use breaker_core::clock::ManualClock;
+use breaker_core::{Breaker, Config, Error, State};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+#[test]
+fn guarded_calls_allocate_nothing_in_closed_and_open() {
+    let clock = ManualClock::new();
+    let consecutive = Breaker::with_clock("alloc", Config::default(), clock.clone());
+    let rate = Breaker::with_clock(
+        "alloc-rate",
+        Config::builder()
+            .failure_rate(99.0)
+            .window_calls(100)
+            .slow(Duration::from_millis(1))
+            .build()
+            .unwrap(),
+        clock.clone(),
+    );
+    let ok = |b: &Breaker| b.call(|| Ok::<u64, Error>(1)).unwrap();
+    // Warm up: this thread's counter slot and arc-swap's thread-local state.
+    for _ in 0..200 {
+        ok(&consecutive);
+        ok(&rate);
+    }
+
+    let closed = allocations_during(|| {
+        for i in 0..10_000 {
+            ok(&consecutive);
+            ok(&rate);
+            if i % 3 == 0 {
+                consecutive.acquire().unwrap().failure();
+                rate.acquire().unwrap().failure();
+            }
+        }
+    });
+    assert_eq!(closed, 0, "allocations in Closed");
+
+    consecutive.trip();
+    assert_eq!(consecutive.state(), State::Open);
+    let _ = consecutive.acquire().map(|p| p.success());
+    let open = allocations_during(|| {
+        for _ in 0..10_000 {
+            let rejected = consecutive.call(|| Ok::<u64, Error>(1)).unwrap_err();
+            assert!(rejected.is_rejected());
+        }
+    });
+    assert_eq!(open, 0, "allocations in Open");
+}
