@@ -12,8 +12,8 @@ use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -25,6 +25,7 @@ use crate::event::{Dispatch, Listeners, Transition};
 use crate::policy::{Outcome, Windows, nanos};
 use crate::registry::Shared;
 use crate::state::Word;
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::{Config, Error, State, Stats};
 
 /// `Permit::started` when the breaker does not time its calls.
@@ -140,7 +141,7 @@ impl Breaker {
                 transitions: AtomicU64::new(0),
                 shared,
                 listeners: Listeners::default(),
-                dispatch: Dispatch::default(),
+                dispatch: Dispatch::new(),
             }),
         }
     }

@@ -5,9 +5,15 @@
 //! and store on a line no other thread writes: no locked instruction and no
 //! contention. Threads beyond the owned stripes share one overflow stripe and
 //! use `fetch_add` there. Readers add up the stripes.
+//!
+//! Under loom the counters are plain shared atomics: loom cannot model
+//! thread-locals handed between threads, and the stripes are not what the
+//! model checks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+#[cfg(breaker_loom)]
+pub(crate) use loom_counters::Counters;
+#[cfg(not(breaker_loom))]
+pub(crate) use striped::Counters;
 
 /// What is counted.
 #[derive(Clone, Copy, Debug)]
@@ -22,103 +28,135 @@ pub(crate) enum Count {
 
 const FIELDS: usize = 6;
 
-/// One thread's counters, alone on its cache lines (two, against the
-/// adjacent-line prefetcher).
-#[repr(align(128))]
-#[derive(Default)]
-struct Stripe([AtomicU64; FIELDS]);
+#[cfg(breaker_loom)]
+mod loom_counters {
+    use loom::sync::atomic::{AtomicU64, Ordering};
 
-/// The number of stripes threads own exclusively, the same for every breaker.
-static OWNED: LazyLock<usize> = LazyLock::new(|| {
-    let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
-    (cpus * 2).clamp(4, 64)
-});
+    use super::{Count, FIELDS};
 
-struct SlotPool {
-    next: usize,
-    free: Vec<usize>,
-}
+    pub(crate) struct Counters([AtomicU64; FIELDS]);
 
-static POOL: Mutex<SlotPool> = Mutex::new(SlotPool {
-    next: 0,
-    free: Vec::new(),
-});
+    impl Counters {
+        pub(crate) fn new() -> Counters {
+            Counters(std::array::from_fn(|_| AtomicU64::new(0)))
+        }
 
-/// A thread's slot id, given back when the thread exits. Handing slots out
-/// and back through a mutex orders the old owner's last store before the new
-/// owner's first load.
-struct Slot(usize);
+        pub(crate) fn bump(&self, what: Count) {
+            self.0[what as usize].fetch_add(1, Ordering::Relaxed);
+        }
 
-impl Slot {
-    fn acquire() -> Slot {
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        let id = match pool.free.pop() {
-            Some(id) => id,
-            None => {
-                pool.next += 1;
-                pool.next - 1
-            }
-        };
-        Slot(id)
+        pub(crate) fn read(&self, what: Count) -> u64 {
+            self.0[what as usize].load(Ordering::Relaxed)
+        }
     }
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        pool.free.push(self.0);
+#[cfg(not(breaker_loom))]
+mod striped {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{LazyLock, Mutex};
+
+    use super::{Count, FIELDS};
+
+    /// One thread's counters, alone on its cache lines (two, against the
+    /// adjacent-line prefetcher).
+    #[repr(align(128))]
+    #[derive(Default)]
+    struct Stripe([AtomicU64; FIELDS]);
+
+    /// The number of stripes threads own exclusively, the same for every breaker.
+    pub(super) static OWNED: LazyLock<usize> = LazyLock::new(|| {
+        let cpus = std::thread::available_parallelism().map_or(4, |n| n.get());
+        (cpus * 2).clamp(4, 64)
+    });
+
+    struct SlotPool {
+        next: usize,
+        free: Vec<usize>,
     }
-}
 
-thread_local! {
-    static SLOT: Slot = Slot::acquire();
-}
+    static POOL: Mutex<SlotPool> = Mutex::new(SlotPool {
+        next: 0,
+        free: Vec::new(),
+    });
 
-/// This thread's slot id, or `usize::MAX` while the thread is being torn down.
-#[inline]
-fn slot() -> usize {
-    SLOT.try_with(|s| s.0).unwrap_or(usize::MAX)
-}
+    /// A thread's slot id, given back when the thread exits. Handing slots out
+    /// and back through a mutex orders the old owner's last store before the new
+    /// owner's first load.
+    struct Slot(usize);
 
-/// A breaker's striped counters: stripe 0 is the shared overflow stripe.
-pub(crate) struct Counters {
-    stripes: Box<[Stripe]>,
-}
-
-impl Counters {
-    pub(crate) fn new() -> Counters {
-        Counters {
-            stripes: (0..=*OWNED).map(|_| Stripe::default()).collect(),
+    impl Slot {
+        fn acquire() -> Slot {
+            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+            let id = match pool.free.pop() {
+                Some(id) => id,
+                None => {
+                    pool.next += 1;
+                    pool.next - 1
+                }
+            };
+            Slot(id)
         }
     }
 
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+            pool.free.push(self.0);
+        }
+    }
+
+    thread_local! {
+        static SLOT: Slot = Slot::acquire();
+    }
+
+    /// This thread's slot id, or `usize::MAX` while the thread is being torn down.
     #[inline]
-    pub(crate) fn bump(&self, what: Count) {
-        let id = slot();
-        match self.stripes.get(id.wrapping_add(1)) {
-            Some(stripe) if id != usize::MAX => {
-                // Only this thread writes this stripe: a plain store cannot lose
-                // a concurrent increment.
-                let cell = &stripe.0[what as usize];
-                cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            }
-            _ => {
-                self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
-            }
-        }
+    fn slot() -> usize {
+        SLOT.try_with(|s| s.0).unwrap_or(usize::MAX)
     }
 
-    pub(crate) fn read(&self, what: Count) -> u64 {
-        self.stripes
-            .iter()
-            .map(|s| s.0[what as usize].load(Ordering::Relaxed))
-            .sum()
+    /// A breaker's striped counters: stripe 0 is the shared overflow stripe.
+    pub(crate) struct Counters {
+        stripes: Box<[Stripe]>,
+    }
+
+    impl Counters {
+        pub(crate) fn new() -> Counters {
+            Counters {
+                stripes: (0..=*OWNED).map(|_| Stripe::default()).collect(),
+            }
+        }
+
+        #[inline]
+        pub(crate) fn bump(&self, what: Count) {
+            let id = slot();
+            match self.stripes.get(id.wrapping_add(1)) {
+                Some(stripe) if id != usize::MAX => {
+                    // Only this thread writes this stripe: a plain store cannot lose
+                    // a concurrent increment.
+                    let cell = &stripe.0[what as usize];
+                    cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
+                _ => {
+                    self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+
+        pub(crate) fn read(&self, what: Count) -> u64 {
+            self.stripes
+                .iter()
+                .map(|s| s.0[what as usize].load(Ordering::Relaxed))
+                .sum()
+        }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(breaker_loom)))]
 mod tests {
-    use super::*;
+    use super::Count;
+    use super::striped::*;
 
     #[test]
     fn counts_from_many_threads_are_never_lost() {

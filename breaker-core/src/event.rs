@@ -8,9 +8,10 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::sync::Mutex;
 use crate::{Reason, State};
 
 /// One move of a breaker from a state to another.
@@ -48,13 +49,19 @@ impl Listeners {
 }
 
 /// A breaker's queue of transitions not yet delivered.
-#[derive(Default)]
 pub(crate) struct Dispatch {
     queue: Mutex<VecDeque<Transition>>,
     delivering: Mutex<()>,
 }
 
 impl Dispatch {
+    pub(crate) fn new() -> Dispatch {
+        Dispatch {
+            queue: Mutex::new(VecDeque::new()),
+            delivering: Mutex::new(()),
+        }
+    }
+
     /// Queues a transition; call under the control lock so the queue's order
     /// is the order of the transitions.
     pub(crate) fn push(&self, transition: Transition) {

@@ -72,6 +72,7 @@ mod policy;
 mod registry;
 mod state;
 mod stats;
+mod sync;
 
 pub use breaker::{Breaker, Permit, Recorded};
 pub use config::{

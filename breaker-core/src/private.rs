@@ -141,9 +141,8 @@ impl Handle {
     /// The breaker, from the global registry (created there if the program
     /// start registration has not run).
     pub fn breaker(&'static self) -> &'static Breaker {
-        self.breaker.get_or_init(|| {
-            crate::registry().get_or_create(self.site.name, || self.site.config())
-        })
+        self.breaker
+            .get_or_init(|| crate::registry().get_or_create(self.site.name, || self.site.config()))
     }
 
     /// Asks the breaker to admit one call.
@@ -169,7 +168,6 @@ pub struct Call {
 }
 
 impl Call {
-
     /// Records a success (also for an error the `failure` predicate excuses).
     pub fn success(&mut self) {
         if let Some(permit) = self.permit.take() {
@@ -388,7 +386,10 @@ mod tests {
         let ok: Result<u8, String> = Ok(1);
         let err: Result<u8, String> = Err("down".into());
         assert!((&Probe(&ok)).__cb_error().is_none());
-        assert_eq!((&Probe(&err)).__cb_error().map(String::as_str), Some("down"));
+        assert_eq!(
+            (&Probe(&err)).__cb_error().map(String::as_str),
+            Some("down")
+        );
         assert!((&Probe(&7u8)).__cb_error().is_none());
         assert_eq!((&Probe(&"down")).__cb_message(), "down");
         assert!((&Probe(&Opaque)).__cb_message().ends_with("Opaque"));

@@ -385,7 +385,10 @@ fn half_open_caps_trials_in_flight_and_rejects_without_retry_after() {
         }
     ));
     a.success();
-    let c = r.breaker.acquire().expect("a finished trial frees its permit");
+    let c = r
+        .breaker
+        .acquire()
+        .expect("a finished trial frees its permit");
     b.success();
     c.success();
     assert_eq!(r.state(), State::Closed);
@@ -707,7 +710,9 @@ fn a_dropped_async_call_is_cancelled_and_feeds_no_policy() {
     r.fail();
     r.advance(secs(1));
     {
-        let call = r.breaker.call_async(std::future::pending::<Result<(), AppError>>());
+        let call = r
+            .breaker
+            .call_async(std::future::pending::<Result<(), AppError>>());
         let mut call = std::pin::pin!(call);
         assert!(poll_once(call.as_mut()).is_pending());
         assert_eq!(r.breaker.stats().in_flight, 1);
@@ -760,7 +765,11 @@ fn a_panicking_listener_does_not_wedge_the_breaker() {
     r.advance(secs(1));
     assert!(r.ok());
     assert_eq!(r.state(), State::Closed);
-    assert_eq!(r.moves().len(), 3, "the other listener saw every transition");
+    assert_eq!(
+        r.moves().len(),
+        3,
+        "the other listener saw every transition"
+    );
 }
 
 #[test]
@@ -802,7 +811,11 @@ fn transitions_are_reported_to_tracing_with_target_breaker() {
         r.fail();
     });
     let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert_eq!(out.matches("circuit breaker transition").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("circuit breaker transition").count(),
+        1,
+        "{out}"
+    );
     for field in [
         " breaker:",
         "name=test",
@@ -827,7 +840,10 @@ fn statistics_account_for_every_call() {
     r.fail();
     r.fail(); // rejected
     let s = r.breaker.stats();
-    assert_eq!(s.admitted, s.successes + s.failures + s.cancelled + s.in_flight);
+    assert_eq!(
+        s.admitted,
+        s.successes + s.failures + s.cancelled + s.in_flight
+    );
     assert_eq!(
         (
             s.admitted,
@@ -884,7 +900,11 @@ fn use_clock_applies_to_existing_breakers() {
     breaker.trip();
     clock.advance(secs(29));
     assert_eq!(
-        breaker.acquire().map(|p| p.success()).unwrap_err().retry_after(),
+        breaker
+            .acquire()
+            .map(|p| p.success())
+            .unwrap_err()
+            .retry_after(),
         Some(secs(1))
     );
     assert_eq!(breaker.now(), secs(29));

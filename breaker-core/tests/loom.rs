@@ -1,0 +1,271 @@
+//! Model checks of the state machine's atomics with loom: every interleaving
+//! of two or three threads through admission, outcomes, cancellation and
+//! transitions.
+//!
+//! Run with `RUSTFLAGS="--cfg breaker_loom" cargo test --release -p breaker-core loom`
+//! (`LOOM_MAX_PREEMPTIONS` widens the search; the default bound is 3).
+#![cfg(breaker_loom)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use breaker_core::clock::ManualClock;
+use breaker_core::{Breaker, Config, State};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
+
+type Log = Arc<Mutex<Vec<(State, State)>>>;
+
+fn breaker(config: Config) -> (Breaker, ManualClock, Log) {
+    let clock = ManualClock::new();
+    let breaker = Breaker::with_clock("loom", config, clock.clone());
+    let log: Log = Arc::default();
+    let sink = log.clone();
+    breaker.on_transition(move |t| sink.lock().unwrap().push((t.from, t.to)));
+    (breaker, clock, log)
+}
+
+fn config(fail_max: u32, success: u32, half_open: u32) -> Config {
+    Config::builder()
+        .fail_max(fail_max)
+        .reset(Duration::from_secs(1))
+        .success(success)
+        .half_open(half_open)
+        .build()
+        .unwrap()
+}
+
+/// Transitions chain from Closed and end in the breaker's current state.
+fn assert_path(log: &Log, end: State) {
+    let mut state = State::Closed;
+    for &(from, to) in log.lock().unwrap().iter() {
+        assert_eq!(from, state);
+        assert_ne!(from, to);
+        state = to;
+    }
+    assert_eq!(state, end);
+}
+
+#[test]
+fn loom_racing_failures_open_the_breaker_exactly_once() {
+    model(|| {
+        let (b, _clock, log) = breaker(config(2, 1, 1));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let b = b.clone();
+                thread::spawn(move || {
+                    if let Ok(p) = b.acquire() {
+                        p.failure();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(b.state(), State::Open);
+        assert_eq!(*log.lock().unwrap(), vec![(State::Closed, State::Open)]);
+        assert_eq!(b.stats().transitions, 1);
+    });
+}
+
+#[test]
+fn loom_a_success_racing_a_tripping_failure_loses_no_count() {
+    model(|| {
+        let (b, _clock, log) = breaker(config(2, 1, 1));
+        b.acquire().unwrap().failure();
+        let ok = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.success().straggler).ok())
+        };
+        let bad = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.failure()).is_ok())
+        };
+        let admitted_ok = ok.join().unwrap();
+        let admitted_bad = bad.join().unwrap();
+        let s = b.stats();
+        assert_eq!(s.admitted + s.rejected, 3);
+        assert_eq!(
+            s.admitted,
+            s.successes + s.failures + s.cancelled + s.in_flight
+        );
+        assert_eq!(s.in_flight, 0);
+        assert!(admitted_bad, "the failing call starts in Closed");
+        // The success is rejected only if the failure tripped the breaker first.
+        // The breaker opened iff the failure was recorded before the success:
+        // the success was then rejected or a straggler.
+        assert_eq!(
+            b.state() == State::Open,
+            matches!(admitted_ok, None | Some(true))
+        );
+        assert_path(&log, b.state());
+    });
+}
+
+#[test]
+fn loom_half_open_trials_in_flight_never_exceed_the_cap() {
+    model(|| {
+        let (b, clock, log) = breaker(config(1, 2, 1));
+        b.trip();
+        clock.advance(Duration::from_secs(1));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (b, in_flight) = (b.clone(), in_flight.clone());
+                thread::spawn(move || {
+                    if let Ok(p) = b.acquire() {
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        assert!(now <= 1, "{now} trials in flight with half_open = 1");
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        p.success();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let transitions = log.lock().unwrap().clone();
+        // Exactly one Open -> HalfOpen, whoever came first.
+        assert_eq!(
+            transitions
+                .iter()
+                .filter(|t| **t == (State::Open, State::HalfOpen))
+                .count(),
+            1
+        );
+        assert_path(&log, b.state());
+    });
+}
+
+#[test]
+fn loom_a_trial_success_racing_a_trial_failure_reopens_exactly_once() {
+    model(|| {
+        let (b, clock, log) = breaker(config(1, 2, 2));
+        b.trip();
+        clock.advance(Duration::from_secs(1));
+        // The first call moves the breaker to HalfOpen; cancelling it leaves
+        // both permits free for the racing trials.
+        drop(b.acquire().unwrap());
+        let t1 = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.success()).is_ok())
+        };
+        let t2 = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.failure()).is_ok())
+        };
+        t1.join().unwrap();
+        assert!(
+            t2.join().unwrap(),
+            "the failing trial always finds a permit"
+        );
+        let out_of_half_open = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.0 == State::HalfOpen)
+            .count();
+        assert_eq!(out_of_half_open, 1);
+        assert_eq!(b.state(), State::Open);
+        assert_path(&log, State::Open);
+    });
+}
+
+#[test]
+fn loom_a_cancelled_trial_gives_its_permit_back() {
+    model(|| {
+        let (b, clock, log) = breaker(config(1, 1, 1));
+        b.trip();
+        clock.advance(Duration::from_secs(1));
+        let canceller = {
+            let b = b.clone();
+            thread::spawn(move || {
+                if let Ok(p) = b.acquire() {
+                    drop(p);
+                }
+            })
+        };
+        let caller = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.success()).is_ok())
+        };
+        canceller.join().unwrap();
+        let succeeded = caller.join().unwrap();
+        let s = b.stats();
+        assert_eq!(s.in_flight, 0);
+        assert_eq!(s.admitted, s.successes + s.cancelled);
+        if !succeeded {
+            // It was rejected while the other trial held the only permit,
+            // which came back when that trial was cancelled.
+            assert_eq!(b.state(), State::HalfOpen);
+            assert!(b.acquire().map(|p| p.success()).is_ok());
+        }
+        assert_eq!(b.state(), State::Closed);
+        assert_path(&log, State::Closed);
+    });
+}
+
+#[test]
+fn loom_a_manual_reset_racing_a_tripping_failure_keeps_a_valid_path() {
+    model(|| {
+        let (b, _clock, log) = breaker(config(1, 1, 1));
+        let permit_holder = {
+            let b = b.clone();
+            thread::spawn(move || {
+                if let Ok(p) = b.acquire() {
+                    p.failure();
+                }
+            })
+        };
+        let operator = {
+            let b = b.clone();
+            thread::spawn(move || b.force_open())
+        };
+        permit_holder.join().unwrap();
+        operator.join().unwrap();
+        let s = b.stats();
+        assert_eq!(s.transitions as usize, log.lock().unwrap().len());
+        assert_eq!(s.admitted + s.rejected, 1);
+        assert_path(&log, b.state());
+        assert!(matches!(b.state(), State::ForcedOpen | State::Open));
+    });
+}
+
+#[test]
+fn loom_three_threads_through_trip_trial_and_operator() {
+    model(|| {
+        let (b, clock, log) = breaker(config(1, 1, 1));
+        b.trip();
+        clock.advance(Duration::from_secs(1));
+        let trial = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.success()).ok())
+        };
+        let failing = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.failure()).ok())
+        };
+        let operator = {
+            let b = b.clone();
+            thread::spawn(move || b.reset())
+        };
+        trial.join().unwrap();
+        failing.join().unwrap();
+        operator.join().unwrap();
+        let s = b.stats();
+        assert_eq!(s.admitted + s.rejected, 2);
+        assert_eq!(s.admitted, s.successes + s.failures);
+        assert_eq!(s.transitions as usize, log.lock().unwrap().len());
+        assert_path(&log, b.state());
+    });
+}
