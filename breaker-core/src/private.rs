@@ -27,7 +27,8 @@ use std::any::type_name;
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use crate::{Breaker, Config, Error, Permit, Registry};
@@ -88,7 +89,13 @@ inventory::collect!(Registration);
 /// disagree, the function whose path (`module::function`) sorts first wins,
 /// whatever the link order, and the disagreement is reported once, through
 /// tracing at `warn` level, naming both functions.
+///
+/// The disagreements are reported by the first run only: the global registry
+/// runs this once at its creation, and [`Handle`] once more on the first
+/// guarded call, which finds every breaker already there.
 pub fn register_annotated(registry: &Registry) {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    let report = !REPORTED.swap(true, Ordering::AcqRel);
     let mut sites: Vec<&'static Site> = inventory::iter::<Registration>
         .into_iter()
         .map(|registration| registration.0)
@@ -99,7 +106,7 @@ pub fn register_annotated(registry: &Registry) {
         let config = site.config();
         match &first {
             Some((winner, winning)) if winner.name == site.name => {
-                if *winning != config {
+                if report && *winning != config {
                     tracing::warn!(
                         target: "breaker",
                         breaker = site.name,
@@ -138,11 +145,16 @@ impl Handle {
         }
     }
 
-    /// The breaker, from the global registry (created there if the program
-    /// start registration has not run).
+    /// The breaker, from the global registry. The first lookup of any handle
+    /// also registers every annotated function, so that the rule of which
+    /// configuration wins holds whichever function runs first.
     pub fn breaker(&'static self) -> &'static Breaker {
-        self.breaker
-            .get_or_init(|| crate::registry().get_or_create(self.site.name, || self.site.config()))
+        self.breaker.get_or_init(|| {
+            static ANNOTATED: Once = Once::new();
+            let registry = crate::registry();
+            ANNOTATED.call_once(|| register_annotated(registry));
+            registry.get_or_create(self.site.name, || self.site.config())
+        })
     }
 
     /// Asks the breaker to admit one call.
@@ -215,9 +227,10 @@ impl Drop for PanicGuard<'_> {
 }
 
 /// Runs a sync body once. Taking `FnOnce` makes the closure own what it
-/// captures, so a body may return borrows of its `&mut` arguments.
+/// captures, so a body may return borrows of its `&mut` arguments; the
+/// expansion names `R`, so the body is checked against the return type.
 #[inline]
-pub fn run<R>(call: &mut Call, body: impl FnOnce() -> R) -> R {
+pub fn run<R, F: FnOnce() -> R>(call: &mut Call, body: F) -> R {
     let _guard = PanicGuard::arm(call);
     body()
 }
@@ -231,6 +244,13 @@ pub async fn run_async<F: Future>(call: &mut Call, body: F) -> F::Output {
         body.as_mut().poll(cx)
     })
     .await
+}
+
+/// Names the return type of a guarded async function for the type checker:
+/// the expansion places `return return_type::<R>()` in a branch that never
+/// runs, so that the async block's output is `R` before its body is checked.
+pub fn return_type<R>() -> R {
+    unreachable!("`return_type` only names a type and is never called")
 }
 
 /// The timer `timeout` needs, when breaker-core's `tokio` feature is off.
@@ -263,13 +283,13 @@ pub async fn run_async_timeout<F: Future>(
 /// Without the `tokio` feature: refused at compile time (see
 /// [`TimeoutNeedsTokioFeature`]).
 #[cfg(not(feature = "tokio"))]
-pub async fn run_async_timeout<F: Future>(
+pub async fn run_async_timeout<F>(
     call: &mut Call,
     _after: Duration,
     body: F,
 ) -> Result<F::Output, Error>
 where
-    F: TimeoutNeedsTokioFeature,
+    F: Future + TimeoutNeedsTokioFeature,
 {
     Ok(run_async(call, body).await)
 }
@@ -303,6 +323,7 @@ pub trait ErrorFromBreaker {
     fn from_breaker(error: Error) -> Self;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: From<Error>> ErrorFromBreaker for E {
     fn from_breaker(error: Error) -> Self {
         E::from(error)
@@ -318,6 +339,35 @@ pub fn rejected<R: Rejectable>(error: Error) -> R {
 /// The timeout, converted into the function's return type.
 pub fn timed_out<R: Rejectable>(error: Error) -> R {
     R::rejected(error)
+}
+
+/// A return type that `failure = path` can classify: a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`failure` classifies the `Err` of a `Result`, but this function returns `{Self}`",
+    label = "`failure` needs a `Result<T, E>` return type",
+    note = "remove `failure`: with a `fallback`, a non-`Result` return value is always a success"
+)]
+pub trait Classifiable {
+    /// The error type.
+    type Err;
+    /// `Some(error)` for an `Err`.
+    fn error(&self) -> Option<&Self::Err>;
+}
+
+impl<T, E> Classifiable for Result<T, E> {
+    type Err = E;
+    fn error(&self) -> Option<&E> {
+        self.as_ref().err()
+    }
+}
+
+/// The error of `result` if `is_failure` says it counts as a failure.
+#[inline]
+pub fn failed_by<R: Classifiable>(
+    result: &R,
+    is_failure: impl FnOnce(&R::Err) -> bool,
+) -> Option<&R::Err> {
+    result.error().filter(|error| is_failure(error))
 }
 
 /// A borrowed value whose type the expansion asks questions about by

@@ -79,10 +79,18 @@ impl Word {
         )
     }
 
+    /// Whether the word is in `state`, without decoding it.
+    #[inline]
+    pub(crate) fn is(self, state: State) -> bool {
+        self.0 & ((1 << STATE_BITS) - 1) == state.bits()
+    }
+
+    #[inline]
     pub(crate) fn state(self) -> State {
         State::from_bits(self.0 & ((1 << STATE_BITS) - 1))
     }
 
+    #[inline]
     pub(crate) fn generation(self) -> u32 {
         ((self.0 >> STATE_BITS) as u32) & GEN_MASK
     }
