@@ -184,11 +184,7 @@ impl Model {
             return (false, slow);
         };
         match self.state {
-            St::Closed => {
-                if self.trips(t, failure, slow) {
-                    self.enter(St::Open, t);
-                }
-            }
+            St::Closed if self.trips(t, failure, slow) => self.enter(St::Open, t),
             St::HalfOpen if failure => {
                 self.open_for = match self.p.backoff {
                     Some(f) => {
@@ -233,10 +229,9 @@ impl Model {
             Ok(k) => self.outcomes.iter().rev().take(k as usize).collect(),
             Err(w) => self.outcomes.iter().filter(|o| o.0 + w > t).collect(),
         };
-        let min_calls = p.min_calls.unwrap_or(match p.window.unwrap_or(Ok(100)) {
-            Ok(k) => k,
-            Err(_) => 10,
-        });
+        let min_calls = p
+            .min_calls
+            .unwrap_or(p.window.unwrap_or(Ok(100)).unwrap_or(10));
         let calls = window.len() as u64;
         if calls < u64::from(min_calls) {
             return false;
