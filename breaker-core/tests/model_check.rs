@@ -184,7 +184,12 @@ impl Model {
             return (false, slow);
         };
         match self.state {
-            St::Closed if self.trips(t, failure, slow) => self.enter(St::Open, t),
+            St::Closed => {
+                let tripped = self.trips(t, failure, slow);
+                if tripped {
+                    self.enter(St::Open, t);
+                }
+            }
             St::HalfOpen if failure => {
                 self.open_for = match self.p.backoff {
                     Some(f) => {
