@@ -26,7 +26,7 @@ use crate::policy::{Outcome, Windows, nanos};
 use crate::registry::Shared;
 use crate::state::Word;
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
-use crate::{Config, Error, State, Stats};
+use crate::{Config, Error, State, Stats, Window};
 
 /// `Permit::started` when the breaker does not time its calls.
 const UNTIMED: u64 = u64::MAX;
@@ -59,6 +59,8 @@ struct Inner {
     windowed: bool,
     /// Whether calls are timed (a `slow` latency is configured).
     timed: bool,
+    /// Whether outcomes need their end time: timed calls, or a time window.
+    dated: bool,
     counters: Counters,
     control: Mutex<Control>,
     reason: ArcSwapOption<OpenReason>,
@@ -131,6 +133,9 @@ impl Breaker {
                 },
                 consecutive: config.consecutive().unwrap_or(0),
                 windowed: windows.is_some(),
+                dated: config.slow().is_some()
+                    || config.within().is_some()
+                    || (config.has_rate_policy() && matches!(config.window(), Window::Time(_))),
                 timed: config.slow().is_some(),
                 name,
                 config,
@@ -565,7 +570,7 @@ impl Inner {
         failure: bool,
         message: impl FnOnce() -> String,
     ) -> Recorded {
-        let now = (self.timed || self.windowed).then(|| self.now());
+        let now = self.dated.then(|| self.now());
         let latency = match now {
             Some(now) if started != UNTIMED => Some(now.saturating_sub(started)),
             _ => None,
@@ -585,6 +590,8 @@ impl Inner {
         let w = self.word();
         let current = w.is_period(generation)
             && match w.state() {
+                // Undated outcomes (count windows only) carry time 0: their
+                // windows never look at it.
                 State::Closed if self.windowed => {
                     self.feed_windows(generation, failure, slow, now.unwrap_or(0), message)
                 }
@@ -678,6 +685,8 @@ impl Inner {
         match reason {
             Some(reason) => {
                 let message = failure.then(message);
+                // Count windows do not date their outcomes; the opening needs a time.
+                let at = if self.dated { at } else { self.now() };
                 let opened = self.open(&mut ctl, w, at, reason, message);
                 drop(ctl);
                 if opened {
