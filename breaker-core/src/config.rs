@@ -376,6 +376,66 @@ impl fmt::Display for Config {
     }
 }
 
+impl std::str::FromStr for Config {
+    type Err = ConfigError;
+
+    /// Reads `key = value` pairs separated by commas or whitespace, as
+    /// [`Config::to_keys`] writes them and as an operator types them:
+    /// `"fail_max = 5, reset = 30s"` or `"fail_max=5 reset=30s"`.
+    ///
+    /// ```
+    /// let config: breaker_core::Config = "fail_max = 3, reset = 1m30s".parse().unwrap();
+    /// assert_eq!(config.fail_max(), Some(3));
+    /// assert_eq!(config.to_keys().parse::<breaker_core::Config>(), Ok(config));
+    /// ```
+    fn from_str(text: &str) -> Result<Config, ConfigError> {
+        let mut builder = Config::builder();
+        let mut seen: Vec<&str> = Vec::new();
+        // Split on commas and whitespace, then glue `key`, `=`, `value` back
+        // together so that both `a=1` and `a = 1` read the same.
+        let tokens: Vec<&str> = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mut i = 0;
+        while i < tokens.len() {
+            let (key, value, used) = match tokens[i].split_once('=') {
+                Some((k, v)) if !k.is_empty() && !v.is_empty() => (k, v, 1),
+                Some((k, "")) if !k.is_empty() => (k, *tokens.get(i + 1).unwrap_or(&""), 2),
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        tokens[i].to_owned(),
+                        "expected `key = value`",
+                    ));
+                }
+                None => match (tokens.get(i + 1), tokens.get(i + 2)) {
+                    (Some(&"="), Some(v)) => (tokens[i], *v, 3),
+                    (Some(t), _) if t.starts_with('=') && t.len() > 1 => (tokens[i], &t[1..], 2),
+                    _ => {
+                        return Err(ConfigError::new(
+                            tokens[i].to_owned(),
+                            "expected `key = value`",
+                        ));
+                    }
+                },
+            };
+            if value.is_empty() {
+                return Err(ConfigError::new(
+                    key.to_owned(),
+                    "expected a value after `=`",
+                ));
+            }
+            if seen.contains(&key) {
+                return Err(ConfigError::new(key.to_owned(), "is given twice"));
+            }
+            seen.push(key);
+            builder = builder.set(key, value)?;
+            i += used;
+        }
+        builder.build()
+    }
+}
+
 /// A value as given to the builder, checked only by [`ConfigBuilder::build`].
 #[derive(Clone, Debug, Default)]
 enum Given<T> {
@@ -885,6 +945,26 @@ mod tests {
                 .to_string(),
             "invalid `sucess`: unknown key; did you mean `success`?"
         );
+    }
+
+    #[test]
+    fn text_round_trips_and_names_mistakes() {
+        let c: Config = "fail_max=3 within=10s, reset = 1m30s,backoff =2 reset_max= 5m"
+            .parse()
+            .unwrap();
+        assert_eq!(c.failures_within(), Some((3, Duration::from_secs(10))));
+        assert_eq!(c.to_keys().parse::<Config>(), Ok(c));
+        assert_eq!("".parse::<Config>(), Ok(Config::default()));
+        for (text, field) in [
+            ("fail_max", "fail_max"),
+            ("fail_max =", "fail_max"),
+            ("= 5", "="),
+            ("fail_max=1 fail_max=2", "fail_max"),
+            ("fail_max=x", "fail_max"),
+            ("reset=0s", "reset"),
+        ] {
+            assert_eq!(text.parse::<Config>().unwrap_err().field(), field, "{text}");
+        }
     }
 
     #[test]

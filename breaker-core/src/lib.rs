@@ -89,5 +89,8 @@ pub use stats::Stats;
 pub use breaker_macros::circuit_breaker;
 
 #[doc(hidden)]
+pub mod fuzz;
+
+#[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
