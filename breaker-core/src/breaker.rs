@@ -12,8 +12,8 @@ use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -25,6 +25,7 @@ use crate::event::{Dispatch, Listeners, Transition};
 use crate::policy::{Outcome, Windows, nanos};
 use crate::registry::Shared;
 use crate::state::Word;
+use crate::store::{Change, Link, Remote, Store, Trial};
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::{Config, Error, State, Stats, Window};
 
@@ -69,6 +70,9 @@ struct Inner {
     shared: Arc<Shared>,
     listeners: Listeners,
     dispatch: Dispatch,
+    /// The breaker's link to a shared-state store, once it joined one
+    /// (`store` module). Read only off the Closed fast paths.
+    link: OnceLock<Arc<dyn Link>>,
 }
 
 /// A named circuit breaker. Cheap to clone: clones are the same breaker.
@@ -147,6 +151,7 @@ impl Breaker {
                 shared,
                 listeners: Listeners::default(),
                 dispatch: Dispatch::new(),
+                link: OnceLock::new(),
             }),
         }
     }
@@ -276,6 +281,72 @@ impl Breaker {
     /// Why the breaker last opened (or was forced open), if it ever did.
     pub fn open_reason(&self) -> Option<Arc<OpenReason>> {
         self.inner.reason.load_full()
+    }
+
+    /// Joins this breaker to a shared-state [`Store`]: from then on its
+    /// transitions are shared with the breakers of the same name in other
+    /// processes, and theirs are applied here (see the `store` module). A
+    /// breaker joins one store, once: `false` if it had joined one already
+    /// or the store declined.
+    pub fn use_store(&self, store: &dyn Store) -> bool {
+        if self.inner.link.get().is_some() {
+            return false;
+        }
+        match store.attach(self) {
+            Some(link) => self.inner.link.set(link).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Applies a state learned from another process (the store seam).
+    ///
+    /// A change of state is reported like any transition, with
+    /// [`Reason::Remote`], and is not shared back with the store. Entering or
+    /// staying Open sets the open period to end `remote.remaining` from now.
+    /// `HalfOpen` is never applied (each process enters it on its own). In-flight
+    /// calls of the period this ends are stragglers. Returns whether the
+    /// state changed.
+    pub fn adopt(&self, remote: &Remote) -> bool {
+        self.inner.adopt(remote)
+    }
+
+    /// The state as a store shares it: the state, and in Open the time left
+    /// and the length of the open period.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn shared_view(&self) -> (State, Duration, Duration) {
+        let inner = &self.inner;
+        let ctl = inner.lock();
+        let w = inner.word();
+        let now = inner.now();
+        let left = inner
+            .hot
+            .deadline
+            .load(Ordering::Acquire)
+            .saturating_sub(now);
+        (
+            w.state(),
+            Duration::from_nanos(left),
+            Duration::from_nanos(ctl.period),
+        )
+    }
+
+    /// A handle that does not keep the breaker alive (what a store keeps).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn downgrade(&self) -> WeakBreaker {
+        WeakBreaker(Arc::downgrade(&self.inner))
+    }
+}
+
+/// A breaker held without keeping it alive.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) struct WeakBreaker(Weak<Inner>);
+
+impl WeakBreaker {
+    /// The breaker, if it still exists.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn upgrade(&self) -> Option<Breaker> {
+        self.0.upgrade().map(|inner| Breaker { inner })
     }
 }
 
@@ -452,10 +523,12 @@ impl Inner {
                     if in_flight >= self.config.half_open() {
                         return Err(self.reject(State::HalfOpen, None));
                     }
+                    let shared = self.shared_trial()?;
                     let taken = w.with_aux(Word::trials(in_flight + 1, w.trial_successes()));
                     if self.cas(w, taken) {
                         return Ok(self.admit(w.generation(), None));
                     }
+                    self.give_back_trial(shared);
                 }
                 State::Open => {
                     let now = self.now();
@@ -463,13 +536,103 @@ impl Inner {
                     if now < deadline {
                         return Err(self.reject(State::Open, Some(deadline - now)));
                     }
+                    let shared = self.shared_trial()?;
                     if let Some(generation) = self.begin_trials(w, now) {
                         return Ok(self.admit(generation, Some(now)));
                     }
+                    self.give_back_trial(shared);
                 }
                 State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
             }
         }
+    }
+
+    /// With a store: takes one of the cluster's trial permits for a call about
+    /// to start a trial, or rejects the call when they are all taken. `true`
+    /// when a permit was taken (to give back if the call is not admitted).
+    #[cold]
+    fn shared_trial(&self) -> Result<bool, Error> {
+        match self.link.get().map(|link| link.acquire_trial()) {
+            Some(Trial::Granted) => Ok(true),
+            Some(Trial::Denied) => Err(self.reject(State::HalfOpen, None)),
+            Some(Trial::Local) | None => Ok(false),
+        }
+    }
+
+    /// Gives back a cluster trial permit taken by [`shared_trial`](Inner::shared_trial).
+    #[cold]
+    fn give_back_trial(&self, taken: bool) {
+        if taken {
+            if let Some(link) = self.link.get() {
+                link.release_trial();
+            }
+        }
+    }
+
+    /// Shares a transition or an action with the store, unless it came from
+    /// the store. Under the control lock, with `ctl.period` the open period.
+    fn share(&self, ctl: &Control, to: State, reason: &Reason) {
+        let Some(link) = self.link.get() else { return };
+        if matches!(reason, Reason::Remote { .. }) || to == State::HalfOpen {
+            return;
+        }
+        link.publish(&Change {
+            to,
+            open_for: Duration::from_nanos(ctl.period),
+            reason: reason.clone(),
+            manual: matches!(reason, Reason::Manual(_)),
+        });
+    }
+
+    /// Applies a state learned from the store (see [`Breaker::adopt`]).
+    fn adopt(&self, remote: &Remote) -> bool {
+        let mut ctl = self.lock();
+        let at = self.now();
+        let reason = Reason::Remote {
+            reason: remote.reason.clone(),
+        };
+        let period = nanos(remote.period).max(1);
+        let left = nanos(remote.remaining);
+        loop {
+            let w = self.word();
+            match remote.state {
+                State::HalfOpen => return false,
+                State::Open if w.state() == State::Open => {
+                    // Joined, not reset: the shared period decides when it ends.
+                    ctl.period = period;
+                    self.hot
+                        .deadline
+                        .store(at.saturating_add(left), Ordering::Release);
+                    return false;
+                }
+                target if w.state() == target => return false,
+                State::Open => {
+                    // `transition` sets the deadline from `ctl.period`: the time
+                    // left, then the full period for backoff and reporting.
+                    ctl.period = left;
+                    let moved = self.transition(
+                        &mut ctl,
+                        w,
+                        w.next(State::Open, 0),
+                        at,
+                        reason.clone(),
+                        None,
+                    );
+                    ctl.period = period;
+                    if moved {
+                        break;
+                    }
+                }
+                target => {
+                    if self.transition(&mut ctl, w, w.next(target, 0), at, reason.clone(), None) {
+                        break;
+                    }
+                }
+            }
+        }
+        drop(ctl);
+        self.deliver();
+        true
     }
 
     /// Open -> HalfOpen for a call at `now`, past the open period; the call
@@ -529,6 +692,7 @@ impl Inner {
             }
             _ => {}
         }
+        self.share(ctl, to.state(), &reason);
         self.transitions.fetch_add(1, Ordering::Relaxed);
         self.dispatch.push(Transition {
             name: self.name.clone(),
@@ -579,11 +743,19 @@ impl Inner {
             (Some(slow), Some(latency)) => latency > nanos(slow),
             _ => false,
         };
-        self.counters.bump(if failure {
-            Count::Failures
+        if failure {
+            self.counters.bump(Count::Failures);
+            if let Some(link) = self.link.get() {
+                if link.counts_failures()
+                    && self.word().is_period(generation)
+                    && self.word().is(State::Closed)
+                {
+                    link.failure();
+                }
+            }
         } else {
-            Count::Successes
-        });
+            self.counters.bump(Count::Successes);
+        }
         if slow {
             self.counters.bump(Count::Slow);
         }
@@ -716,6 +888,7 @@ impl Inner {
             if !failure && successes < self.config.success() {
                 let in_flight = w.trials_in_flight().saturating_sub(1);
                 if self.cas(w, w.with_aux(Word::trials(in_flight, successes))) {
+                    self.give_back_trial(true);
                     return true;
                 }
                 continue;
@@ -759,6 +932,7 @@ impl Inner {
             }
             let in_flight = w.trials_in_flight().saturating_sub(1);
             if self.cas(w, w.with_aux(Word::trials(in_flight, w.trial_successes()))) {
+                self.give_back_trial(true);
                 return;
             }
         }
@@ -798,6 +972,8 @@ impl Inner {
                     }
                     _ => {}
                 }
+                // It takes effect in the other processes sharing the breaker too.
+                self.share(&ctl, target, &reason);
                 return;
             }
             if self.transition(&mut ctl, w, w.next(target, 0), at, reason.clone(), None) {

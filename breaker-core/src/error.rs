@@ -91,6 +91,13 @@ pub enum Reason {
     TrialFailed,
     /// An operator's action ("manual trip", "manual reset", ...).
     Manual(Action),
+    /// Applied from a shared-state store: another process made this
+    /// transition, for `reason` ("remote: 5 consecutive failures"). Never
+    /// shared back with the store.
+    Remote {
+        /// The reason the other process reported.
+        reason: Arc<str>,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -119,6 +126,7 @@ impl fmt::Display for Reason {
             Reason::TrialsSucceeded { successes } => write!(f, "{successes} successful trials"),
             Reason::TrialFailed => f.write_str("trial failed"),
             Reason::Manual(action) => write!(f, "manual {action}"),
+            Reason::Remote { reason } => write!(f, "remote: {reason}"),
         }
     }
 }

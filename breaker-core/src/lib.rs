@@ -72,6 +72,7 @@ mod policy;
 mod registry;
 mod state;
 mod stats;
+pub mod store;
 mod sync;
 
 pub use breaker::{Breaker, Permit, Recorded};

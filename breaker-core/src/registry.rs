@@ -5,6 +5,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::clock::{Clock, ClockCell, MonotonicClock};
 use crate::event::{Listeners, Transition};
+use crate::store::Store;
 use crate::{Breaker, Config};
 
 /// What a registry's breakers share: the clock and the registry's listeners.
@@ -40,6 +41,8 @@ impl Shared {
 pub struct Registry {
     shared: Arc<Shared>,
     breakers: RwLock<BTreeMap<Arc<str>, Breaker>>,
+    /// The shared-state store every breaker joins (`use_store`).
+    store: RwLock<Option<Arc<dyn Store>>>,
 }
 
 impl Default for Registry {
@@ -54,6 +57,7 @@ impl Registry {
         Registry {
             shared: Arc::new(Shared::new(MonotonicClock)),
             breakers: RwLock::new(BTreeMap::new()),
+            store: RwLock::new(None),
         }
     }
 
@@ -73,12 +77,24 @@ impl Registry {
             return existing;
         }
         let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
-        breakers
+        let mut created = false;
+        let breaker = breakers
             .entry(Arc::from(name))
             .or_insert_with_key(|name| {
+                created = true;
                 Breaker::in_shared(name.clone(), config(), self.shared.clone())
             })
-            .clone()
+            .clone();
+        drop(breakers);
+        if created {
+            // Outside the map's lock: joining may wait (the store's budget) for
+            // the shared state of the name.
+            let store = self.store.read().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(store) = store {
+                breaker.use_store(&*store);
+            }
+        }
+        breaker
     }
 
     /// Every breaker, sorted by name.
@@ -108,6 +124,19 @@ impl Registry {
         self.shared.clock.install(clock);
     }
 
+    /// Shares the state of every breaker of this registry, existing and
+    /// future, with the breakers of the same names in other processes through
+    /// `store` (see the [`store`](crate::store) module and
+    /// `docs/shared-state.md`). Install it before traffic: a breaker joins
+    /// one store, the first it is given.
+    pub fn use_store(&self, store: impl Store) {
+        let store: Arc<dyn Store> = Arc::new(store);
+        *self.store.write().unwrap_or_else(|e| e.into_inner()) = Some(store.clone());
+        for breaker in self.list() {
+            breaker.use_store(&*store);
+        }
+    }
+
     /// Calls `listener` with every transition of every breaker of this
     /// registry, existing and future (see [`Breaker::on_transition`]).
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
@@ -123,7 +152,13 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-static GLOBAL: LazyLock<Registry> = LazyLock::new(Registry::new);
+/// Created with every annotated function's breaker already in it, so that
+/// operators see (and can act on) them before any traffic.
+static GLOBAL: LazyLock<Registry> = LazyLock::new(|| {
+    let registry = Registry::new();
+    crate::__private::register_annotated(&registry);
+    registry
+});
 
 /// The program's registry: every `#[circuit_breaker]` function's breaker is
 /// in it, and operators find breakers there by name.

@@ -1,1 +1,23 @@
-//! breaker-sim: trace replay under virtual time.
+//! breaker-sim: replays failure traces through breaker-core under virtual time
+//! and checks every event against an independent reference model.
+//!
+//! - [`trace`] parses the trace format of TRACES.md;
+//! - [`model`] is the reference model of SEMANTICS.md, written apart from breaker-core;
+//! - [`engine`] replays a trace through any [`engine::Subject`] and writes the event log of [`log`].
+
+#![warn(missing_docs)]
+
+pub mod attr;
+pub mod check;
+pub mod config;
+pub mod duration;
+pub mod engine;
+pub mod generate;
+pub mod log;
+pub mod model;
+pub mod plot;
+pub mod real;
+pub mod suggest;
+pub mod summary;
+pub mod trace;
+pub mod tune;

@@ -1,0 +1,275 @@
+//! Breaker state shared by several processes: the seam a store plugs into.
+//!
+//! A breaker alone learns that a dependency is down from its own failures; ten
+//! replicas of a service each learn it on their own, at ten times the cost. A
+//! [`Store`] lets the breakers of the same name in several processes share
+//! their transitions, their open periods and their half-open trial permits.
+//!
+//! The core calls a store only off the hot path: a breaker that joined a store
+//! makes no call to it while admitting or recording a success in Closed. It
+//! calls its [`Link`] when it makes a transition (under its control lock, so
+//! the link must only queue the change, never wait), when a call would start a
+//! half-open trial (the one place a call may wait, for at most the store's
+//! budget), when such a trial ends, and, if the store asks for it, on each
+//! failure in Closed. The store applies what it learns from other processes
+//! with [`Breaker::adopt`], which reports the transition with
+//! [`Reason::Remote`] so that it is never shared back.
+//!
+//! The Redis store, behind the cargo feature `redis`, is in `store::redis`; the
+//! design and its guarantees are in `docs/shared-state.md`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{Breaker, Reason, State};
+
+#[cfg(feature = "redis")]
+pub mod redis;
+
+/// Somewhere breakers of the same name in several processes meet.
+///
+/// Install one on a registry with
+/// [`Registry::use_store`](crate::Registry::use_store) (every breaker of the
+/// registry, existing and future, joins it) or on one breaker with
+/// [`Breaker::use_store`].
+pub trait Store: Send + Sync + 'static {
+    /// Joins `breaker` to the store: the store loads the shared state of the
+    /// breaker's name (a breaker joining a store that holds an Open breaker
+    /// starts Open, with the time left), and returns the link the breaker
+    /// calls from then on. `None` leaves the breaker on its own.
+    fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>>;
+}
+
+/// One breaker's connection to a [`Store`]. Every method returns quickly;
+/// none may panic.
+pub trait Link: Send + Sync + 'static {
+    /// The breaker made a transition of its own (or an operator acted on it).
+    /// Called under the breaker's control lock: queue the change, do not wait.
+    fn publish(&self, change: &Change);
+
+    /// A call would start a half-open trial: may this process take one of the
+    /// cluster's `half_open` trial permits? Waits at most the store's budget.
+    fn acquire_trial(&self) -> Trial;
+
+    /// A trial that took a permit with [`Trial::Granted`] ended (or was
+    /// cancelled) without ending the half-open period.
+    fn release_trial(&self);
+
+    /// Whether the breaker should call [`failure`](Link::failure) for each
+    /// failure it records in Closed (cluster-wide failure counting).
+    fn counts_failures(&self) -> bool {
+        false
+    }
+
+    /// A failure recorded in Closed, when [`counts_failures`](Link::counts_failures).
+    fn failure(&self) {}
+}
+
+/// The answer to [`Link::acquire_trial`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trial {
+    /// A cluster-wide permit was taken: give it back with
+    /// [`Link::release_trial`].
+    Granted,
+    /// Every cluster-wide permit is taken: reject the call.
+    Denied,
+    /// The store cannot tell (it is unreachable): decide on local state alone.
+    Local,
+}
+
+/// A transition (or manual action) of a breaker, as shared with other processes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Change {
+    /// The state entered (or kept, for an action that changes nothing but
+    /// takes effect, such as `trip()` while Open).
+    pub to: State,
+    /// When entering Open: the length of the open period.
+    pub open_for: Duration,
+    /// Why.
+    pub reason: Reason,
+    /// Whether an operator did it: an operator's action always wins over what
+    /// the store holds, a policy's decision may be overruled (an Open seen
+    /// elsewhere wins over a local close).
+    pub manual: bool,
+}
+
+/// What a store learned from another process, to apply to a local breaker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Remote {
+    /// The shared state: `Closed`, `Open`, `ForcedOpen` or `Disabled`
+    /// (half-open is never shared: every process moves to it on its own, when
+    /// its first call after the open period arrives).
+    pub state: State,
+    /// In Open: the time left of the open period, measured by the store.
+    pub remaining: Duration,
+    /// In Open: the open period's length (what backoff grows from).
+    pub period: Duration,
+    /// Why, as the process that made the transition reported it.
+    pub reason: Arc<str>,
+}
+
+impl Remote {
+    /// A remote state.
+    pub fn new(state: State, remaining: Duration, period: Duration, reason: Arc<str>) -> Remote {
+        Remote {
+            state,
+            remaining,
+            period,
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::{Action, Config, Error, Registry};
+
+    /// A store that records what the core asks of it.
+    #[derive(Default)]
+    struct Recorder {
+        published: Mutex<Vec<Change>>,
+        calls: AtomicU32,
+        released: AtomicU32,
+        answer: Mutex<Option<Trial>>,
+    }
+
+    struct Fake(Arc<Recorder>);
+
+    impl Store for Fake {
+        fn attach(&self, _breaker: &Breaker) -> Option<Arc<dyn Link>> {
+            Some(Arc::new(Fake(self.0.clone())))
+        }
+    }
+
+    impl Link for Fake {
+        fn publish(&self, change: &Change) {
+            self.0.calls.fetch_add(1, Ordering::Relaxed);
+            self.0.published.lock().unwrap().push(change.clone());
+        }
+        fn acquire_trial(&self) -> Trial {
+            self.0.calls.fetch_add(1, Ordering::Relaxed);
+            self.0.answer.lock().unwrap().unwrap_or(Trial::Granted)
+        }
+        fn release_trial(&self) {
+            self.0.calls.fetch_add(1, Ordering::Relaxed);
+            self.0.released.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn joined(config: Config) -> (Breaker, Arc<Recorder>, ManualClock) {
+        let clock = ManualClock::new();
+        let registry = Registry::new();
+        registry.use_clock(clock.clone());
+        let recorder = Arc::new(Recorder::default());
+        registry.use_store(Fake(recorder.clone()));
+        (registry.get_or_create("seam", || config), recorder, clock)
+    }
+
+    fn config() -> Config {
+        Config::builder()
+            .fail_max(2)
+            .reset(Duration::from_secs(10))
+            .success(2)
+            .build()
+            .unwrap()
+    }
+
+    fn fail(b: &Breaker) {
+        let _ = b.call(|| Err::<(), Error>(Error::timeout("x".into(), Duration::ZERO)));
+    }
+
+    #[test]
+    fn the_closed_success_path_never_calls_the_store() {
+        let (b, recorder, _) = joined(config());
+        for _ in 0..1000 {
+            b.call(|| Ok::<(), Error>(())).unwrap();
+        }
+        fail(&b);
+        b.call(|| Ok::<(), Error>(())).unwrap();
+        assert_eq!(recorder.calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn local_transitions_and_actions_are_published_half_open_is_not() {
+        let (b, recorder, clock) = joined(config());
+        fail(&b);
+        fail(&b);
+        b.trip(); // while Open: no transition, still shared
+        clock.advance(Duration::from_secs(10));
+        for _ in 0..2 {
+            b.call(|| Ok::<(), Error>(())).unwrap(); // HalfOpen, then Closed
+        }
+        let published = recorder.published.lock().unwrap();
+        let seen: Vec<(State, bool)> = published.iter().map(|c| (c.to, c.manual)).collect();
+        assert_eq!(
+            seen,
+            [
+                (State::Open, false),
+                (State::Open, true),
+                (State::Closed, false)
+            ]
+        );
+        assert_eq!(published[0].open_for, Duration::from_secs(10));
+        assert_eq!(published[1].reason, Reason::Manual(Action::Trip));
+    }
+
+    #[test]
+    fn an_adopted_state_is_reported_as_remote_and_not_published_back() {
+        let (b, recorder, _) = joined(config());
+        let reported = Arc::new(Mutex::new(Vec::new()));
+        let log = reported.clone();
+        b.on_transition(move |t| log.lock().unwrap().push(t.reason.clone()));
+        let remote = Remote::new(
+            State::Open,
+            Duration::from_secs(3),
+            Duration::from_secs(10),
+            Arc::from("5 consecutive failures"),
+        );
+        assert!(b.adopt(&remote));
+        assert!(!b.adopt(&remote), "already Open: only the deadline moves");
+        let retry = b.call(|| Ok::<(), Error>(())).unwrap_err().retry_after();
+        assert_eq!(retry, Some(Duration::from_secs(3)));
+        assert!(recorder.published.lock().unwrap().is_empty());
+        let reported = reported.lock().unwrap();
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].to_string(), "remote: 5 consecutive failures");
+    }
+
+    #[test]
+    fn a_denied_trial_permit_rejects_the_call_and_granted_ones_go_back() {
+        let (b, recorder, clock) = joined(config());
+        fail(&b);
+        fail(&b);
+        clock.advance(Duration::from_secs(10));
+        *recorder.answer.lock().unwrap() = Some(Trial::Denied);
+        let rejected = b.call(|| Ok::<(), Error>(())).unwrap_err();
+        assert!(matches!(
+            rejected,
+            Error::Rejected {
+                state: State::HalfOpen,
+                retry_after: None,
+                ..
+            }
+        ));
+        assert_eq!(b.state(), State::Open, "no trial started");
+        *recorder.answer.lock().unwrap() = Some(Trial::Granted);
+        b.call(|| Ok::<(), Error>(())).unwrap(); // first trial succeeds: permit back
+        drop(b.acquire().unwrap()); // cancelled: permit back
+        assert_eq!(recorder.released.load(Ordering::Relaxed), 2);
+        *recorder.answer.lock().unwrap() = Some(Trial::Local);
+        b.call(|| Ok::<(), Error>(())).unwrap();
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "local decisions when the store cannot tell"
+        );
+    }
+}

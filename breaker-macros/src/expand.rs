@@ -1,0 +1,217 @@
+//! Code generation, from a model already known to be valid. Everything the
+//! expansion names at run time lives in `::breaker_core::__private`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use crate::model::Attr;
+use crate::valid::return_span;
+
+/// The guarded function: the same signature, attributes and visibility, a new body.
+pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
+    let mut func = func.clone();
+    let fn_name = func.sig.ident.to_string();
+    let fn_name = fn_name.strip_prefix("r#").unwrap_or(&fn_name).to_owned();
+    let is_async = func.sig.asyncness.is_some();
+
+    let name = match &attr.name {
+        Some(name) => {
+            let value = syn::LitStr::new(&name.value, name.span);
+            quote!(#value)
+        }
+        None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
+    };
+    let keys = attr
+        .config_keys()
+        .into_iter()
+        .map(|(k, v)| quote!((#k, #v)));
+    let site = quote! {
+        static __CB_SITE: ::breaker_core::__private::Site = ::breaker_core::__private::Site {
+            name: #name,
+            function: ::core::concat!(::core::module_path!(), "::", #fn_name),
+            keys: &[#(#keys),*],
+        };
+        ::breaker_core::__private::inventory::submit! {
+            ::breaker_core::__private::Registration(&__CB_SITE)
+        }
+        static __CB_BREAKER: ::breaker_core::__private::Handle =
+            ::breaker_core::__private::Handle::new(&__CB_SITE);
+    };
+
+    // Arguments the fallback is called with. Parameters bound by a pattern
+    // other than a plain name are renamed, and destructured inside the guarded
+    // body, so that the fallback receives them whole.
+    let mut args = Vec::new();
+    let mut unpack = Vec::new();
+    if attr.fallback.is_some() {
+        for (index, input) in func.sig.inputs.iter_mut().enumerate() {
+            match input {
+                FnArg::Receiver(receiver) => {
+                    let token = receiver.self_token;
+                    args.push(quote!(#token));
+                }
+                FnArg::Typed(typed) => match &*typed.pat {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        let ident = &pi.ident;
+                        args.push(quote!(#ident));
+                    }
+                    _ => {
+                        let renamed = format_ident!("__cb_arg{}", index);
+                        let pat =
+                            std::mem::replace(&mut *typed.pat, Pat::Verbatim(quote!(#renamed)));
+                        unpack.push(quote!(let #pat = #renamed;));
+                        args.push(quote!(#renamed));
+                    }
+                },
+            }
+        }
+    }
+
+    let ret_span = return_span(&func);
+    let on_reject = match &attr.fallback {
+        Some(fallback) => {
+            let path = &fallback.value;
+            let wait = is_async.then(|| quote!(.await));
+            quote_spanned!(fallback.span=> {
+                let _ = __cb_rejected;
+                return #path(#(#args),*) #wait;
+            })
+        }
+        None => quote_spanned!(ret_span=> {
+            return ::breaker_core::__private::rejected(__cb_rejected);
+        }),
+    };
+
+    // The return type, with `impl Trait` parts left to inference (`_`): it
+    // types the result before it is classified, and the body's returns, so
+    // that coercions (`&String` to `&str`) and `?` work as in the original.
+    let ty = match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            let ty = infer_impl((**ty).clone());
+            quote!(#ty)
+        }
+    };
+    let block = &func.block;
+    let run = if is_async {
+        // An async block's output cannot be annotated; a first, never taken
+        // `return` of the right type fixes it before the body's own returns.
+        let body = quote!(async move {
+            #[allow(unreachable_code)]
+            if false {
+                return ::breaker_core::__private::return_type::<#ty>();
+            }
+            #(#unpack)*
+            #block
+        });
+        match &attr.timeout {
+            Some(timeout) => {
+                let nanos = timeout.value;
+                let on_timeout = quote_spanned!(ret_span=>
+                    ::breaker_core::__private::timed_out(__cb_timeout)
+                );
+                let call = quote_spanned!(timeout.key=>
+                    ::breaker_core::__private::run_async_timeout(
+                        &mut __cb_call,
+                        ::core::time::Duration::from_nanos(#nanos),
+                        #body,
+                    )
+                );
+                quote! {
+                    match #call.await {
+                        ::core::result::Result::Ok(__cb_value) => __cb_value,
+                        ::core::result::Result::Err(__cb_timeout) => return #on_timeout,
+                    }
+                }
+            }
+            None => quote! {
+                ::breaker_core::__private::run_async(&mut __cb_call, #body).await
+            },
+        }
+    } else {
+        quote!(::breaker_core::__private::run::<#ty, _>(&mut __cb_call, move || { #(#unpack)* #block }))
+    };
+
+    let failed = match &attr.failure {
+        Some(failure) => {
+            let path = &failure.value;
+            let check = quote_spanned!(failure.key=> ::breaker_core::__private::failed_by);
+            quote_spanned!(failure.span=> #check(&__cb_ret, #path))
+        }
+        None => quote!((&::breaker_core::__private::Probe(&__cb_ret)).__cb_error()),
+    };
+
+    let new_body = quote!({
+        #site
+        let mut __cb_call = match __CB_BREAKER.acquire() {
+            ::core::result::Result::Ok(__cb_call) => __cb_call,
+            ::core::result::Result::Err(__cb_rejected) => #on_reject
+        };
+        let __cb_ret: #ty = #run;
+        {
+            #[allow(unused_imports)]
+            use ::breaker_core::__private::{ErrOfOther as _, ErrOfResult as _, MessageOfDisplay as _, MessageOfOther as _};
+            match #failed {
+                ::core::option::Option::Some(__cb_error) => {
+                    __cb_call.failure(|| (&::breaker_core::__private::Probe(__cb_error)).__cb_message())
+                }
+                _ => __cb_call.success(),
+            }
+        }
+        __cb_ret
+    });
+    let ItemFn {
+        attrs, vis, sig, ..
+    } = &func;
+    quote!(#(#attrs)* #vis #sig #new_body)
+}
+
+/// `ty` with every `impl Trait` in it replaced by `_`, which a `let` and a
+/// turbofish accept.
+fn infer_impl(ty: Type) -> Type {
+    match ty {
+        Type::ImplTrait(_) => Type::Infer(syn::TypeInfer {
+            underscore_token: Default::default(),
+        }),
+        Type::Path(mut path) => {
+            for segment in &mut path.path.segments {
+                if let PathArguments::AngleBracketed(args) = &mut segment.arguments {
+                    for arg in &mut args.args {
+                        if let GenericArgument::Type(inner) = arg {
+                            *inner = infer_impl(inner.clone());
+                        }
+                    }
+                }
+            }
+            Type::Path(path)
+        }
+        Type::Reference(mut r) => {
+            *r.elem = infer_impl(*r.elem);
+            Type::Reference(r)
+        }
+        Type::Tuple(mut t) => {
+            for elem in &mut t.elems {
+                *elem = infer_impl(elem.clone());
+            }
+            Type::Tuple(t)
+        }
+        Type::Array(mut a) => {
+            *a.elem = infer_impl(*a.elem);
+            Type::Array(a)
+        }
+        Type::Slice(mut a) => {
+            *a.elem = infer_impl(*a.elem);
+            Type::Slice(a)
+        }
+        Type::Paren(mut p) => {
+            *p.elem = infer_impl(*p.elem);
+            Type::Paren(p)
+        }
+        Type::Group(mut g) => {
+            *g.elem = infer_impl(*g.elem);
+            Type::Group(g)
+        }
+        other => other,
+    }
+}

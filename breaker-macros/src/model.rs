@@ -1,0 +1,122 @@
+//! The typed model of one `#[circuit_breaker(...)]`: what the attribute's
+//! arguments say, each value already read into its type and kept with the
+//! spans that errors point at.
+
+use proc_macro2::Span;
+
+/// A value read from the attribute, with where its key and its value were written.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    /// The value, in its type.
+    pub value: T,
+    /// The key (`fail_max` in `fail_max = 5`).
+    pub key: Span,
+    /// The value (`5` in `fail_max = 5`).
+    pub span: Span,
+}
+
+/// The breaker's name as written: `payments`, `"payments-eu"` or `name = "..."`.
+#[derive(Clone, Debug)]
+pub struct Name {
+    /// The name itself.
+    pub value: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The window of the rate policies: the last K outcomes, or a duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// `window = 100`: the last 100 outcomes.
+    Calls(u32),
+    /// `window = 10s`: the outcomes that ended within this many nanoseconds.
+    Time(u64),
+}
+
+/// Everything the attribute's arguments say. Absent keys are `None`: the
+/// runtime's defaults apply.
+#[derive(Clone, Default)]
+pub struct Attr {
+    /// The breaker's name; `None` means module path + function name.
+    pub name: Option<Name>,
+    /// `fail_max = N`.
+    pub fail_max: Option<Spanned<u32>>,
+    /// `within = W`, in nanoseconds.
+    pub within: Option<Spanned<u64>>,
+    /// `failure_rate = P`, in hundredths of a percent.
+    pub failure_rate: Option<Spanned<u32>>,
+    /// `window = K` or `window = W`.
+    pub window: Option<Spanned<Window>>,
+    /// `min_calls = M`.
+    pub min_calls: Option<Spanned<u32>>,
+    /// `slow = D`, in nanoseconds.
+    pub slow: Option<Spanned<u64>>,
+    /// `slow_rate = P`, in hundredths of a percent.
+    pub slow_rate: Option<Spanned<u32>>,
+    /// `reset = D`, in nanoseconds.
+    pub reset: Option<Spanned<u64>>,
+    /// `backoff = F`, in millionths.
+    pub backoff: Option<Spanned<u64>>,
+    /// `reset_max = D`, in nanoseconds.
+    pub reset_max: Option<Spanned<u64>>,
+    /// `success = S`.
+    pub success: Option<Spanned<u32>>,
+    /// `half_open = H`.
+    pub half_open: Option<Spanned<u32>>,
+    /// `timeout = D`, in nanoseconds.
+    pub timeout: Option<Spanned<u64>>,
+    /// `fallback = path`.
+    pub fallback: Option<Spanned<syn::ExprPath>>,
+    /// `failure = path`.
+    pub failure: Option<Spanned<syn::ExprPath>>,
+}
+
+impl Attr {
+    /// The configuration in breaker-core's text form (`("reset", "30000000000ns")`),
+    /// which `Config::builder().set(key, value)` reads back exactly.
+    pub fn config_keys(&self) -> Vec<(&'static str, String)> {
+        let mut keys = Vec::new();
+        let mut count = |key, v: &Option<Spanned<u32>>| {
+            if let Some(v) = v {
+                keys.push((key, v.value.to_string()));
+            }
+        };
+        count("fail_max", &self.fail_max);
+        count("min_calls", &self.min_calls);
+        count("success", &self.success);
+        count("half_open", &self.half_open);
+        let nanos = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| format!("{}ns", v.value));
+        let percent = |v: &Option<Spanned<u32>>| v.as_ref().map(|v| hundredths(v.value));
+        let window = self.window.as_ref().map(|w| match w.value {
+            Window::Calls(k) => k.to_string(),
+            Window::Time(nanos) => format!("{nanos}ns"),
+        });
+        let backoff = self.backoff.as_ref().map(|b| millionths(b.value));
+        for (key, value) in [
+            ("within", nanos(&self.within)),
+            ("failure_rate", percent(&self.failure_rate)),
+            ("window", window),
+            ("slow", nanos(&self.slow)),
+            ("slow_rate", percent(&self.slow_rate)),
+            ("reset", nanos(&self.reset)),
+            ("backoff", backoff),
+            ("reset_max", nanos(&self.reset_max)),
+            ("timeout", nanos(&self.timeout)),
+        ] {
+            if let Some(value) = value {
+                keys.push((key, value));
+            }
+        }
+        keys
+    }
+}
+
+/// `5050` as `"50.50"`.
+fn hundredths(value: u32) -> String {
+    format!("{}.{:02}", value / 100, value % 100)
+}
+
+/// `1_500_000` as `"1.500000"`.
+fn millionths(value: u64) -> String {
+    format!("{}.{:06}", value / 1_000_000, value % 1_000_000)
+}

@@ -1,0 +1,206 @@
+//! Every rule a user can break that needs more than one key, or the function
+//! itself, to see: each a `syn::Error` at the mistake, all collected.
+
+use quote::ToTokens;
+use syn::spanned::Spanned as _;
+use syn::{Error, ItemFn, ReturnType, Type};
+
+use crate::attr::Errors;
+use crate::duration;
+use crate::model::{Attr, Window};
+
+/// The default `reset` of breaker-core (30 s), which `reset_max` must not undercut.
+const DEFAULT_RESET_NANOS: u64 = 30_000_000_000;
+/// The default count window of the rate policies.
+const DEFAULT_WINDOW_CALLS: u32 = 100;
+
+/// Checks the keys against each other and against the function.
+pub fn check(attr: &Attr, func: &ItemFn) -> Result<(), Error> {
+    let mut errors = Errors::default();
+    keys(attr, &mut errors);
+    function(attr, func, &mut errors);
+    errors.finish(())
+}
+
+fn keys(attr: &Attr, errors: &mut Errors) {
+    if let (Some(within), None) = (&attr.within, &attr.fail_max) {
+        errors.push(Error::new(
+            within.key,
+            "`within` needs `fail_max`: `fail_max = N, within = W` opens after N failures within W",
+        ));
+    }
+    if let (Some(rate), None) = (&attr.slow_rate, &attr.slow) {
+        errors.push(Error::new(
+            rate.key,
+            "`slow_rate` needs `slow`, the latency above which a call is slow: add `slow = 500ms`",
+        ));
+    }
+    let has_rate = attr.failure_rate.is_some() || attr.slow_rate.is_some();
+    if let (Some(window), false) = (&attr.window, has_rate) {
+        errors.push(Error::new(
+            window.key,
+            "`window` is the window of `failure_rate` or `slow_rate`: give one of them",
+        ));
+    }
+    if let Some(min) = &attr.min_calls {
+        if !has_rate {
+            errors.push(Error::new(
+                min.key,
+                "`min_calls` applies to `failure_rate` or `slow_rate`: give one of them",
+            ));
+        }
+        let window = attr.window.as_ref().map(|w| w.value);
+        let calls = match window {
+            Some(Window::Calls(k)) => Some(k),
+            Some(Window::Time(_)) => None,
+            None => Some(DEFAULT_WINDOW_CALLS),
+        };
+        if let Some(k) = calls.filter(|k| min.value > *k) {
+            let which = if window.is_some() { "" } else { "default " };
+            errors.push(Error::new(
+                min.span,
+                format!(
+                    "`min_calls` ({}) is above the {which}count window ({k}): the window can never hold that many calls",
+                    min.value
+                ),
+            ));
+        }
+    }
+    if let Some(max) = &attr.reset_max {
+        if attr.backoff.is_none() {
+            errors.push(Error::new(
+                max.key,
+                "`reset_max` caps `backoff`: give `backoff` too, as in `backoff = 2, reset_max = 5m`",
+            ));
+        }
+        let reset = attr.reset.as_ref().map_or(DEFAULT_RESET_NANOS, |r| r.value);
+        if max.value < reset {
+            let which = if attr.reset.is_some() { "" } else { "default " };
+            errors.push(Error::new(
+                max.span,
+                format!(
+                    "`reset_max` ({}) is below the {which}`reset` ({}): the cap must be at least the first open period",
+                    duration::format(max.value),
+                    duration::format(reset)
+                ),
+            ));
+        }
+    }
+}
+
+/// The rules the function alone can break, whatever the keys say.
+pub fn check_function(func: &ItemFn) -> Result<(), Error> {
+    let mut errors = Errors::default();
+    signature(func, &mut errors);
+    errors.finish(())
+}
+
+fn signature(func: &ItemFn, errors: &mut Errors) {
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(Error::new(
+            constness.span,
+            "`#[circuit_breaker]` cannot guard a `const fn`: a breaker decides at run time",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        let name = abi.name.as_ref().map(|n| n.value());
+        if name.as_deref() != Some("Rust") {
+            errors.push(Error::new(
+                abi.span(),
+                "`#[circuit_breaker]` cannot guard an `extern` function: its callers do not speak Rust's unwinding and error types; guard a Rust function that it calls",
+            ));
+        }
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(Error::new(
+            variadic.span(),
+            "`#[circuit_breaker]` cannot guard a variadic function",
+        ));
+    }
+}
+
+fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
+    signature(func, errors);
+    let sig = &func.sig;
+    if let (Some(timeout), None) = (&attr.timeout, &sig.asyncness) {
+        errors.push(Error::new(
+            timeout.key,
+            "`timeout` needs an `async fn`: a sync call cannot be stopped when its time is up",
+        ));
+    }
+    let not_result = not_a_result(&sig.output);
+    if let Some(what) = &not_result {
+        if attr.fallback.is_none() {
+            errors.push(Error::new(
+                return_span(func),
+                format!(
+                    "this function returns {what}: without `fallback`, a guarded function must return `Result<T, E>` with `E: From<breaker_core::Error>`; add `fallback = path` to answer rejected calls"
+                ),
+            ));
+        }
+        if let Some(failure) = &attr.failure {
+            errors.push(Error::new(
+                failure.key,
+                format!(
+                    "`failure` classifies the `Err` of a `Result`, but this function returns {what}"
+                ),
+            ));
+        }
+        if let Some(timeout) = &attr.timeout {
+            errors.push(Error::new(
+                timeout.key,
+                format!("`timeout` returns `Err(breaker_core::Error::Timeout)`, but this function returns {what}"),
+            ));
+        }
+    }
+}
+
+/// The span errors about the return type point at: the type, or the name of
+/// a function that returns `()`.
+pub fn return_span(func: &ItemFn) -> proc_macro2::Span {
+    match &func.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => func.sig.ident.span(),
+    }
+}
+
+/// What the return type is, when it is plainly not a `Result` (a path type
+/// may be an alias of one: the type checker decides those).
+fn not_a_result(output: &ReturnType) -> Option<String> {
+    let ty = match output {
+        ReturnType::Default => return Some("`()`".into()),
+        ReturnType::Type(_, ty) => ty,
+    };
+    let mut ty: &Type = ty;
+    while let Type::Paren(p) = ty {
+        ty = &p.elem;
+    }
+    match ty {
+        Type::Path(_) | Type::Macro(_) | Type::Verbatim(_) | Type::Group(_) => None,
+        Type::ImplTrait(_) => Some("an `impl Trait`".into()),
+        Type::Never(_) => Some("`!`".into()),
+        other => Some(format!("`{}`", type_text(other))),
+    }
+}
+
+/// A type as a user would write it: `&'static str`, not `& 'static str`.
+fn type_text(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (from, to) in [
+        ("& '", "&'"),
+        ("& ", "&"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        ("( ", "("),
+        (" )", ")"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
+}

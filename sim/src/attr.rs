@@ -1,0 +1,395 @@
+//! Driving real `#[circuit_breaker]` functions from a trace.
+//!
+//! The functions below carry, in their attributes, the configurations of the
+//! breakers of the shipped traces. Each call of the trace runs its function on
+//! a thread of its own, under the global registry's `ManualClock`: the body
+//! tells the engine it started, then waits until the engine has moved the
+//! clock to the call's end and tells it how to end. So calls overlap in
+//! virtual time exactly as in the direct replay, and the event log must be
+//! the same, byte for byte.
+//!
+//! Sync functions have no timeout, so traces with `timeout` are refused here.
+//! The registry is global: replay one trace per process.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use breaker_core::clock::ManualClock;
+use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
+
+use crate::engine::{Decision, Ended, Subject, Transition};
+use crate::log::{EndKind, Event, State};
+use crate::trace::{Action, Outcome, Trace, TraceError};
+
+/// The error of a simulated call.
+#[derive(Debug)]
+pub enum SimError {
+    /// `err`: a failure.
+    Failed,
+    /// `ignored`: an error the `failure` predicate excuses.
+    Ignored,
+    /// The breaker did not let the call run.
+    Breaker(Error),
+}
+
+impl From<Error> for SimError {
+    fn from(e: Error) -> Self {
+        SimError::Breaker(e)
+    }
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::Failed => f.write_str("simulated failure"),
+            SimError::Ignored => f.write_str("simulated ignored error"),
+            SimError::Breaker(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// The `failure` predicate of every simulated function: `ignored` is not a failure.
+pub fn counts(e: &SimError) -> bool {
+    !matches!(e, SimError::Ignored)
+}
+
+/// How the engine tells a running body to end.
+#[derive(Debug, Clone, Copy)]
+enum Finish {
+    Ok,
+    Err,
+    Ignored,
+    Panic,
+}
+
+/// What a call's thread tells the engine.
+enum Report {
+    Started,
+    Returned(Result<(), SimError>),
+    Panicked,
+}
+
+/// A running call's body: reports its start, then ends as told.
+pub struct Trial {
+    report: Sender<Report>,
+    finish: Receiver<Finish>,
+}
+
+impl Trial {
+    fn run(self) -> Result<(), SimError> {
+        let _ = self.report.send(Report::Started);
+        match self.finish.recv() {
+            Ok(Finish::Ok) | Err(_) => Ok(()),
+            Ok(Finish::Err) => Err(SimError::Failed),
+            Ok(Finish::Ignored) => Err(SimError::Ignored),
+            // resume_unwind skips the panic hook: a simulated panic prints nothing.
+            Ok(Finish::Panic) => std::panic::resume_unwind(Box::new("simulated panic")),
+        }
+    }
+}
+
+/// outage.trace `db`.
+#[circuit_breaker(db, fail_max = 5, reset = 10s, success = 2, failure = counts)]
+pub fn db(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// flapping.trace `api`.
+#[circuit_breaker(api, failure_rate = 50, window = 6, min_calls = 4, reset = 2s, success = 2, half_open = 2, failure = counts)]
+pub fn api(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// flapping.trace `cache`.
+#[circuit_breaker(cache, failure_rate = 40, window = 2s, min_calls = 3, reset = 1s, failure = counts)]
+pub fn cache(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// half_open.trace `h`.
+#[circuit_breaker(h, fail_max = 2, reset = 5s, success = 3, half_open = 2, failure = counts)]
+pub fn h(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// backoff.trace `b`.
+#[circuit_breaker(b, fail_max = 1, reset = 1s, backoff = 2, reset_max = 5s, success = 1, failure = counts)]
+pub fn b(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// backoff.trace `f`.
+#[circuit_breaker(f, fail_max = 1, reset = 3ns, backoff = 1.5, failure = counts)]
+pub fn f(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// manual.trace `m`.
+#[circuit_breaker(m, fail_max = 1, reset = 10s, failure = counts)]
+pub fn m(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// manual.trace `n`.
+#[circuit_breaker(n, fail_max = 2, failure = counts)]
+pub fn n(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+type Function = fn(Trial) -> Result<(), SimError>;
+
+/// The annotated functions, by breaker name.
+pub const FUNCTIONS: [(&str, Function); 8] = [
+    ("db", db),
+    ("api", api),
+    ("cache", cache),
+    ("h", h),
+    ("b", b),
+    ("f", f),
+    ("m", m),
+    ("n", n),
+];
+
+/// The global clock and the transitions of every registry breaker, by name.
+struct Global {
+    clock: ManualClock,
+    transitions: Arc<Mutex<HashMap<String, Vec<Transition>>>>,
+}
+
+fn global() -> &'static Global {
+    static GLOBAL: OnceLock<Global> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let clock = ManualClock::new();
+        registry().use_clock(clock.clone());
+        let transitions: Arc<Mutex<HashMap<String, Vec<Transition>>>> = Arc::default();
+        let sink = Arc::clone(&transitions);
+        registry().on_transition(move |t| {
+            let state =
+                |s: breaker_core::State| State::from_name(s.as_str()).unwrap_or(State::MetricsOnly);
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(t.name.to_string())
+                .or_default()
+                .push(Transition {
+                    t_ns: u64::try_from(t.at.as_nanos()).unwrap_or(u64::MAX),
+                    from: state(t.from),
+                    to: state(t.to),
+                    reason: t.reason.to_string(),
+                });
+        });
+        Global { clock, transitions }
+    })
+}
+
+/// One breaker of the trace, driven through its annotated function.
+pub struct AttrSubject {
+    name: String,
+    function: Function,
+    breaker: Breaker,
+    /// Transitions taken so far (a call with one between its start and end straggles).
+    transitions_seen: u64,
+}
+
+/// A call running on its own thread.
+pub struct AttrTicket {
+    finish: Sender<Finish>,
+    report: Receiver<Report>,
+    thread: JoinHandle<()>,
+    start_ns: u64,
+    transitions_at_start: u64,
+}
+
+impl AttrSubject {
+    /// The subjects of a trace, one per declaration, each matched to the
+    /// annotated function of the same name and the same configuration.
+    pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<AttrSubject>, TraceError> {
+        global();
+        trace
+            .breakers
+            .iter()
+            .map(|d| {
+                let fail = |message: String| TraceError {
+                    file: file.to_string(),
+                    line: d.line_no,
+                    column: 1,
+                    message,
+                };
+                if d.config.timeout.is_some() {
+                    return Err(fail(format!(
+                        "breaker `{}` has a timeout, which sync annotated functions cannot enforce",
+                        d.name
+                    )));
+                }
+                let Some(&(_, function)) = FUNCTIONS.iter().find(|(n, _)| *n == d.name) else {
+                    let known: Vec<&str> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
+                    return Err(fail(format!(
+                        "no annotated function for breaker `{}`; the attribute mode knows {}",
+                        d.name,
+                        known.join(", ")
+                    )));
+                };
+                let mut builder = Config::builder();
+                for (key, value) in &d.config.raw {
+                    builder = builder.set(key, value).map_err(|e| fail(e.to_string()))?;
+                }
+                let config = builder.build().map_err(|e| fail(e.to_string()))?;
+                // The first call registers every annotated function; make sure it has happened.
+                let registered = registry().get(&d.name).or_else(|| {
+                    let _ = probe();
+                    registry().get(&d.name)
+                });
+                let Some(breaker) = registered else {
+                    return Err(fail(format!("breaker `{}` is not in the registry", d.name)));
+                };
+                if breaker.config() != &config {
+                    return Err(fail(format!(
+                        "the annotated function `{}` is configured `{}`, the trace `{}`",
+                        d.name,
+                        breaker.config().to_keys(),
+                        config.to_keys()
+                    )));
+                }
+                Ok(AttrSubject {
+                    name: d.name.clone(),
+                    function,
+                    breaker,
+                    transitions_seen: 0,
+                })
+            })
+            .collect()
+    }
+
+    fn at(&self, now_ns: u64) {
+        global().clock.set(Duration::from_nanos(now_ns));
+    }
+}
+
+/// A function of its own breaker, called once before a replay: the first call
+/// of any annotated function registers them all (with their attributes'
+/// configurations), without touching the breakers under test.
+#[circuit_breaker(breaker_sim_probe)]
+fn probe() -> Result<(), SimError> {
+    Ok(())
+}
+
+impl Subject for AttrSubject {
+    type Ticket = AttrTicket;
+
+    fn admit(&mut self, now_ns: u64) -> Decision<AttrTicket> {
+        self.at(now_ns);
+        let (report_tx, report_rx) = channel();
+        let (finish_tx, finish_rx) = channel();
+        let function = self.function;
+        let trial = Trial {
+            report: report_tx.clone(),
+            finish: finish_rx,
+        };
+        let thread = std::thread::spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(trial)));
+            let _ = report_tx.send(match result {
+                Ok(r) => Report::Returned(r),
+                Err(_) => Report::Panicked,
+            });
+        });
+        match report_rx.recv() {
+            Ok(Report::Started) => Decision::Admitted(AttrTicket {
+                finish: finish_tx,
+                report: report_rx,
+                thread,
+                start_ns: now_ns,
+                transitions_at_start: self.transitions_seen + self.pending_transitions(),
+            }),
+            Ok(Report::Returned(Err(SimError::Breaker(e)))) => {
+                let _ = thread.join();
+                Decision::Rejected {
+                    retry_after_ns: e
+                        .retry_after()
+                        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+                }
+            }
+            _ => {
+                let _ = thread.join();
+                Decision::Rejected {
+                    retry_after_ns: None,
+                }
+            }
+        }
+    }
+
+    fn end(
+        &mut self,
+        now_ns: u64,
+        ticket: AttrTicket,
+        _outcome: EndKind,
+        written: Outcome,
+    ) -> Ended {
+        self.at(now_ns);
+        let slow_before = self.breaker.stats().slow;
+        // A transition since the call started ended its period; its own end's does not count.
+        let straggler =
+            self.transitions_seen + self.pending_transitions() > ticket.transitions_at_start;
+        let finish = match written {
+            Outcome::Ok => Finish::Ok,
+            Outcome::Err => Finish::Err,
+            Outcome::Ignored => Finish::Ignored,
+            Outcome::Panic => Finish::Panic,
+        };
+        let _ = ticket.finish.send(finish);
+        let _ = ticket.report.recv();
+        let _ = ticket.thread.join();
+        Ended {
+            latency_ns: now_ns.saturating_sub(ticket.start_ns),
+            slow: self.breaker.stats().slow > slow_before,
+            straggler,
+        }
+    }
+
+    fn action(&mut self, now_ns: u64, action: Action) {
+        self.at(now_ns);
+        match action {
+            Action::Trip => self.breaker.trip(),
+            Action::ForceOpen => self.breaker.force_open(),
+            Action::Disable => self.breaker.disable(),
+            Action::Reset => self.breaker.reset(),
+        }
+    }
+
+    fn state(&mut self, now_ns: u64) -> State {
+        self.at(now_ns);
+        State::from_name(self.breaker.state().as_str()).unwrap_or(State::MetricsOnly)
+    }
+
+    fn take_transitions(&mut self) -> Vec<Transition> {
+        let taken = global()
+            .transitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&self.name)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.transitions_seen += taken.len() as u64;
+        taken
+    }
+}
+
+impl AttrSubject {
+    fn pending_transitions(&self) -> u64 {
+        global()
+            .transitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.name)
+            .map_or(0, |v| v.len() as u64)
+    }
+}
+
+/// Replays a trace through the annotated functions.
+pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, TraceError> {
+    let mut subjects = AttrSubject::for_trace(file, trace)?;
+    Ok(crate::engine::replay(trace, &mut subjects))
+}

@@ -1,0 +1,292 @@
+//! A breaker's configuration as a trace declares it, parsed exactly.
+//!
+//! Rates are kept in hundredths of a percent and the backoff factor in
+//! millionths, so the reference model compares and multiplies with integers.
+
+use crate::duration::parse_duration;
+
+/// Every key a `breaker` declaration accepts, as the attribute spells it.
+pub const KEYS: [&str; 13] = [
+    "fail_max",
+    "within",
+    "failure_rate",
+    "window",
+    "min_calls",
+    "slow",
+    "slow_rate",
+    "reset",
+    "backoff",
+    "reset_max",
+    "success",
+    "half_open",
+    "timeout",
+];
+
+/// The window of the rate policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The last K outcomes of the Closed period.
+    Calls(u32),
+    /// The outcomes that ended in `(t - W, t]`, W in nanoseconds.
+    Time(u64),
+}
+
+/// One breaker's configuration, validated against SEMANTICS.md.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// The `key=value` pairs exactly as written, in order (for breaker-core's text builder).
+    pub raw: Vec<(String, String)>,
+    /// `fail_max` as written, if any.
+    pub fail_max: Option<u32>,
+    /// `within`, in ns.
+    pub within: Option<u64>,
+    /// `failure_rate`, in hundredths of a percent.
+    pub failure_rate: Option<u32>,
+    /// `window` as written, if any.
+    pub window: Option<Window>,
+    /// `min_calls` as written, if any.
+    pub min_calls: Option<u32>,
+    /// `slow`, in ns.
+    pub slow: Option<u64>,
+    /// `slow_rate`, in hundredths of a percent.
+    pub slow_rate: Option<u32>,
+    /// `reset`, in ns (default 30 s).
+    pub reset: u64,
+    /// `backoff`, in millionths (1.5 is 1 500 000), if any.
+    pub backoff: Option<u64>,
+    /// `reset_max`, in ns, if any.
+    pub reset_max: Option<u64>,
+    /// `success` (default 2).
+    pub success: u32,
+    /// `half_open` as written, if any (default: `success`).
+    pub half_open: Option<u32>,
+    /// `timeout`, in ns, if any.
+    pub timeout: Option<u64>,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            raw: Vec::new(),
+            fail_max: None,
+            within: None,
+            failure_rate: None,
+            window: None,
+            min_calls: None,
+            slow: None,
+            slow_rate: None,
+            reset: 30_000_000_000,
+            backoff: None,
+            reset_max: None,
+            success: 2,
+            half_open: None,
+            timeout: None,
+        }
+    }
+}
+
+/// A config mistake: the key at fault and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key at fault.
+    pub key: String,
+    /// What was wrong and what would be right.
+    pub message: String,
+}
+
+fn bad(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+fn positive_int(key: &str, value: &str) -> Result<u32, ConfigError> {
+    match value.parse::<u32>() {
+        Ok(n) if n >= 1 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(bad(
+            key,
+            format!("invalid `{key}` value `{value}`; expected a whole number >= 1"),
+        )),
+    }
+}
+
+fn duration(key: &str, value: &str, positive: bool) -> Result<u64, ConfigError> {
+    match parse_duration(value) {
+        Ok(0) if positive => Err(bad(
+            key,
+            format!("invalid `{key}` value `{value}`; expected a duration > 0"),
+        )),
+        Ok(ns) => Ok(ns),
+        Err(e) => Err(bad(key, format!("invalid `{key}`: {}", e.message))),
+    }
+}
+
+/// Parses a decimal `int[.frac]` with at most `decimals` fraction digits,
+/// scaled by 10^decimals. None on anything else.
+pub fn parse_scaled(value: &str, decimals: u32) -> Option<u64> {
+    let (int, frac) = match value.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (value, None),
+    };
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut result = int.parse::<u64>().ok()?.checked_mul(10u64.pow(decimals))?;
+    if let Some(frac) = frac {
+        let trimmed = frac.trim_end_matches('0');
+        if frac.is_empty()
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || trimmed.len() > decimals as usize
+        {
+            return None;
+        }
+        if !trimmed.is_empty() {
+            let f: u64 = trimmed.parse().ok()?;
+            result = result.checked_add(f * 10u64.pow(decimals - trimmed.len() as u32))?;
+        }
+    }
+    Some(result)
+}
+
+fn percent(key: &str, value: &str) -> Result<u32, ConfigError> {
+    match parse_scaled(value, 2) {
+        Some(p) if (1..=10_000).contains(&p) => Ok(p as u32),
+        _ => Err(bad(
+            key,
+            format!(
+                "invalid `{key}` value `{value}`; expected a percentage in (0, 100] with at most two decimals, such as `50` or `12.5`"
+            ),
+        )),
+    }
+}
+
+impl BreakerConfig {
+    /// Sets one key from its text; the cross-key rules are checked by [`BreakerConfig::validate`].
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        match key {
+            "fail_max" => self.fail_max = Some(positive_int(key, value)?),
+            "within" => self.within = Some(duration(key, value, true)?),
+            "failure_rate" => self.failure_rate = Some(percent(key, value)?),
+            "window" => {
+                self.window = Some(if value.bytes().all(|b| b.is_ascii_digit()) {
+                    Window::Calls(positive_int(key, value).map_err(|_| {
+                        bad(key, format!("invalid `window` value `{value}`; expected a number of calls >= 1 or a duration > 0"))
+                    })?)
+                } else {
+                    Window::Time(duration(key, value, true)?)
+                })
+            }
+            "min_calls" => self.min_calls = Some(positive_int(key, value)?),
+            "slow" => self.slow = Some(duration(key, value, true)?),
+            "slow_rate" => self.slow_rate = Some(percent(key, value)?),
+            "reset" => self.reset = duration(key, value, true)?,
+            "backoff" => match parse_scaled(value, 6) {
+                Some(f) if f >= 1_000_000 => self.backoff = Some(f),
+                _ => {
+                    return Err(bad(
+                        key,
+                        format!(
+                            "invalid `backoff` value `{value}`; expected a factor >= 1 with at most six decimals, such as `2` or `1.5`"
+                        ),
+                    ));
+                }
+            },
+            "reset_max" => self.reset_max = Some(duration(key, value, true)?),
+            "success" => self.success = positive_int(key, value)?,
+            "half_open" => self.half_open = Some(positive_int(key, value)?),
+            "timeout" => self.timeout = Some(duration(key, value, true)?),
+            _ => {
+                let hint = crate::suggest::did_you_mean(key, KEYS.iter().copied());
+                return Err(bad(key, format!("unknown key `{key}`{hint}")));
+            }
+        }
+        self.raw.push((key.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    /// Checks the rules that tie keys together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.slow_rate.is_some() && self.slow.is_none() {
+            return Err(bad(
+                "slow_rate",
+                "`slow_rate` needs `slow` (the latency above which a call is slow)",
+            ));
+        }
+        if self.within.is_some() && self.fail_max.is_none() {
+            return Err(bad(
+                "within",
+                "`within` needs `fail_max` (the failures to count in that window)",
+            ));
+        }
+        if let (Some(Window::Calls(k)), Some(m)) = (self.window, self.min_calls) {
+            if m > k {
+                return Err(bad(
+                    "min_calls",
+                    format!("`min_calls` ({m}) must not exceed `window` ({k} calls)"),
+                ));
+            }
+        }
+        if self.failure_rate.is_none() && self.slow_rate.is_none() {
+            if self.window.is_some() {
+                return Err(bad(
+                    "window",
+                    "`window` needs `failure_rate` or `slow_rate`",
+                ));
+            }
+            if self.min_calls.is_some() {
+                return Err(bad(
+                    "min_calls",
+                    "`min_calls` needs `failure_rate` or `slow_rate`",
+                ));
+            }
+        }
+        if let Some(max) = self.reset_max {
+            if self.backoff.is_none() {
+                return Err(bad(
+                    "reset_max",
+                    "`reset_max` caps `backoff`; give `backoff` too",
+                ));
+            }
+            if max < self.reset {
+                return Err(bad("reset_max", "`reset_max` must be at least `reset`"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the consecutive-failures policy is active, and its N.
+    pub fn consecutive(&self) -> Option<u32> {
+        match (self.fail_max, self.within) {
+            (Some(n), None) => Some(n),
+            (None, _) if self.failure_rate.is_none() => Some(5),
+            _ => None,
+        }
+    }
+
+    /// The count-in-a-time-window policy, if active: (N, W in ns).
+    pub fn count_window(&self) -> Option<(u32, u64)> {
+        match (self.fail_max, self.within) {
+            (Some(n), Some(w)) => Some((n, w)),
+            _ => None,
+        }
+    }
+
+    /// The rate window (default 100 calls).
+    pub fn rate_window(&self) -> Window {
+        self.window.unwrap_or(Window::Calls(100))
+    }
+
+    /// The minimum number of outcomes in the window before a rate is evaluated.
+    pub fn rate_min_calls(&self) -> u32 {
+        self.min_calls.unwrap_or(match self.rate_window() {
+            Window::Calls(k) => k,
+            Window::Time(_) => 10,
+        })
+    }
+
+    /// Trials allowed in flight in HalfOpen.
+    pub fn half_open_cap(&self) -> u32 {
+        self.half_open.unwrap_or(self.success)
+    }
+}

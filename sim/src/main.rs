@@ -1,0 +1,467 @@
+//! `breaker-sim`: replay failure traces under virtual time.
+//!
+//! Exit status: 0 on success, 1 when `check` finds a divergence, 2 on a bad
+//! trace (nothing is replayed) or a bad command line.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use breaker_sim::check::Checker;
+use breaker_sim::duration::parse_duration;
+use breaker_sim::engine::replay_into;
+use breaker_sim::generate::{Scenario, generate};
+use breaker_sim::summary::{Summariser, all_edges, edges};
+use breaker_sim::trace::{Trace, parse};
+use breaker_sim::{log, model, real};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "breaker-sim",
+    version,
+    about = "Replays circuit-breaker failure traces under virtual time"
+)]
+struct Cli {
+    /// No progress line on standard error.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// A progress line on standard error for replays longer than a second, when
+/// standard error is a terminal; progress is virtual time over the trace's end.
+struct Progress {
+    enabled: bool,
+    started: std::time::Instant,
+    last: std::time::Instant,
+    end_ns: u64,
+    label: String,
+    count: u32,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(quiet: bool, label: &str, trace: &Trace) -> Progress {
+        use std::io::IsTerminal as _;
+        let now = std::time::Instant::now();
+        Progress {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            started: now,
+            last: now,
+            end_ns: trace.lines.last().map_or(0, |l| l.t_ns).max(1),
+            label: label.to_string(),
+            count: 0,
+            shown: false,
+        }
+    }
+
+    fn tick(&mut self, t_ns: u64) {
+        self.count = self.count.wrapping_add(1);
+        if !self.enabled || self.count % 65_536 != 0 {
+            return;
+        }
+        let now = std::time::Instant::now();
+        if now.duration_since(self.started).as_secs() < 1
+            || now.duration_since(self.last).as_millis() < 200
+        {
+            return;
+        }
+        self.last = now;
+        self.shown = true;
+        let percent = (u128::from(t_ns.min(self.end_ns)) * 100 / u128::from(self.end_ns)) as u32;
+        let bar: String = (0..30)
+            .map(|i| if i * 100 < percent * 30 { '#' } else { '-' })
+            .collect();
+        eprint!("\r{} [{bar}] {percent:>3}%", self.label);
+    }
+
+    fn done(&self) {
+        if self.shown {
+            eprint!("\r{}\r", " ".repeat(self.label.len() + 40));
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Via {
+    Core,
+    Model,
+    Attr,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay a trace through breaker-core: write the event log, print a summary per breaker.
+    Run {
+        /// The trace file.
+        trace: String,
+        /// Where to write the JSON Lines event log (`-` for standard output).
+        #[arg(long, value_name = "FILE|-")]
+        events: Option<String>,
+        /// What to replay through: breaker-core's `Breaker` (core), the
+        /// reference model (model), or the `#[circuit_breaker]` functions of
+        /// the shipped traces (attr).
+        #[arg(long, value_enum, default_value_t = Via::Core)]
+        via: Via,
+    },
+    /// Replay traces through breaker-core and the reference model and compare every event.
+    Check {
+        /// The trace files.
+        #[arg(required = true)]
+        traces: Vec<String>,
+    },
+    /// Replay a trace under every configuration of a grid and rank them.
+    Tune {
+        /// The trace file.
+        trace: String,
+        /// The grid, such as "fail_max=3..10 reset=5s,30s,60s" (ranges are inclusive).
+        #[arg(long)]
+        grid: String,
+        /// Apply the grid to this breaker only (default: every breaker of the trace).
+        #[arg(long)]
+        breaker: Option<String>,
+    },
+    /// Draw each breaker's states and error rate over time as an SVG timeline.
+    Plot {
+        /// The trace file.
+        trace: String,
+        /// Where to write the SVG.
+        #[arg(short, long, default_value = "timeline.svg")]
+        output: String,
+    },
+    /// Write a seeded, deterministic trace of a realistic incident to standard output.
+    Gen {
+        /// outage, flapping, brownout, slow or recovery-storm.
+        #[arg(long)]
+        scenario: String,
+        /// The seed: the same seed gives the same trace.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// How long the trace lasts (such as `10m`).
+        #[arg(long, default_value = "10m")]
+        duration: String,
+        /// Calls per second.
+        #[arg(long, default_value_t = 20)]
+        rps: u32,
+    },
+}
+
+fn load(path: &str) -> Result<Trace, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read the trace: {e}"))?;
+    parse(path, &text).map_err(|e| e.to_string())
+}
+
+fn names(trace: &Trace) -> Vec<String> {
+    trace.breakers.iter().map(|b| b.name.clone()).collect()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Run { trace, events, via } => run(&trace, events.as_deref(), via, quiet),
+        Command::Check { traces } => check(&traces, quiet),
+        Command::Plot { trace, output } => plot(&trace, &output),
+        Command::Tune {
+            trace,
+            grid,
+            breaker,
+        } => tune(&trace, &grid, breaker.as_deref()),
+        Command::Gen {
+            scenario,
+            seed,
+            duration,
+            rps,
+        } => {
+            let Some(scenario) = Scenario::from_name(&scenario) else {
+                eprintln!(
+                    "error: unknown scenario `{scenario}`; expected one of {}",
+                    Scenario::NAMES.join(", ")
+                );
+                return ExitCode::from(2);
+            };
+            let duration_ns = match parse_duration(&duration) {
+                Ok(d) if d > 0 => d,
+                Ok(_) => {
+                    eprintln!("error: --duration must be > 0");
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("error: bad --duration: {}", e.message);
+                    return ExitCode::from(2);
+                }
+            };
+            if rps == 0 {
+                eprintln!("error: --rps must be >= 1");
+                return ExitCode::from(2);
+            }
+            let text = generate(scenario, seed, duration_ns, rps);
+            write_out(None, &text)
+        }
+    }
+}
+
+fn write_out(path: Option<&str>, text: &str) -> ExitCode {
+    let result = match path {
+        None | Some("-") => std::io::stdout().lock().write_all(text.as_bytes()),
+        Some(p) => std::fs::write(p, text),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write {}: {e}",
+                path.unwrap_or("standard output")
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
+    let trace = match load(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let breakers = if via == Via::Core {
+        match real::RealBreaker::for_trace(path, &trace) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let mut annotated = if via == Via::Attr {
+        match breaker_sim::attr::AttrSubject::for_trace(path, &trace) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let mut out: Box<dyn std::io::Write> = match events_to {
+        None => Box::new(std::io::sink()),
+        Some("-") => Box::new(std::io::stdout().lock()),
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot write {p}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+    let names = names(&trace);
+    let mut summary = Summariser::new(&names);
+    let mut line = String::with_capacity(256);
+    let mut failed: Option<std::io::Error> = None;
+    let mut progress = Progress::new(quiet, path, &trace);
+    let mut sink = |e: log::Event| {
+        progress.tick(e.t_ns);
+        summary.observe(&e);
+        if events_to.is_some() && failed.is_none() {
+            line.clear();
+            e.write_json(&names[e.breaker], &mut line);
+            if let Err(err) = out.write_all(line.as_bytes()) {
+                failed = Some(err);
+            }
+        }
+    };
+    if via == Via::Model {
+        let mut models: Vec<model::Model> = trace
+            .breakers
+            .iter()
+            .map(|d| model::Model::new(d.config.clone()))
+            .collect();
+        replay_into(&trace, &mut models, &mut sink);
+    } else if via == Via::Attr {
+        replay_into(&trace, &mut annotated, &mut sink);
+    } else {
+        let mut subjects: Vec<real::RealSubject<'_>> =
+            breakers.iter().map(real::RealBreaker::subject).collect();
+        replay_into(&trace, &mut subjects, &mut sink);
+    }
+    if let Some(e) = failed.or_else(|| out.flush().err()) {
+        eprintln!(
+            "error: cannot write {}: {e}",
+            events_to.unwrap_or("the event log")
+        );
+        return ExitCode::from(2);
+    }
+    drop(out);
+    progress.done();
+    let summary: String = summary.finish().iter().map(|s| s.to_text()).collect();
+    // With the log on standard output, the summary goes to standard error.
+    if events_to == Some("-") {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn check(paths: &[String], quiet: bool) -> ExitCode {
+    let mut traces = Vec::new();
+    let mut bad = false;
+    for path in paths {
+        match load(path).and_then(|t| {
+            real::RealBreaker::for_trace(path, &t)
+                .map(|_| t)
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(t) => traces.push((path, t)),
+            Err(e) => {
+                eprintln!("{e}");
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return ExitCode::from(2);
+    }
+    let mut diverged = false;
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, trace) in &traces {
+        let names = names(trace);
+        let expected = model::replay(trace);
+        let breakers = match real::RealBreaker::for_trace(path, trace) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut subjects: Vec<real::RealSubject<'_>> =
+            breakers.iter().map(real::RealBreaker::subject).collect();
+        let mut checker = Checker::new(&expected, &names);
+        let mut progress = Progress::new(quiet, path, trace);
+        replay_into(trace, &mut subjects, &mut |e| {
+            progress.tick(e.t_ns);
+            checker.observe(&e);
+        });
+        progress.done();
+        let exercised = edges(&expected);
+        let list: Vec<String> = exercised
+            .iter()
+            .map(|(f, t)| format!("{}->{}", f.as_str(), t.as_str()))
+            .collect();
+        match checker.finish() {
+            None => println!(
+                "{path}: ok, {} events identical; edges: {}",
+                expected.len(),
+                list.join(" ")
+            ),
+            Some(d) => {
+                diverged = true;
+                println!("{path}: DIVERGES from the reference model\n{d}");
+            }
+        }
+        seen.extend(exercised);
+    }
+    let all = all_edges();
+    let missing: Vec<String> = all
+        .iter()
+        .filter(|e| !seen.contains(e))
+        .map(|(f, t)| format!("{}->{}", f.as_str(), t.as_str()))
+        .collect();
+    println!(
+        "transition edges exercised: {} of {}{}",
+        all.iter().filter(|e| seen.contains(e)).count(),
+        all.len(),
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" (not exercised: {})", missing.join(" "))
+        }
+    );
+    if diverged {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn tune(path: &str, grid: &str, only: Option<&str>) -> ExitCode {
+    let trace = match load(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let axes = match breaker_sim::tune::parse_grid(grid) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: bad --grid: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(name) = only {
+        if !trace.breakers.iter().any(|b| b.name == name) {
+            eprintln!("error: no breaker `{name}` in {path}");
+            return ExitCode::from(2);
+        }
+    }
+    let mut rows = Vec::new();
+    let mut skipped = 0;
+    for combo in breaker_sim::tune::combinations(&axes) {
+        let label: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut variant = trace.clone();
+        let mut valid = true;
+        for decl in &mut variant.breakers {
+            if only.is_some_and(|n| n != decl.name) {
+                continue;
+            }
+            match breaker_sim::tune::with_overrides(&decl.config, &combo) {
+                Ok(c) => decl.config = c,
+                Err(_) => valid = false,
+            }
+        }
+        let events = match valid.then(|| real::replay(path, &variant)) {
+            Some(Ok(events)) => events,
+            _ => {
+                skipped += 1;
+                continue;
+            }
+        };
+        rows.push((label.join(" "), breaker_sim::tune::score(&variant, &events)));
+    }
+    breaker_sim::tune::rank(&mut rows);
+    print!("{}", breaker_sim::tune::table(&rows));
+    if skipped > 0 {
+        println!("({skipped} invalid combinations skipped)");
+    }
+    ExitCode::SUCCESS
+}
+
+fn plot(path: &str, output: &str) -> ExitCode {
+    let trace = match load(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let events = match real::replay(path, &trace) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    write_out(
+        Some(output),
+        &breaker_sim::plot::svg(&events, &names(&trace)),
+    )
+}

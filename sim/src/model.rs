@@ -1,0 +1,714 @@
+//! The reference model: SEMANTICS.md, written plainly, as a second opinion.
+//!
+//! It imports nothing from breaker-core. Time is whole nanoseconds; rates
+//! are compared in hundredths with integers; the backoff factor is an exact
+//! decimal in millionths. It favours being obviously right over being fast:
+//! windows are plain queues, every rule is one `if`.
+
+use std::collections::VecDeque;
+
+use crate::config::{BreakerConfig, Window};
+use crate::duration::format_duration;
+use crate::engine::{Decision, Ended, Subject, Transition};
+use crate::log::{EndKind, State};
+use crate::trace::{Action, Outcome};
+
+/// Where the model stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Closed,
+    /// Open since `t0` (ns), for the model's current open length.
+    Open {
+        t0: u64,
+    },
+    HalfOpen,
+    ForcedOpen,
+    Disabled,
+}
+
+/// The counters of a Closed period.
+#[derive(Debug, Default)]
+struct Counters {
+    /// Consecutive failures.
+    run: u32,
+    /// End times of this period's failures (count-in-a-time-window policy).
+    failures: VecDeque<u64>,
+    /// (end time, failed, slow) of this period's outcomes (rate policies).
+    outcomes: VecDeque<(u64, bool, bool)>,
+}
+
+/// What an admitted call holds: the period that admitted it and when it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    period: u64,
+    start_ns: u64,
+}
+
+/// Why the model changed state; written with the same texts as breaker-core's `Reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// Consecutive failures reached `fail_max`.
+    Consecutive(u32),
+    /// `fail_max` failures within `within` (ns).
+    FailuresWithin(u32, u64),
+    /// Failure rate over the window, failures and outcomes, threshold in hundredths.
+    FailureRate(u64, u64, u32),
+    /// Slow-call rate over the window, slow and outcomes, threshold in hundredths.
+    SlowRate(u64, u64, u32),
+    /// The open period (ns) passed and a trial call came.
+    OpenPeriodPassed(u64),
+    /// A half-open trial failed.
+    TrialFailed,
+    /// `success` trials succeeded.
+    TrialsSucceeded(u32),
+    /// An operator action.
+    Manual(Action),
+}
+
+/// A percentage in hundredths, written with no trailing zeros (`50`, `12.5`, `0.05`).
+fn percent(hundredths: u32) -> String {
+    let (whole, frac) = (hundredths / 100, hundredths % 100);
+    if frac == 0 {
+        format!("{whole}")
+    } else if frac % 10 == 0 {
+        format!("{whole}.{}", frac / 10)
+    } else {
+        format!("{whole}.{frac:02}")
+    }
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::Consecutive(n) => write!(f, "{n} consecutive failures"),
+            Why::FailuresWithin(n, w) => write!(f, "{n} failures within {}", format_duration(*w)),
+            Why::FailureRate(bad, all, p) => {
+                write!(
+                    f,
+                    "{bad} of {all} calls failed (threshold {}%)",
+                    percent(*p)
+                )
+            }
+            Why::SlowRate(bad, all, p) => {
+                write!(f, "{bad} of {all} calls slow (threshold {}%)", percent(*p))
+            }
+            Why::OpenPeriodPassed(period) => write!(f, "open for {}", format_duration(*period)),
+            Why::TrialFailed => f.write_str("trial failed"),
+            Why::TrialsSucceeded(n) => write!(f, "{n} successful trials"),
+            Why::Manual(a) => write!(f, "manual {}", a.as_str()),
+        }
+    }
+}
+
+/// One breaker, as SEMANTICS.md describes it.
+#[derive(Debug)]
+pub struct Model {
+    config: BreakerConfig,
+    phase: Phase,
+    /// Number of the current period: +1 at every transition.
+    period: u64,
+    /// Length of the current (or next) Open period, in ns.
+    open_ns: u64,
+    counters: Counters,
+    trials_in_flight: u32,
+    trial_successes: u32,
+    transitions: Vec<Transition>,
+}
+
+impl Model {
+    /// A Closed breaker with this configuration.
+    pub fn new(config: BreakerConfig) -> Model {
+        let open_ns = config.reset;
+        Model {
+            config,
+            phase: Phase::Closed,
+            period: 0,
+            open_ns,
+            counters: Counters::default(),
+            trials_in_flight: 0,
+            trial_successes: 0,
+            transitions: Vec::new(),
+        }
+    }
+
+    fn state_of(phase: Phase) -> State {
+        match phase {
+            Phase::Closed => State::Closed,
+            Phase::Open { .. } => State::Open,
+            Phase::HalfOpen => State::HalfOpen,
+            Phase::ForcedOpen => State::ForcedOpen,
+            Phase::Disabled => State::Disabled,
+        }
+    }
+
+    /// Moves to `to` now: a new period begins, reported once.
+    fn go(&mut self, now: u64, to: Phase, why: Why) {
+        self.transitions.push(Transition {
+            t_ns: now,
+            from: Self::state_of(self.phase),
+            to: Self::state_of(to),
+            reason: why.to_string(),
+        });
+        self.period += 1;
+        self.phase = to;
+        match to {
+            Phase::Closed => self.clear(),
+            Phase::HalfOpen => {
+                self.trials_in_flight = 0;
+                self.trial_successes = 0;
+            }
+            _ => {}
+        }
+    }
+
+    /// Entering Closed (or `reset()` in Closed): every counter cleared, `reset` restored.
+    fn clear(&mut self) {
+        self.counters = Counters::default();
+        self.open_ns = self.config.reset;
+    }
+
+    /// The next Open period after a failed trial: previous × backoff, truncated, capped.
+    fn backed_off(&self) -> u64 {
+        let factor = u128::from(self.config.backoff.unwrap_or(1_000_000));
+        let next = u128::from(self.open_ns) * factor / 1_000_000;
+        let next = u64::try_from(next).unwrap_or(u64::MAX);
+        match self.config.reset_max {
+            Some(max) => next.min(max),
+            None => next,
+        }
+    }
+
+    /// An outcome of the current Closed period, at `now`: feeds every active
+    /// policy, and opens on the first that trips.
+    fn feed(&mut self, now: u64, failed: bool, slow: bool) {
+        let mut trip: Option<Why> = None;
+        if let Some(n) = self.config.consecutive() {
+            self.counters.run = if failed { self.counters.run + 1 } else { 0 };
+            if self.counters.run >= n {
+                trip = Some(Why::Consecutive(n));
+            }
+        }
+        if let Some((n, w)) = self.config.count_window() {
+            if failed {
+                self.counters.failures.push_back(now);
+            }
+            while self
+                .counters
+                .failures
+                .front()
+                .is_some_and(|&e| e.saturating_add(w) <= now)
+            {
+                self.counters.failures.pop_front();
+            }
+            if failed && trip.is_none() && self.counters.failures.len() >= n as usize {
+                trip = Some(Why::FailuresWithin(self.counters.failures.len() as u32, w));
+            }
+        }
+        if self.config.failure_rate.is_some() || self.config.slow_rate.is_some() {
+            let outcomes = &mut self.counters.outcomes;
+            outcomes.push_back((now, failed, slow));
+            match self.config.rate_window() {
+                Window::Calls(k) => {
+                    while outcomes.len() > k as usize {
+                        outcomes.pop_front();
+                    }
+                }
+                Window::Time(w) => {
+                    while outcomes
+                        .front()
+                        .is_some_and(|&(e, _, _)| e.saturating_add(w) <= now)
+                    {
+                        outcomes.pop_front();
+                    }
+                }
+            }
+            let all = outcomes.len() as u64;
+            if all >= u64::from(self.config.rate_min_calls()) {
+                let failures = outcomes.iter().filter(|o| o.1).count() as u64;
+                let slows = outcomes.iter().filter(|o| o.2).count() as u64;
+                if let Some(p) = self.config.failure_rate {
+                    if trip.is_none() && failures * 10_000 >= u64::from(p) * all {
+                        trip = Some(Why::FailureRate(failures, all, p));
+                    }
+                }
+                if let Some(p) = self.config.slow_rate {
+                    if trip.is_none() && slows * 10_000 >= u64::from(p) * all {
+                        trip = Some(Why::SlowRate(slows, all, p));
+                    }
+                }
+            }
+        }
+        if let Some(why) = trip {
+            self.open_ns = self.config.reset;
+            self.go(now, Phase::Open { t0: now }, why);
+        }
+    }
+}
+
+impl Subject for Model {
+    type Ticket = Ticket;
+
+    fn admit(&mut self, now: u64) -> Decision<Ticket> {
+        let admitted = |period| {
+            Decision::Admitted(Ticket {
+                period,
+                start_ns: now,
+            })
+        };
+        match self.phase {
+            Phase::Closed | Phase::Disabled => admitted(self.period),
+            Phase::Open { t0 } => {
+                let until = t0.saturating_add(self.open_ns);
+                if now >= until {
+                    self.go(now, Phase::HalfOpen, Why::OpenPeriodPassed(self.open_ns));
+                    self.trials_in_flight = 1;
+                    admitted(self.period)
+                } else {
+                    Decision::Rejected {
+                        retry_after_ns: Some(until - now),
+                    }
+                }
+            }
+            Phase::HalfOpen => {
+                if self.trials_in_flight < self.config.half_open_cap() {
+                    self.trials_in_flight += 1;
+                    admitted(self.period)
+                } else {
+                    Decision::Rejected {
+                        retry_after_ns: None,
+                    }
+                }
+            }
+            Phase::ForcedOpen => Decision::Rejected {
+                retry_after_ns: None,
+            },
+        }
+    }
+
+    fn end(&mut self, now: u64, ticket: Ticket, outcome: EndKind, _written: Outcome) -> Ended {
+        let latency_ns = now.saturating_sub(ticket.start_ns);
+        let slow = self.config.slow.is_some_and(|s| latency_ns > s);
+        let straggler = ticket.period != self.period;
+        let failed = outcome.is_failure();
+        if !straggler {
+            match self.phase {
+                Phase::Closed => self.feed(now, failed, slow),
+                Phase::HalfOpen => {
+                    self.trials_in_flight -= 1;
+                    if failed {
+                        self.open_ns = self.backed_off();
+                        self.go(now, Phase::Open { t0: now }, Why::TrialFailed);
+                    } else {
+                        self.trial_successes += 1;
+                        if self.trial_successes >= self.config.success {
+                            self.go(
+                                now,
+                                Phase::Closed,
+                                Why::TrialsSucceeded(self.config.success),
+                            );
+                        }
+                    }
+                }
+                // Disabled keeps statistics only; Open and ForcedOpen admit nothing.
+                Phase::Disabled | Phase::Open { .. } | Phase::ForcedOpen => {}
+            }
+        }
+        Ended {
+            latency_ns,
+            slow,
+            straggler,
+        }
+    }
+
+    fn action(&mut self, now: u64, action: Action) {
+        let why = Why::Manual(action);
+        match (action, self.phase) {
+            (Action::Trip, Phase::Open { .. }) => {
+                self.open_ns = self.config.reset;
+                self.phase = Phase::Open { t0: now };
+            }
+            (Action::Trip, _) => {
+                self.open_ns = self.config.reset;
+                self.go(now, Phase::Open { t0: now }, why);
+            }
+            (Action::ForceOpen, Phase::ForcedOpen) | (Action::Disable, Phase::Disabled) => {}
+            (Action::ForceOpen, _) => self.go(now, Phase::ForcedOpen, why),
+            (Action::Disable, _) => self.go(now, Phase::Disabled, why),
+            (Action::Reset, Phase::Closed) => self.clear(),
+            (Action::Reset, _) => self.go(now, Phase::Closed, why),
+        }
+    }
+
+    fn state(&mut self, _now: u64) -> State {
+        Self::state_of(self.phase)
+    }
+
+    fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.transitions)
+    }
+}
+
+/// Replays a trace through one fresh model per breaker.
+pub fn replay(trace: &crate::trace::Trace) -> Vec<crate::log::Event> {
+    let mut models: Vec<Model> = trace
+        .breakers
+        .iter()
+        .map(|d| Model::new(d.config.clone()))
+        .collect();
+    crate::engine::replay(trace, &mut models)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{Event, EventKind};
+    use crate::trace::parse;
+
+    const S: u64 = 1_000_000_000;
+    const MS: u64 = 1_000_000;
+
+    fn run(text: &str) -> Vec<Event> {
+        replay(&parse("t", text).unwrap())
+    }
+
+    /// One compact word per event: `a1` admitted call 1, `r3@N` rejected with retry_after N (ns),
+    /// `r3` rejected without, `e1:failure` ended, `open>half_open` a transition, `!trip` an action;
+    /// each followed by `/state` where the event carries one.
+    fn words(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match &e.kind {
+                EventKind::Admitted { call, state } => format!("a{call}/{}", state.as_str()),
+                EventKind::Rejected {
+                    call,
+                    state,
+                    retry_after_ns: Some(r),
+                } => format!("r{call}@{r}/{}", state.as_str()),
+                EventKind::Rejected {
+                    call,
+                    state,
+                    retry_after_ns: None,
+                } => format!("r{call}/{}", state.as_str()),
+                EventKind::Ended {
+                    call,
+                    outcome,
+                    slow,
+                    straggler,
+                    state,
+                    ..
+                } => format!(
+                    "e{call}:{}{}{}/{}",
+                    outcome.as_str(),
+                    if *slow { "+slow" } else { "" },
+                    if *straggler { "+straggler" } else { "" },
+                    state.as_str()
+                ),
+                EventKind::Action { action, state } => {
+                    format!("!{}/{}", action.as_str(), state.as_str())
+                }
+                EventKind::Transition { from, to, .. } => {
+                    format!("{}>{}", from.as_str(), to.as_str())
+                }
+            })
+            .collect()
+    }
+
+    fn transitions(events: &[Event]) -> Vec<(u64, String)> {
+        events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Transition { from, to, .. } => {
+                    Some((e.t_ns, format!("{}>{}", from.as_str(), to.as_str())))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn opens_after_default_five_consecutive_failures() {
+        let ev = run("breaker a\n0s a err\n1s a err\n2s a err\n3s a err\n4s a err\n5s a ok\n");
+        assert_eq!(
+            words(&ev)[8..],
+            [
+                "a5/closed",
+                "e5:failure/open",
+                "closed>open",
+                &format!("r6@{}/open", 29 * S)
+            ]
+        );
+        assert!(
+            matches!(&ev[10].kind, EventKind::Transition { reason, .. } if reason == "5 consecutive failures")
+        );
+    }
+
+    #[test]
+    fn a_success_resets_the_consecutive_run() {
+        let ev = run("breaker a fail_max=2\n0s a err\n0s a ok\n0s a err\n0s a ok\n");
+        assert!(transitions(&ev).is_empty());
+    }
+
+    #[test]
+    fn moves_to_half_open_lazily_on_the_first_call_after_the_period() {
+        let ev = run(
+            "breaker a fail_max=1 reset=10s\n0s a err\n9.999999999s a ok\n10s a ok\n10s a ok\n",
+        );
+        assert_eq!(
+            words(&ev),
+            [
+                "a1/closed",
+                "e1:failure/open",
+                "closed>open",
+                "r2@1/open",
+                "a3/half_open",
+                "open>half_open",
+                "e3:success/half_open",
+                "a4/half_open",
+                "e4:success/closed",
+                "half_open>closed"
+            ]
+        );
+    }
+
+    #[test]
+    fn caps_trials_in_flight_and_rejects_without_retry_after() {
+        let ev = run(
+            "breaker a fail_max=1 reset=1s success=2 half_open=1\n0s a err\n1s a ok 1s\n1.5s a ok\n2s a ok\n",
+        );
+        assert_eq!(
+            words(&ev)[3..],
+            [
+                "a2/half_open",
+                "open>half_open",
+                "r3/half_open",
+                "e2:success/half_open",
+                "a4/half_open",
+                "e4:success/closed",
+                "half_open>closed"
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_trial_reopens_with_backoff_capped() {
+        let text = "breaker a fail_max=1 reset=10s backoff=1.5 reset_max=20s\n0s a err\n10s a err\n25s a err\n45s a err\n65s a ok\n";
+        let ev = run(text);
+        let t: Vec<u64> = transitions(&ev).iter().map(|x| x.0 / S).collect();
+        // Open at 0 (10s), trial at 10 fails (15s), at 25 fails (22.5s capped to 20s), at 45 fails (20s).
+        assert_eq!(t, [0, 10, 10, 25, 25, 45, 45, 65]);
+        let ev = run(
+            "breaker a fail_max=1 reset=10s backoff=1.5 reset_max=20s\n0s a err\n10s a err\n24s a ok\n",
+        );
+        assert!(words(&ev).contains(&format!("r3@{}/open", S)));
+    }
+
+    #[test]
+    fn backoff_truncates_to_whole_nanoseconds() {
+        let ev = run("breaker a fail_max=1 reset=3ns backoff=1.5\n0s a err\n3ns a err\n7ns a ok\n");
+        // 3ns * 1.5 = 4.5ns, truncated to 4ns: from 3ns, a trial is due at 7ns.
+        assert_eq!(words(&ev)[7..9], ["a3/half_open", "open>half_open"]);
+    }
+
+    #[test]
+    fn reaching_closed_restores_reset() {
+        let ev = run(
+            "breaker a fail_max=1 reset=10s backoff=2 success=1\n0s a err\n10s a err\n30s a ok\n30s a err\n35s a ok\n",
+        );
+        assert_eq!(words(&ev).last().unwrap(), &format!("r5@{}/open", 5 * S));
+    }
+
+    #[test]
+    fn timeout_ends_the_call_at_the_timeout_as_a_failure() {
+        let ev = run("breaker a timeout=100ms\n0s a ok 100ms\n1s a ok 101ms\n");
+        assert!(
+            matches!(ev[1].kind, EventKind::Ended { outcome: EndKind::Success, latency_ns, .. } if latency_ns == 100 * MS)
+        );
+        assert_eq!(ev[3].t_ns, S + 100 * MS);
+        assert!(
+            matches!(ev[3].kind, EventKind::Ended { outcome: EndKind::Timeout, latency_ns, .. } if latency_ns == 100 * MS)
+        );
+    }
+
+    #[test]
+    fn stragglers_are_counted_and_change_nothing() {
+        let ev = run("breaker a fail_max=1 reset=10s\n0s a err 5s\n1s a err\n11s a ok 10s\n");
+        assert_eq!(
+            words(&ev),
+            [
+                "a1/closed",
+                "a2/closed",
+                "e2:failure/open",
+                "closed>open",
+                "e1:failure+straggler/open",
+                "a3/half_open",
+                "open>half_open",
+                "e3:success/half_open"
+            ]
+        );
+    }
+
+    #[test]
+    fn straggling_trial_returns_no_permit() {
+        let text = "breaker a fail_max=1 reset=1s half_open=2\n0s a err\n1s a ok 5s\n1s a err\n2s a ok\n3s a ok\n";
+        let ev = run(text);
+        assert_eq!(
+            words(&ev)[3..],
+            [
+                "a2/half_open",
+                "open>half_open",
+                "a3/half_open",
+                "e3:failure/open",
+                "half_open>open",
+                "a4/half_open",
+                "open>half_open",
+                "e4:success/half_open",
+                "a5/half_open",
+                "e5:success/closed",
+                "half_open>closed",
+                "e2:success+straggler/closed"
+            ]
+        );
+    }
+
+    #[test]
+    fn zero_latency_calls_end_before_the_next_line() {
+        let ev = run("breaker a fail_max=2\n0s a err\n0s a err\n0s a ok\n");
+        assert_eq!(
+            words(&ev),
+            [
+                "a1/closed",
+                "e1:failure/closed",
+                "a2/closed",
+                "e2:failure/open",
+                "closed>open",
+                &format!("r3@{}/open", 30 * S)
+            ]
+        );
+    }
+
+    #[test]
+    fn ends_at_one_instant_follow_the_order_of_their_lines() {
+        let ev = run("breaker a\n0s a ok 2s\n1s a err 1s\n");
+        assert_eq!(
+            words(&ev),
+            [
+                "a1/closed",
+                "a2/closed",
+                "e1:success/closed",
+                "e2:failure/closed"
+            ]
+        );
+    }
+
+    #[test]
+    fn count_window_counts_failures_of_the_last_w() {
+        let text =
+            "breaker a fail_max=3 within=10s\n0s a err\n5s a ok\n9s a err\n10s a err\n15s a err\n";
+        let ev = run(text);
+        // At 10s, the failure at 0s is out of (0, 10]; at 15s, 9s, 10s, 15s are in (5, 15].
+        assert_eq!(transitions(&ev), [(15 * S, "closed>open".to_string())]);
+        assert!(
+            matches!(&ev.last().unwrap().kind, EventKind::Transition { reason, .. } if reason == "3 failures within 10s")
+        );
+    }
+
+    #[test]
+    fn failure_rate_needs_min_calls_then_compares_exactly() {
+        let text = "breaker a failure_rate=50 window=4\n0s a err\n0s a err\n0s a err\n0s a ok\n";
+        let ev = run(text);
+        assert_eq!(transitions(&ev), [(0, "closed>open".to_string())]);
+        assert_eq!(ev.len(), 9);
+        let ev = run(
+            "breaker a failure_rate=50.01 window=4\n0s a err\n0s a ok\n0s a err\n0s a ok\n0s a ok\n",
+        );
+        assert!(transitions(&ev).is_empty());
+        let ev = run("breaker a failure_rate=50 window=4\n0s a err\n0s a ok\n0s a err\n0s a ok\n");
+        assert_eq!(transitions(&ev).len(), 1);
+    }
+
+    #[test]
+    fn failure_rate_alone_replaces_the_consecutive_policy() {
+        let ev = run(
+            "breaker a failure_rate=100 window=10\n0s a err\n0s a err\n0s a err\n0s a err\n0s a err\n0s a err\n",
+        );
+        assert!(transitions(&ev).is_empty());
+    }
+
+    #[test]
+    fn time_window_rate_defaults_to_ten_min_calls() {
+        let mut text = String::from("breaker a failure_rate=50 window=1s\n");
+        for i in 0..10 {
+            text.push_str(&format!(
+                "{}ms a {}\n",
+                i * 200,
+                if i % 2 == 0 { "err" } else { "ok" }
+            ));
+        }
+        // Only 5 outcomes are ever within one second: never evaluated.
+        assert!(transitions(&run(&text)).is_empty());
+        let text = "breaker a failure_rate=50 window=1s min_calls=2\n0s a err\n500ms a ok\n";
+        assert_eq!(transitions(&run(text)).len(), 1);
+    }
+
+    #[test]
+    fn slow_rate_counts_slow_calls_and_keeps_the_consecutive_policy() {
+        let ev = run(
+            "breaker a slow=100ms slow_rate=100 window=2\n0s a ok 101ms\n1s a ok 100ms\n2s a ok 200ms\n3s a ok 300ms\n",
+        );
+        assert!(words(&ev).contains(&"e1:success+slow/closed".to_string()));
+        assert_eq!(
+            transitions(&ev),
+            [(3 * S + 300 * MS, "closed>open".to_string())]
+        );
+        let ev = run(
+            "breaker a slow=1s slow_rate=50 window=100\n0s a err\n0s a err\n0s a err\n0s a err\n0s a err\n",
+        );
+        assert_eq!(transitions(&ev).len(), 1);
+    }
+
+    #[test]
+    fn trip_while_open_restarts_the_period_without_a_transition() {
+        let ev = run("breaker a fail_max=1 reset=10s\n0s a err\n5s a trip\n12s a ok\n");
+        assert_eq!(
+            words(&ev)[3..],
+            ["!trip/open", &format!("r2@{}/open", 3 * S)]
+        );
+    }
+
+    #[test]
+    fn reset_while_closed_clears_the_counters() {
+        let ev = run("breaker a fail_max=2\n0s a err\n1s a reset\n2s a err\n");
+        assert!(transitions(&ev).is_empty());
+    }
+
+    #[test]
+    fn manual_modes_hold_until_reset() {
+        let text = "breaker a fail_max=1\n0s a force_open\n1h a ok\n2h a disable\n2h a err\n2h a err\n3h a reset\n3h a err\n";
+        let ev = run(text);
+        assert_eq!(
+            words(&ev),
+            [
+                "!force_open/forced_open",
+                "closed>forced_open",
+                "r1/forced_open",
+                "!disable/disabled",
+                "forced_open>disabled",
+                "a2/disabled",
+                "e2:failure/disabled",
+                "a3/disabled",
+                "e3:failure/disabled",
+                "!reset/closed",
+                "disabled>closed",
+                "a4/closed",
+                "e4:failure/open",
+                "closed>open"
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_running_after_the_last_line_end_at_their_own_times() {
+        let ev = run("breaker a\n0s a ok 1h\n");
+        assert_eq!(ev[1].t_ns, 3600 * S);
+    }
+}

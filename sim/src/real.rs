@@ -1,0 +1,170 @@
+//! The real breaker-core `Breaker` as a replay [`Subject`], on a `ManualClock`.
+//!
+//! Before each step the breaker's own clock is set to the step's time; the
+//! transitions it reports to `on_transition` are collected and written right
+//! after the event that caused them, at the time breaker-core gave them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use breaker_core::clock::ManualClock;
+use breaker_core::{Breaker, Config, Error, Permit};
+
+use crate::engine::{Decision, Ended, Subject, Transition};
+use crate::log::{EndKind, Event, State};
+use crate::trace::{Action, Declaration, Outcome, Trace, TraceError};
+
+/// A breaker-core breaker, its clock, and the transitions it reported.
+pub struct RealBreaker {
+    breaker: Breaker,
+    clock: ManualClock,
+    reported: Arc<Mutex<Vec<Transition>>>,
+}
+
+fn state(s: breaker_core::State) -> State {
+    // An unknown future state shows as a divergence rather than a crash.
+    State::from_name(s.as_str()).unwrap_or(State::MetricsOnly)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl RealBreaker {
+    /// Builds the breaker a declaration describes, through breaker-core's text builder.
+    pub fn new(decl: &Declaration) -> Result<RealBreaker, String> {
+        let mut builder = Config::builder();
+        for (key, value) in &decl.config.raw {
+            builder = builder.set(key, value).map_err(|e| e.to_string())?;
+        }
+        let config = builder.build().map_err(|e| e.to_string())?;
+        let clock = ManualClock::new();
+        let breaker = Breaker::with_clock(decl.name.as_str(), config, clock.clone());
+        let reported = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&reported);
+        breaker.on_transition(move |t| {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Transition {
+                    t_ns: nanos(t.at),
+                    from: state(t.from),
+                    to: state(t.to),
+                    reason: t.reason.to_string(),
+                });
+        });
+        Ok(RealBreaker {
+            breaker,
+            clock,
+            reported,
+        })
+    }
+
+    /// Builds one breaker per declaration; a configuration breaker-core
+    /// refuses is reported at its declaration.
+    pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<RealBreaker>, TraceError> {
+        trace
+            .breakers
+            .iter()
+            .map(|d| {
+                RealBreaker::new(d).map_err(|message| TraceError {
+                    file: file.to_string(),
+                    line: d.line_no,
+                    column: 1,
+                    message: format!(
+                        "breaker-core refuses the configuration of `{}`: {message}",
+                        d.name
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    /// The breaker, as a [`Subject`] for one replay.
+    pub fn subject(&self) -> RealSubject<'_> {
+        RealSubject { real: self }
+    }
+
+    fn at(&self, now_ns: u64) {
+        self.clock.set(Duration::from_nanos(now_ns));
+    }
+}
+
+/// A borrowed [`RealBreaker`] under replay: permits borrow the breaker.
+pub struct RealSubject<'a> {
+    real: &'a RealBreaker,
+}
+
+/// An admitted call on the real breaker.
+pub struct RealTicket<'a> {
+    permit: Permit<'a>,
+    start_ns: u64,
+}
+
+impl<'a> Subject for RealSubject<'a> {
+    type Ticket = RealTicket<'a>;
+
+    fn admit(&mut self, now_ns: u64) -> Decision<RealTicket<'a>> {
+        self.real.at(now_ns);
+        match self.real.breaker.acquire() {
+            Ok(permit) => Decision::Admitted(RealTicket {
+                permit,
+                start_ns: now_ns,
+            }),
+            Err(Error::Rejected { retry_after, .. }) => Decision::Rejected {
+                retry_after_ns: retry_after.map(nanos),
+            },
+            Err(_) => Decision::Rejected {
+                retry_after_ns: None,
+            },
+        }
+    }
+
+    fn end(
+        &mut self,
+        now_ns: u64,
+        ticket: RealTicket<'a>,
+        outcome: EndKind,
+        _written: Outcome,
+    ) -> Ended {
+        self.real.at(now_ns);
+        let recorded = match outcome {
+            EndKind::Success => ticket.permit.success(),
+            EndKind::Failure => ticket.permit.failure(),
+            EndKind::Timeout => ticket.permit.timeout(),
+        };
+        Ended {
+            latency_ns: recorded
+                .latency
+                .map_or(now_ns.saturating_sub(ticket.start_ns), nanos),
+            slow: recorded.slow,
+            straggler: recorded.straggler,
+        }
+    }
+
+    fn action(&mut self, now_ns: u64, action: Action) {
+        self.real.at(now_ns);
+        let b = &self.real.breaker;
+        match action {
+            Action::Trip => b.trip(),
+            Action::ForceOpen => b.force_open(),
+            Action::Disable => b.disable(),
+            Action::Reset => b.reset(),
+        }
+    }
+
+    fn state(&mut self, now_ns: u64) -> State {
+        self.real.at(now_ns);
+        state(self.real.breaker.state())
+    }
+
+    fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut *self.real.reported.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Replays a trace through breaker-core, one fresh breaker per declaration.
+pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, TraceError> {
+    let breakers = RealBreaker::for_trace(file, trace)?;
+    let mut subjects: Vec<RealSubject<'_>> = breakers.iter().map(RealBreaker::subject).collect();
+    Ok(crate::engine::replay(trace, &mut subjects))
+}

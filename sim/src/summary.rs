@@ -1,0 +1,162 @@
+//! What a replay amounted to, per breaker: the summary `breaker-sim run` prints.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use crate::duration::format_duration;
+use crate::log::{Event, EventKind, State};
+
+/// Counts and times of one breaker over a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The breaker's name.
+    pub name: String,
+    /// Call lines of the trace.
+    pub calls: u64,
+    /// Calls admitted.
+    pub admitted: u64,
+    /// Calls rejected.
+    pub rejected: u64,
+    /// Admitted calls that failed or timed out.
+    pub failures_let_through: u64,
+    /// Time spent in each state, in ns, in the order of [`State::ALL`].
+    pub time_in: [u64; 6],
+    /// Transitions.
+    pub transitions: u64,
+}
+
+/// Summarises a log. Time runs from 0 to the last event's time.
+pub fn summarise(events: &[Event], names: &[String]) -> Vec<Summary> {
+    let mut s = Summariser::new(names);
+    for e in events {
+        s.observe(e);
+    }
+    s.finish()
+}
+
+/// Builds the summaries event by event, for logs that are never stored.
+#[derive(Debug, Clone)]
+pub struct Summariser {
+    out: Vec<Summary>,
+    since: Vec<(State, u64)>,
+    end: u64,
+}
+
+impl Summariser {
+    /// Nothing observed yet, for breakers `names`.
+    pub fn new(names: &[String]) -> Summariser {
+        Summariser {
+            out: names
+                .iter()
+                .map(|n| Summary {
+                    name: n.clone(),
+                    calls: 0,
+                    admitted: 0,
+                    rejected: 0,
+                    failures_let_through: 0,
+                    time_in: [0; 6],
+                    transitions: 0,
+                })
+                .collect(),
+            since: vec![(State::Closed, 0); names.len()],
+            end: 0,
+        }
+    }
+
+    /// Takes one event into account.
+    pub fn observe(&mut self, e: &Event) {
+        self.end = self.end.max(e.t_ns);
+        let Some(s) = self.out.get_mut(e.breaker) else {
+            return;
+        };
+        match &e.kind {
+            EventKind::Admitted { .. } => {
+                s.calls += 1;
+                s.admitted += 1;
+            }
+            EventKind::Rejected { .. } => {
+                s.calls += 1;
+                s.rejected += 1;
+            }
+            EventKind::Ended { outcome, .. } => {
+                if outcome.is_failure() {
+                    s.failures_let_through += 1;
+                }
+            }
+            EventKind::Action { .. } => {}
+            EventKind::Transition { to, .. } => {
+                s.transitions += 1;
+                let (state, t0) = self.since[e.breaker];
+                s.time_in[index(state)] += e.t_ns.saturating_sub(t0);
+                self.since[e.breaker] = (*to, e.t_ns);
+            }
+        }
+    }
+
+    /// The summaries, time running to the last event observed.
+    pub fn finish(mut self) -> Vec<Summary> {
+        for (s, (state, t0)) in self.out.iter_mut().zip(&self.since) {
+            s.time_in[index(*state)] += self.end.saturating_sub(*t0);
+        }
+        self.out
+    }
+}
+
+fn index(state: State) -> usize {
+    State::ALL.iter().position(|s| *s == state).unwrap_or(0)
+}
+
+impl Summary {
+    /// The summary as a few human lines.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}: {} calls, {} admitted, {} rejected, {} failures let through, {} transitions",
+            self.name,
+            self.calls,
+            self.admitted,
+            self.rejected,
+            self.failures_let_through,
+            self.transitions
+        );
+        let times: Vec<String> = State::ALL
+            .iter()
+            .zip(self.time_in)
+            .filter(|(s, t)| *t > 0 || **s == State::Closed)
+            .map(|(s, t)| format!("{} {}", s.as_str(), format_duration(t)))
+            .collect();
+        let _ = writeln!(out, "  time in {}", times.join(", "));
+        out
+    }
+}
+
+/// The transition edges a log exercised, as (from, to).
+pub fn edges(events: &[Event]) -> BTreeSet<(State, State)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Transition { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every edge a breaker can take: the four of recovery, then the operator's.
+pub fn all_edges() -> Vec<(State, State)> {
+    use State::*;
+    let mut all = vec![
+        (Closed, Open),
+        (Open, HalfOpen),
+        (HalfOpen, Closed),
+        (HalfOpen, Open),
+    ];
+    for to in [Open, ForcedOpen, Disabled, Closed] {
+        for from in [Closed, Open, HalfOpen, ForcedOpen, Disabled] {
+            if from != to && !all.contains(&(from, to)) {
+                all.push((from, to));
+            }
+        }
+    }
+    all
+}

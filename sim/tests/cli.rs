@@ -1,0 +1,151 @@
+//! The command line: exit statuses and what it prints.
+
+use std::process::{Command, Output};
+
+fn sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_breaker-sim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn temp_trace(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("breaker-sim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn bad_trace_exits_2_with_file_line_column_and_replays_nothing() {
+    let path = temp_trace("bad.trace", "breaker db fail_max=3\n0s db ok\n1s dbb err\n");
+    for args in [
+        vec!["run", path.as_str(), "--events", "-"],
+        vec!["check", path.as_str()],
+    ] {
+        let out = sim(&args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "nothing replayed");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.trim_end(),
+            format!("{path}:3:4: unknown breaker `dbb`; did you mean `db`?")
+        );
+    }
+}
+
+#[test]
+fn check_replays_nothing_when_any_trace_is_bad() {
+    let good = temp_trace("good.trace", "breaker a\n0s a ok\n");
+    let bad = temp_trace("bad2.trace", "breaker a fail_mx=1\n");
+    let out = sim(&["check", &good, &bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `fail_max`?"));
+}
+
+#[test]
+fn missing_file_exits_2() {
+    assert_eq!(sim(&["run", "/nonexistent/x.trace"]).status.code(), Some(2));
+}
+
+#[test]
+fn run_prints_a_summary_per_breaker() {
+    let path = temp_trace(
+        "sum.trace",
+        "breaker a fail_max=1 reset=10s\n0s a err\n1s a ok\n10s a ok\n",
+    );
+    let out = sim(&["run", &path]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "a: 3 calls, 2 admitted, 1 rejected, 1 failures let through, 2 transitions\n  time in closed 0s, open 10s\n"
+    );
+}
+
+#[test]
+fn run_writes_the_event_log_to_a_file() {
+    let path = temp_trace("file.trace", "breaker a\n0s a ok\n");
+    let out_path = format!("{path}.jsonl");
+    let out = sim(&["run", &path, "--events", &out_path]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap(),
+        "{\"t_ns\":0,\"breaker\":\"a\",\"call\":1,\"event\":\"admitted\",\"state\":\"closed\"}\n\
+         {\"t_ns\":0,\"breaker\":\"a\",\"call\":1,\"event\":\"ended\",\"outcome\":\"success\",\"latency_ns\":0,\"state\":\"closed\"}\n"
+    );
+}
+
+#[test]
+fn gen_is_deterministic_and_checks_clean() {
+    for scenario in ["outage", "flapping", "brownout", "slow", "recovery-storm"] {
+        let args = [
+            "gen",
+            "--scenario",
+            scenario,
+            "--seed",
+            "42",
+            "--duration",
+            "2m",
+            "--rps",
+            "20",
+        ];
+        let a = sim(&args);
+        assert!(a.status.success(), "{scenario}");
+        assert_eq!(a.stdout, sim(&args).stdout);
+        let path = temp_trace(
+            &format!("{scenario}.trace"),
+            &String::from_utf8_lossy(&a.stdout),
+        );
+        let out = sim(&["check", &path]);
+        assert!(
+            out.status.success(),
+            "{scenario}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert_eq!(sim(&["gen", "--scenario", "nope"]).status.code(), Some(2));
+}
+
+#[test]
+fn tune_ranks_every_combination_of_the_grid() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let out = sim(&["tune", trace, "--grid", "fail_max=2..3 reset=10s,30s"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    assert!(lines[0].contains("failures let through"));
+    assert!(lines[1].contains("fail_max=2 reset=30s"), "{stdout}");
+    assert_eq!(
+        sim(&["tune", trace, "--grid", "fail_mx=1"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn plot_writes_an_svg_timeline() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let out_path = temp_trace("timeline.svg", "");
+    let out = sim(&["plot", trace, "-o", &out_path]);
+    assert!(out.status.success());
+    let svg = std::fs::read_to_string(&out_path).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("5 consecutive failures"));
+}
+
+#[test]
+fn run_via_attr_shows_the_same_log_as_the_direct_replay() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let direct = sim(&["run", trace, "--events", "-"]);
+    let attr = sim(&["run", "--via", "attr", trace, "--events", "-"]);
+    assert!(attr.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&direct.stdout),
+        String::from_utf8_lossy(&attr.stdout)
+    );
+    let model = sim(&["run", "--via", "model", trace, "--events", "-"]);
+    assert_eq!(direct.stdout, model.stdout);
+    let rates = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/rates.trace");
+    assert_eq!(sim(&["run", "--via", "attr", rates]).status.code(), Some(2));
+}

@@ -1,0 +1,112 @@
+//! Exact event logs of small traces, checked by hand against SEMANTICS.md,
+//! for both breaker-core and the reference model.
+
+fn both(text: &str) -> (String, String) {
+    let trace = breaker_sim::trace::parse("t", text).unwrap();
+    let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
+    let model = breaker_sim::log::render(&breaker_sim::model::replay(&trace), &names);
+    let real = breaker_sim::log::render(&breaker_sim::real::replay("t", &trace).unwrap(), &names);
+    (model, real)
+}
+
+fn assert_log(text: &str, expected: &[&str]) {
+    let expected: String = expected.iter().map(|l| format!("{l}\n")).collect();
+    let (model, real) = both(text);
+    assert_eq!(model, expected, "reference model");
+    assert_eq!(real, expected, "breaker-core");
+}
+
+#[test]
+fn consecutive_failures_open_then_trials_close_with_a_straggling_trial() {
+    assert_log(
+        "breaker db fail_max=2 reset=30s\n0s db ok\n10ms db err\n+5ms db err 200ms\n16ms db ok\n216ms db err\n30.215s db ok\n30.216s db ok 1s\n30.5s db ok\n30.6s db ok\n",
+        &[
+            r#"{"t_ns":0,"breaker":"db","call":1,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":0,"breaker":"db","call":1,"event":"ended","outcome":"success","latency_ns":0,"state":"closed"}"#,
+            r#"{"t_ns":10000000,"breaker":"db","call":2,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":10000000,"breaker":"db","call":2,"event":"ended","outcome":"failure","latency_ns":0,"state":"closed"}"#,
+            r#"{"t_ns":15000000,"breaker":"db","call":3,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":16000000,"breaker":"db","call":4,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":16000000,"breaker":"db","call":4,"event":"ended","outcome":"success","latency_ns":0,"state":"closed"}"#,
+            r#"{"t_ns":215000000,"breaker":"db","call":3,"event":"ended","outcome":"failure","latency_ns":200000000,"state":"closed"}"#,
+            r#"{"t_ns":216000000,"breaker":"db","call":5,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":216000000,"breaker":"db","call":5,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
+            r#"{"t_ns":216000000,"breaker":"db","event":"transition","from":"closed","to":"open","reason":"2 consecutive failures"}"#,
+            r#"{"t_ns":30215000000,"breaker":"db","call":6,"event":"rejected","state":"open","retry_after_ns":1000000}"#,
+            r#"{"t_ns":30216000000,"breaker":"db","call":7,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":30216000000,"breaker":"db","event":"transition","from":"open","to":"half_open","reason":"open for 30s"}"#,
+            r#"{"t_ns":30500000000,"breaker":"db","call":8,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":30500000000,"breaker":"db","call":8,"event":"ended","outcome":"success","latency_ns":0,"state":"half_open"}"#,
+            r#"{"t_ns":30600000000,"breaker":"db","call":9,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":30600000000,"breaker":"db","call":9,"event":"ended","outcome":"success","latency_ns":0,"state":"closed"}"#,
+            r#"{"t_ns":30600000000,"breaker":"db","event":"transition","from":"half_open","to":"closed","reason":"2 successful trials"}"#,
+            r#"{"t_ns":31216000000,"breaker":"db","call":7,"event":"ended","outcome":"success","latency_ns":1000000000,"straggler":true,"state":"closed"}"#,
+        ],
+    );
+}
+
+#[test]
+fn timeouts_slow_calls_and_ignored_errors() {
+    assert_log(
+        "breaker t timeout=100ms slow=50ms fail_max=1 reset=1s success=1\n0s t ok 100ms\n1s t ignored 50ms\n2s t ok 101ms\n2.05s t err\n3.1s t ok\n",
+        &[
+            r#"{"t_ns":0,"breaker":"t","call":1,"event":"admitted","state":"closed"}"#,
+            // Exactly the timeout is not a timeout; it is slow (> 50ms).
+            r#"{"t_ns":100000000,"breaker":"t","call":1,"event":"ended","outcome":"success","latency_ns":100000000,"slow":true,"state":"closed"}"#,
+            r#"{"t_ns":1000000000,"breaker":"t","call":2,"event":"admitted","state":"closed"}"#,
+            // An ignored error is a success; exactly `slow` is not slow.
+            r#"{"t_ns":1050000000,"breaker":"t","call":2,"event":"ended","outcome":"success","latency_ns":50000000,"state":"closed"}"#,
+            r#"{"t_ns":2000000000,"breaker":"t","call":3,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":2050000000,"breaker":"t","call":4,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":2050000000,"breaker":"t","call":4,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
+            r#"{"t_ns":2050000000,"breaker":"t","event":"transition","from":"closed","to":"open","reason":"1 consecutive failures"}"#,
+            // 101ms > 100ms: ends at start + timeout, a timeout, from the Closed period that ended.
+            r#"{"t_ns":2100000000,"breaker":"t","call":3,"event":"ended","outcome":"timeout","latency_ns":100000000,"slow":true,"straggler":true,"state":"open"}"#,
+            r#"{"t_ns":3100000000,"breaker":"t","call":5,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":3100000000,"breaker":"t","event":"transition","from":"open","to":"half_open","reason":"open for 1s"}"#,
+            r#"{"t_ns":3100000000,"breaker":"t","call":5,"event":"ended","outcome":"success","latency_ns":0,"state":"closed"}"#,
+            r#"{"t_ns":3100000000,"breaker":"t","event":"transition","from":"half_open","to":"closed","reason":"1 successful trials"}"#,
+        ],
+    );
+}
+
+#[test]
+fn actions_that_keep_the_state_report_no_transition_but_take_effect() {
+    assert_log(
+        "breaker m\n0s m ok 5s\n1s m trip\n2s m trip\n2.5s m ok\n5s m reset\n5s m reset\n",
+        &[
+            r#"{"t_ns":0,"breaker":"m","call":1,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":1000000000,"breaker":"m","event":"action","action":"trip","state":"open"}"#,
+            r#"{"t_ns":1000000000,"breaker":"m","event":"transition","from":"closed","to":"open","reason":"manual trip"}"#,
+            // trip() while Open restarts the period: a trial is 30s after 2s.
+            r#"{"t_ns":2000000000,"breaker":"m","event":"action","action":"trip","state":"open"}"#,
+            r#"{"t_ns":2500000000,"breaker":"m","call":2,"event":"rejected","state":"open","retry_after_ns":29500000000}"#,
+            // At 5s the call's end comes before the line.
+            r#"{"t_ns":5000000000,"breaker":"m","call":1,"event":"ended","outcome":"success","latency_ns":5000000000,"straggler":true,"state":"open"}"#,
+            r#"{"t_ns":5000000000,"breaker":"m","event":"action","action":"reset","state":"closed"}"#,
+            r#"{"t_ns":5000000000,"breaker":"m","event":"transition","from":"open","to":"closed","reason":"manual reset"}"#,
+            r#"{"t_ns":5000000000,"breaker":"m","event":"action","action":"reset","state":"closed"}"#,
+        ],
+    );
+}
+
+#[test]
+fn forced_open_and_half_open_rejections_carry_no_retry_after() {
+    assert_log(
+        "breaker f fail_max=1 reset=1s half_open=1\n0s f force_open\n0s f ok\n0s f reset\n0s f err\n1s f ok 1ms\n1s f ok\n",
+        &[
+            r#"{"t_ns":0,"breaker":"f","event":"action","action":"force_open","state":"forced_open"}"#,
+            r#"{"t_ns":0,"breaker":"f","event":"transition","from":"closed","to":"forced_open","reason":"manual force_open"}"#,
+            r#"{"t_ns":0,"breaker":"f","call":1,"event":"rejected","state":"forced_open"}"#,
+            r#"{"t_ns":0,"breaker":"f","event":"action","action":"reset","state":"closed"}"#,
+            r#"{"t_ns":0,"breaker":"f","event":"transition","from":"forced_open","to":"closed","reason":"manual reset"}"#,
+            r#"{"t_ns":0,"breaker":"f","call":2,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":0,"breaker":"f","call":2,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
+            r#"{"t_ns":0,"breaker":"f","event":"transition","from":"closed","to":"open","reason":"1 consecutive failures"}"#,
+            r#"{"t_ns":1000000000,"breaker":"f","call":3,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":1000000000,"breaker":"f","event":"transition","from":"open","to":"half_open","reason":"open for 1s"}"#,
+            r#"{"t_ns":1000000000,"breaker":"f","call":4,"event":"rejected","state":"half_open"}"#,
+            r#"{"t_ns":1001000000,"breaker":"f","call":3,"event":"ended","outcome":"success","latency_ns":1000000,"state":"half_open"}"#,
+        ],
+    );
+}

@@ -1,0 +1,219 @@
+//! Random configurations and traces: breaker-core and the reference model
+//! write the same event log, event for event.
+//!
+//! A failing case is shrunk by proptest, and its trace is saved under
+//! `sim/tests/regressions/` (which `regressions_still_match` replays from then on).
+
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct Decl {
+    policy: u8,
+    n: u32,
+    within_ms: u32,
+    rate: u32,
+    window_calls: u32,
+    window_ms: u32,
+    min_calls: Option<u32>,
+    slow: Option<(u32, u32)>,
+    reset_ms: u32,
+    backoff: Option<(&'static str, Option<u32>)>,
+    success: Option<u32>,
+    half_open: Option<u32>,
+    timeout_ms: Option<u32>,
+}
+
+impl Decl {
+    fn text(&self, name: &str) -> String {
+        let mut s = format!("breaker {name}");
+        match self.policy {
+            0 => {}
+            1 => s += &format!(" fail_max={}", self.n),
+            2 => s += &format!(" fail_max={} within={}ms", self.n, self.within_ms),
+            3 => s += &format!(" failure_rate={} window={}", self.rate, self.window_calls),
+            _ => s += &format!(" failure_rate={} window={}ms", self.rate, self.window_ms),
+        }
+        if let Some(m) = self.min_calls {
+            if self.policy == 3 {
+                s += &format!(" min_calls={}", m.min(self.window_calls));
+            } else if self.policy == 4 {
+                s += &format!(" min_calls={m}");
+            }
+        }
+        if let Some((slow, rate)) = self.slow {
+            s += &format!(" slow={slow}ms slow_rate={rate}");
+            if self.policy < 3 {
+                s += &format!(" window={}", self.window_calls);
+            }
+        }
+        s += &format!(" reset={}ms", self.reset_ms);
+        if let Some((factor, max)) = self.backoff {
+            s += &format!(" backoff={factor}");
+            if let Some(max) = max {
+                s += &format!(" reset_max={}ms", self.reset_ms + max);
+            }
+        }
+        if let Some(n) = self.success {
+            s += &format!(" success={n}");
+        }
+        if let Some(n) = self.half_open {
+            s += &format!(" half_open={n}");
+        }
+        if let Some(t) = self.timeout_ms {
+            s += &format!(" timeout={t}ms");
+        }
+        s
+    }
+}
+
+fn decl() -> impl Strategy<Value = Decl> {
+    (
+        (
+            0u8..5,
+            1u32..5,
+            1u32..40,
+            prop_oneof![Just(50u32), 1u32..=100],
+            1u32..8,
+            5u32..60,
+        ),
+        (
+            proptest::option::of(1u32..8),
+            proptest::option::of((1u32..20, 1u32..=100)),
+            1u32..40,
+        ),
+        proptest::option::of((
+            prop_oneof![Just("1"), Just("1.5"), Just("2"), Just("1.333333")],
+            proptest::option::of(0u32..60),
+        )),
+        (
+            proptest::option::of(1u32..4),
+            proptest::option::of(1u32..4),
+            proptest::option::of(1u32..30),
+        ),
+    )
+        .prop_map(
+            |(
+                (policy, n, within_ms, rate, window_calls, window_ms),
+                (min_calls, slow, reset_ms),
+                backoff,
+                (success, half_open, timeout_ms),
+            )| Decl {
+                policy,
+                n,
+                within_ms,
+                rate,
+                window_calls,
+                window_ms,
+                min_calls,
+                slow,
+                reset_ms,
+                backoff,
+                success,
+                half_open,
+                timeout_ms,
+            },
+        )
+}
+
+/// (gap in ms, breaker, what: 0..4 outcomes, 4..8 actions (rarer), latency in ms)
+type Step = (u32, usize, u8, u32);
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        prop_oneof![3 => Just(0u32), 5 => 1u32..6, 1 => 10u32..60],
+        0usize..2,
+        prop_oneof![20 => 0u8..4, 1 => 4u8..8],
+        prop_oneof![3 => Just(0u32), 3 => 1u32..15, 1 => 15u32..50],
+    )
+}
+
+fn render(decls: &[Decl], steps: &[Step]) -> String {
+    let mut text = String::new();
+    for (i, d) in decls.iter().enumerate() {
+        text += &d.text(&format!("b{i}"));
+        text.push('\n');
+    }
+    for &(gap, b, what, latency) in steps {
+        let b = b % decls.len();
+        let what = [
+            "ok",
+            "err",
+            "ignored",
+            "panic",
+            "trip",
+            "force_open",
+            "disable",
+            "reset",
+        ][what as usize];
+        if what.len() > 4 || what == "trip" {
+            text += &format!("+{gap}ms b{b} {what}\n");
+        } else {
+            text += &format!("+{gap}ms b{b} {what} {latency}ms\n");
+        }
+    }
+    text
+}
+
+fn diverges(text: &str) -> Option<String> {
+    let trace = match breaker_sim::trace::parse("generated", text) {
+        Ok(t) => t,
+        Err(e) => return Some(format!("generated trace does not parse: {e}\n{text}")),
+    };
+    let actual = match breaker_sim::real::replay("generated", &trace) {
+        Ok(a) => a,
+        Err(e) => {
+            return Some(format!(
+                "breaker-core refuses a config the model accepts: {e}\n{text}"
+            ));
+        }
+    };
+    let expected = breaker_sim::model::replay(&trace);
+    let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
+    breaker_sim::check::compare(&expected, &actual, &names)
+        .map(|d| format!("{d}\n--- trace ---\n{text}"))
+}
+
+fn save_regression(text: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("regressions");
+    let _ = std::fs::create_dir_all(&dir);
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let _ = std::fs::write(dir.join(format!("{hash:016x}.trace")), text);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn core_and_model_write_the_same_log(
+        decls in proptest::collection::vec(decl(), 1..3),
+        steps in proptest::collection::vec(step(), 0..80),
+    ) {
+        let text = render(&decls, &steps);
+        if let Some(report) = diverges(&text) {
+            if !report.starts_with("breaker-core refuses") {
+                save_regression(&text);
+            }
+            prop_assert!(false, "{}", report);
+        }
+    }
+}
+
+#[test]
+fn regressions_still_match() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("regressions");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        if let Some(report) = diverges(&text) {
+            panic!("{}: {report}", entry.path().display());
+        }
+    }
+}

@@ -1,0 +1,23 @@
+use breaker_core::circuit_breaker;
+
+#[derive(Debug)]
+struct AppError(breaker_core::Error);
+
+impl From<breaker_core::Error> for AppError {
+    fn from(e: breaker_core::Error) -> Self {
+        AppError(e)
+    }
+}
+
+#[derive(Debug)]
+struct DbError;
+
+#[circuit_breaker(payments)]
+fn call() -> Result<u32, DbError> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = AppError;
+    let _ = call();
+}

@@ -1,0 +1,18 @@
+use breaker_core::circuit_breaker;
+
+#[derive(Debug)]
+struct AppError(breaker_core::Error);
+
+impl From<breaker_core::Error> for AppError {
+    fn from(e: breaker_core::Error) -> Self {
+        AppError(e)
+    }
+}
+
+#[circuit_breaker(payments)]
+fn call() {}
+
+fn main() {
+    let _ = AppError;
+    call();
+}
