@@ -100,15 +100,27 @@ pub enum Reason {
     },
 }
 
+/// `failure` or `failures`, as the count asks.
+fn plural(count: u32, noun: &str) -> String {
+    if count == 1 {
+        noun.to_owned()
+    } else {
+        format!("{noun}s")
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::ConsecutiveFailures { failures } => {
-                write!(f, "{failures} consecutive failures")
+                write!(f, "{failures} consecutive {}", plural(*failures, "failure"))
             }
-            Reason::FailuresWithin { failures, within } => {
-                write!(f, "{failures} failures within {}", format_duration(*within))
-            }
+            Reason::FailuresWithin { failures, within } => write!(
+                f,
+                "{failures} {} within {}",
+                plural(*failures, "failure"),
+                format_duration(*within)
+            ),
             Reason::FailureRate {
                 failures,
                 calls,
@@ -123,7 +135,9 @@ impl fmt::Display for Reason {
                 threshold,
             } => write!(f, "{slow} of {calls} calls slow (threshold {threshold}%)"),
             Reason::OpenElapsed { period } => write!(f, "open for {}", format_duration(*period)),
-            Reason::TrialsSucceeded { successes } => write!(f, "{successes} successful trials"),
+            Reason::TrialsSucceeded { successes } => {
+                write!(f, "{successes} successful {}", plural(*successes, "trial"))
+            }
             Reason::TrialFailed => f.write_str("trial failed"),
             Reason::Manual(action) => write!(f, "manual {action}"),
             Reason::Remote { reason } => write!(f, "remote: {reason}"),

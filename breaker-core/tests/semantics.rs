@@ -347,7 +347,7 @@ fn half_open_closes_after_success_trials_reported_as_two_transitions() {
     assert_eq!(
         r.moves(),
         vec![
-            (State::Closed, State::Open, "1 consecutive failures".into()),
+            (State::Closed, State::Open, "1 consecutive failure".into()),
             (State::Open, State::HalfOpen, "open for 1s".into()),
             (State::HalfOpen, State::Closed, "3 successful trials".into()),
         ]
@@ -666,7 +666,7 @@ fn rejection_carries_name_state_retry_after_and_why_it_opened() {
     match r.breaker.call(|| Ok::<(), AppError>(())) {
         Err(AppError::Breaker(text)) => assert_eq!(
             text,
-            "circuit breaker `test` is open (1 consecutive failures; last failure: connection refused); retry in 20s"
+            "circuit breaker `test` is open (1 consecutive failure; last failure: connection refused); retry in 20s"
         ),
         other => panic!("expected a rejection, got {other:?}"),
     }
@@ -751,7 +751,7 @@ fn a_listener_may_act_on_its_own_breaker() {
     assert_eq!(
         r.moves(),
         vec![
-            (State::Closed, State::Open, "1 consecutive failures".into()),
+            (State::Closed, State::Open, "1 consecutive failure".into()),
             (State::Open, State::ForcedOpen, "manual force_open".into()),
         ]
     );
@@ -821,7 +821,7 @@ fn transitions_are_reported_to_tracing_with_target_breaker() {
         "name=test",
         "from=\"closed\"",
         "to=\"open\"",
-        "reason=1 consecutive failures",
+        "reason=1 consecutive failure",
     ] {
         assert!(out.contains(field), "missing {field} in {out}");
     }

@@ -12,6 +12,8 @@ pub mod check;
 pub mod config;
 pub mod duration;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod generate;
 pub mod log;
 pub mod model;

@@ -80,7 +80,9 @@ fn percent(hundredths: u32) -> String {
 impl std::fmt::Display for Why {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Why::Consecutive(1) => f.write_str("1 consecutive failure"),
             Why::Consecutive(n) => write!(f, "{n} consecutive failures"),
+            Why::FailuresWithin(1, w) => write!(f, "1 failure within {}", format_duration(*w)),
             Why::FailuresWithin(n, w) => write!(f, "{n} failures within {}", format_duration(*w)),
             Why::FailureRate(bad, all, p) => {
                 write!(
@@ -94,6 +96,7 @@ impl std::fmt::Display for Why {
             }
             Why::OpenPeriodPassed(period) => write!(f, "open for {}", format_duration(*period)),
             Why::TrialFailed => f.write_str("trial failed"),
+            Why::TrialsSucceeded(1) => f.write_str("1 successful trial"),
             Why::TrialsSucceeded(n) => write!(f, "{n} successful trials"),
             Why::Manual(a) => write!(f, "manual {}", a.as_str()),
         }

@@ -194,6 +194,6 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<title>").count(), 2);
-        assert!(svg.contains("1 consecutive failures"));
+        assert!(svg.contains("1 consecutive failure"));
     }
 }

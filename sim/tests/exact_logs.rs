@@ -59,13 +59,13 @@ fn timeouts_slow_calls_and_ignored_errors() {
             r#"{"t_ns":2000000000,"breaker":"t","call":3,"event":"admitted","state":"closed"}"#,
             r#"{"t_ns":2050000000,"breaker":"t","call":4,"event":"admitted","state":"closed"}"#,
             r#"{"t_ns":2050000000,"breaker":"t","call":4,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
-            r#"{"t_ns":2050000000,"breaker":"t","event":"transition","from":"closed","to":"open","reason":"1 consecutive failures"}"#,
+            r#"{"t_ns":2050000000,"breaker":"t","event":"transition","from":"closed","to":"open","reason":"1 consecutive failure"}"#,
             // 101ms > 100ms: ends at start + timeout, a timeout, from the Closed period that ended.
             r#"{"t_ns":2100000000,"breaker":"t","call":3,"event":"ended","outcome":"timeout","latency_ns":100000000,"slow":true,"straggler":true,"state":"open"}"#,
             r#"{"t_ns":3100000000,"breaker":"t","call":5,"event":"admitted","state":"half_open"}"#,
             r#"{"t_ns":3100000000,"breaker":"t","event":"transition","from":"open","to":"half_open","reason":"open for 1s"}"#,
             r#"{"t_ns":3100000000,"breaker":"t","call":5,"event":"ended","outcome":"success","latency_ns":0,"state":"closed"}"#,
-            r#"{"t_ns":3100000000,"breaker":"t","event":"transition","from":"half_open","to":"closed","reason":"1 successful trials"}"#,
+            r#"{"t_ns":3100000000,"breaker":"t","event":"transition","from":"half_open","to":"closed","reason":"1 successful trial"}"#,
         ],
     );
 }
@@ -102,7 +102,7 @@ fn forced_open_and_half_open_rejections_carry_no_retry_after() {
             r#"{"t_ns":0,"breaker":"f","event":"transition","from":"forced_open","to":"closed","reason":"manual reset"}"#,
             r#"{"t_ns":0,"breaker":"f","call":2,"event":"admitted","state":"closed"}"#,
             r#"{"t_ns":0,"breaker":"f","call":2,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
-            r#"{"t_ns":0,"breaker":"f","event":"transition","from":"closed","to":"open","reason":"1 consecutive failures"}"#,
+            r#"{"t_ns":0,"breaker":"f","event":"transition","from":"closed","to":"open","reason":"1 consecutive failure"}"#,
             r#"{"t_ns":1000000000,"breaker":"f","call":3,"event":"admitted","state":"half_open"}"#,
             r#"{"t_ns":1000000000,"breaker":"f","event":"transition","from":"open","to":"half_open","reason":"open for 1s"}"#,
             r#"{"t_ns":1000000000,"breaker":"f","call":4,"event":"rejected","state":"half_open"}"#,
