@@ -73,10 +73,23 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         Some(fallback) => {
             let path = &fallback.value;
             let wait = is_async.then(|| quote!(.await));
-            quote_spanned!(fallback.span=> {
-                let _ = __cb_rejected;
-                return #path(#(#args),*) #wait;
-            })
+            // An `unsafe fn`'s fallback is an `unsafe fn` too: the call needs
+            // its own `unsafe` block (the body of an `unsafe fn` is not one).
+            // A safe function awaits the call itself, so that a fallback that
+            // is not async is reported at the fallback's path.
+            if func.sig.unsafety.is_some() {
+                quote_spanned!(fallback.span=> {
+                    let _ = __cb_rejected;
+                    #[allow(unused_unsafe)]
+                    let __cb_fallback = unsafe { #path(#(#args),*) };
+                    return __cb_fallback #wait;
+                })
+            } else {
+                quote_spanned!(fallback.span=> {
+                    let _ = __cb_rejected;
+                    return #path(#(#args),*) #wait;
+                })
+            }
         }
         None => quote_spanned!(ret_span=> {
             return ::breaker_core::__private::rejected(__cb_rejected);
@@ -93,7 +106,9 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             quote!(#ty)
         }
     };
-    let block = &func.block;
+    // The body's statements, spliced rather than nested as a block, so that a
+    // one-expression body draws no `unused_braces` warning.
+    let block = &func.block.stmts;
     let run = if is_async {
         // An async block's output cannot be annotated; a first, never taken
         // `return` of the right type fixes it before the body's own returns.
@@ -103,7 +118,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 return ::breaker_core::__private::return_type::<#ty>();
             }
             #(#unpack)*
-            #block
+            #(#block)*
         });
         match &attr.timeout {
             Some(timeout) => {
@@ -130,7 +145,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             },
         }
     } else {
-        quote!(::breaker_core::__private::run::<#ty, _>(&mut __cb_call, move || { #(#unpack)* #block }))
+        quote!(::breaker_core::__private::run::<#ty, _>(&mut __cb_call, move || { #(#unpack)* #(#block)* }))
     };
 
     let failed = match &attr.failure {
