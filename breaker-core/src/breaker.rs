@@ -11,7 +11,6 @@
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -194,26 +193,20 @@ impl Breaker {
     /// Runs `f` through the breaker. `Err` from `f` is a failure; a panic is a
     /// failure and is resumed; a rejection returns `Err(Error::Rejected {..}.into())`
     /// without running `f`.
+    #[inline]
     pub fn call<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce() -> Result<T, E>,
         E: From<Error> + fmt::Display,
     {
-        let permit = self.acquire()?;
-        match catch_unwind(AssertUnwindSafe(f)) {
-            Ok(Ok(value)) => {
-                permit.success();
-                Ok(value)
-            }
-            Ok(Err(error)) => {
-                permit.failure_with(|| error.to_string());
-                Err(error)
-            }
-            Err(payload) => {
-                permit.failure_with(|| panic_message(payload.as_ref()));
-                resume_unwind(payload)
-            }
+        // A guard rather than `catch_unwind`: it costs nothing unless the
+        // closure panics (catch_unwind moves the result through the stack).
+        let armed = FailOnUnwind(Some(self.acquire()?));
+        let result = f();
+        if let Some(permit) = armed.release() {
+            permit.record(&result);
         }
+        result
     }
 
     /// Runs a future through the breaker, as [`call`](Breaker::call) runs a
@@ -224,30 +217,21 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        let permit = self.acquire()?;
+        let mut permit = Some(self.acquire()?);
         let mut fut = std::pin::pin!(fut);
-        let polled = std::future::poll_fn(|cx| {
-            match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-                Ok(std::task::Poll::Ready(result)) => std::task::Poll::Ready(Ok(result)),
-                Err(payload) => std::task::Poll::Ready(Err(payload)),
-            }
+        let result = std::future::poll_fn(|cx| {
+            // Armed for one poll: a panic inside it records the failure on
+            // its way out; a future dropped between polls is cancelled.
+            let armed = FailOnUnwind(permit.take());
+            let poll = fut.as_mut().poll(cx);
+            permit = armed.release();
+            poll
         })
         .await;
-        match polled {
-            Ok(Ok(value)) => {
-                permit.success();
-                Ok(value)
-            }
-            Ok(Err(error)) => {
-                permit.failure_with(|| error.to_string());
-                Err(error)
-            }
-            Err(payload) => {
-                permit.failure_with(|| panic_message(payload.as_ref()));
-                resume_unwind(payload)
-            }
+        if let Some(permit) = permit {
+            permit.record(&result);
         }
+        result
     }
 
     /// Opens the breaker now for `reset`; it recovers as usual. While Open it
@@ -360,17 +344,6 @@ impl fmt::Debug for Breaker {
     }
 }
 
-/// The text of a panic's payload, when it has one.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        format!("panicked: {s}")
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        format!("panicked: {s}")
-    } else {
-        "panicked".to_owned()
-    }
-}
-
 /// The right to run one call through a breaker.
 ///
 /// Report how the call ended with [`success`](Permit::success),
@@ -438,6 +411,47 @@ impl Permit<'_> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.inner.cancel(self.generation);
+    }
+}
+
+impl Permit<'_> {
+    /// Records a call's `Result`: `Ok` a success, `Err` a failure described
+    /// by the error's `Display`. Returns the result unchanged.
+    #[inline]
+    pub fn finish<T, E: fmt::Display>(self, result: Result<T, E>) -> Result<T, E> {
+        self.record(&result);
+        result
+    }
+
+    /// Records a call's `Result` by reference (see [`finish`](Permit::finish)).
+    #[inline]
+    pub fn record<T, E: fmt::Display>(self, result: &Result<T, E>) -> Recorded {
+        match result {
+            Ok(_) => self.success(),
+            Err(error) => self.failure_with(|| error.to_string()),
+        }
+    }
+}
+
+/// Holds a permit while guarded code runs; dropped while still armed (the
+/// code panicked) it records a failure, and the panic goes on.
+struct FailOnUnwind<'a>(Option<Permit<'a>>);
+
+impl<'a> FailOnUnwind<'a> {
+    /// The guarded code returned: hands the permit back.
+    #[inline]
+    fn release(mut self) -> Option<Permit<'a>> {
+        let permit = self.0.take();
+        std::mem::forget(self);
+        permit
+    }
+}
+
+impl Drop for FailOnUnwind<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.failure_with(|| "panicked".to_owned());
+        }
     }
 }
 

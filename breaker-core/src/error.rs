@@ -154,7 +154,7 @@ pub struct OpenReason {
     /// When it opened, on the breaker's clock.
     pub at: Duration,
     /// The message of the failure that opened it (an error's `Display`, a
-    /// panic's message, or "timed out after ...").
+    /// `panicked` for a panic, or "timed out after ...").
     pub last_failure: Option<String>,
 }
 
