@@ -148,6 +148,7 @@ impl Handle {
     /// The breaker, from the global registry. The first lookup of any handle
     /// also registers every annotated function, so that the rule of which
     /// configuration wins holds whichever function runs first.
+    #[inline]
     pub fn breaker(&'static self) -> &'static Breaker {
         self.breaker.get_or_init(|| {
             static ANNOTATED: Once = Once::new();
@@ -181,6 +182,7 @@ pub struct Call {
 
 impl Call {
     /// Records a success (also for an error the `failure` predicate excuses).
+    #[inline]
     pub fn success(&mut self) {
         if let Some(permit) = self.permit.take() {
             let _ = permit.success();
@@ -188,6 +190,7 @@ impl Call {
     }
 
     /// Records a failure; `message` is called only if the failure opens the breaker.
+    #[inline]
     pub fn failure(&mut self, message: impl FnOnce() -> String) {
         if let Some(permit) = self.permit.take() {
             let _ = permit.failure_with(message);
@@ -202,27 +205,17 @@ impl Call {
     }
 }
 
-/// Records a failure if it is dropped by a panic that started after it was
-/// armed: the body's panic counts, then unwinds on.
+/// Records a failure when dropped: it is only dropped if the guarded code
+/// unwinds, since a normal return forgets it. So the code's own panic counts,
+/// then unwinds on, and a normal call pays nothing (no `thread::panicking()`
+/// check, no drop).
 struct PanicGuard<'a> {
     call: &'a mut Call,
-    already_panicking: bool,
-}
-
-impl<'a> PanicGuard<'a> {
-    fn arm(call: &'a mut Call) -> PanicGuard<'a> {
-        PanicGuard {
-            call,
-            already_panicking: std::thread::panicking(),
-        }
-    }
 }
 
 impl Drop for PanicGuard<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() && !self.already_panicking {
-            self.call.failure(|| "panicked".to_owned());
-        }
+        self.call.failure(|| "panicked".to_owned());
     }
 }
 
@@ -231,8 +224,10 @@ impl Drop for PanicGuard<'_> {
 /// expansion names `R`, so the body is checked against the return type.
 #[inline]
 pub fn run<R, F: FnOnce() -> R>(call: &mut Call, body: F) -> R {
-    let _guard = PanicGuard::arm(call);
-    body()
+    let guard = PanicGuard { call };
+    let output = body();
+    std::mem::forget(guard);
+    output
 }
 
 /// Runs an async body to completion. A panic while it is polled is recorded
@@ -240,8 +235,10 @@ pub fn run<R, F: FnOnce() -> R>(call: &mut Call, body: F) -> R {
 pub async fn run_async<F: Future>(call: &mut Call, body: F) -> F::Output {
     let mut body = std::pin::pin!(body);
     std::future::poll_fn(|cx| {
-        let _guard = PanicGuard::arm(call);
-        body.as_mut().poll(cx)
+        let guard = PanicGuard { call: &mut *call };
+        let poll = body.as_mut().poll(cx);
+        std::mem::forget(guard);
+        poll
     })
     .await
 }
