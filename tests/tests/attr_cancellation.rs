@@ -15,32 +15,16 @@
 //! `timeout`. The breakers read the global registry's manual clock. Each test
 //! names its own breaker and holds [`time()`] while it runs.
 
+mod support;
+
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use breaker_core::clock::ManualClock;
 use breaker_core::{Breaker, Error, State, Stats, circuit_breaker, registry};
-
-static CLOCK: LazyLock<ManualClock> = LazyLock::new(|| {
-    let clock = ManualClock::new();
-    registry().use_clock(clock.clone());
-    clock
-});
-
-static TIME: Mutex<()> = Mutex::new(());
-
-/// The binary's manual clock, held exclusively until the guard drops.
-fn time() -> (MutexGuard<'static, ()>, &'static ManualClock) {
-    let guard = TIME.lock().unwrap_or_else(|e| e.into_inner());
-    (guard, &CLOCK)
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
+use support::*;
 
 /// A current-thread runtime whose clock is paused: tokio time moves only
 /// when a test calls `tokio::time::advance`.
@@ -50,27 +34,6 @@ fn paused_runtime() -> tokio::runtime::Runtime {
         .start_paused(true)
         .build()
         .expect("runtime")
-}
-
-#[derive(Debug)]
-enum AppError {
-    Down,
-    Breaker(Error),
-}
-
-impl From<Error> for AppError {
-    fn from(e: Error) -> Self {
-        AppError::Breaker(e)
-    }
-}
-
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AppError::Down => f.write_str("dependency down"),
-            AppError::Breaker(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 /// An await point: `Pending` exactly `n` times (waking itself, as

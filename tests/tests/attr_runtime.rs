@@ -5,70 +5,17 @@
 //! so every test holds [`time()`] while it runs: tests that move the clock do
 //! not move it under another test's feet.
 
+mod support;
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use breaker_core::clock::ManualClock;
-use breaker_core::{Breaker, Error, State, circuit_breaker, registry};
-
-static CLOCK: LazyLock<ManualClock> = LazyLock::new(|| {
-    let clock = ManualClock::new();
-    registry().use_clock(clock.clone());
-    clock
-});
-
-static TIME: Mutex<()> = Mutex::new(());
-
-/// The binary's manual clock, held exclusively until the guard drops.
-fn time() -> (MutexGuard<'static, ()>, &'static ManualClock) {
-    let guard = TIME.lock().unwrap_or_else(|e| e.into_inner());
-    (guard, &CLOCK)
-}
-
-fn breaker(name: &str) -> Breaker {
-    registry()
-        .get(name)
-        .unwrap_or_else(|| panic!("breaker `{name}` is not registered"))
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-#[derive(Debug)]
-enum AppError {
-    Down,
-    Busy,
-    Breaker(Error),
-}
-
-impl From<Error> for AppError {
-    fn from(e: Error) -> Self {
-        AppError::Breaker(e)
-    }
-}
-
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AppError::Down => f.write_str("dependency down"),
-            AppError::Busy => f.write_str("dependency busy"),
-            AppError::Breaker(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-fn outcome(ok: bool) -> Result<u32, AppError> {
-    if ok { Ok(1) } else { Err(AppError::Down) }
-}
-
-fn is_rejection(result: &Result<u32, AppError>) -> bool {
-    matches!(result, Err(AppError::Breaker(Error::Rejected { .. })))
-}
+use breaker_core::{Error, State, circuit_breaker, registry};
+use support::*;
 
 /// Polls a future once, with a waker that does nothing.
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
