@@ -2,7 +2,8 @@
 //! write the same event log, event for event.
 //!
 //! A failing case is shrunk by proptest, and its trace is saved under
-//! `sim/tests/regressions/` (which `regressions_still_match` replays from then on).
+//! `sim/tests/regressions/` (the smallest case shrinking found; `regressions_still_match`
+//! replays every saved trace from then on).
 
 use proptest::prelude::*;
 
@@ -173,15 +174,33 @@ fn diverges(text: &str) -> Option<String> {
         .map(|d| format!("{d}\n--- trace ---\n{text}"))
 }
 
+/// Saves a failing trace under `tests/regressions/`. Proptest calls the test
+/// again for every smaller case it tries while shrinking; each failing one
+/// replaces this run's file when it is shorter, so the file ends up holding
+/// the smallest failing trace.
 fn save_regression(text: &str) {
+    static SAVED: std::sync::Mutex<Option<(std::path::PathBuf, usize)>> =
+        std::sync::Mutex::new(None);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("regressions");
     let _ = std::fs::create_dir_all(&dir);
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    let _ = std::fs::write(dir.join(format!("{hash:016x}.trace")), text);
+    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    match &*saved {
+        Some((_, len)) if *len <= text.len() => {}
+        Some((path, _)) => {
+            let _ = std::fs::write(path, text);
+            *saved = Some((path.clone(), text.len()));
+        }
+        None => {
+            let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            let path = dir.join(format!("{hash:016x}.trace"));
+            let _ = std::fs::write(&path, text);
+            *saved = Some((path, text.len()));
+        }
+    }
 }
 
 proptest! {
