@@ -203,12 +203,21 @@ fn parse_integers(bytes: &[u8]) -> Option<u64> {
         let scale = UNITS[index].1;
         total = total.checked_add(value.checked_mul(scale)?)?;
         if let Some((digits, count)) = fraction {
-            let scaled = u128::from(digits) * u128::from(scale);
-            let denominator = 10u128.pow(count);
-            if scaled % denominator != 0 {
-                return None;
-            }
-            total = total.checked_add(u64::try_from(scaled / denominator).ok()?)?;
+            // u64 when the product fits (every unit up to `s`): 128-bit
+            // division is a library call, and this runs once per trace line.
+            let denominator = 10u64.pow(count);
+            let part = match digits.checked_mul(scale) {
+                Some(scaled) if scaled % denominator == 0 => scaled / denominator,
+                Some(_) => return None,
+                None => {
+                    let scaled = u128::from(digits) * u128::from(scale);
+                    if scaled % u128::from(denominator) != 0 {
+                        return None;
+                    }
+                    u64::try_from(scaled / u128::from(denominator)).ok()?
+                }
+            };
+            total = total.checked_add(part)?;
         }
     }
     Some(total)

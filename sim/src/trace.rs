@@ -245,22 +245,28 @@ impl Parser<'_> {
     }
 }
 
-/// Parses a trace. `file` names it in error messages.
-pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
-    // Where each breaker is declared, to tell "used before its declaration" from "unknown".
-    let mut declared_at: HashMap<&str, usize> = HashMap::new();
+/// The line on which `name` is first declared, to tell "used before its
+/// declaration" from "unknown". Only an error needs it, so it is a second
+/// scan on the error path rather than a pass over every trace.
+fn declared_on(text: &str, name: &str) -> Option<usize> {
     let mut tokens = Vec::with_capacity(8);
-    for (i, line) in text.lines().enumerate() {
+    text.lines().enumerate().find_map(|(i, line)| {
         if !line.trim_start().starts_with("breaker") {
-            continue;
+            return None;
         }
         tokenize(line, &mut tokens);
-        if let [first, name, ..] = tokens.as_slice() {
-            if first.text == "breaker" {
-                declared_at.entry(name.text).or_insert(i + 1);
+        match tokens.as_slice() {
+            [first, declared, ..] if first.text == "breaker" && declared.text == name => {
+                Some(i + 1)
             }
+            _ => None,
         }
-    }
+    })
+}
+
+/// Parses a trace. `file` names it in error messages.
+pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
+    let mut tokens = Vec::with_capacity(8);
 
     let mut trace = Trace::default();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -330,7 +336,7 @@ pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
             index.get(name.text).copied()
         };
         let Some(breaker) = found else {
-            let message = match declared_at.get(name.text) {
+            let message = match declared_on(text, name.text) {
                 Some(at) => format!(
                     "breaker `{}` is used before its declaration on line {at}; declare every breaker before its first call",
                     name.text
