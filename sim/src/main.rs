@@ -29,56 +29,54 @@ struct Cli {
     command: Command,
 }
 
-/// A progress line on standard error for replays longer than a second, when
-/// standard error is a terminal; progress is virtual time over the trace's end.
+/// A progress bar (indicatif) on standard error for replays longer than a
+/// second; progress is virtual time over the trace's end. indicatif draws
+/// nothing when standard error is not a terminal.
 struct Progress {
     enabled: bool,
     started: std::time::Instant,
-    last: std::time::Instant,
     end_ns: u64,
     label: String,
     count: u32,
-    shown: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     fn new(quiet: bool, label: &str, trace: &Trace) -> Progress {
-        use std::io::IsTerminal as _;
-        let now = std::time::Instant::now();
         Progress {
-            enabled: !quiet && std::io::stderr().is_terminal(),
-            started: now,
-            last: now,
+            enabled: !quiet,
+            started: std::time::Instant::now(),
             end_ns: trace.lines.last().map_or(0, |l| l.t_ns).max(1),
             label: label.to_string(),
             count: 0,
-            shown: false,
+            bar: None,
         }
     }
 
     fn tick(&mut self, t_ns: u64) {
         self.count = self.count.wrapping_add(1);
+        // Looking at the clock every 64k events keeps the replay fast.
         if !self.enabled || self.count % 65_536 != 0 {
             return;
         }
-        let now = std::time::Instant::now();
-        if now.duration_since(self.started).as_secs() < 1
-            || now.duration_since(self.last).as_millis() < 200
-        {
-            return;
+        if self.bar.is_none() && self.started.elapsed().as_secs() >= 1 {
+            let bar = indicatif::ProgressBar::new(self.end_ns);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {percent:>3}% (eta {eta})",
+            ) {
+                bar.set_style(style.progress_chars("#>-"));
+            }
+            bar.set_message(self.label.clone());
+            self.bar = Some(bar);
         }
-        self.last = now;
-        self.shown = true;
-        let percent = (u128::from(t_ns.min(self.end_ns)) * 100 / u128::from(self.end_ns)) as u32;
-        let bar: String = (0..30)
-            .map(|i| if i * 100 < percent * 30 { '#' } else { '-' })
-            .collect();
-        eprint!("\r{} [{bar}] {percent:>3}%", self.label);
+        if let Some(bar) = &self.bar {
+            bar.set_position(t_ns.min(self.end_ns));
+        }
     }
 
     fn done(&self) {
-        if self.shown {
-            eprint!("\r{}\r", " ".repeat(self.label.len() + 40));
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
