@@ -15,8 +15,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
-
 use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
 use crate::error::{Action, OpenReason, Reason};
@@ -63,7 +61,10 @@ struct Inner {
     dated: bool,
     counters: Counters,
     control: Mutex<Control>,
-    reason: ArcSwapOption<OpenReason>,
+    /// Why it last opened. A plain mutex: it is written at openings only,
+    /// and a read (a rejection) holds it for one `Arc` clone, which costs
+    /// fewer instructions than arc-swap's debt list.
+    reason: std::sync::Mutex<Option<Arc<OpenReason>>>,
     opened_at: AtomicU64,
     transitions: AtomicU64,
     shared: Arc<Shared>,
@@ -144,7 +145,7 @@ impl Breaker {
                 config,
                 counters: Counters::new(),
                 control: Mutex::new(Control { period, windows }),
-                reason: ArcSwapOption::empty(),
+                reason: std::sync::Mutex::new(None),
                 opened_at: AtomicU64::new(NEVER),
                 transitions: AtomicU64::new(0),
                 shared,
@@ -264,7 +265,7 @@ impl Breaker {
 
     /// Why the breaker last opened (or was forced open), if it ever did.
     pub fn open_reason(&self) -> Option<Arc<OpenReason>> {
-        self.inner.reason.load_full()
+        self.inner.open_reason()
     }
 
     /// Joins this breaker to a shared-state [`Store`]: from then on its
@@ -500,6 +501,13 @@ impl Inner {
         }
     }
 
+    fn open_reason(&self) -> Option<Arc<OpenReason>> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     #[cold]
     fn reject(&self, state: State, retry_after: Option<u64>) -> Error {
         self.counters.bump(Count::Rejected);
@@ -507,7 +515,7 @@ impl Inner {
             name: self.name.clone(),
             state,
             retry_after: retry_after.map(Duration::from_nanos),
-            reason: self.reason.load_full(),
+            reason: self.open_reason(),
         }
     }
 
@@ -720,11 +728,16 @@ impl Inner {
 
     fn record_opening(&self, at: u64, reason: &Reason, message: Option<String>) {
         self.opened_at.store(at, Ordering::Relaxed);
-        self.reason.store(Some(Arc::new(OpenReason {
+        let reason = Some(Arc::new(OpenReason {
             reason: reason.clone(),
             at: Duration::from_nanos(at),
             last_failure: message.filter(|m| !m.is_empty()),
-        })));
+        }));
+        // The previous reason is dropped after the lock is released.
+        let _previous = std::mem::replace(
+            &mut *self.reason.lock().unwrap_or_else(|e| e.into_inner()),
+            reason,
+        );
     }
 
     /// Opens a Closed (or other) word for `reason`, with the open period the

@@ -50,7 +50,7 @@ fn guarded_calls_allocate_nothing_in_closed_and_open() {
         clock.clone(),
     );
     let ok = |b: &Breaker| b.call(|| Ok::<u64, Error>(1)).unwrap();
-    // Warm up: this thread's counter slot and arc-swap's thread-local state.
+    // Warm up: this thread's counter slot.
     for _ in 0..200 {
         ok(&consecutive);
         ok(&rate);
