@@ -118,7 +118,14 @@ impl Source {
 
     fn now_ns(&self) -> u64 {
         match self {
-            Source::Monotonic => saturating_nanos(EPOCH.elapsed()),
+            Source::Monotonic => {
+                // Seconds and nanoseconds, not `as_nanos()`: no 128-bit arithmetic.
+                let elapsed = EPOCH.elapsed();
+                elapsed
+                    .as_secs()
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(u64::from(elapsed.subsec_nanos()))
+            }
             Source::Manual(clock) => clock.nanos.load(Ordering::Acquire),
             Source::Custom(clock) => saturating_nanos(clock.now()),
         }
