@@ -7,67 +7,110 @@ use super::{Outcome, nanos};
 use crate::Reason;
 use crate::config::{Config, Percent, Window};
 
+const FAILURE: u8 = 1;
+const SLOW: u8 = 2;
+
+fn code(outcome: Outcome) -> u8 {
+    (u8::from(outcome.failure) * FAILURE) | (u8::from(outcome.slow) * SLOW)
+}
+
+/// The outcomes inside the window.
+enum Outcomes {
+    /// A count window: a ring of the last K outcome codes, allocated once.
+    Calls {
+        ring: Box<[u8]>,
+        next: usize,
+        len: usize,
+    },
+    /// A time window: (end time, code), oldest first.
+    Time {
+        within: u64,
+        list: VecDeque<(u64, u8)>,
+    },
+}
+
 /// The outcomes inside the window, with running totals.
 pub(crate) struct RateWindow {
-    kind: Window,
+    outcomes: Outcomes,
     min_calls: u32,
     failure_rate: Option<Percent>,
     slow_rate: Option<Percent>,
-    /// Outcomes, oldest first: (end time, failure, slow).
-    outcomes: VecDeque<(u64, bool, bool)>,
     failures: u32,
     slow: u32,
 }
 
 impl RateWindow {
     pub(crate) fn new(config: &Config) -> Self {
-        let capacity = match config.window() {
-            Window::Calls(k) => k as usize,
-            Window::Time(_) => 0,
+        let outcomes = match config.window() {
+            Window::Calls(k) => Outcomes::Calls {
+                ring: vec![0; k as usize].into_boxed_slice(),
+                next: 0,
+                len: 0,
+            },
+            Window::Time(w) => Outcomes::Time {
+                within: nanos(w),
+                list: VecDeque::new(),
+            },
         };
         RateWindow {
-            kind: config.window(),
+            outcomes,
             min_calls: config.min_calls(),
             failure_rate: config.failure_rate(),
             slow_rate: config.slow_rate(),
-            outcomes: VecDeque::with_capacity(capacity),
             failures: 0,
             slow: 0,
         }
     }
 
-    fn pop_oldest(&mut self) {
-        if let Some((_, failure, slow)) = self.outcomes.pop_front() {
-            self.failures -= u32::from(failure);
-            self.slow -= u32::from(slow);
-        }
-    }
-
-    fn expire(&mut self, now: u64) {
-        if let Window::Time(w) = self.kind {
-            let w = nanos(w);
-            if now >= w {
-                let horizon = now - w;
-                while self.outcomes.front().is_some_and(|o| o.0 <= horizon) {
-                    self.pop_oldest();
-                }
-            }
-        }
+    /// Takes an outcome code out of the running totals.
+    fn forget(failures: &mut u32, slow: &mut u32, code: u8) {
+        *failures -= u32::from(code & FAILURE);
+        *slow -= u32::from((code & SLOW) >> 1);
     }
 
     pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Reason> {
-        if let Window::Calls(k) = self.kind {
-            if self.outcomes.len() == k as usize {
-                self.pop_oldest();
+        let new = code(outcome);
+        let RateWindow {
+            outcomes,
+            failures,
+            slow,
+            ..
+        } = self;
+        let calls = match outcomes {
+            Outcomes::Calls { ring, next, len } => {
+                if *len == ring.len() {
+                    Self::forget(failures, slow, ring[*next]);
+                } else {
+                    *len += 1;
+                }
+                ring[*next] = new;
+                *next = if *next + 1 == ring.len() {
+                    0
+                } else {
+                    *next + 1
+                };
+                *len
             }
-        }
-        self.outcomes
-            .push_back((outcome.at, outcome.failure, outcome.slow));
-        self.failures += u32::from(outcome.failure);
-        self.slow += u32::from(outcome.slow);
-        self.expire(outcome.at);
+            Outcomes::Time { within, list } => {
+                list.push_back((outcome.at, new));
+                // (t - W, t]: an outcome exactly W ago has left the window.
+                if outcome.at >= *within {
+                    let horizon = outcome.at - *within;
+                    while let Some(&(at, old)) = list.front() {
+                        if at > horizon {
+                            break;
+                        }
+                        list.pop_front();
+                        Self::forget(failures, slow, old);
+                    }
+                }
+                list.len()
+            }
+        };
+        *failures += u32::from(new & FAILURE);
+        *slow += u32::from((new & SLOW) >> 1);
 
-        let calls = self.outcomes.len() as u32;
+        let calls = calls as u32;
         if calls < self.min_calls {
             return None;
         }
@@ -97,25 +140,35 @@ impl RateWindow {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.outcomes.clear();
+        match &mut self.outcomes {
+            Outcomes::Calls { next, len, .. } => {
+                *next = 0;
+                *len = 0;
+            }
+            Outcomes::Time { list, .. } => list.clear(),
+        }
         self.failures = 0;
         self.slow = 0;
     }
 
+    /// The failure and slow-call rates (percent) at `now`, once the window
+    /// holds `min_calls` outcomes.
     pub(crate) fn rates(&self, now: u64) -> Option<(f64, f64)> {
-        let horizon = match self.kind {
-            Window::Time(w) if now >= nanos(w) => Some(now - nanos(w)),
-            _ => None,
-        };
-        let (mut calls, mut failures, mut slow) = (0u32, 0u32, 0u32);
-        for &(at, failure, is_slow) in &self.outcomes {
-            if horizon.is_some_and(|h| at <= h) {
-                continue;
+        let (calls, failures, slow) = match &self.outcomes {
+            Outcomes::Calls { len, .. } => (*len as u32, self.failures, self.slow),
+            Outcomes::Time { within, list } => {
+                let horizon = now.checked_sub(*within);
+                list.iter()
+                    .filter(|(at, _)| horizon.is_none_or(|h| *at > h))
+                    .fold((0u32, 0u32, 0u32), |(c, f, s), &(_, code)| {
+                        (
+                            c + 1,
+                            f + u32::from(code & FAILURE),
+                            s + u32::from((code & SLOW) >> 1),
+                        )
+                    })
             }
-            calls += 1;
-            failures += u32::from(failure);
-            slow += u32::from(is_slow);
-        }
+        };
         (calls >= self.min_calls && calls > 0).then(|| {
             (
                 f64::from(failures) * 100.0 / f64::from(calls),
