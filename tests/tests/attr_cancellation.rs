@@ -19,11 +19,10 @@ mod support;
 
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use breaker_core::{Breaker, Error, State, Stats, circuit_breaker, registry};
+use breaker_core::{Breaker, Error, State, circuit_breaker};
 use support::*;
 
 /// A current-thread runtime whose clock is paused: tokio time moves only
@@ -51,10 +50,6 @@ impl Future for Yield {
             Poll::Pending
         }
     }
-}
-
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(Waker::noop()))
 }
 
 /// One step of driving a call by hand.
@@ -110,44 +105,6 @@ async fn complete<F: Future>(fut: F, steps: &[Step]) -> F::Output {
     match poll_once(fut.as_mut()) {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("still pending after {steps:?}: the schedule is wrong"),
-    }
-}
-
-/// A guarded breaker, with the transitions a listener saw.
-struct Watched {
-    breaker: Breaker,
-    moves: Arc<Mutex<Vec<(State, State)>>>,
-}
-
-impl Watched {
-    fn new(name: &str) -> Watched {
-        let breaker = registry()
-            .get(name)
-            .unwrap_or_else(|| panic!("breaker `{name}` is not registered"));
-        let moves = Arc::new(Mutex::new(Vec::new()));
-        let sink = moves.clone();
-        breaker.on_transition(move |t| {
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((t.from, t.to))
-        });
-        Watched { breaker, moves }
-    }
-
-    fn moves(&self) -> Vec<(State, State)> {
-        self.moves.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The accounting invariant with nothing in flight.
-    fn consistent(&self, context: &str) -> Stats {
-        let s = self.breaker.stats();
-        assert_eq!(s.in_flight, 0, "{context}: {s:?}");
-        assert_eq!(
-            s.admitted,
-            s.successes + s.failures + s.cancelled,
-            "{context}: {s:?}"
-        );
-        s
     }
 }
 

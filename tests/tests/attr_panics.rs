@@ -12,11 +12,11 @@ mod support;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use breaker_core::{Breaker, State, circuit_breaker, registry};
+use breaker_core::{State, circuit_breaker, registry};
 use support::*;
 
 /// An await point: `Pending` exactly `n` times, then `Ready`.
@@ -32,43 +32,6 @@ impl Future for Yield {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
-    }
-}
-
-fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-/// A guarded breaker, with the transitions a listener saw.
-struct Watched {
-    breaker: Breaker,
-    moves: Arc<Mutex<Vec<(State, State)>>>,
-}
-
-impl Watched {
-    fn new(name: &str) -> Watched {
-        let breaker = registry()
-            .get(name)
-            .unwrap_or_else(|| panic!("breaker `{name}` is not registered"));
-        let moves = Arc::new(Mutex::new(Vec::new()));
-        let sink = moves.clone();
-        breaker.on_transition(move |t| {
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((t.from, t.to))
-        });
-        Watched { breaker, moves }
-    }
-
-    fn moves(&self) -> Vec<(State, State)> {
-        self.moves.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// The accounting invariant with nothing in flight.
-    fn consistent(&self) {
-        let s = self.breaker.stats();
-        assert_eq!(s.in_flight, 0, "{s:?}");
-        assert_eq!(s.admitted, s.successes + s.failures + s.cancelled, "{s:?}");
     }
 }
 
@@ -98,7 +61,7 @@ fn a_panicking_sync_fallback_neither_poisons_nor_wedges_the_breaker() {
         assert!(unwound.is_err(), "the fallback's panic reaches the caller");
         let s = w.breaker.stats();
         assert_eq!((s.rejected, s.admitted, s.failures), (n, 1, 1));
-        w.consistent();
+        w.consistent("after the panic");
         assert_eq!(w.breaker.state(), Open);
     }
     // Recovery is unaffected: the trial is admitted and closes the breaker.
@@ -120,7 +83,7 @@ fn a_panicking_sync_fallback_neither_poisons_nor_wedges_the_breaker() {
     );
     let s = w.breaker.stats();
     assert_eq!((s.successes, s.failures, s.rejected), (2, 2, 3));
-    w.consistent();
+    w.consistent("after the panic");
     // Manual control still works.
     w.breaker.reset();
     assert_eq!(guarded(true).unwrap(), 1);
@@ -164,7 +127,7 @@ fn a_panicking_async_fallback_leaves_the_trial_in_flight_untouched() {
     assert_eq!(w.breaker.state(), Open);
     // In Open, the fallback panics at its second poll.
     assert!(run_catching(guarded_async(1)).is_err());
-    w.consistent();
+    w.consistent("after the panic");
     assert_eq!(w.breaker.stats().rejected, 1);
     // HalfOpen, one trial in flight: a second call is rejected into the
     // fallback, which panics; the trial's permit is not disturbed.
@@ -177,7 +140,7 @@ fn a_panicking_async_fallback_leaves_the_trial_in_flight_untouched() {
     assert_eq!((s.in_flight, s.rejected), (1, 2));
     assert!(matches!(poll_once(trial.as_mut()), Poll::Ready(Ok(7))));
     assert_eq!(w.breaker.state(), Closed);
-    w.consistent();
+    w.consistent("after the panic");
     // And it carries on: a failure opens it again.
     assert!(matches!(
         run_catching(guarded_async(0)),
@@ -192,7 +155,7 @@ fn a_panicking_async_fallback_leaves_the_trial_in_flight_untouched() {
             (Closed, Open)
         ]
     );
-    w.consistent();
+    w.consistent("after the panic");
 }
 
 // ---- a panicking listener --------------------------------------------------
@@ -258,7 +221,7 @@ fn a_panicking_breaker_listener_neither_poisons_nor_wedges_the_breaker() {
     assert_eq!(w.breaker.state(), Open);
     let s = w.breaker.stats();
     assert_eq!((s.successes, s.failures, s.rejected), (2, 4, 2));
-    w.consistent();
+    w.consistent("after the panic");
 }
 
 #[circuit_breaker(pn_registry_listener, fail_max = 1, reset = 1s, success = 1)]
@@ -293,5 +256,5 @@ fn a_panicking_registry_listener_neither_poisons_nor_wedges_the_breaker() {
     assert_eq!(panics.load(Ordering::SeqCst), 3);
     let _ = listened_by_registry(false);
     assert_eq!(w.breaker.state(), Open);
-    w.consistent();
+    w.consistent("after the panic");
 }

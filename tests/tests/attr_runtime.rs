@@ -11,16 +11,11 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use breaker_core::{Error, State, circuit_breaker, registry};
 use support::*;
-
-/// Polls a future once, with a waker that does nothing.
-fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(Waker::noop()))
-}
 
 /// A future that stays pending until its gate opens.
 struct Gate(Arc<AtomicBool>);

@@ -3,11 +3,14 @@
 //! guarded functions. Each binary uses part of it.
 #![allow(dead_code)]
 
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use breaker_core::clock::ManualClock;
-use breaker_core::{Breaker, Error, registry};
+use breaker_core::{Breaker, Error, State, Stats, registry};
 
 pub static CLOCK: LazyLock<ManualClock> = LazyLock::new(|| {
     let clock = ManualClock::new();
@@ -64,4 +67,47 @@ pub fn outcome(ok: bool) -> Result<u32, AppError> {
 
 pub fn is_rejection(result: &Result<u32, AppError>) -> bool {
     matches!(result, Err(AppError::Breaker(Error::Rejected { .. })))
+}
+
+/// Polls a future once, with a waker that does nothing.
+pub fn poll_once<F: Future>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// A guarded breaker, with the transitions a listener saw.
+pub struct Watched {
+    pub breaker: Breaker,
+    moves: Arc<Mutex<Vec<(State, State)>>>,
+}
+
+impl Watched {
+    pub fn new(name: &str) -> Watched {
+        let breaker = registry()
+            .get(name)
+            .unwrap_or_else(|| panic!("breaker `{name}` is not registered"));
+        let moves = Arc::new(Mutex::new(Vec::new()));
+        let sink = moves.clone();
+        breaker.on_transition(move |t| {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((t.from, t.to))
+        });
+        Watched { breaker, moves }
+    }
+
+    pub fn moves(&self) -> Vec<(State, State)> {
+        self.moves.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The accounting invariant with nothing in flight.
+    pub fn consistent(&self, context: &str) -> Stats {
+        let s = self.breaker.stats();
+        assert_eq!(s.in_flight, 0, "{context}: {s:?}");
+        assert_eq!(
+            s.admitted,
+            s.successes + s.failures + s.cancelled,
+            "{context}: {s:?}"
+        );
+        s
+    }
 }
