@@ -111,3 +111,20 @@ impl Watched {
         s
     }
 }
+
+/// An await point: `Pending` exactly `n` times (waking itself, as
+/// `tokio::task::yield_now` does), then `Ready`.
+pub struct Yield(pub u32);
+
+impl Future for Yield {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 == 0 {
+            Poll::Ready(())
+        } else {
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
