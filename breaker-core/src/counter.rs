@@ -53,6 +53,7 @@ mod loom_counters {
 
 #[cfg(not(breaker_loom))]
 mod striped {
+    use std::cell::Cell;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{LazyLock, Mutex};
 
@@ -95,25 +96,45 @@ mod striped {
                     pool.next - 1
                 }
             };
+            STRIPE.set(id + 1);
             Slot(id)
         }
     }
 
     impl Drop for Slot {
         fn drop(&mut self) {
+            // From here on this thread's bumps go to the overflow stripe: the
+            // slot may be handed to another thread at once.
+            STRIPE.set(GONE);
             let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
             pool.free.push(self.0);
         }
     }
 
+    /// `STRIPE` before the thread's first bump.
+    const UNSET: usize = 0;
+    /// `STRIPE` once the thread's slot went back to the pool.
+    const GONE: usize = usize::MAX;
+
     thread_local! {
+        /// The index of this thread's stripe (slot id + 1), or `UNSET`/`GONE`.
+        /// Kept apart from the slot: a `const` thread-local without a
+        /// destructor is one load from the thread pointer, with no lazy
+        /// initialisation check on the hot path.
+        static STRIPE: Cell<usize> = const { Cell::new(UNSET) };
+        /// Owns the slot and gives it back when the thread exits.
         static SLOT: Slot = Slot::acquire();
     }
 
-    /// This thread's slot id, or `usize::MAX` while the thread is being torn down.
-    #[inline]
-    fn slot() -> usize {
-        SLOT.try_with(|s| s.0).unwrap_or(usize::MAX)
+    /// Takes a slot for this thread, unless the thread is exiting.
+    #[cold]
+    #[inline(never)]
+    fn assign() -> usize {
+        match SLOT.try_with(|_| ()) {
+            // Stripe 0 is shared: never hand it out as this thread's own.
+            Ok(()) if STRIPE.get() != UNSET => STRIPE.get(),
+            _ => GONE,
+        }
     }
 
     /// A breaker's striped counters: stripe 0 is the shared overflow stripe.
@@ -130,15 +151,18 @@ mod striped {
 
         #[inline]
         pub(crate) fn bump(&self, what: Count) {
-            let id = slot();
-            match self.stripes.get(id.wrapping_add(1)) {
-                Some(stripe) if id != usize::MAX => {
+            let mut index = STRIPE.get();
+            if index == UNSET {
+                index = assign();
+            }
+            match self.stripes.get(index) {
+                Some(stripe) => {
                     // Only this thread writes this stripe: a plain store cannot lose
                     // a concurrent increment.
                     let cell = &stripe.0[what as usize];
                     cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                 }
-                _ => {
+                None => {
                     self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
                 }
             }
