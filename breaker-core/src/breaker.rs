@@ -11,7 +11,7 @@
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -24,12 +24,23 @@ use crate::registry::Shared;
 use crate::state::Word;
 use crate::store::{Change, Link, Remote, Store, Trial};
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
+use crate::tap::{Tap, Ticket};
 use crate::{Config, Error, State, Stats, Window};
 
 /// `Permit::started` when the breaker does not time its calls.
 const UNTIMED: u64 = u64::MAX;
 /// `opened_at` of a breaker that never opened.
 const NEVER: u64 = u64::MAX;
+
+/// Bits of `Inner::detours`: why a call may not take the inlined fast paths.
+/// Calls are timed: `slow` is configured.
+const TIMED: u8 = 1;
+/// Outcomes go through the windowed policies, under the lock.
+const WINDOWED: u8 = 2;
+/// A recorder taps the breaker's calls (set once, never cleared).
+const TAPPED: u8 = 4;
+/// The detours that take admission off its fast path.
+const ACQUIRE_DETOURS: u8 = TIMED | TAPPED;
 
 /// What every call reads, alone on its cache lines.
 #[repr(align(128))]
@@ -57,6 +68,11 @@ struct Inner {
     windowed: bool,
     /// Whether calls are timed (a `slow` latency is configured).
     timed: bool,
+    /// `TIMED | WINDOWED | TAPPED`: one byte the fast paths test, so they
+    /// read one field, and a recorder can join a live breaker.
+    detours: AtomicU8,
+    /// Where its calls are recorded, once a recorder taps it (`tap` module).
+    tap: OnceLock<Arc<dyn Tap>>,
     /// Whether outcomes need their end time: timed calls, or a time window.
     dated: bool,
     counters: Counters,
@@ -106,7 +122,8 @@ pub struct Breaker {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Recorded {
-    /// How long the call ran, when the breaker times calls (`slow` is set).
+    /// How long the call ran, when the breaker times calls (`slow` is set,
+    /// or a recorder taps the breaker).
     pub latency: Option<Duration>,
     /// Whether the call was slower than `slow`.
     pub slow: bool,
@@ -137,6 +154,11 @@ impl Breaker {
                 },
                 consecutive: config.consecutive().unwrap_or(0),
                 windowed: windows.is_some(),
+                detours: AtomicU8::new(
+                    if config.slow().is_some() { TIMED } else { 0 }
+                        | if windows.is_some() { WINDOWED } else { 0 },
+                ),
+                tap: OnceLock::new(),
                 dated: config.slow().is_some()
                     || config.within().is_some()
                     || (config.has_rate_policy() && matches!(config.window(), Window::Time(_))),
@@ -283,6 +305,18 @@ impl Breaker {
         }
     }
 
+    /// Lets `tap` see every call and action of this breaker from now on
+    /// (what a recorder uses). A breaker is tapped once: `false` if it was
+    /// already. Calls admitted before are not seen.
+    #[cfg_attr(not(feature = "record"), allow(dead_code))]
+    pub(crate) fn set_tap(&self, tap: Arc<dyn Tap>) -> bool {
+        let set = self.inner.tap.set(tap).is_ok();
+        if set {
+            self.inner.detours.fetch_or(TAPPED, Ordering::Release);
+        }
+        set
+    }
+
     /// Applies a state learned from another process (the store seam).
     ///
     /// A change of state is reported like any transition, with
@@ -355,6 +389,8 @@ impl fmt::Debug for Breaker {
 pub struct Permit<'a> {
     inner: &'a Inner,
     generation: u32,
+    /// The call's place in a recording (meaningless when untapped).
+    ticket: Ticket,
     started: u64,
 }
 
@@ -376,7 +412,7 @@ impl Permit<'_> {
         // The common case, small enough to inline: an untimed success in a
         // Closed period whose consecutive run is already 0 changes nothing but
         // this thread's counter.
-        if !inner.timed && !inner.windowed {
+        if inner.detours.load(Ordering::Relaxed) == 0 {
             let clean = Word::new(State::Closed, this.generation, 0);
             if inner.word() == clean {
                 inner.counters.bump(Count::Successes);
@@ -387,7 +423,13 @@ impl Permit<'_> {
                 };
             }
         }
-        inner.end(this.generation, this.started, false, String::new)
+        inner.end(
+            this.generation,
+            this.ticket,
+            this.started,
+            false,
+            String::new,
+        )
     }
 
     /// The call failed.
@@ -399,7 +441,8 @@ impl Permit<'_> {
     /// only if this failure opens the breaker.
     pub fn failure_with(self, message: impl FnOnce() -> String) -> Recorded {
         let this = ManuallyDrop::new(self);
-        this.inner.end(this.generation, this.started, true, message)
+        this.inner
+            .end(this.generation, this.ticket, this.started, true, message)
     }
 
     /// The call ran past the breaker's `timeout`: a failure.
@@ -411,7 +454,8 @@ impl Permit<'_> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.inner.cancel(self.generation);
+        self.inner
+            .cancel(self.generation, self.ticket, self.started);
     }
 }
 
@@ -489,14 +533,17 @@ impl Inner {
     #[inline]
     fn admit(&self, generation: u32, now: Option<u64>) -> Permit<'_> {
         self.counters.bump(Count::Admitted);
-        let started = if self.timed {
-            now.unwrap_or_else(|| self.now())
+        let tap = self.tap.get();
+        let (started, ticket) = if self.timed || tap.is_some() {
+            let now = now.unwrap_or_else(|| self.now());
+            (now, tap.map_or(Ticket::NONE, |tap| tap.admitted(now)))
         } else {
-            UNTIMED
+            (UNTIMED, Ticket::NONE)
         };
         Permit {
             inner: self,
             generation,
+            ticket,
             started,
         }
     }
@@ -511,6 +558,18 @@ impl Inner {
     #[cold]
     fn reject(&self, state: State, retry_after: Option<u64>) -> Error {
         self.counters.bump(Count::Rejected);
+        if let Some(tap) = self.tap.get() {
+            // In Open the caller read the clock to decide; elsewhere it did not.
+            let at = match (state, retry_after) {
+                (State::Open, Some(after)) => self
+                    .hot
+                    .deadline
+                    .load(Ordering::Acquire)
+                    .saturating_sub(after),
+                _ => self.now(),
+            };
+            tap.rejected(at);
+        }
         Error::Rejected {
             name: self.name.clone(),
             state,
@@ -523,11 +582,12 @@ impl Inner {
     fn acquire(&self) -> Result<Permit<'_>, Error> {
         // The common case first, small enough to inline: Closed, untimed.
         let w = self.word();
-        if w.is(State::Closed) && !self.timed {
+        if w.is(State::Closed) && self.detours.load(Ordering::Relaxed) & ACQUIRE_DETOURS == 0 {
             self.counters.bump(Count::Admitted);
             return Ok(Permit {
                 inner: self,
                 generation: w.generation(),
+                ticket: Ticket::NONE,
                 started: UNTIMED,
             });
         }
@@ -757,15 +817,20 @@ impl Inner {
     fn end(
         &self,
         generation: u32,
+        ticket: Ticket,
         started: u64,
         failure: bool,
         message: impl FnOnce() -> String,
     ) -> Recorded {
-        let now = self.dated.then(|| self.now());
+        let tap = self.tap.get().filter(|_| ticket != Ticket::NONE);
+        let now = (self.dated || tap.is_some()).then(|| self.now());
         let latency = match now {
             Some(now) if started != UNTIMED => Some(now.saturating_sub(started)),
             _ => None,
         };
+        if let (Some(tap), Some(latency)) = (tap, latency) {
+            tap.ended(ticket, latency, failure);
+        }
         let slow = match (self.config.slow(), latency) {
             (Some(slow), Some(latency)) => latency > nanos(slow),
             _ => false,
@@ -950,8 +1015,11 @@ impl Inner {
         }
     }
 
-    fn cancel(&self, generation: u32) {
+    fn cancel(&self, generation: u32, ticket: Ticket, started: u64) {
         self.counters.bump(Count::Cancelled);
+        if let Some(tap) = self.tap.get().filter(|_| ticket != Ticket::NONE) {
+            tap.cancelled(ticket, self.now().saturating_sub(started));
+        }
         loop {
             let w = self.word();
             if !w.is_period(generation) || w.state() != State::HalfOpen {
@@ -968,6 +1036,9 @@ impl Inner {
     fn act(&self, action: Action) {
         let mut ctl = self.lock();
         let at = self.now();
+        if let Some(tap) = self.tap.get() {
+            tap.acted(at, action);
+        }
         let reason = Reason::Manual(action);
         loop {
             let w = self.word();

@@ -69,11 +69,14 @@ mod duration;
 mod error;
 mod event;
 mod policy;
+#[cfg(feature = "record")]
+pub mod record;
 mod registry;
 mod state;
 mod stats;
 pub mod store;
 mod sync;
+mod tap;
 
 pub use breaker::{Breaker, Permit, Recorded};
 pub use config::{
