@@ -263,6 +263,31 @@ impl Breaker {
         self.inner.act(Action::Trip);
     }
 
+    /// Opens the breaker now for exactly `open_for` (instead of `reset`), then
+    /// recovers as usual: the next call after it is the first half-open trial.
+    /// While Open it restarts the open period with that length (no transition
+    /// is reported). Reported as a manual trip. If a trial then fails, the
+    /// breaker reopens as it would after [`trip`](Breaker::trip): for `reset`,
+    /// grown by `backoff`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker_core::{Breaker, Config, State, clock::ManualClock};
+    ///
+    /// let clock = ManualClock::new();
+    /// let db = Breaker::with_clock("db", Config::default(), clock.clone());
+    /// db.trip_for(Duration::from_secs(300)); // a planned maintenance window
+    /// assert_eq!(db.acquire().unwrap_err().retry_after(), Some(Duration::from_secs(300)));
+    /// clock.advance(Duration::from_secs(300));
+    /// let trial = db.acquire()?;
+    /// assert_eq!(db.state(), State::HalfOpen);
+    /// # drop(trial);
+    /// # Ok::<(), breaker_core::Error>(())
+    /// ```
+    pub fn trip_for(&self, open_for: Duration) {
+        self.inner.act_for(Action::Trip, Some(nanos(open_for)));
+    }
+
     /// Opens the breaker until [`reset`](Breaker::reset): every call is rejected.
     pub fn force_open(&self) {
         self.inner.act(Action::ForceOpen);
@@ -1034,6 +1059,12 @@ impl Inner {
     }
 
     fn act(&self, action: Action) {
+        self.act_for(action, None);
+    }
+
+    /// An operator's action; `open_for`, with `Trip`, replaces `reset` for
+    /// this one open period.
+    fn act_for(&self, action: Action, open_for: Option<u64>) {
         let mut ctl = self.lock();
         let at = self.now();
         if let Some(tap) = self.tap.get() {
@@ -1050,6 +1081,11 @@ impl Inner {
             };
             if matches!(action, Action::Trip | Action::Reset) {
                 ctl.period = nanos(self.config.reset());
+            }
+            if let (Action::Trip, Some(open_for)) = (action, open_for) {
+                // Restored below, once the opening (and its sharing) used it:
+                // backoff then grows from `reset`, as after `trip()`.
+                ctl.period = open_for;
             }
             if w.state() == target {
                 // No transition, but the action still takes effect.
@@ -1072,11 +1108,15 @@ impl Inner {
                 }
                 // It takes effect in the other processes sharing the breaker too.
                 self.share(&ctl, target, &reason);
+                ctl.period = nanos(self.config.reset());
                 return;
             }
             if self.transition(&mut ctl, w, w.next(target, 0), at, reason.clone(), None) {
                 break;
             }
+        }
+        if open_for.is_some() {
+            ctl.period = nanos(self.config.reset());
         }
         drop(ctl);
         self.deliver();

@@ -545,6 +545,38 @@ fn trip_while_open_restarts_the_period_without_a_transition() {
 }
 
 #[test]
+fn trip_for_opens_for_exactly_that_long_then_recovers_as_usual() {
+    let r = Rig::new(cfg().reset(secs(10)).success(1));
+    r.breaker.trip_for(secs(300));
+    assert_eq!(r.rejection().retry_after(), Some(secs(300)));
+    r.advance(secs(299));
+    assert_eq!(r.rejection().retry_after(), Some(secs(1)));
+    r.advance(secs(1));
+    assert!(r.ok());
+    assert_eq!(r.state(), State::Closed);
+    assert_eq!(r.moves()[0].2, "manual trip");
+}
+
+#[test]
+fn trip_for_while_open_restarts_the_period_with_its_length() {
+    let r = Rig::new(cfg().fail_max(1).reset(secs(10)));
+    r.fail();
+    r.breaker.trip_for(secs(60));
+    assert_eq!(r.rejection().retry_after(), Some(secs(60)));
+    assert_eq!(r.moves().len(), 1);
+}
+
+#[test]
+fn a_failed_trial_after_trip_for_reopens_as_after_trip() {
+    let r = Rig::new(cfg().reset(secs(10)).backoff(2.0));
+    r.breaker.trip_for(secs(1));
+    r.advance(secs(1));
+    assert!(r.fail(), "the first trial is admitted");
+    assert_eq!(r.state(), State::Open);
+    assert_eq!(r.rejection().retry_after(), Some(secs(20)));
+}
+
+#[test]
 fn force_open_rejects_everything_without_retry_after_until_reset() {
     let r = Rig::new(cfg().reset(secs(1)));
     r.breaker.force_open();
