@@ -638,8 +638,19 @@ impl Inner {
                     self.give_back_trial(shared);
                 }
                 State::Open => {
-                    let now = self.now();
                     let deadline = self.hot.deadline.load(Ordering::Acquire);
+                    // Most rejections are well before the deadline: a cheap
+                    // reading settles them. `retry_after` is then at most
+                    // `lag` long (exact on a manual clock, where `lag` is 0).
+                    let (early, lag) = self.shared.clock.coarse_ns();
+                    // Now is past the opening (read before the Open word was
+                    // published), so `retry_after` never exceeds the period.
+                    // An opening not yet recorded reads NEVER: the precise path.
+                    let early = early.max(self.opened_at.load(Ordering::Relaxed));
+                    if early.saturating_add(lag) < deadline {
+                        return Err(self.reject(State::Open, Some(deadline - early)));
+                    }
+                    let now = self.now();
                     if now < deadline {
                         return Err(self.reject(State::Open, Some(deadline - now)));
                     }

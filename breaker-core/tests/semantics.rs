@@ -968,3 +968,21 @@ fn sequential_calls_match_pybreaker() {
         assert_eq!((got, r.state()), (admitted, state), "step {i}");
     }
 }
+
+#[test]
+fn on_the_real_clock_retry_after_never_exceeds_the_open_period() {
+    let breaker = Breaker::new("real", cfg().reset(ms(50)).build().unwrap());
+    breaker.trip();
+    for _ in 0..10_000 {
+        match breaker.acquire() {
+            Err(e) => {
+                let after = e.retry_after().expect("Open rejects with retry_after");
+                assert!(after <= ms(50), "retry_after {after:?} beyond the period");
+            }
+            Ok(trial) => {
+                drop(trial);
+                breaker.trip();
+            }
+        }
+    }
+}
