@@ -19,7 +19,7 @@ use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
-use crate::policy::{Outcome, Windows, nanos};
+use crate::policy::{Outcome, Trip, Windows, nanos};
 use crate::registry::Shared;
 use crate::state::Word;
 use crate::store::{Change, Link, Remote, Store, Trial};
@@ -968,30 +968,24 @@ impl Inner {
             return false;
         }
         let mut run = w.aux();
-        let mut reason = None;
+        let mut trip = None;
         if self.consecutive > 0 {
             run = if failure { run + 1 } else { 0 };
             if run >= self.consecutive {
-                reason = Some(Reason::ConsecutiveFailures { failures: run });
+                trip = Some(Trip::Consecutive { failures: run });
             }
         }
-        if reason.is_none() {
+        if trip.is_none() {
             if let Some(windows) = &mut ctl.windows {
-                reason = windows.record(Outcome { at, failure, slow });
+                trip = windows.record(Outcome { at, failure, slow });
             }
         }
         // Under the lock nothing else writes a Closed word, so these
         // compare-and-swaps cannot fail.
-        match reason {
-            Some(reason) => {
+        match trip {
+            Some(trip) => {
                 let message = failure.then(message);
-                // Count windows do not date their outcomes; the opening needs a time.
-                let at = if self.dated { at } else { self.now() };
-                let opened = self.open(&mut ctl, w, at, reason, message);
-                drop(ctl);
-                if opened {
-                    self.deliver();
-                }
+                self.open_for_window(ctl, w, at, trip, message);
             }
             None => {
                 if run != w.aux() {
@@ -1000,6 +994,25 @@ impl Inner {
             }
         }
         true
+    }
+
+    /// Opens a Closed word for a policy of `feed_windows`; releases the lock.
+    #[cold]
+    fn open_for_window(
+        &self,
+        mut ctl: MutexGuard<'_, Control>,
+        w: Word,
+        at: u64,
+        trip: Trip,
+        message: Option<String>,
+    ) {
+        // Count windows do not date their outcomes; the opening needs a time.
+        let at = if self.dated { at } else { self.now() };
+        let opened = self.open(&mut ctl, w, at, trip.into(), message);
+        drop(ctl);
+        if opened {
+            self.deliver();
+        }
     }
 
     /// A trial's outcome in HalfOpen. `false` if the period is over.

@@ -11,7 +11,7 @@ mod within;
 use std::time::Duration;
 
 use crate::Reason;
-use crate::config::Config;
+use crate::config::{Config, Percent};
 pub(crate) use rate::RateWindow;
 pub(crate) use within::FailuresWithin;
 
@@ -22,6 +22,58 @@ pub(crate) struct Outcome {
     pub(crate) at: u64,
     pub(crate) failure: bool,
     pub(crate) slow: bool,
+}
+
+/// Why a windowed policy trips: a plain value, so the common answer (no
+/// trip) moves no `Reason` (which has drop glue) through the stack.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Trip {
+    Consecutive {
+        failures: u32,
+    },
+    FailuresWithin {
+        failures: u32,
+        within: Duration,
+    },
+    FailureRate {
+        failures: u32,
+        calls: u32,
+        threshold: Percent,
+    },
+    SlowCallRate {
+        slow: u32,
+        calls: u32,
+        threshold: Percent,
+    },
+}
+
+impl From<Trip> for Reason {
+    fn from(trip: Trip) -> Reason {
+        match trip {
+            Trip::Consecutive { failures } => Reason::ConsecutiveFailures { failures },
+            Trip::FailuresWithin { failures, within } => {
+                Reason::FailuresWithin { failures, within }
+            }
+            Trip::FailureRate {
+                failures,
+                calls,
+                threshold,
+            } => Reason::FailureRate {
+                failures,
+                calls,
+                threshold,
+            },
+            Trip::SlowCallRate {
+                slow,
+                calls,
+                threshold,
+            } => Reason::SlowCallRate {
+                slow,
+                calls,
+                threshold,
+            },
+        }
+    }
 }
 
 /// The windowed policies of one breaker, cleared whenever it enters Closed.
@@ -41,17 +93,13 @@ impl Windows {
     }
 
     /// Feeds one outcome to policies 2 to 4 of SEMANTICS.md, in that order;
-    /// returns the reason of the first that trips.
-    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Reason> {
-        let mut reason = None;
-        if let Some(within) = &mut self.within {
-            reason = within.record(outcome);
-        }
-        if let Some(rate) = &mut self.rate {
-            let tripped = rate.record(outcome);
-            reason = reason.or(tripped);
-        }
-        reason
+    /// returns why the first that trips does.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
+        // Every policy sees every outcome, even after one tripped.
+        let within = self.within.as_mut().and_then(|w| w.record(outcome));
+        let rate = self.rate.as_mut().and_then(|r| r.record(outcome));
+        within.or(rate)
     }
 
     pub(crate) fn clear(&mut self) {

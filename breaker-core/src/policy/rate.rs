@@ -3,8 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Outcome, nanos};
-use crate::Reason;
+use super::{Outcome, Trip, nanos};
 use crate::config::{Config, Percent, Window};
 
 const FAILURE: u8 = 1;
@@ -68,7 +67,8 @@ impl RateWindow {
         *slow -= u32::from((code & SLOW) >> 1);
     }
 
-    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Reason> {
+    #[inline(always)]
+    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
         let new = code(outcome);
         let RateWindow {
             outcomes,
@@ -120,7 +120,7 @@ impl RateWindow {
         };
         if let Some(p) = self.failure_rate {
             if reached(self.failures, p) {
-                return Some(Reason::FailureRate {
+                return Some(Trip::FailureRate {
                     failures: self.failures,
                     calls,
                     threshold: p,
@@ -129,7 +129,7 @@ impl RateWindow {
         }
         if let Some(p) = self.slow_rate {
             if reached(self.slow, p) {
-                return Some(Reason::SlowCallRate {
+                return Some(Trip::SlowCallRate {
                     slow: self.slow,
                     calls,
                     threshold: p,

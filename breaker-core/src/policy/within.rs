@@ -4,8 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{Outcome, nanos};
-use crate::Reason;
+use super::{Outcome, Trip, nanos};
 
 pub(crate) struct FailuresWithin {
     max: u32,
@@ -23,7 +22,7 @@ impl FailuresWithin {
         }
     }
 
-    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Reason> {
+    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
         if !outcome.failure {
             return None;
         }
@@ -36,7 +35,7 @@ impl FailuresWithin {
                 self.failures.pop_front();
             }
         }
-        (self.failures.len() >= self.max as usize).then_some(Reason::FailuresWithin {
+        (self.failures.len() >= self.max as usize).then_some(Trip::FailuresWithin {
             failures: self.failures.len() as u32,
             within: self.within,
         })
