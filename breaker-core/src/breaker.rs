@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
+use crate::dry_run::{DryRun, Move, Role};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
 use crate::policy::{Outcome, Trip, Windows, nanos};
@@ -56,6 +57,8 @@ struct Control {
     /// The length of the current (or next) open period: `reset`, grown by backoff.
     period: u64,
     windows: Option<Windows>,
+    /// Where the breaker would be, while it is MetricsOnly.
+    dry_run: DryRun,
 }
 
 struct Inner {
@@ -146,6 +149,7 @@ impl Breaker {
     pub(crate) fn in_shared(name: Arc<str>, config: Config, shared: Arc<Shared>) -> Breaker {
         let windows = Windows::for_config(&config);
         let period = nanos(config.reset());
+        let dry_run = DryRun::new(&config);
         Breaker {
             inner: Arc::new(Inner {
                 hot: Hot {
@@ -166,7 +170,11 @@ impl Breaker {
                 name,
                 config,
                 counters: Counters::new(),
-                control: Mutex::new(Control { period, windows }),
+                control: Mutex::new(Control {
+                    period,
+                    windows,
+                    dry_run,
+                }),
                 reason: std::sync::Mutex::new(None),
                 opened_at: AtomicU64::new(NEVER),
                 transitions: AtomicU64::new(0),
@@ -297,6 +305,32 @@ impl Breaker {
     /// statistics but never tripping.
     pub fn disable(&self) {
         self.inner.act(Action::Disable);
+    }
+
+    /// Starts a dry run until [`reset`](Breaker::reset): the breaker admits
+    /// every call, and runs its policies as if it were live, reporting the
+    /// transitions it would make with [`Transition::dry_run`] set, without
+    /// making them. How a team rolls a new breaker out: watch what it would
+    /// have done (the listeners, tracing, [`Stats::dry_run`] and
+    /// [`Stats::would_reject`]) before letting it reject anything.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, Config, Error, State, clock::ManualClock};
+    ///
+    /// let db = Breaker::with_clock("db", Config::builder().fail_max(2).build()?, ManualClock::new());
+    /// db.metrics_only();
+    /// for _ in 0..3 {
+    ///     let ran = db.call(|| Err::<(), Error>(Error::timeout("db".into(), Default::default())));
+    ///     assert!(!ran.unwrap_err().is_rejected(), "every call runs");
+    /// }
+    /// let stats = db.stats();
+    /// assert_eq!(stats.state, State::MetricsOnly);
+    /// assert_eq!(stats.dry_run, Some(State::Open), "it would be open");
+    /// assert_eq!(stats.would_reject, 1, "and would have rejected the third call");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics_only(&self) {
+        self.inner.act(Action::MetricsOnly);
     }
 
     /// Closes the breaker and clears its policies' counters (the statistics
@@ -661,6 +695,11 @@ impl Inner {
                     self.give_back_trial(shared);
                 }
                 State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
+                State::MetricsOnly => {
+                    if let Some(permit) = self.dry_run_admit() {
+                        return Ok(permit);
+                    }
+                }
             }
         }
     }
@@ -808,6 +847,12 @@ impl Inner {
                 }
                 ctl.period = nanos(self.config.reset());
             }
+            State::MetricsOnly => {
+                if let Some(windows) = &mut ctl.windows {
+                    windows.clear();
+                }
+                ctl.dry_run = DryRun::new(&self.config);
+            }
             _ => {}
         }
         self.share(ctl, to.state(), &reason);
@@ -818,7 +863,99 @@ impl Inner {
             to: to.state(),
             at: Duration::from_nanos(at),
             reason,
+            dry_run: false,
         });
+        true
+    }
+
+    /// A call in MetricsOnly: always admitted, in the role the dry run gives
+    /// it (kept in the permit's generation). `None` if the breaker left
+    /// MetricsOnly meanwhile.
+    #[cold]
+    fn dry_run_admit(&self) -> Option<Permit<'_>> {
+        let mut ctl = self.lock();
+        // Under the lock a MetricsOnly word does not change: only transitions
+        // and dry-run moves (both under the lock) write it.
+        let w = self.word();
+        if w.state() != State::MetricsOnly {
+            return None;
+        }
+        let now = self.now();
+        let (role, moved) = ctl.dry_run.admit(now, &self.config);
+        let generation = match moved {
+            Some(m) => self.dry_move(w, now, m).generation(),
+            None => w.generation(),
+        };
+        if role == Role::Rejected {
+            self.counters.bump(Count::WouldReject);
+        }
+        drop(ctl);
+        self.deliver();
+        Some(self.admit(role.mark(generation), Some(now)))
+    }
+
+    /// Reports a move of the dry run and starts a new period of the word, so
+    /// that calls of the dry run's previous state end as stragglers.
+    fn dry_move(&self, w: Word, at: u64, m: Move) -> Word {
+        let next = w.next(State::MetricsOnly, 0);
+        // Under the lock, nothing else writes a MetricsOnly word.
+        let _ = self.cas(w, next);
+        self.dispatch.push(Transition {
+            name: self.name.clone(),
+            from: m.from,
+            to: m.to,
+            at: Duration::from_nanos(at),
+            reason: m.reason,
+            dry_run: true,
+        });
+        next
+    }
+
+    /// An outcome in MetricsOnly, fed to the dry run. `false` if the period
+    /// (of the breaker or of the dry run) is over.
+    fn feed_dry_run(
+        &self,
+        generation: u32,
+        failure: bool,
+        slow: bool,
+        message: impl FnOnce() -> String,
+    ) -> bool {
+        let mut guard = self.lock();
+        let w = self.word();
+        if !w.is_period(generation) || w.state() != State::MetricsOnly {
+            return false;
+        }
+        let at = self.now();
+        let ctl = &mut *guard;
+        let moved = match Role::of(generation) {
+            Role::Rejected => None,
+            Role::Trial => ctl.dry_run.trial_ended(at, failure, &self.config),
+            Role::Closed => {
+                let run = if failure { ctl.dry_run.run + 1 } else { 0 };
+                ctl.dry_run.run = run;
+                let mut trip = None;
+                if self.consecutive > 0 && run >= self.consecutive {
+                    trip = Some(Trip::Consecutive { failures: run });
+                }
+                if trip.is_none() {
+                    if let Some(windows) = &mut ctl.windows {
+                        trip = windows.record(Outcome { at, failure, slow });
+                    }
+                }
+                trip.map(|trip| ctl.dry_run.trip(at, trip.into()))
+            }
+        };
+        let Some(m) = moved else { return true };
+        if m.to == State::Closed || m.from == State::Closed {
+            if let Some(windows) = &mut ctl.windows {
+                windows.clear();
+            }
+        }
+        // The message of the failure is only kept for live openings.
+        drop(message);
+        self.dry_move(w, at, m);
+        drop(guard);
+        self.deliver();
         true
     }
 
@@ -897,6 +1034,7 @@ impl Inner {
                 }
                 State::Closed => self.feed_consecutive(generation, failure, message),
                 State::HalfOpen => self.feed_trial(generation, failure, message),
+                State::MetricsOnly => self.feed_dry_run(generation, failure, slow, message),
                 _ => true,
             };
         Recorded {
@@ -1069,6 +1207,15 @@ impl Inner {
         if let Some(tap) = self.tap.get().filter(|_| ticket != Ticket::NONE) {
             tap.cancelled(ticket, self.now().saturating_sub(started));
         }
+        if Role::of(generation) == Role::Trial {
+            // A dry run's trial: its permit goes back to the dry run.
+            let mut ctl = self.lock();
+            let w = self.word();
+            if w.is_period(generation) && w.state() == State::MetricsOnly {
+                ctl.dry_run.trial_cancelled();
+            }
+            return;
+        }
         loop {
             let w = self.word();
             if !w.is_period(generation) || w.state() != State::HalfOpen {
@@ -1102,6 +1249,7 @@ impl Inner {
                 Action::ForceOpen => State::ForcedOpen,
                 Action::Disable => State::Disabled,
                 Action::Reset => State::Closed,
+                Action::MetricsOnly => State::MetricsOnly,
             };
             if matches!(action, Action::Trip | Action::Reset) {
                 ctl.period = nanos(self.config.reset());
@@ -1161,6 +1309,7 @@ impl Inner {
             None
         };
         let opened_at = self.opened_at.load(Ordering::Relaxed);
+        let dry_run = (w.state() == State::MetricsOnly).then(|| self.lock().dry_run.state);
         Stats {
             state: w.state(),
             admitted,
@@ -1183,6 +1332,8 @@ impl Inner {
                 .map(|r| r.1),
             opened_at: (opened_at != NEVER).then(|| Duration::from_nanos(opened_at)),
             transitions: self.transitions.load(Ordering::Relaxed),
+            dry_run,
+            would_reject: self.counters.read(Count::WouldReject),
         }
     }
 }

@@ -24,9 +24,11 @@ pub(crate) enum Count {
     Failures = 3,
     Slow = 4,
     Cancelled = 5,
+    /// Calls a dry run (MetricsOnly) would have rejected.
+    WouldReject = 6,
 }
 
-const FIELDS: usize = 6;
+const FIELDS: usize = 7;
 
 #[cfg(breaker_loom)]
 mod loom_counters {

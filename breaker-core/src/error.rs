@@ -20,6 +20,8 @@ pub enum Action {
     Disable,
     /// `Breaker::reset`: Closed, policy counters cleared.
     Reset,
+    /// `Breaker::metrics_only`: a dry run until `reset`.
+    MetricsOnly,
 }
 
 impl Action {
@@ -30,6 +32,7 @@ impl Action {
             Action::ForceOpen => "force_open",
             Action::Disable => "disable",
             Action::Reset => "reset",
+            Action::MetricsOnly => "metrics_only",
         }
     }
 }
@@ -89,6 +92,12 @@ pub enum Reason {
     },
     /// HalfOpen -> Open: a trial failed ("trial failed").
     TrialFailed,
+    /// HalfOpen -> Open: the trials had not decided within
+    /// `max_half_open_wait` ("trials undecided after 10s").
+    TrialsUndecided {
+        /// The `max_half_open_wait` that passed.
+        waited: Duration,
+    },
     /// An operator's action ("manual trip", "manual reset", ...).
     Manual(Action),
     /// Applied from a shared-state store: another process made this
@@ -139,6 +148,9 @@ impl fmt::Display for Reason {
                 write!(f, "{successes} successful {}", plural(*successes, "trial"))
             }
             Reason::TrialFailed => f.write_str("trial failed"),
+            Reason::TrialsUndecided { waited } => {
+                write!(f, "trials undecided after {}", format_duration(*waited))
+            }
             Reason::Manual(action) => write!(f, "manual {action}"),
             Reason::Remote { reason } => write!(f, "remote: {reason}"),
         }

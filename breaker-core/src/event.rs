@@ -16,6 +16,7 @@ use crate::{Reason, State};
 
 /// One move of a breaker from a state to another.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Transition {
     /// The breaker's name.
     pub name: Arc<str>,
@@ -27,6 +28,9 @@ pub struct Transition {
     pub at: Duration,
     /// Why.
     pub reason: Reason,
+    /// A move a breaker in [`State::MetricsOnly`] would have made: between
+    /// the states of its dry run, while it stays `MetricsOnly`.
+    pub dry_run: bool,
 }
 
 pub(crate) type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
@@ -104,13 +108,14 @@ impl Dispatch {
 
 fn report(t: &Transition, own: &Listeners, shared: &Listeners) {
     match t.to {
-        State::Open | State::ForcedOpen => tracing::warn!(
+        State::Open | State::ForcedOpen if !t.dry_run => tracing::warn!(
             target: "breaker",
             name = %t.name,
             from = t.from.as_str(),
             to = t.to.as_str(),
             reason = %t.reason,
             at_ns = crate::clock::saturating_nanos(t.at),
+            dry_run = t.dry_run,
             "circuit breaker transition"
         ),
         _ => tracing::info!(
@@ -120,6 +125,7 @@ fn report(t: &Transition, own: &Listeners, shared: &Listeners) {
             to = t.to.as_str(),
             reason = %t.reason,
             at_ns = crate::clock::saturating_nanos(t.at),
+            dry_run = t.dry_run,
             "circuit breaker transition"
         ),
     }

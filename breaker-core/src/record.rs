@@ -48,7 +48,8 @@
 //!   needs the outcome of calls that were rejected and never ran: they are
 //!   written with the outcome of the breaker's last admitted call, marked
 //!   by a `# rejected` comment.
-//! - Operator actions (`trip`, `force_open`, `disable`, `reset`).
+//! - Operator actions (`trip`, `force_open`, `disable`, `reset`); a
+//!   `metrics_only()` (a dry run, which traces cannot express) is a comment.
 //! - A cancelled call (a dropped future) is a comment: a trace has no
 //!   outcome for it, and it fed no policy.
 //!
@@ -442,6 +443,11 @@ impl Recording {
                     "{at} {name} {outcome} # rejected: the outcome of the last admitted call"
                 )
             }
+            // A trace has no dry run: replayed, the breaker stays live.
+            What::Action(Action::MetricsOnly) => write!(
+                line,
+                "# {at} {name}: metrics_only (a dry run; a trace cannot express it)"
+            ),
             What::Action(action) => write!(line, "{at} {name} {}", action.as_str()),
         };
         self.write_line(&line);

@@ -16,11 +16,15 @@ pub enum State {
     ForcedOpen,
     /// An operator disabled the breaker; it admits everything until `reset()`.
     Disabled,
+    /// A dry run, entered by `metrics_only()` until `reset()`: it admits
+    /// everything, runs the policies as if it were live, and reports the
+    /// transitions it would make (`Transition::dry_run`) without making them.
+    MetricsOnly,
 }
 
 impl State {
     /// The state as written in event logs: `closed`, `open`, `half_open`,
-    /// `forced_open`, `disabled`.
+    /// `forced_open`, `disabled`, `metrics_only`.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Closed => "closed",
@@ -28,6 +32,7 @@ impl State {
             State::HalfOpen => "half_open",
             State::ForcedOpen => "forced_open",
             State::Disabled => "disabled",
+            State::MetricsOnly => "metrics_only",
         }
     }
 
@@ -37,7 +42,8 @@ impl State {
             1 => State::Open,
             2 => State::HalfOpen,
             3 => State::ForcedOpen,
-            _ => State::Disabled,
+            4 => State::Disabled,
+            _ => State::MetricsOnly,
         }
     }
 
@@ -48,6 +54,7 @@ impl State {
             State::HalfOpen => 2,
             State::ForcedOpen => 3,
             State::Disabled => 4,
+            State::MetricsOnly => 5,
         }
     }
 }
@@ -138,6 +145,7 @@ mod tests {
             State::HalfOpen,
             State::ForcedOpen,
             State::Disabled,
+            State::MetricsOnly,
         ] {
             let w = Word::new(state, GEN_MASK, u32::MAX);
             assert_eq!(w.state(), state);

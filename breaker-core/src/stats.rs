@@ -37,6 +37,11 @@ pub struct Stats {
     pub slow_call_rate: Option<f64>,
     /// When the breaker last opened, on its clock.
     pub opened_at: Option<Duration>,
-    /// Transitions since the breaker was created.
+    /// Transitions since the breaker was created (dry-run moves excluded).
     pub transitions: u64,
+    /// In [`State::MetricsOnly`], the state the dry run is in: where the
+    /// breaker would be if it were live.
+    pub dry_run: Option<State>,
+    /// Calls a dry run admitted that a live breaker would have rejected.
+    pub would_reject: u64,
 }

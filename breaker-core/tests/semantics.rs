@@ -986,3 +986,142 @@ fn on_the_real_clock_retry_after_never_exceeds_the_open_period() {
         }
     }
 }
+
+// ---- MetricsOnly: the dry run -------------------------------------------------------
+
+/// Dry-run moves so far, as (from, to, reason text).
+fn dry_moves(r: &Rig) -> Vec<(State, State, String)> {
+    r.log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.dry_run)
+        .map(|t| (t.from, t.to, t.reason.to_string()))
+        .collect()
+}
+
+#[test]
+fn metrics_only_admits_everything_and_reports_what_it_would_do() {
+    let r = Rig::new(cfg().fail_max(2).reset(secs(10)).success(1));
+    r.breaker.metrics_only();
+    assert_eq!(r.state(), State::MetricsOnly);
+    assert_eq!(
+        r.moves(),
+        [(
+            State::Closed,
+            State::MetricsOnly,
+            "manual metrics_only".into()
+        )]
+    );
+    assert!(r.fail() && r.fail(), "failures run");
+    assert!(r.ok(), "a call the live breaker would reject runs too");
+    assert_eq!(
+        r.state(),
+        State::MetricsOnly,
+        "the dry run never changes the state"
+    );
+    let stats = r.breaker.stats();
+    assert_eq!(
+        (stats.dry_run, stats.would_reject, stats.rejected),
+        (Some(State::Open), 1, 0)
+    );
+    r.advance(secs(10));
+    assert!(r.ok(), "the first trial");
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Closed));
+    assert_eq!(
+        dry_moves(&r),
+        [
+            (State::Closed, State::Open, "2 consecutive failures".into()),
+            (State::Open, State::HalfOpen, "open for 10s".into()),
+            (State::HalfOpen, State::Closed, "1 successful trial".into()),
+        ]
+    );
+    assert_eq!(
+        r.breaker.stats().transitions,
+        1,
+        "dry-run moves are not transitions"
+    );
+}
+
+#[test]
+fn a_call_the_dry_run_would_reject_feeds_nothing() {
+    let r = Rig::new(cfg().fail_max(1).reset(secs(10)).success(1));
+    r.breaker.metrics_only();
+    assert!(r.fail());
+    // Would be rejected: its failure does not restart or extend anything.
+    assert!(r.fail());
+    r.advance(secs(10));
+    assert!(r.ok());
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Closed));
+}
+
+#[test]
+fn the_dry_run_caps_trials_and_reopens_on_a_failed_one_with_backoff() {
+    let r = Rig::new(
+        cfg()
+            .fail_max(1)
+            .reset(secs(10))
+            .backoff(2.0)
+            .success(2)
+            .half_open(1),
+    );
+    r.breaker.metrics_only();
+    assert!(r.fail());
+    r.advance(secs(10));
+    let trial = r.breaker.acquire().unwrap();
+    assert!(r.ok(), "a second call beyond the cap still runs");
+    assert_eq!(r.breaker.stats().would_reject, 1);
+    trial.failure();
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Open));
+    r.advance(secs(19));
+    assert!(r.ok());
+    assert_eq!(
+        r.breaker.stats().dry_run,
+        Some(State::Open),
+        "the period grew to 20s"
+    );
+    r.advance(secs(1));
+    assert!(r.ok());
+    assert_eq!(r.breaker.stats().dry_run, Some(State::HalfOpen));
+    assert_eq!(
+        dry_moves(&r)[2],
+        (State::HalfOpen, State::Open, "trial failed".into())
+    );
+}
+
+#[test]
+fn a_cancelled_dry_run_trial_gives_its_permit_back() {
+    let r = Rig::new(cfg().fail_max(1).reset(secs(10)).success(1).half_open(1));
+    r.breaker.metrics_only();
+    assert!(r.fail());
+    r.advance(secs(10));
+    drop(r.breaker.acquire().unwrap());
+    assert!(r.ok(), "the permit came back: this call is the trial");
+    let stats = r.breaker.stats();
+    assert_eq!(
+        stats.would_reject, 0,
+        "the cap of one trial was never exceeded"
+    );
+    assert_eq!(
+        stats.dry_run,
+        Some(State::Closed),
+        "and its success closed the dry run"
+    );
+}
+
+#[test]
+fn reset_ends_the_dry_run_and_a_new_one_starts_closed() {
+    let r = Rig::new(cfg().fail_max(1).reset(secs(10)));
+    r.breaker.metrics_only();
+    assert!(r.fail());
+    r.breaker.reset();
+    assert_eq!(r.state(), State::Closed);
+    assert_eq!(r.breaker.stats().dry_run, None);
+    r.breaker.metrics_only();
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Closed));
+    assert!(r.fail(), "a live failure count did not carry over");
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Open));
+    r.breaker.reset();
+    assert!(r.fail());
+    assert_eq!(r.state(), State::Open, "live again");
+}

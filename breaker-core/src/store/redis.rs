@@ -525,6 +525,7 @@ fn parse_state(name: &str) -> Option<State> {
         "open" => Some(State::Open),
         "forced_open" => Some(State::ForcedOpen),
         "disabled" => Some(State::Disabled),
+        "metrics_only" => Some(State::MetricsOnly),
         _ => None,
     }
 }
