@@ -5,7 +5,9 @@
 //! retry-after, whether an outcome was a straggler or slow, and the state.
 //!
 //! The model is deliberately naive: it keeps every outcome of the period in a
-//! list and recounts the windows from scratch at each step.
+//! list and recounts the windows from scratch at each step. Its MetricsOnly
+//! holds a second model, live, as the dry run: a call it would reject is
+//! admitted and feeds nothing.
 
 use std::time::Duration;
 
@@ -79,11 +81,15 @@ enum St {
     HalfOpen,
     ForcedOpen,
     Disabled,
+    MetricsOnly,
 }
 
 struct Call {
     period: u64,
     start: u64,
+    /// In MetricsOnly: the dry run's period when admitted, and the dry run's
+    /// own call (none for a call it would have rejected).
+    dry: Option<(u64, Option<Box<Call>>)>,
 }
 
 /// SEMANTICS.md, naively.
@@ -98,6 +104,8 @@ struct Model {
     open_for: u64,
     trials: u32,
     trial_successes: u32,
+    /// The dry run, in MetricsOnly.
+    dry: Option<Box<Model>>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -118,13 +126,16 @@ impl Model {
             t0: 0,
             trials: 0,
             trial_successes: 0,
+            dry: None,
         }
     }
 
     fn enter(&mut self, state: St, t: u64) {
         self.state = state;
         self.period_id += 1;
+        self.dry = None;
         match state {
+            St::MetricsOnly => self.dry = Some(Box::new(Model::new(self.p.clone()))),
             St::Closed => {
                 self.run = 0;
                 self.outcomes.clear();
@@ -146,10 +157,19 @@ impl Model {
                 Some(Call {
                     period: m.period_id,
                     start: t,
+                    dry: None,
                 }),
             )
         };
         match self.state {
+            St::MetricsOnly => {
+                let dry = self.dry.as_mut().expect("a dry run in MetricsOnly");
+                let (_, dry_call) = dry.start(t);
+                let (decision, call) = admit(self);
+                let mut call = call.expect("admitted");
+                call.dry = Some((self.dry.as_ref().unwrap().period_id, dry_call.map(Box::new)));
+                (decision, Some(call))
+            }
             St::Closed | St::Disabled => admit(self),
             St::ForcedOpen => (Decision::Rejected(None), None),
             St::Open if t < self.t0 + self.open_for => {
@@ -176,6 +196,16 @@ impl Model {
         let slow = self.p.slow.is_some_and(|s| t - call.start > s);
         if call.period != self.period_id {
             return (true, slow);
+        }
+        if let (St::MetricsOnly, Some((dry_period, dry_call))) = (self.state, call.dry) {
+            let dry = self.dry.as_mut().expect("a dry run in MetricsOnly");
+            if dry.period_id != dry_period {
+                return (true, slow);
+            }
+            if let Some(dry_call) = dry_call {
+                dry.end(*dry_call, failure, t);
+            }
+            return (false, slow);
         }
         let Some(failure) = failure else {
             if self.state == St::HalfOpen {
@@ -269,8 +299,14 @@ impl Model {
                     self.enter(St::Closed, t);
                 }
             }
+            4 if self.state != St::MetricsOnly => self.enter(St::MetricsOnly, t),
             _ => {}
         }
+    }
+
+    /// Where the dry run is, in MetricsOnly.
+    fn dry_state(&self) -> Option<St> {
+        self.dry.as_ref().map(|d| d.state)
     }
 }
 
@@ -281,6 +317,7 @@ fn st(s: State) -> St {
         State::HalfOpen => St::HalfOpen,
         State::ForcedOpen => St::ForcedOpen,
         State::Disabled => St::Disabled,
+        State::MetricsOnly => St::MetricsOnly,
         other => panic!("unexpected state {other:?}"),
     }
 }
@@ -299,7 +336,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         4 => Just(Op::Start),
         4 => (0usize..4, 0u8..3).prop_map(|(i, k)| Op::End(i, k)),
         3 => (0u64..30).prop_map(|ms| Op::Advance(ms * 1_000_000)),
-        1 => (0u8..4).prop_map(Op::Act),
+        1 => (0u8..5).prop_map(Op::Act),
     ];
     proptest::collection::vec(op, 1..80)
 }
@@ -425,12 +462,19 @@ fn run(p: Params, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     0 => breaker.trip(),
                     1 => breaker.force_open(),
                     2 => breaker.disable(),
-                    _ => breaker.reset(),
+                    3 => breaker.reset(),
+                    _ => breaker.metrics_only(),
                 }
                 model.act(a, t);
             }
         }
         prop_assert_eq!(st(breaker.state()), model.state, "step {}", step);
+        prop_assert_eq!(
+            breaker.stats().dry_run.map(st),
+            model.dry_state(),
+            "step {}",
+            step
+        );
     }
     Ok(())
 }
