@@ -40,7 +40,7 @@
 //! registry ([`Registry::config_errors`](crate::Registry::config_errors)). A
 //! file that cannot be read or parsed is ignored whole.
 //!
-//! Overrides cover the breaker's keys (those of [`KEYS`](crate::KEYS) that
+//! Overrides cover the breaker's keys (those of [`KEYS`] that
 //! this version supports); `fallback`, `failure`, `retry` and
 //! `retry_backoff` belong to the function's code and are refused.
 
@@ -597,6 +597,28 @@ mod tests {
         let errors = o.apply("db", &base()).unwrap_err();
         assert_eq!(errors[0].key(), Some("slow_rate"));
         assert!(errors[0].message().starts_with("needs `slow`"));
+    }
+
+    #[cfg(not(feature = "config-file"))]
+    #[test]
+    fn a_file_without_the_feature_is_reported_not_read() {
+        let o = Overrides::new().file_at(PathBuf::from("ops.toml"));
+        assert_eq!(
+            o.errors()[0].to_string(),
+            "environment variable `BREAKER_CONFIG`: names the file `ops.toml`, but breaker-core was built without its `config-file` feature: the file is ignored"
+        );
+    }
+
+    #[cfg(feature = "config-file")]
+    #[test]
+    fn an_unreadable_file_is_reported_and_ignored() {
+        let o = Overrides::new().file_at(PathBuf::from("/nonexistent/breakers.toml"));
+        let e = o.errors()[0].to_string();
+        assert!(
+            e.starts_with("/nonexistent/breakers.toml: cannot be read ("),
+            "{e}"
+        );
+        assert!(e.ends_with("every breaker keeps its configuration"), "{e}");
     }
 
     #[test]

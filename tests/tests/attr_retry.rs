@@ -18,6 +18,18 @@ use breaker_core::retry::{Backoff, Jitter, Sleeper};
 use breaker_core::{Error, circuit_breaker, registry};
 use support::*;
 
+/// Runs `test` on a current-thread tokio runtime whose clock is paused (it
+/// jumps to the next timer when idle), while the caller holds the binary's
+/// manual clock.
+fn on_paused_tokio<F: std::future::Future>(test: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test)
+}
+
 const SEED: u64 = 0x5EED;
 
 /// Every wait, in order; sleeping advances the manual clock, and for async
@@ -337,16 +349,18 @@ async fn async_down(label: String) -> Result<u32, AppError> {
     Err(AppError::Down)
 }
 
-#[tokio::test(start_paused = true)]
-async fn async_calls_retry_with_the_same_waits_on_tokio_time() {
+#[test]
+fn async_calls_retry_with_the_same_waits_on_tokio_time() {
     let _t = start();
-    let started = tokio::time::Instant::now();
-    assert!(matches!(async_down("x".into()).await, Err(AppError::Down)));
-    assert_eq!(ASYNC_DOWN.load(Ordering::SeqCst), 4);
-    let waits = waits();
-    let backoff: Backoff = "50ms..2s".parse().unwrap();
-    assert_eq!(waits, expected_waits("async_down", backoff, 3));
-    assert_on_tokio_time(started.elapsed(), waits.iter().sum(), waits.len());
+    on_paused_tokio(async {
+        let started = tokio::time::Instant::now();
+        assert!(matches!(async_down("x".into()).await, Err(AppError::Down)));
+        assert_eq!(ASYNC_DOWN.load(Ordering::SeqCst), 4);
+        let waits = waits();
+        let backoff: Backoff = "50ms..2s".parse().unwrap();
+        assert_eq!(waits, expected_waits("async_down", backoff, 3));
+        assert_on_tokio_time(started.elapsed(), waits.iter().sum(), waits.len());
+    });
 }
 
 static ASYNC_RECOVERS: AtomicU32 = AtomicU32::new(0);
@@ -362,13 +376,15 @@ async fn async_recovers(count: &AtomicU32) -> Result<u32, AppError> {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn async_success_after_a_retry_returns_it() {
+#[test]
+fn async_success_after_a_retry_returns_it() {
     let _t = start();
-    let count = AtomicU32::new(0);
-    assert_eq!(async_recovers(&count).await.unwrap(), 2);
-    assert_eq!(count.load(Ordering::SeqCst), 2);
-    assert_eq!(waits().len(), 1);
+    on_paused_tokio(async {
+        let count = AtomicU32::new(0);
+        assert_eq!(async_recovers(&count).await.unwrap(), 2);
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        assert_eq!(waits().len(), 1);
+    });
 }
 
 static SLOW: AtomicU32 = AtomicU32::new(0);
@@ -380,25 +396,27 @@ async fn slow() -> Result<u32, AppError> {
     Ok(1)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_timeout_is_a_failure_and_is_retried() {
+#[test]
+fn a_timeout_is_a_failure_and_is_retried() {
     let _t = start();
-    let started = tokio::time::Instant::now();
-    let result = slow().await;
-    assert!(
-        matches!(result, Err(AppError::Breaker(Error::Timeout { .. }))),
-        "{result:?}"
-    );
-    assert_eq!(SLOW.load(Ordering::SeqCst), 3);
-    let stats = breaker("retry_timeout").stats();
-    assert_eq!(stats.failures, 3);
-    let waits = waits();
-    let waited: Duration = waits.iter().sum();
-    assert_on_tokio_time(
-        started.elapsed(),
-        Duration::from_secs(3) + waited,
-        waits.len(),
-    );
+    on_paused_tokio(async {
+        let started = tokio::time::Instant::now();
+        let result = slow().await;
+        assert!(
+            matches!(result, Err(AppError::Breaker(Error::Timeout { .. }))),
+            "{result:?}"
+        );
+        assert_eq!(SLOW.load(Ordering::SeqCst), 3);
+        let stats = breaker("retry_timeout").stats();
+        assert_eq!(stats.failures, 3);
+        let waits = waits();
+        let waited: Duration = waits.iter().sum();
+        assert_on_tokio_time(
+            started.elapsed(),
+            Duration::from_secs(3) + waited,
+            waits.len(),
+        );
+    });
 }
 
 #[circuit_breaker(retry_async_tripping, fail_max = 1, retry = 3)]
@@ -406,14 +424,16 @@ async fn async_tripping() -> Result<u32, AppError> {
     Err(AppError::Down)
 }
 
-#[tokio::test(start_paused = true)]
-async fn async_rejection_stops_the_retries() {
+#[test]
+fn async_rejection_stops_the_retries() {
     let _t = start();
-    let result = async_tripping().await;
-    assert!(
-        matches!(result, Err(AppError::Breaker(Error::Rejected { .. }))),
-        "{result:?}"
-    );
-    let stats = breaker("retry_async_tripping").stats();
-    assert_eq!((stats.failures, stats.rejected), (1, 1));
+    on_paused_tokio(async {
+        let result = async_tripping().await;
+        assert!(
+            matches!(result, Err(AppError::Breaker(Error::Rejected { .. }))),
+            "{result:?}"
+        );
+        let stats = breaker("retry_async_tripping").stats();
+        assert_eq!((stats.failures, stats.rejected), (1, 1));
+    });
 }
