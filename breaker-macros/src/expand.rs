@@ -92,6 +92,12 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                         }
                         continue;
                     }
+                    let shared_ref =
+                        matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_none());
+                    if shared_ref && pat.is_none() {
+                        // A plain `&T` parameter is `Copy`: the body reuses it.
+                        continue;
+                    }
                     // The binding as written: `x`, `mut x`, or the pattern.
                     let binding = match pat {
                         Some(pat) => quote!(#pat),
