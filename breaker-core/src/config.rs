@@ -123,7 +123,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         ConfigError {
             field: field.into(),
             message: message.into(),
@@ -489,6 +489,48 @@ fn factor(value: f64) -> Given<Factor> {
         None => Given::Invalid(format!(
             "must be a factor from 1 to {MAX_BACKOFF} with at most six decimals (got {value})"
         )),
+    }
+}
+
+impl<T> Given<T> {
+    fn of(value: Option<T>) -> Self {
+        value.map_or(Given::Absent, Given::Value)
+    }
+}
+
+impl From<&Config> for ConfigBuilder {
+    /// A builder holding `config`'s values, to change some keys of a
+    /// configuration and check it again (operator overrides do this).
+    ///
+    /// ```
+    /// use breaker_core::{Config, ConfigBuilder};
+    ///
+    /// let base: Config = "fail_max = 3, reset = 10s".parse().unwrap();
+    /// let changed = ConfigBuilder::from(&base).set("fail_max", "10").unwrap().build().unwrap();
+    /// assert_eq!(changed.to_keys(), "fail_max = 10, reset = 10s");
+    /// assert_eq!(ConfigBuilder::from(&base).build(), Ok(base));
+    /// ```
+    fn from(config: &Config) -> Self {
+        ConfigBuilder {
+            fail_max: Given::of(config.fail_max),
+            within: Given::of(config.within),
+            failure_rate: Given::of(config.failure_rate),
+            // The window is only a key when a rate policy reads it.
+            window: if config.has_rate_policy() {
+                Given::Value(config.window)
+            } else {
+                Given::Absent
+            },
+            min_calls: Given::of(config.min_calls),
+            slow: Given::of(config.slow),
+            slow_rate: Given::of(config.slow_rate),
+            reset: Given::Value(config.reset),
+            backoff: Given::of(config.backoff),
+            reset_max: Given::of(config.reset_max),
+            success: Given::Value(config.success),
+            half_open: Given::of(config.half_open),
+            timeout: Given::of(config.timeout),
+        }
     }
 }
 

@@ -69,10 +69,12 @@ mod dry_run;
 mod duration;
 mod error;
 mod event;
+pub mod overrides;
 mod policy;
 #[cfg(feature = "record")]
 pub mod record;
 mod registry;
+pub mod retry;
 mod state;
 mod stats;
 pub mod store;
@@ -87,7 +89,7 @@ pub use config::{
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Action, Error, OpenReason, Reason};
 pub use event::Transition;
-pub use registry::{Registry, registry};
+pub use registry::{ConfigureError, Registry, registry};
 pub use state::State;
 pub use stats::Stats;
 

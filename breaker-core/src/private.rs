@@ -18,6 +18,9 @@
 //!   return type, with `#[diagnostic::on_unimplemented]` messages that say
 //!   what to implement.
 //!
+//! - [`RetryHandle`] and [`retry_arg`]: `retry = N` re-runs the body once per
+//!   attempt, each with its own copy of the by-value arguments.
+//!
 //! `timeout` needs a timer. The core stays free of any async runtime: the
 //! timer is tokio's, behind breaker-core's optional `tokio` feature. Without
 //! that feature, a function using `timeout` fails to compile with a message
@@ -31,6 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
+use crate::retry::{Backoff, Jitter};
 use crate::{Breaker, Config, Error, Permit, Registry};
 
 pub use inventory;
@@ -121,7 +125,7 @@ pub fn register_annotated(registry: &Registry) {
                 }
             }
             _ => {
-                registry.get_or_create(site.name, || config.clone());
+                registry.ensure(site.name, || config.clone());
                 first = Some((site, config));
             }
         }
@@ -156,6 +160,13 @@ impl Handle {
             ANNOTATED.call_once(|| register_annotated(registry));
             registry.get_or_create(self.site.name, || self.site.config())
         })
+    }
+
+    /// The `timeout` of the breaker's configuration (an operator may have
+    /// overridden the attribute's), else the attribute's own.
+    #[inline]
+    pub fn timeout(&'static self, written: Duration) -> Duration {
+        self.breaker().config().timeout().unwrap_or(written)
     }
 
     /// Asks the breaker to admit one call.
@@ -241,6 +252,93 @@ pub async fn run_async<F: Future>(call: &mut Call, body: F) -> F::Output {
         poll
     })
     .await
+}
+
+/// The retries of one annotated function (`retry = N, retry_backoff = ..`):
+/// how many attempts, how long to wait between them, and the function's own
+/// jitter generator, seeded on its first retry from the global registry
+/// ([`Registry::seed_retries`]). The waits go through the registry's sleeper
+/// ([`Registry::use_sleeper`]).
+#[derive(Debug)]
+pub struct RetryHandle {
+    site: &'static Site,
+    attempts: u32,
+    backoff: Backoff,
+    jitter: OnceLock<Jitter>,
+}
+
+impl RetryHandle {
+    /// Up to `attempts` attempts, waits from `base` doubling up to `max`
+    /// nanoseconds (the macro has checked `1 <= attempts`, `base <= max`).
+    pub const fn new(site: &'static Site, attempts: u32, base: u64, max: u64) -> RetryHandle {
+        RetryHandle {
+            site,
+            attempts,
+            backoff: Backoff::from_nanos(base, max),
+            jitter: OnceLock::new(),
+        }
+    }
+
+    /// After failed attempt `*attempt`: `false` when it was the last;
+    /// otherwise waits the backoff, counts the attempt and says `true`.
+    pub fn again(&'static self, attempt: &mut u32) -> bool {
+        match self.next_delay(attempt) {
+            Some(delay) => {
+                crate::registry().sleeper().sleep(delay);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`again`](RetryHandle::again) for async functions.
+    pub async fn again_async(&'static self, attempt: &mut u32) -> bool {
+        match self.next_delay(attempt) {
+            Some(delay) => {
+                let sleep = crate::registry().sleeper().sleep_async(delay);
+                sleep.await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn next_delay(&'static self, attempt: &mut u32) -> Option<Duration> {
+        if attempt.saturating_add(1) >= self.attempts {
+            return None;
+        }
+        let jitter = self
+            .jitter
+            .get_or_init(|| crate::registry().retry_jitter(self.site.function));
+        let delay = self.backoff.delay(*attempt, jitter);
+        *attempt += 1;
+        Some(delay)
+    }
+}
+
+/// An argument of a function with `retry`: every attempt gets its own copy.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Clone`: with `retry`, every attempt runs the body with its own copy of this argument",
+    label = "this argument is passed by value to a function with `retry`",
+    note = "take it by reference (`&{Self}` or `&mut {Self}`: references are reused across attempts), implement `Clone` for it, or remove `retry`"
+)]
+pub trait RetryArg: Sized {
+    /// The copy for one attempt.
+    fn __cb_copy(&self) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone> RetryArg for T {
+    #[inline]
+    fn __cb_copy(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// The copy of a by-value argument for one attempt.
+#[inline]
+pub fn retry_arg<T: RetryArg>(value: &T) -> T {
+    value.__cb_copy()
 }
 
 /// Names the return type of a guarded async function for the type checker:

@@ -1,10 +1,14 @@
 //! Breakers by name, shared by the whole program.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use crate::clock::{Clock, ClockCell, MonotonicClock};
 use crate::event::{Listeners, Transition};
+use crate::overrides::{OverrideError, Overrides};
+use crate::retry::{Jitter, RealSleeper, Sleeper};
 use crate::store::Store;
 use crate::{Breaker, Config};
 
@@ -29,6 +33,11 @@ impl Shared {
 /// `#[circuit_breaker]` function registers in. The first configuration given
 /// for a name wins; later ones get the existing breaker.
 ///
+/// A breaker is created with its configuration changed by the registry's
+/// [`Overrides`] (the global registry's come from the environment and the
+/// file named by `BREAKER_CONFIG`; see the [`overrides`](crate::overrides)
+/// module), and by [`configure`](Registry::configure) in code.
+///
 /// ```
 /// use breaker_core::{Config, Registry, State};
 ///
@@ -40,10 +49,59 @@ impl Shared {
 /// ```
 pub struct Registry {
     shared: Arc<Shared>,
-    breakers: RwLock<BTreeMap<Arc<str>, Breaker>>,
+    breakers: RwLock<BTreeMap<Arc<str>, Entry>>,
     /// The shared-state store every breaker joins (`use_store`).
     store: RwLock<Option<Arc<dyn Store>>>,
+    /// Operators' overrides, applied to each breaker at its creation.
+    overrides: RwLock<Arc<Overrides>>,
+    /// Every mistake found in the overrides, in the order found.
+    config_errors: Mutex<Vec<OverrideError>>,
+    /// How annotated functions with `retry` wait between attempts.
+    sleeper: RwLock<Arc<dyn Sleeper>>,
+    /// The seed of the annotated functions' retry jitter, when fixed.
+    retry_seed: Mutex<Option<u64>>,
 }
+
+/// A breaker of the registry, and whether anyone outside the registry may
+/// hold it (then [`Registry::configure`] can no longer replace it).
+struct Entry {
+    breaker: Breaker,
+    handed_out: AtomicBool,
+}
+
+impl Entry {
+    fn hand_out(&self) -> Breaker {
+        self.handed_out.store(true, Ordering::Release);
+        self.breaker.clone()
+    }
+}
+
+/// Why [`Registry::configure`] refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigureError {
+    /// The breaker has already been handed out (by `get`, `get_or_create`,
+    /// `list`, or an annotated function's first call): holders of it would
+    /// keep the old configuration, so it is not replaced.
+    InUse {
+        /// The breaker's name.
+        name: String,
+    },
+}
+
+impl fmt::Display for ConfigureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigureError::InUse { name } => write!(
+                f,
+                "breaker `{name}` is already in use (handed out by the registry or called), so its configuration can no longer change; configure it before its first use, or override it from outside with `BREAKER_CONFIG` or `{}`",
+                crate::overrides::env_var(name, "<KEY>")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigureError {}
 
 impl Default for Registry {
     fn default() -> Self {
@@ -52,12 +110,71 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// An empty registry on the real monotonic clock.
+    /// An empty registry on the real monotonic clock, without overrides.
     pub fn new() -> Registry {
         Registry {
             shared: Arc::new(Shared::new(MonotonicClock)),
             breakers: RwLock::new(BTreeMap::new()),
             store: RwLock::new(None),
+            overrides: RwLock::new(Arc::new(Overrides::new())),
+            config_errors: Mutex::new(Vec::new()),
+            sleeper: RwLock::new(Arc::new(RealSleeper)),
+            retry_seed: Mutex::new(None),
+        }
+    }
+
+    /// An empty registry whose breakers are created with `overrides` applied.
+    pub fn with_overrides(overrides: Overrides) -> Registry {
+        let registry = Registry::new();
+        registry.use_overrides(overrides);
+        registry
+    }
+
+    /// Applies `overrides` to every breaker created from now on (existing
+    /// ones keep their configuration). Mistakes found while reading them are
+    /// reported now; mistakes in a breaker's keys when it is created.
+    pub fn use_overrides(&self, overrides: Overrides) {
+        self.report(overrides.errors().to_vec());
+        *self.overrides.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(overrides);
+    }
+
+    /// Every mistake found so far in the overrides (file, variables), in the
+    /// order found: each names where it was written, the breaker, the key
+    /// and what is allowed. The breakers they concern kept their base
+    /// configuration. Each was also reported through `tracing` (target
+    /// `breaker`, level `error`) when found.
+    pub fn config_errors(&self) -> Vec<OverrideError> {
+        self.config_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn report(&self, errors: Vec<OverrideError>) {
+        for error in &errors {
+            tracing::error!(
+                target: "breaker",
+                breaker = error.breaker(),
+                key = error.key(),
+                "configuration override refused: {error}; the breaker keeps its configuration"
+            );
+        }
+        self.config_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(errors);
+    }
+
+    /// `base` with the overrides of `name` applied, and their mistakes.
+    fn overridden(&self, name: &str, base: Config) -> (Config, Vec<OverrideError>) {
+        let overrides = self
+            .overrides
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match overrides.apply(name, &base) {
+            Ok(config) => (config, Vec::new()),
+            Err(errors) => (base, errors),
         }
     }
 
@@ -67,34 +184,112 @@ impl Registry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
-            .cloned()
+            .map(Entry::hand_out)
     }
 
-    /// The breaker of that name, created with `config()` if it does not exist
-    /// yet. An existing breaker keeps its configuration.
+    /// The breaker of that name, created with `config()` (changed by the
+    /// registry's overrides) if it does not exist yet. An existing breaker
+    /// keeps its configuration.
     pub fn get_or_create(&self, name: &str, config: impl FnOnce() -> Config) -> Breaker {
         if let Some(existing) = self.get(name) {
             return existing;
         }
+        self.create(name, config, true)
+    }
+
+    /// Creates the breaker `name` unless it exists, without handing it out:
+    /// the annotated functions' registration, which must leave
+    /// [`configure`](Registry::configure) free to replace it.
+    pub(crate) fn ensure(&self, name: &str, config: impl FnOnce() -> Config) {
+        self.create(name, config, false);
+    }
+
+    fn create(&self, name: &str, config: impl FnOnce() -> Config, hand_out: bool) -> Breaker {
         let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
-        let mut created = false;
-        let breaker = breakers
-            .entry(Arc::from(name))
-            .or_insert_with_key(|name| {
-                created = true;
-                Breaker::in_shared(name.clone(), config(), self.shared.clone())
-            })
-            .clone();
-        drop(breakers);
-        if created {
-            // Outside the map's lock: joining may wait (the store's budget) for
-            // the shared state of the name.
-            let store = self.store.read().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(store) = store {
-                breaker.use_store(&*store);
+        let mut created = None;
+        let entry = breakers.entry(Arc::from(name)).or_insert_with_key(|name| {
+            let (config, errors) = self.overridden(name, config());
+            created = Some(errors);
+            Entry {
+                breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
+                handed_out: AtomicBool::new(false),
             }
+        });
+        let breaker = if hand_out {
+            entry.hand_out()
+        } else {
+            entry.breaker.clone()
+        };
+        drop(breakers);
+        if let Some(errors) = created {
+            self.report(errors);
+            self.join_store(&breaker);
         }
         breaker
+    }
+
+    /// Joins the registry's store, outside the map's lock: joining may wait
+    /// (the store's budget) for the shared state of the name.
+    fn join_store(&self, breaker: &Breaker) {
+        let store = self.store.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(store) = store {
+            breaker.use_store(&*store);
+        }
+    }
+
+    /// Sets the configuration of breaker `name` in code, as an operator's
+    /// file would: the registry's overrides still apply on top (operators
+    /// have the last word), and the attribute's or `get_or_create`'s values
+    /// are ignored for this name.
+    ///
+    /// - No breaker of that name yet: it is created now, with `config`.
+    /// - One exists that nobody holds yet (the global registry creates every
+    ///   annotated function's breaker at start, unhanded): it is replaced.
+    /// - One exists that has been handed out (`get`, `get_or_create`, `list`,
+    ///   an annotated function's first call): [`ConfigureError::InUse`], and
+    ///   it keeps its configuration. Replacing it would leave its holders on
+    ///   a different breaker than the registry's (resilience4j's `replace`
+    ///   does that, and its event consumers and metrics are known to then
+    ///   watch the stale one); a running breaker's configuration never
+    ///   changes under its calls.
+    ///
+    /// So configure at start, before traffic:
+    ///
+    /// ```
+    /// use breaker_core::{Config, ConfigureError, Registry};
+    ///
+    /// let registry = Registry::new();
+    /// registry.configure("db", "fail_max = 10".parse().unwrap()).unwrap();
+    /// let db = registry.get_or_create("db", || "fail_max = 3".parse().unwrap());
+    /// assert_eq!(db.config().fail_max(), Some(10));
+    /// assert!(matches!(
+    ///     registry.configure("db", Config::default()),
+    ///     Err(ConfigureError::InUse { .. })
+    /// ));
+    /// ```
+    pub fn configure(&self, name: &str, config: Config) -> Result<(), ConfigureError> {
+        let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = breakers.get(name) {
+            if entry.handed_out.load(Ordering::Acquire) {
+                return Err(ConfigureError::InUse {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let name: Arc<str> = Arc::from(name);
+        let (config, errors) = self.overridden(&name, config);
+        let breaker = Breaker::in_shared(name.clone(), config, self.shared.clone());
+        breakers.insert(
+            name,
+            Entry {
+                breaker: breaker.clone(),
+                handed_out: AtomicBool::new(false),
+            },
+        );
+        drop(breakers);
+        self.report(errors);
+        self.join_store(&breaker);
+        Ok(())
     }
 
     /// Every breaker, sorted by name.
@@ -103,8 +298,39 @@ impl Registry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .cloned()
+            .map(Entry::hand_out)
             .collect()
+    }
+
+    /// Makes every annotated function with `retry` wait with `sleeper` from
+    /// now on: a [`ManualClock`](crate::clock::ManualClock) in tests (the
+    /// waits advance virtual time), [`RealSleeper`] by default.
+    pub fn use_sleeper(&self, sleeper: impl Sleeper) {
+        *self.sleeper.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(sleeper);
+    }
+
+    /// The sleeper annotated functions wait with.
+    pub fn sleeper(&self) -> Arc<dyn Sleeper> {
+        self.sleeper
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Fixes the seed of the annotated functions' retry jitter: each
+    /// function draws from `Jitter::derive(seed, "module::function")`, so a
+    /// run replays exactly. Set it before the first retry: each function
+    /// seeds its generator once. Unset, the seed is random per process.
+    pub fn seed_retries(&self, seed: u64) {
+        *self.retry_seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(seed);
+    }
+
+    /// The jitter generator of one annotated function (`label`, its path).
+    pub(crate) fn retry_jitter(&self, label: &str) -> Jitter {
+        match *self.retry_seed.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(seed) => Jitter::derive(seed, label),
+            None => Jitter::from_entropy(),
+        }
     }
 
     /// The names of every breaker, sorted.
@@ -132,7 +358,14 @@ impl Registry {
     pub fn use_store(&self, store: impl Store) {
         let store: Arc<dyn Store> = Arc::new(store);
         *self.store.write().unwrap_or_else(|e| e.into_inner()) = Some(store.clone());
-        for breaker in self.list() {
+        let breakers: Vec<Breaker> = self
+            .breakers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|entry| entry.breaker.clone())
+            .collect();
+        for breaker in breakers {
             breaker.use_store(&*store);
         }
     }
@@ -153,15 +386,23 @@ impl std::fmt::Debug for Registry {
 }
 
 /// Created with every annotated function's breaker already in it, so that
-/// operators see (and can act on) them before any traffic.
+/// operators see (and can act on) them before any traffic, and with the
+/// process's overrides (environment and `BREAKER_CONFIG`), read once, here.
 static GLOBAL: LazyLock<Registry> = LazyLock::new(|| {
-    let registry = Registry::new();
+    let registry = Registry::with_overrides(Overrides::from_process());
     crate::__private::register_annotated(&registry);
     registry
 });
 
 /// The program's registry: every `#[circuit_breaker]` function's breaker is
 /// in it, and operators find breakers there by name.
+///
+/// When first touched it reads the operators' overrides once (the
+/// `BREAKER_<NAME>_<KEY>` variables, and the TOML file named by
+/// `BREAKER_CONFIG` with the `config-file` feature; see
+/// [`overrides`](crate::overrides)), then creates every annotated function's
+/// breaker with them applied. Mistakes in them are logged then: install the
+/// `tracing` subscriber first, or read [`Registry::config_errors`].
 pub fn registry() -> &'static Registry {
     &GLOBAL
 }

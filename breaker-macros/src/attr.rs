@@ -8,10 +8,10 @@ use syn::spanned::Spanned as _;
 use syn::{Error, Lit};
 
 use crate::duration;
-use crate::model::{Attr, Name, Spanned, Window};
+use crate::model::{Attr, Name, Range, Spanned, Window};
 
 /// Every key the attribute knows, in the order of API.md.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 18] = [
     "name",
     "fail_max",
     "within",
@@ -28,13 +28,13 @@ pub const KEYS: [&str; 16] = [
     "timeout",
     "fallback",
     "failure",
+    "retry",
+    "retry_backoff",
 ];
 
 /// Keys whose names are reserved by API.md for later work: refused with a
 /// message that says so, rather than as a typo.
-const LATER: [&str; 9] = [
-    "retry",
-    "retry_backoff",
+const LATER: [&str; 7] = [
     "key",
     "max_keys",
     "idle",
@@ -50,6 +50,8 @@ const MAX_COUNT: u64 = 1_000_000;
 const MAX_TRIALS: u64 = 65_535;
 /// The largest `backoff` factor.
 const MAX_BACKOFF: u64 = 1_000;
+/// The most attempts of `retry` (as breaker-core's `retry::MAX_ATTEMPTS`).
+const MAX_ATTEMPTS: u64 = 100;
 
 /// Parses the arguments. `Err` holds every mistake found, combined.
 pub fn parse(args: TokenStream) -> Result<Attr, Error> {
@@ -283,6 +285,8 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
         "timeout" => set!(timeout, v.duration()),
         "fallback" => set!(fallback, v.path("fallback = cached_quote")),
         "failure" => set!(failure, v.path("failure = is_transient")),
+        "retry" => set!(retry, v.count(MAX_ATTEMPTS)),
+        "retry_backoff" => set!(retry_backoff, v.range()),
         other if LATER.contains(&other) => {
             return Err(Error::new(
                 key_span,
@@ -484,6 +488,67 @@ impl Value<'_> {
         }
     }
 
+    /// A range of durations, `base..max` (`100ms..5s`, `"100ms".."5s"` or
+    /// `"100ms..5s"`), with base <= max.
+    fn range(&self) -> Result<Spanned<Range>, Error> {
+        const EXPECTED: &str =
+            "expected a range of durations `base..max`, as in `retry_backoff = 100ms..5s`";
+        let (base, max) = match self.tokens {
+            [TokenTree::Literal(lit)] => {
+                let text = match Lit::new(lit.clone()) {
+                    Lit::Str(s) => s.value(),
+                    _ => return Err(self.error(format!("{EXPECTED}, found `{lit}`"))),
+                };
+                let Some((base, max)) = text.split_once("..") else {
+                    return Err(self.error(format!("{EXPECTED}, found \"{text}\"")));
+                };
+                let read = |part: &str| {
+                    duration::parse(part.trim())
+                        .map_err(|m| self.error(m))
+                        .and_then(|nanos| self.check_duration(nanos).map(|d| d.value))
+                };
+                (read(base)?, read(max)?)
+            }
+            [
+                base @ TokenTree::Literal(_),
+                TokenTree::Punct(dot1),
+                TokenTree::Punct(dot2),
+                max @ TokenTree::Literal(_),
+            ] if dot1.as_char() == '.' && dot2.as_char() == '.' => {
+                let read = |token: &TokenTree| {
+                    let part = Value {
+                        tokens: std::slice::from_ref(token),
+                        ..*self
+                    };
+                    let lit = part.duration_literal()?;
+                    let nanos = duration_of(&lit).map_err(|m| part.error(m))?;
+                    part.check_duration(nanos).map(|d| d.value)
+                };
+                (read(base)?, read(max)?)
+            }
+            tokens
+                if tokens
+                    .iter()
+                    .any(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == '=')) =>
+            {
+                return Err(self.error(format!(
+                    "{EXPECTED}; write `..`, not `..=`: max is included"
+                )));
+            }
+            _ => {
+                return Err(self.error(format!("{EXPECTED}, found `{}`", tokens_text(self.tokens))));
+            }
+        };
+        if base > max {
+            return Err(self.error(format!(
+                "`retry_backoff` is `base..max` with base <= max: the waits start at base and double up to max, got {}..{}",
+                duration::format(base),
+                duration::format(max)
+            )));
+        }
+        Ok(self.spanned(Range { base, max }))
+    }
+
     /// A path to a function: `name`, `module::name`, `Self::name`.
     fn path(&self, example: &str) -> Result<Spanned<syn::ExprPath>, Error> {
         let stream: TokenStream = self.tokens.iter().cloned().collect();
@@ -661,6 +726,67 @@ mod tests {
             quote!(failure = ::a::b::<T>),
             quote!(timeout = 0x10s),
             quote!(slow = true),
+        ] {
+            let _ = parse(args);
+        }
+    }
+
+    #[test]
+    fn reads_retry_and_every_form_of_its_backoff() {
+        for (args, base, max) in [
+            (
+                quote!(retry = 3, retry_backoff = 100ms..5s),
+                100_000_000,
+                5_000_000_000,
+            ),
+            (
+                quote!(retry = 3, retry_backoff = 1.5s..1m30s),
+                1_500_000_000,
+                90_000_000_000,
+            ),
+            (
+                quote!(retry = 3, retry_backoff = "10ms".."1s"),
+                10_000_000,
+                1_000_000_000,
+            ),
+            (
+                quote!(retry = 3, retry_backoff = "10ms .. 1s"),
+                10_000_000,
+                1_000_000_000,
+            ),
+            (
+                quote!(retry = 3, retry_backoff = 1s..1s),
+                1_000_000_000,
+                1_000_000_000,
+            ),
+        ] {
+            let attr = ok(args);
+            assert_eq!(attr.retry.as_ref().map(|r| r.value), Some(3));
+            assert_eq!(
+                attr.retry_backoff.map(|r| (r.value.base, r.value.max)),
+                Some((base, max))
+            );
+        }
+        assert_eq!(ok(quote!(retry = 2)).retries(), Some((2, Range::DEFAULT)));
+        assert_eq!(ok(quote!(retry = 1)).retries(), None);
+        assert!(err(quote!(retry = 3, retry_backoff = 5s..1s)).contains("base <= max"));
+        assert!(err(quote!(retry_backoff = 5s)).contains("base..max"));
+    }
+
+    #[test]
+    fn odd_ranges_never_panic() {
+        for args in [
+            quote!(retry_backoff = ..),
+            quote!(retry_backoff = ..5s),
+            quote!(retry_backoff = 5s..),
+            quote!(retry_backoff = 1s...2s),
+            quote!(retry_backoff = 1s..2s..3s),
+            quote!(retry_backoff = ".."),
+            quote!(retry_backoff = "1s.."),
+            quote!(retry_backoff = 'a'..'b'),
+            quote!(retry_backoff = 1..2),
+            quote!(retry = -1),
+            quote!(retry = 1.5),
         ] {
             let _ = parse(args);
         }

@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
 use crate::model::Attr;
@@ -39,31 +40,85 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             ::breaker_core::__private::Handle::new(&__CB_SITE);
     };
 
+    let retries = attr.retries();
+    let retry_handle = retries.map(|(attempts, range)| {
+        let (base, max) = (range.base, range.max);
+        quote! {
+            static __CB_RETRY: ::breaker_core::__private::RetryHandle =
+                ::breaker_core::__private::RetryHandle::new(&__CB_SITE, #attempts, #base, #max);
+        }
+    });
+
     // Arguments the fallback is called with. Parameters bound by a pattern
     // other than a plain name are renamed, and destructured inside the guarded
-    // body, so that the fallback receives them whole.
+    // body, so that the fallback receives them whole. With `retry`, each
+    // attempt gets its own copy of the by-value arguments (`copies`).
     let mut args = Vec::new();
     let mut unpack = Vec::new();
-    if attr.fallback.is_some() {
+    let mut copies = Vec::new();
+    if attr.fallback.is_some() || retries.is_some() {
         for (index, input) in func.sig.inputs.iter_mut().enumerate() {
             match input {
                 FnArg::Receiver(receiver) => {
                     let token = receiver.self_token;
                     args.push(quote!(#token));
                 }
-                FnArg::Typed(typed) => match &*typed.pat {
-                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                        let ident = &pi.ident;
-                        args.push(quote!(#ident));
+                FnArg::Typed(typed) => {
+                    let (name, pat) = match &mut *typed.pat {
+                        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                            let ident = pi.ident.clone();
+                            if retries.is_some() && pi.mutability.is_some() {
+                                // The attempt's copy is the mutable binding;
+                                // the parameter itself is only read.
+                                let pat = Pat::Ident(pi.clone());
+                                pi.mutability = None;
+                                (ident, Some(pat))
+                            } else {
+                                (ident, None)
+                            }
+                        }
+                        Pat::Wild(_) if attr.fallback.is_none() => continue,
+                        _ => {
+                            let renamed = format_ident!("__cb_arg{}", index);
+                            let pat =
+                                std::mem::replace(&mut *typed.pat, Pat::Verbatim(quote!(#renamed)));
+                            (renamed, Some(pat))
+                        }
+                    };
+                    args.push(quote!(#name));
+                    if retries.is_none() {
+                        if let Some(pat) = pat {
+                            unpack.push(quote!(let #pat = #name;));
+                        }
+                        continue;
                     }
-                    _ => {
-                        let renamed = format_ident!("__cb_arg{}", index);
-                        let pat =
-                            std::mem::replace(&mut *typed.pat, Pat::Verbatim(quote!(#renamed)));
-                        unpack.push(quote!(let #pat = #renamed;));
-                        args.push(quote!(#renamed));
+                    let shared_ref =
+                        matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_none());
+                    if shared_ref && pat.is_none() {
+                        // A plain `&T` parameter is `Copy`: the body reuses it.
+                        continue;
                     }
-                },
+                    // The binding as written: `x`, `mut x`, or the pattern.
+                    let binding = match pat {
+                        Some(pat) => quote!(#pat),
+                        None => {
+                            let pat = &typed.pat;
+                            quote!(#pat)
+                        }
+                    };
+                    let copy = match &*typed.ty {
+                        // A reborrow per attempt: the attempt's borrow ends with it.
+                        Type::Reference(r) if r.mutability.is_some() => quote!(&mut *#name),
+                        // Shared references are `Copy`.
+                        Type::Reference(_) => quote!(#name),
+                        Type::Infer(_) | Type::Never(_) => quote!(#name),
+                        ty => {
+                            quote_spanned!(ty.span()=> ::breaker_core::__private::retry_arg(&#name))
+                        }
+                    };
+                    copies
+                        .push(quote!(#[allow(unused_mut, unused_variables)] let #binding = #copy;));
+                }
             }
         }
     }
@@ -109,10 +164,21 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // The body's statements, spliced rather than nested as a block, so that a
     // one-expression body draws no `unused_braces` warning.
     let block = &func.block.stmts;
+    // With `retry` the body is re-run, so it borrows what it does not
+    // consume (no `move`): `&mut` arguments and `&mut self` stay usable by
+    // the next attempt; by-value arguments are the attempt's own copies.
+    let again = retries.map(|_| {
+        if is_async {
+            quote!(__CB_RETRY.again_async(&mut __cb_attempt).await)
+        } else {
+            quote!(__CB_RETRY.again(&mut __cb_attempt))
+        }
+    });
     let run = if is_async {
+        let capture = retries.is_none().then(|| quote!(move));
         // An async block's output cannot be annotated; a first, never taken
         // `return` of the right type fixes it before the body's own returns.
-        let body = quote!(async move {
+        let body = quote!(async #capture {
             #[allow(unreachable_code)]
             if false {
                 return ::breaker_core::__private::return_type::<#ty>();
@@ -126,17 +192,21 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 let on_timeout = quote_spanned!(ret_span=>
                     ::breaker_core::__private::timed_out(__cb_timeout)
                 );
+                let retry_timeout = again.as_ref().map(|again| quote!(if #again { continue; }));
                 let call = quote_spanned!(timeout.key=>
                     ::breaker_core::__private::run_async_timeout(
                         &mut __cb_call,
-                        ::core::time::Duration::from_nanos(#nanos),
+                        __CB_BREAKER.timeout(::core::time::Duration::from_nanos(#nanos)),
                         #body,
                     )
                 );
                 quote! {
                     match #call.await {
                         ::core::result::Result::Ok(__cb_value) => __cb_value,
-                        ::core::result::Result::Err(__cb_timeout) => return #on_timeout,
+                        ::core::result::Result::Err(__cb_timeout) => {
+                            #retry_timeout
+                            return #on_timeout
+                        }
                     }
                 }
             }
@@ -145,7 +215,8 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             },
         }
     } else {
-        quote!(::breaker_core::__private::run::<#ty, _>(&mut __cb_call, move || { #(#unpack)* #(#block)* }))
+        let capture = retries.is_none().then(|| quote!(move));
+        quote!(::breaker_core::__private::run::<#ty, _>(&mut __cb_call, #capture || { #(#unpack)* #(#block)* }))
     };
 
     let failed = match &attr.failure {
@@ -157,25 +228,51 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         None => quote!((&::breaker_core::__private::Probe(&__cb_ret)).__cb_error()),
     };
 
-    let new_body = quote!({
-        #site
+    let acquire = quote! {
         let mut __cb_call = match __CB_BREAKER.acquire() {
             ::core::result::Result::Ok(__cb_call) => __cb_call,
             ::core::result::Result::Err(__cb_rejected) => #on_reject
         };
-        let __cb_ret: #ty = #run;
-        {
-            #[allow(unused_imports)]
-            use ::breaker_core::__private::{ErrOfOther as _, ErrOfResult as _, MessageOfDisplay as _, MessageOfOther as _};
-            match #failed {
-                ::core::option::Option::Some(__cb_error) => {
-                    __cb_call.failure(|| (&::breaker_core::__private::Probe(__cb_error)).__cb_message())
-                }
-                _ => __cb_call.success(),
+    };
+    let record = quote! {
+        #[allow(unused_imports)]
+        use ::breaker_core::__private::{ErrOfOther as _, ErrOfResult as _, MessageOfDisplay as _, MessageOfOther as _};
+        match #failed {
+            ::core::option::Option::Some(__cb_error) => {
+                __cb_call.failure(|| (&::breaker_core::__private::Probe(__cb_error)).__cb_message());
+                true
+            }
+            _ => {
+                __cb_call.success();
+                false
             }
         }
-        __cb_ret
-    });
+    };
+    let new_body = match again {
+        None => quote!({
+            #site
+            #acquire
+            let __cb_ret: #ty = #run;
+            {
+                #record;
+            }
+            __cb_ret
+        }),
+        Some(again) => quote!({
+            #site
+            #retry_handle
+            let mut __cb_attempt: u32 = 0;
+            loop {
+                #acquire
+                #(#copies)*
+                let __cb_ret: #ty = #run;
+                let __cb_failed: bool = { #record };
+                if !__cb_failed || !#again {
+                    break __cb_ret;
+                }
+            }
+        }),
+    };
     let ItemFn {
         attrs, vis, sig, ..
     } = &func;

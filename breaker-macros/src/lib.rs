@@ -91,6 +91,12 @@
 //! }
 //! ```
 //!
+//! With `retry = N` the acquire, run and record steps sit in a loop: the body
+//! runs once per attempt in a closure (or async block) that borrows rather
+//! than moves, each by-value argument is copied for the attempt
+//! (`__private::retry_arg`, which needs `Clone`), and
+//! `__private::RetryHandle::again` waits the backoff between attempts.
+//!
 //! The keys, their values and every rule are listed in `docs/attribute.md`.
 
 #![warn(missing_docs)]
@@ -119,8 +125,8 @@ use syn::ItemFn;
 /// `name = "..."`; by default the function's module path and name). The keys
 /// are `fail_max`, `within`, `failure_rate`, `window`, `min_calls`, `slow`,
 /// `slow_rate`, `reset`, `backoff`, `reset_max`, `success`, `half_open`,
-/// `timeout`, `fallback` and `failure`; see `docs/attribute.md` and
-/// breaker-core's documentation for their meaning.
+/// `timeout`, `fallback`, `failure`, `retry` and `retry_backoff`; see
+/// `docs/attribute.md` and breaker-core's documentation for their meaning.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     guard(args.into(), item.into()).into()

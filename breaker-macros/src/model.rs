@@ -69,6 +69,40 @@ pub struct Attr {
     pub fallback: Option<Spanned<syn::ExprPath>>,
     /// `failure = path`.
     pub failure: Option<Spanned<syn::ExprPath>>,
+    /// `retry = N`: up to N attempts.
+    pub retry: Option<Spanned<u32>>,
+    /// `retry_backoff = base..max`, in nanoseconds.
+    pub retry_backoff: Option<Spanned<Range>>,
+}
+
+/// `retry_backoff = base..max`, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// The first wait's ceiling.
+    pub base: u64,
+    /// The cap on every wait.
+    pub max: u64,
+}
+
+impl Range {
+    /// breaker-core's default, `100ms..5s`.
+    pub const DEFAULT: Range = Range {
+        base: 100_000_000,
+        max: 5_000_000_000,
+    };
+}
+
+impl Attr {
+    /// The attempts a call makes when more than one: `retry = N` with N >= 2
+    /// (`retry = 1` retries nothing and expands as without `retry`).
+    pub fn retries(&self) -> Option<(u32, Range)> {
+        let attempts = self.retry.as_ref().map(|r| r.value).filter(|n| *n > 1)?;
+        let range = self
+            .retry_backoff
+            .as_ref()
+            .map_or(Range::DEFAULT, |r| r.value);
+        Some((attempts, range))
+    }
 }
 
 impl Attr {

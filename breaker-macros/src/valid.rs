@@ -66,6 +66,12 @@ fn keys(attr: &Attr, errors: &mut Errors) {
             ));
         }
     }
+    if let (Some(backoff), None) = (&attr.retry_backoff, &attr.retry) {
+        errors.push(Error::new(
+            backoff.key,
+            "`retry_backoff` sets the waits between retries: give `retry = N` too, as in `retry = 3, retry_backoff = 100ms..5s`",
+        ));
+    }
     if let Some(max) = &attr.reset_max {
         if attr.backoff.is_none() {
             errors.push(Error::new(
@@ -128,6 +134,18 @@ fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
             timeout.key,
             "`timeout` needs an `async fn`: a sync call cannot be stopped when its time is up",
         ));
+    }
+    if attr.retries().is_some() {
+        for input in &sig.inputs {
+            if let syn::FnArg::Receiver(receiver) = input {
+                if !matches!(*receiver.ty, Type::Reference(_)) {
+                    errors.push(Error::new(
+                        receiver.self_token.span,
+                        "`retry` runs the body once per attempt, but this method consumes `self`: take `&self` or `&mut self`, or remove `retry`",
+                    ));
+                }
+            }
+        }
     }
     let not_result = not_a_result(&sig.output);
     if let Some(what) = &not_result {

@@ -27,11 +27,29 @@ pub async fn guarded_async(x: u32) -> Result<u32, E> {
     Ok(x)
 }
 
+/// Guarded and retried: by-value, `&mut` and pattern arguments.
+#[circuit_breaker(forbid_unsafe_retry, retry = 3, retry_backoff = 10ms..1s)]
+pub fn retried(label: String, log: &mut Vec<String>, (a, b): (u32, u32)) -> Result<u32, E> {
+    log.push(label);
+    Ok(a + b)
+}
+
+/// Guarded and retried, async.
+#[circuit_breaker(forbid_unsafe_retry_async, retry = 2)]
+pub async fn retried_async(label: String, mut n: u32) -> Result<u32, E> {
+    n += 1;
+    Ok(label.len() as u32 + n)
+}
+
 fn assert_send<T: Send + 'static>(_: &T) {}
 
 fn main() {
     let _ = guarded(1);
     let future = guarded_async(1);
     assert_send(&future); // spawnable on a multi-threaded runtime
+    drop(future);
+    let _ = retried("a".into(), &mut Vec::new(), (1, 2));
+    let future = retried_async("a".into(), 1);
+    assert_send(&future);
     drop(future);
 }

@@ -1,0 +1,26 @@
+use breaker_core::circuit_breaker;
+
+#[derive(Debug)]
+struct AppError(breaker_core::Error);
+
+impl From<breaker_core::Error> for AppError {
+    fn from(e: breaker_core::Error) -> Self {
+        AppError(e)
+    }
+}
+
+#[circuit_breaker(payments, retry = 0)]
+fn zero() -> Result<u32, AppError> {
+    Ok(1)
+}
+
+#[circuit_breaker(payments, retry = 101)]
+fn too_many() -> Result<u32, AppError> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = AppError;
+    let _ = zero();
+    let _ = too_many();
+}
