@@ -20,7 +20,7 @@ use crate::counter::{Count, Counters};
 use crate::dry_run::{DryRun, Move, Role};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
-use crate::policy::{Outcome, Trip, Windows, nanos};
+use crate::policy::{Outcome, Trip, Windows, nanos, reopen_period};
 use crate::registry::Shared;
 use crate::state::Word;
 use crate::store::{Change, Link, Remote, Store, Trial};
@@ -67,6 +67,8 @@ struct Inner {
     config: Config,
     /// The consecutive policy's threshold, 0 when it is not active.
     consecutive: u32,
+    /// `max_half_open_wait` in nanoseconds, 0 when it is not set.
+    half_open_wait: u64,
     /// Whether a windowed policy is active: outcomes then go through the lock.
     windowed: bool,
     /// Whether calls are timed (a `slow` latency is configured).
@@ -157,6 +159,7 @@ impl Breaker {
                     deadline: AtomicU64::new(0),
                 },
                 consecutive: config.consecutive().unwrap_or(0),
+                half_open_wait: config.max_half_open_wait().map_or(0, nanos),
                 windowed: windows.is_some(),
                 detours: AtomicU8::new(
                     if config.slow().is_some() { TIMED } else { 0 }
@@ -660,6 +663,9 @@ impl Inner {
             match w.state() {
                 State::Closed | State::Disabled => return Ok(self.admit(w.generation(), None)),
                 State::HalfOpen => {
+                    if self.half_open_wait > 0 && self.trials_expired(w.generation()) {
+                        continue;
+                    }
                     let in_flight = w.trials_in_flight();
                     if in_flight >= self.config.half_open() {
                         return Err(self.reject(State::HalfOpen, None));
@@ -792,6 +798,38 @@ impl Inner {
         true
     }
 
+    /// With `max_half_open_wait`: whether half-open period `generation` is
+    /// over, because its trials had not decided in time (it then reopens it,
+    /// now, as a failed trial would) or because it ended otherwise.
+    #[cold]
+    fn trials_expired(&self, generation: u32) -> bool {
+        let now = self.now();
+        if now < self.hot.deadline.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut ctl = self.lock();
+        let w = self.word();
+        if !w.is_period(generation) || w.state() != State::HalfOpen {
+            return true;
+        }
+        // Read under the lock: the deadline the transition to HalfOpen set.
+        if now < self.hot.deadline.load(Ordering::Acquire) {
+            return false;
+        }
+        // Under the lock the word stays in this period: only the trial counts
+        // move (lock-free), which the retries below absorb.
+        ctl.period = reopen_period(&self.config, ctl.period);
+        let waited = Duration::from_nanos(self.half_open_wait);
+        loop {
+            let w = self.word();
+            if self.open(&mut ctl, w, now, Reason::TrialsUndecided { waited }, None) {
+                drop(ctl);
+                self.deliver();
+                return true;
+            }
+        }
+    }
+
     /// Open -> HalfOpen for a call at `now`, past the open period; the call
     /// takes the first trial permit. `None` if the word moved meanwhile.
     #[cold]
@@ -831,10 +869,17 @@ impl Inner {
         reason: Reason,
         message: Option<String>,
     ) -> bool {
-        if to.state() == State::Open {
-            self.hot
+        match to.state() {
+            State::Open => self
+                .hot
                 .deadline
-                .store(at.saturating_add(ctl.period), Ordering::Release);
+                .store(at.saturating_add(ctl.period), Ordering::Release),
+            // In HalfOpen the deadline is when undecided trials expire.
+            State::HalfOpen if self.half_open_wait > 0 => self
+                .hot
+                .deadline
+                .store(at.saturating_add(self.half_open_wait), Ordering::Release),
+            _ => {}
         }
         if !self.cas(from, to) {
             return false;
@@ -1157,7 +1202,10 @@ impl Inner {
     fn feed_trial(&self, generation: u32, failure: bool, message: impl FnOnce() -> String) -> bool {
         let mut ctl: Option<MutexGuard<'_, Control>> = None;
         let mut message = Some(message);
-        let mut reopen_period = None;
+        let mut reopened = None;
+        if self.half_open_wait > 0 && self.trials_expired(generation) {
+            return false;
+        }
         loop {
             let w = self.word();
             if !w.is_period(generation) || w.state() != State::HalfOpen {
@@ -1180,13 +1228,8 @@ impl Inner {
             let moved = if failure {
                 // The lock is held from here on, so the period read once stays
                 // the one to grow, however often the compare-and-swap retries.
-                let period = *reopen_period.get_or_insert_with(|| match self.config.backoff() {
-                    Some(factor) => {
-                        let cap = self.config.reset_max().map_or(u64::MAX, nanos);
-                        factor.apply(guard.period).min(cap)
-                    }
-                    None => nanos(self.config.reset()),
-                });
+                let period =
+                    *reopened.get_or_insert_with(|| reopen_period(&self.config, guard.period));
                 guard.period = period;
                 let message = message.take().map(|m| m());
                 self.open(guard, w, at, Reason::TrialFailed, message)

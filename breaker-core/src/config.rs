@@ -150,7 +150,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Every key a breaker can be configured with, in the order of SEMANTICS.md.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 15] = [
     "fail_max",
     "within",
     "failure_rate",
@@ -164,6 +164,7 @@ pub const KEYS: [&str; 14] = [
     "success",
     "half_open",
     "timeout",
+    "max_half_open_wait",
     "adaptive",
 ];
 
@@ -202,6 +203,7 @@ pub struct Config {
     success: u32,
     half_open: Option<u32>,
     timeout: Option<Duration>,
+    max_half_open_wait: Option<Duration>,
 }
 
 impl Default for Config {
@@ -220,6 +222,7 @@ impl Default for Config {
             success: 2,
             half_open: None,
             timeout: None,
+            max_half_open_wait: None,
         }
     }
 }
@@ -314,6 +317,12 @@ impl Config {
         self.timeout
     }
 
+    /// How long a half-open breaker waits for its trials to decide before it
+    /// opens again (none: it waits as long as they take).
+    pub fn max_half_open_wait(&self) -> Option<Duration> {
+        self.max_half_open_wait
+    }
+
     /// Whether any rate policy (failure rate or slow-call rate) is active.
     pub fn has_rate_policy(&self) -> bool {
         self.failure_rate.is_some() || self.slow_rate.is_some()
@@ -365,6 +374,9 @@ impl Config {
         }
         if let Some(t) = self.timeout {
             keys.push(format!("timeout = {}", d(t)));
+        }
+        if let Some(w) = self.max_half_open_wait {
+            keys.push(format!("max_half_open_wait = {}", d(w)));
         }
         keys.join(", ")
     }
@@ -472,6 +484,7 @@ pub struct ConfigBuilder {
     success: Given<u32>,
     half_open: Given<u32>,
     timeout: Given<Duration>,
+    max_half_open_wait: Given<Duration>,
 }
 
 fn percent(value: f64) -> Given<Percent> {
@@ -530,6 +543,7 @@ impl From<&Config> for ConfigBuilder {
             success: Given::Value(config.success),
             half_open: Given::of(config.half_open),
             timeout: Given::of(config.timeout),
+            max_half_open_wait: Given::of(config.max_half_open_wait),
         }
     }
 }
@@ -611,6 +625,14 @@ impl ConfigBuilder {
     /// Trials allowed in flight at once in HalfOpen (default: `success`).
     pub fn half_open(mut self, n: u32) -> Self {
         self.half_open = Given::Value(n);
+        self
+    }
+
+    /// A half-open breaker whose trials have not all decided this long after
+    /// it entered HalfOpen opens again, as after a failed trial: no breaker
+    /// stays half-open because a trial hangs.
+    pub fn max_half_open_wait(mut self, wait: Duration) -> Self {
+        self.max_half_open_wait = Given::Value(wait);
         self
     }
 
@@ -699,6 +721,7 @@ impl ConfigBuilder {
             "success" => self.success = Given::Value(count(value)?),
             "half_open" => self.half_open = Given::Value(count(value)?),
             "timeout" => self.timeout = Given::Value(duration(value)?),
+            "max_half_open_wait" => self.max_half_open_wait = Given::Value(duration(value)?),
             _ => {
                 return Err(ConfigError::new(
                     key,
@@ -725,6 +748,7 @@ impl ConfigBuilder {
         let success = self.success.get("success")?.unwrap_or(defaults.success);
         let half_open = self.half_open.get("half_open")?;
         let timeout = self.timeout.get("timeout")?;
+        let max_half_open_wait = self.max_half_open_wait.get("max_half_open_wait")?;
 
         if let Some(n) = fail_max {
             check_count("fail_max", n, MAX_COUNT)?;
@@ -805,6 +829,9 @@ impl ConfigBuilder {
         if let Some(t) = timeout {
             check_duration("timeout", t)?;
         }
+        if let Some(w) = max_half_open_wait {
+            check_duration("max_half_open_wait", w)?;
+        }
         Ok(Config {
             fail_max,
             within,
@@ -819,6 +846,7 @@ impl ConfigBuilder {
             success,
             half_open,
             timeout,
+            max_half_open_wait,
         })
     }
 }

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::policy::nanos;
+use crate::policy::{nanos, reopen_period};
 use crate::{Reason, State};
 
 /// The role a call had in the dry run, carried in the high bits of its
@@ -92,11 +92,18 @@ impl DryRun {
     /// A call arrives at `now`: its role, and the move it caused (the first
     /// call after the open period moves Open -> HalfOpen and is its first trial).
     pub(crate) fn admit(&mut self, now: u64, config: &Config) -> (Role, Option<Move>) {
+        if let Some(expired) = self.expire(now, config) {
+            return (Role::Rejected, Some(expired));
+        }
         match self.state {
             State::Open if now >= self.deadline => {
                 self.state = State::HalfOpen;
                 self.in_flight = 1;
                 self.successes = 0;
+                // In HalfOpen the deadline is when undecided trials expire.
+                self.deadline = config
+                    .max_half_open_wait()
+                    .map_or(u64::MAX, |w| now.saturating_add(nanos(w)));
                 let reason = Reason::OpenElapsed {
                     period: Duration::from_nanos(self.period),
                 };
@@ -121,14 +128,11 @@ impl DryRun {
     /// A trial ended at `at`: a failure reopens (with backoff), `success`
     /// successes close.
     pub(crate) fn trial_ended(&mut self, at: u64, failure: bool, config: &Config) -> Option<Move> {
+        if let Some(expired) = self.expire(at, config) {
+            return Some(expired);
+        }
         if failure {
-            self.period = match config.backoff() {
-                Some(factor) => {
-                    let cap = config.reset_max().map_or(u64::MAX, nanos);
-                    factor.apply(self.period).min(cap)
-                }
-                None => nanos(config.reset()),
-            };
+            self.period = reopen_period(config, self.period);
             self.open(at);
             return Some(self.moved(State::HalfOpen, Reason::TrialFailed));
         }
@@ -140,6 +144,18 @@ impl DryRun {
         let successes = self.successes;
         *self = DryRun::new(config);
         Some(self.moved(State::HalfOpen, Reason::TrialsSucceeded { successes }))
+    }
+
+    /// HalfOpen past `max_half_open_wait` at `now`: opens again, as after a
+    /// failed trial.
+    fn expire(&mut self, now: u64, config: &Config) -> Option<Move> {
+        let waited = config.max_half_open_wait()?;
+        if self.state != State::HalfOpen || now < self.deadline {
+            return None;
+        }
+        self.period = reopen_period(config, self.period);
+        self.open(now);
+        Some(self.moved(State::HalfOpen, Reason::TrialsUndecided { waited }))
     }
 
     /// A trial was cancelled: its permit comes back.

@@ -30,6 +30,7 @@ struct Params {
     reset_max: Option<u64>,
     success: u32,
     half_open: Option<u32>,
+    max_half_open_wait: Option<u64>,
 }
 
 impl Params {
@@ -70,6 +71,9 @@ impl Params {
         if let Some(h) = self.half_open {
             b = b.half_open(h);
         }
+        if let Some(w) = self.max_half_open_wait {
+            b = b.max_half_open_wait(ns(w));
+        }
         b.build().ok()
     }
 }
@@ -104,6 +108,8 @@ struct Model {
     open_for: u64,
     trials: u32,
     trial_successes: u32,
+    /// When the current HalfOpen began.
+    half_open_at: u64,
     /// The dry run, in MetricsOnly.
     dry: Option<Box<Model>>,
 }
@@ -126,8 +132,30 @@ impl Model {
             t0: 0,
             trials: 0,
             trial_successes: 0,
+            half_open_at: 0,
             dry: None,
         }
+    }
+
+    /// HalfOpen for `max_half_open_wait` or longer at `t`.
+    fn undecided(&self, t: u64) -> bool {
+        self.state == St::HalfOpen
+            && self
+                .p
+                .max_half_open_wait
+                .is_some_and(|w| t >= self.half_open_at + w)
+    }
+
+    /// Opens again after a failed (or undecided) trial, with backoff.
+    fn reopen(&mut self, t: u64) {
+        self.open_for = match self.p.backoff {
+            Some(f) => {
+                let grown = (u128::from(self.open_for) * u128::from(f) / 1_000_000) as u64;
+                grown.min(self.p.reset_max.unwrap_or(u64::MAX))
+            }
+            None => self.p.reset,
+        };
+        self.enter(St::Open, t);
     }
 
     fn enter(&mut self, state: St, t: u64) {
@@ -145,6 +173,7 @@ impl Model {
             St::HalfOpen => {
                 self.trials = 0;
                 self.trial_successes = 0;
+                self.half_open_at = t;
             }
             _ => {}
         }
@@ -180,6 +209,10 @@ impl Model {
                 self.trials = 1;
                 admit(self)
             }
+            St::HalfOpen if self.undecided(t) => {
+                self.reopen(t);
+                (Decision::Rejected(Some(self.open_for)), None)
+            }
             St::HalfOpen => {
                 if self.trials < self.p.half_open.unwrap_or(self.p.success) {
                     self.trials += 1;
@@ -213,6 +246,11 @@ impl Model {
             }
             return (false, slow);
         };
+        if self.undecided(t) {
+            // Too late: the trials expired first, and this one is a straggler.
+            self.reopen(t);
+            return (true, slow);
+        }
         match self.state {
             St::Closed => {
                 let tripped = self.trips(t, failure, slow);
@@ -220,16 +258,7 @@ impl Model {
                     self.enter(St::Open, t);
                 }
             }
-            St::HalfOpen if failure => {
-                self.open_for = match self.p.backoff {
-                    Some(f) => {
-                        let grown = (u128::from(self.open_for) * u128::from(f) / 1_000_000) as u64;
-                        grown.min(self.p.reset_max.unwrap_or(u64::MAX))
-                    }
-                    None => self.p.reset,
-                };
-                self.enter(St::Open, t);
-            }
+            St::HalfOpen if failure => self.reopen(t),
             St::HalfOpen => {
                 self.trials -= 1;
                 self.trial_successes += 1;
@@ -368,12 +397,22 @@ fn params() -> impl Strategy<Value = Params> {
             proptest::option::of(ms(40, 120)),
             1u32..4,
             proptest::option::of(1u32..4),
+            proptest::option::of(ms(1, 50)),
         ),
     )
         .prop_map(
             |(
                 (fail_max, within, failure_rate, window, min_calls),
-                (slow, slow_rate, reset, backoff, reset_max, success, half_open),
+                (
+                    slow,
+                    slow_rate,
+                    reset,
+                    backoff,
+                    reset_max,
+                    success,
+                    half_open,
+                    max_half_open_wait,
+                ),
             )| {
                 // Repair the combinations the builder refuses, so almost every
                 // case runs (the refusals themselves are tested in config.rs).
@@ -396,6 +435,7 @@ fn params() -> impl Strategy<Value = Params> {
                     reset_max: reset_max.filter(|_| backoff.is_some()),
                     success,
                     half_open,
+                    max_half_open_wait,
                 }
             },
         )
@@ -505,6 +545,7 @@ fn the_model_check_finds_a_known_difference() {
         reset_max: None,
         success: 2,
         half_open: None,
+        max_half_open_wait: None,
     };
     let mut wrong = p.clone();
     wrong.success = 1;

@@ -1125,3 +1125,131 @@ fn reset_ends_the_dry_run_and_a_new_one_starts_closed() {
     assert!(r.fail());
     assert_eq!(r.state(), State::Open, "live again");
 }
+
+// ---- max_half_open_wait -------------------------------------------------------------
+
+#[test]
+fn undecided_trials_reopen_the_breaker_at_the_first_call_after_the_wait() {
+    let r = Rig::new(
+        cfg()
+            .fail_max(1)
+            .reset(secs(10))
+            .success(1)
+            .half_open(1)
+            .max_half_open_wait(secs(5)),
+    );
+    assert!(r.fail());
+    r.advance(secs(10));
+    let hung = r.breaker.acquire().unwrap();
+    r.advance(ms(4999));
+    assert_eq!(
+        r.rejection().retry_after(),
+        None,
+        "HalfOpen: the one permit is taken"
+    );
+    r.advance(ms(1));
+    assert_eq!(
+        r.rejection().retry_after(),
+        Some(secs(10)),
+        "reopened now, this call rejected"
+    );
+    assert_eq!(r.state(), State::Open);
+    assert_eq!(
+        r.moves().last().unwrap(),
+        &(
+            State::HalfOpen,
+            State::Open,
+            "trials undecided after 5s".to_owned()
+        )
+    );
+    assert!(
+        hung.success().straggler,
+        "the hung trial ends in a later period"
+    );
+    assert_eq!(r.state(), State::Open);
+}
+
+#[test]
+fn a_trial_ending_after_the_wait_is_a_straggler_and_reopens_with_backoff() {
+    let r = Rig::new(
+        cfg()
+            .fail_max(1)
+            .reset(secs(10))
+            .backoff(2.0)
+            .success(2)
+            .max_half_open_wait(secs(5)),
+    );
+    assert!(r.fail());
+    r.advance(secs(10));
+    let first = r.breaker.acquire().unwrap();
+    let second = r.breaker.acquire().unwrap();
+    assert!(!first.success().straggler);
+    r.advance(secs(5));
+    assert!(second.success().straggler, "decided too late");
+    assert_eq!(r.state(), State::Open);
+    assert_eq!(
+        r.rejection().retry_after(),
+        Some(secs(20)),
+        "backoff, as after a failed trial"
+    );
+}
+
+#[test]
+fn trials_that_decide_in_time_are_not_affected_by_the_wait() {
+    let r = Rig::new(
+        cfg()
+            .fail_max(1)
+            .reset(secs(10))
+            .success(2)
+            .max_half_open_wait(secs(5)),
+    );
+    assert!(r.fail());
+    r.advance(secs(10));
+    assert!(r.ok());
+    r.advance(ms(4999));
+    assert!(r.ok());
+    assert_eq!(r.state(), State::Closed);
+    r.advance(secs(60));
+    assert!(r.ok(), "the wait only applies in HalfOpen");
+}
+
+#[test]
+fn a_dry_run_honours_max_half_open_wait_too() {
+    let r = Rig::new(
+        cfg()
+            .fail_max(1)
+            .reset(secs(10))
+            .success(1)
+            .half_open(1)
+            .max_half_open_wait(secs(5)),
+    );
+    r.breaker.metrics_only();
+    assert!(r.fail());
+    r.advance(secs(10));
+    let hung = r.breaker.acquire().unwrap();
+    r.advance(secs(5));
+    assert!(r.ok(), "MetricsOnly admits it");
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Open));
+    assert_eq!(
+        dry_moves(&r).last().unwrap(),
+        &(
+            State::HalfOpen,
+            State::Open,
+            "trials undecided after 5s".to_owned()
+        )
+    );
+    assert!(hung.success().straggler);
+}
+
+#[test]
+fn max_half_open_wait_is_a_key_like_the_others() {
+    let config: Config = "fail_max = 3, max_half_open_wait = 2s".parse().unwrap();
+    assert_eq!(config.max_half_open_wait(), Some(secs(2)));
+    assert_eq!(config.to_keys(), "fail_max = 3, max_half_open_wait = 2s");
+    let err = cfg()
+        .set("max_half_open_wait", "0s")
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field(), "max_half_open_wait");
+}

@@ -118,6 +118,18 @@ impl Windows {
     }
 }
 
+/// The open period after a failed (or undecided) trial, given the previous
+/// one: grown by `backoff` up to `reset_max`, or `reset` without backoff.
+pub(crate) fn reopen_period(config: &Config, previous: u64) -> u64 {
+    match config.backoff() {
+        Some(factor) => {
+            let cap = config.reset_max().map_or(u64::MAX, nanos);
+            factor.apply(previous).min(cap)
+        }
+        None => nanos(config.reset()),
+    }
+}
+
 pub(crate) fn nanos(d: Duration) -> u64 {
     crate::clock::saturating_nanos(d)
 }
