@@ -243,6 +243,67 @@ impl Breaker {
         result
     }
 
+    /// Runs `f` through the breaker, with `is_failure` deciding which results
+    /// count as failures: an `Ok` that answers a failure as a value (an HTTP
+    /// 503 returned as `Ok(response)`, as the attribute's `ok_is_failure`), or
+    /// an `Err` that is not the dependency's fault (as `failure`). A panic is
+    /// a failure and is resumed; a rejection returns without running `f`.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, Config, Error, State};
+    ///
+    /// struct Response { status: u16 }
+    /// let api = Breaker::new("api", Config::builder().fail_max(1).build()?);
+    /// let unavailable = |r: &Result<Response, Error>| matches!(r, Ok(r) if r.status >= 500) || r.is_err();
+    /// let response = api.call_when(unavailable, || Ok::<_, Error>(Response { status: 503 }))?;
+    /// assert_eq!(response.status, 503);
+    /// assert_eq!(api.state(), State::Open);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn call_when<T, E, F>(
+        &self,
+        is_failure: impl FnOnce(&Result<T, E>) -> bool,
+        f: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce() -> Result<T, E>,
+        E: From<Error> + fmt::Display,
+    {
+        let armed = FailOnUnwind(Some(self.acquire()?));
+        let result = f();
+        if let Some(permit) = armed.release() {
+            permit.record_when(&result, is_failure);
+        }
+        result
+    }
+
+    /// Runs a future through the breaker with `is_failure` classifying its
+    /// result, as [`call_when`](Breaker::call_when) does for a closure.
+    pub async fn call_async_when<T, E, Fut>(
+        &self,
+        is_failure: impl FnOnce(&Result<T, E>) -> bool,
+        fut: Fut,
+    ) -> Result<T, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: From<Error> + fmt::Display,
+    {
+        let mut permit = Some(self.acquire()?);
+        let mut fut = std::pin::pin!(fut);
+        let result = std::future::poll_fn(|cx| {
+            let armed = FailOnUnwind(permit.take());
+            let poll = fut.as_mut().poll(cx);
+            permit = armed.release();
+            poll
+        })
+        .await;
+        if let Some(permit) = permit {
+            permit.record_when(&result, is_failure);
+        }
+        result
+    }
+
     /// Runs a future through the breaker, as [`call`](Breaker::call) runs a
     /// closure. Dropping the returned future before it finishes cancels the
     /// call: it feeds no policy and gives its half-open permit back.
@@ -528,6 +589,23 @@ impl Permit<'_> {
     pub fn finish<T, E: fmt::Display>(self, result: Result<T, E>) -> Result<T, E> {
         self.record(&result);
         result
+    }
+
+    /// Records a call's `Result` as `is_failure` classifies it: a failure
+    /// (described by the error's `Display`, or as a classified `Ok`) when it
+    /// says so, a success otherwise.
+    pub fn record_when<T, E: fmt::Display>(
+        self,
+        result: &Result<T, E>,
+        is_failure: impl FnOnce(&Result<T, E>) -> bool,
+    ) -> Recorded {
+        if !is_failure(result) {
+            return self.success();
+        }
+        match result {
+            Ok(_) => self.failure_with(|| "`Ok` counted as a failure".to_owned()),
+            Err(error) => self.failure_with(|| error.to_string()),
+        }
     }
 
     /// Records a call's `Result` by reference (see [`finish`](Permit::finish)).

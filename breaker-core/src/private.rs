@@ -456,6 +456,31 @@ impl<T, E> Classifiable for Result<T, E> {
     }
 }
 
+/// A return type that `ok_is_failure = path` can classify: a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`ok_is_failure` classifies the `Ok` of a `Result`, but this function returns `{Self}`",
+    label = "`ok_is_failure` needs a `Result<T, E>` return type"
+)]
+pub trait OkClassifiable {
+    /// The success type.
+    type Ok;
+    /// `Some(value)` for an `Ok`.
+    fn ok_value(&self) -> Option<&Self::Ok>;
+}
+
+impl<T, E> OkClassifiable for Result<T, E> {
+    type Ok = T;
+    fn ok_value(&self) -> Option<&T> {
+        self.as_ref().ok()
+    }
+}
+
+/// Whether `result` is an `Ok` that `is_failure` counts as a failure.
+#[inline]
+pub fn ok_failed<R: OkClassifiable>(result: &R, is_failure: impl FnOnce(&R::Ok) -> bool) -> bool {
+    result.ok_value().is_some_and(is_failure)
+}
+
 /// The error of `result` if `is_failure` says it counts as a failure.
 #[inline]
 pub fn failed_by<R: Classifiable>(

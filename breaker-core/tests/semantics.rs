@@ -1253,3 +1253,48 @@ fn max_half_open_wait_is_a_key_like_the_others() {
         .unwrap_err();
     assert_eq!(err.field(), "max_half_open_wait");
 }
+
+// ---- Result classification ----------------------------------------------------------
+
+#[test]
+fn call_when_classifies_ok_values_and_errors() {
+    let r = Rig::new(cfg().fail_max(2));
+    let is_failure = |res: &Result<u16, Error>| match res {
+        Ok(status) => *status >= 500,
+        Err(e) => !e.is_rejected(),
+    };
+    assert_eq!(
+        r.breaker
+            .call_when(is_failure, || Ok::<u16, Error>(200))
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        r.breaker
+            .call_when(is_failure, || Ok::<u16, Error>(503))
+            .unwrap(),
+        503
+    );
+    assert_eq!(r.breaker.stats().failures, 1);
+    let _ = r.breaker.call_when(is_failure, || Ok::<u16, Error>(502));
+    assert_eq!(r.state(), State::Open);
+    assert_eq!(
+        r.breaker.open_reason().unwrap().last_failure.as_deref(),
+        Some("`Ok` counted as a failure")
+    );
+}
+
+#[test]
+fn call_async_when_classifies_the_futures_result() {
+    let r = Rig::new(cfg().fail_max(1));
+    let unavailable = |res: &Result<u16, Error>| matches!(res, Ok(status) if *status >= 500);
+    let call = r
+        .breaker
+        .call_async_when(unavailable, async { Ok::<u16, Error>(503) });
+    let mut call = std::pin::pin!(call);
+    assert!(matches!(
+        poll_once(call.as_mut()),
+        std::task::Poll::Ready(Ok(503))
+    ));
+    assert_eq!(r.state(), State::Open);
+}

@@ -234,17 +234,35 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             ::core::result::Result::Err(__cb_rejected) => #on_reject
         };
     };
+    // `ok_is_failure`: an `Ok` the predicate rejects is a failure, before the
+    // error classification is asked.
+    let ok_failed = attr.ok_is_failure.as_ref().map(|ok| {
+        let path = &ok.value;
+        let check = quote_spanned!(ok.key=> ::breaker_core::__private::ok_failed);
+        let message = format!(
+            "`Ok` counted as a failure by `ok_is_failure = {}`",
+            quote!(#path).to_string().replace(' ', "")
+        );
+        quote_spanned!(ok.span=>
+            if #check(&__cb_ret, #path) {
+                __cb_call.failure(|| ::std::borrow::ToOwned::to_owned(#message));
+                true
+            } else
+        )
+    });
     let record = quote! {
         #[allow(unused_imports)]
         use ::breaker_core::__private::{ErrOfOther as _, ErrOfResult as _, MessageOfDisplay as _, MessageOfOther as _};
-        match #failed {
-            ::core::option::Option::Some(__cb_error) => {
-                __cb_call.failure(|| (&::breaker_core::__private::Probe(__cb_error)).__cb_message());
-                true
-            }
-            _ => {
-                __cb_call.success();
-                false
+        #ok_failed {
+            match #failed {
+                ::core::option::Option::Some(__cb_error) => {
+                    __cb_call.failure(|| (&::breaker_core::__private::Probe(__cb_error)).__cb_message());
+                    true
+                }
+                _ => {
+                    __cb_call.success();
+                    false
+                }
             }
         }
     };

@@ -65,10 +65,14 @@ pub struct Attr {
     pub half_open: Option<Spanned<u32>>,
     /// `timeout = D`, in nanoseconds.
     pub timeout: Option<Spanned<u64>>,
+    /// `max_half_open_wait = D`, in nanoseconds.
+    pub max_half_open_wait: Option<Spanned<u64>>,
     /// `fallback = path`.
     pub fallback: Option<Spanned<syn::ExprPath>>,
     /// `failure = path`.
     pub failure: Option<Spanned<syn::ExprPath>>,
+    /// `ok_is_failure = path`.
+    pub ok_is_failure: Option<Spanned<syn::ExprPath>>,
     /// `retry = N`: up to N attempts.
     pub retry: Option<Spanned<u32>>,
     /// `retry_backoff = base..max`, in nanoseconds.
@@ -136,6 +140,7 @@ impl Attr {
             ("backoff", backoff),
             ("reset_max", nanos(&self.reset_max)),
             ("timeout", nanos(&self.timeout)),
+            ("max_half_open_wait", nanos(&self.max_half_open_wait)),
         ] {
             if let Some(value) = value {
                 keys.push((key, value));

@@ -165,6 +165,14 @@ fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
                 ),
             ));
         }
+        if let Some(ok_is_failure) = &attr.ok_is_failure {
+            errors.push(Error::new(
+                ok_is_failure.key,
+                format!(
+                    "`ok_is_failure` classifies the `Ok` of a `Result`, but this function returns {what}"
+                ),
+            ));
+        }
         if let Some(timeout) = &attr.timeout {
             errors.push(Error::new(
                 timeout.key,

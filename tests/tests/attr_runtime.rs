@@ -462,6 +462,88 @@ fn failure_decides_which_errors_count_the_others_are_successes() {
     assert_eq!(breaker("rt_failure").state(), State::Open);
 }
 
+/// An HTTP-like answer that carries its own failure.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+}
+
+fn unavailable(answer: &Answer) -> bool {
+    answer.status >= 500
+}
+
+#[circuit_breaker(rt_ok_is_failure, fail_max = 2, failure = is_down, ok_is_failure = unavailable)]
+fn answering(status: u16, error: Option<AppError>) -> Result<Answer, AppError> {
+    match error {
+        Some(e) => Err(e),
+        None => Ok(Answer { status }),
+    }
+}
+
+#[test]
+fn ok_is_failure_counts_an_ok_value_as_a_failure_and_keeps_the_error_classifier() {
+    let _t = time();
+    let b = breaker("rt_ok_is_failure");
+    assert_eq!(answering(200, None).unwrap().status, 200);
+    let _ = answering(200, Some(AppError::Busy)); // excused by `failure`
+    assert_eq!((b.stats().successes, b.stats().failures), (2, 0));
+    let answer = answering(503, None).unwrap();
+    assert_eq!(answer.status, 503, "the caller still gets the value");
+    assert_eq!(b.stats().failures, 1);
+    let _ = answering(502, None);
+    assert_eq!(b.state(), State::Open);
+    let reason = b.open_reason().expect("opened");
+    assert_eq!(
+        reason.last_failure.as_deref(),
+        Some("`Ok` counted as a failure by `ok_is_failure = unavailable`")
+    );
+}
+
+#[circuit_breaker(rt_ok_is_failure_async, fail_max = 1, ok_is_failure = unavailable)]
+async fn answering_async(status: u16) -> Result<Answer, AppError> {
+    Ok(Answer { status })
+}
+
+#[test]
+fn ok_is_failure_works_on_async_functions() {
+    let _t = time();
+    let mut call = pin!(answering_async(500));
+    assert!(matches!(
+        poll_once(call.as_mut()),
+        Poll::Ready(Ok(Answer { status: 500 }))
+    ));
+    assert_eq!(breaker("rt_ok_is_failure_async").state(), State::Open);
+}
+
+#[circuit_breaker(rt_half_open_wait, fail_max = 1, reset = 10s, success = 1, half_open = 1, max_half_open_wait = 5s)]
+async fn hanging_trial(gate: Arc<AtomicBool>) -> Result<u32, AppError> {
+    Gate(gate).await;
+    Ok(1)
+}
+
+#[test]
+fn max_half_open_wait_reopens_a_breaker_whose_trial_hangs() {
+    let (_t, clock) = time();
+    let b = breaker("rt_half_open_wait");
+    b.trip();
+    clock.advance(secs(10));
+    let gate = Arc::new(AtomicBool::new(false));
+    let mut trial = pin!(hanging_trial(gate.clone()));
+    assert!(poll_once(trial.as_mut()).is_pending());
+    assert_eq!(b.state(), State::HalfOpen);
+    clock.advance(secs(5));
+    let mut next = pin!(hanging_trial(gate.clone()));
+    match poll_once(next.as_mut()) {
+        Poll::Ready(Err(AppError::Breaker(e))) => assert_eq!(e.retry_after(), Some(secs(10))),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(b.state(), State::Open);
+    assert_eq!(
+        b.open_reason().unwrap().reason.to_string(),
+        "trials undecided after 5s"
+    );
+}
+
 #[circuit_breaker(rt_message, fail_max = 1)]
 fn failing_with_message() -> Result<u32, AppError> {
     Err(AppError::Down)

@@ -61,6 +61,15 @@ fn every_key(x: u32) -> Result<u32, AppError> {
     Ok(x)
 }
 
+fn is_zero(x: &u32) -> bool {
+    *x == 0
+}
+
+#[circuit_breaker(name = "later-keys", max_half_open_wait = 10s, ok_is_failure = is_zero, failure = is_failure)]
+fn later_keys(x: u32) -> Result<u32, AppError> {
+    Ok(x)
+}
+
 #[circuit_breaker]
 fn default_name() -> Result<(), AppError> {
     Ok(())
