@@ -148,10 +148,10 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
             ends.pop();
             finish(subjects, t, running.take(slot), events);
         }
-        let b = line.breaker;
+        let b = line.breaker();
         let timeout = trace.breakers[b].config.timeout;
         let subject = &mut subjects[b];
-        match line.item {
+        match line.item() {
             Item::Call {
                 outcome,
                 latency_ns,
@@ -247,6 +247,9 @@ fn finish<S: Subject>(
 }
 
 fn push_transitions(events: &mut dyn FnMut(Event), breaker: usize, transitions: Vec<Transition>) {
+    if transitions.is_empty() {
+        return;
+    }
     for t in transitions {
         events(Event {
             t_ns: t.t_ns,

@@ -11,7 +11,7 @@ use breaker_sim::duration::parse_duration;
 use breaker_sim::engine::replay_into;
 use breaker_sim::generate::{Scenario, generate};
 use breaker_sim::summary::{Summariser, all_edges, edges};
-use breaker_sim::trace::{Trace, parse};
+use breaker_sim::trace::{Trace, read};
 use breaker_sim::{log, model, real};
 use clap::{Parser, Subcommand};
 
@@ -146,9 +146,9 @@ enum Command {
 }
 
 fn load(path: &str) -> Result<Trace, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read the trace: {e}"))?;
-    parse(path, &text).map_err(|e| e.to_string())
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("{path}: cannot read the trace: {e}"))?;
+    read(path, file).map_err(|e| e.to_string())
 }
 
 fn names(trace: &Trace) -> Vec<String> {
