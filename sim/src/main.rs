@@ -458,8 +458,11 @@ fn plot(path: &str, output: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    write_out(
-        Some(output),
-        &breaker_sim::plot::svg(&events, &names(&trace)),
-    )
+    match breaker_sim::plot::svg(&events, &names(&trace)) {
+        Ok(svg) => write_out(Some(output), &svg),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
