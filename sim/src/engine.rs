@@ -57,6 +57,18 @@ pub trait Subject {
     type Ticket;
     /// Asks to run a call now.
     fn admit(&mut self, now_ns: u64) -> Decision<Self::Ticket>;
+    /// Asks to run a call now that would run `latency_ns` and end as
+    /// `written` if admitted: subjects that run real code need to know at
+    /// the start; the others only [`Subject::admit`].
+    fn admit_call(
+        &mut self,
+        now_ns: u64,
+        latency_ns: u64,
+        written: Outcome,
+    ) -> Decision<Self::Ticket> {
+        let _ = (latency_ns, written);
+        self.admit(now_ns)
+    }
     /// Ends an admitted call now, the way it ended; `written` is the outcome
     /// as the trace wrote it (`ignored` and `panic` are also a success and a
     /// failure), for subjects that run real code.
@@ -158,7 +170,7 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
             } => {
                 calls[b] += 1;
                 let call = calls[b];
-                match subject.admit(now) {
+                match subject.admit_call(now, latency_ns, outcome) {
                     Decision::Admitted(ticket) => {
                         let state = subject.state(now);
                         events(Event {
