@@ -11,7 +11,7 @@ use breaker_sim::engine::replay_into;
 use breaker_sim::generate::{Scenario, generate};
 use breaker_sim::model::Model;
 use breaker_sim::real::{RealBreaker, RealSubject};
-use breaker_sim::trace::{Trace, parse};
+use breaker_sim::trace::{Trace, parse, read};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn replay_core(trace: &Trace) -> u64 {
@@ -59,7 +59,8 @@ fn day(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(30));
     g.bench_function("parse_and_replay", |b| {
         b.iter(|| {
-            let trace = parse("day", &day).expect("valid");
+            // As the CLI reads a file: piece by piece.
+            let trace = read("day", day.as_bytes()).expect("valid");
             black_box(replay_core(&trace))
         })
     });

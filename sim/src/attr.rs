@@ -8,8 +8,10 @@
 //! virtual time exactly as in the direct replay, and the event log must be
 //! the same, byte for byte.
 //!
-//! Sync functions have no timeout, so traces with `timeout` are refused here.
-//! The registry is global: replay one trace per process.
+//! Sync functions have no timeout, so traces with `timeout` are refused here
+//! (the async mode, [`crate::attr_async`], runs them). The registry is
+//! global and each replay installs its clock in it: one replay at a time per
+//! process, and each trace's breakers used once.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -22,7 +24,7 @@ use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
 
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Outcome, Trace, TraceError};
+use crate::trace::{Action, Declaration, Outcome, Trace, TraceError};
 
 /// The error of a simulated call.
 #[derive(Debug)]
@@ -60,11 +62,34 @@ pub fn counts(e: &SimError) -> bool {
 
 /// How the engine tells a running body to end.
 #[derive(Debug, Clone, Copy)]
-enum Finish {
+pub(crate) enum Finish {
     Ok,
     Err,
     Ignored,
     Panic,
+}
+
+impl Finish {
+    /// The ending a trace line wrote.
+    pub(crate) fn of(written: Outcome) -> Finish {
+        match written {
+            Outcome::Ok => Finish::Ok,
+            Outcome::Err => Finish::Err,
+            Outcome::Ignored => Finish::Ignored,
+            Outcome::Panic => Finish::Panic,
+        }
+    }
+
+    /// Ends a body: returns its result, or panics for `panic`.
+    pub(crate) fn apply(self) -> Result<(), SimError> {
+        match self {
+            Finish::Ok => Ok(()),
+            Finish::Err => Err(SimError::Failed),
+            Finish::Ignored => Err(SimError::Ignored),
+            // resume_unwind skips the panic hook: a simulated panic prints nothing.
+            Finish::Panic => std::panic::resume_unwind(Box::new("simulated panic")),
+        }
+    }
 }
 
 /// What a call's thread tells the engine.
@@ -83,13 +108,7 @@ pub struct Trial {
 impl Trial {
     fn run(self) -> Result<(), SimError> {
         let _ = self.report.send(Report::Started);
-        match self.finish.recv() {
-            Ok(Finish::Ok) | Err(_) => Ok(()),
-            Ok(Finish::Err) => Err(SimError::Failed),
-            Ok(Finish::Ignored) => Err(SimError::Ignored),
-            // resume_unwind skips the panic hook: a simulated panic prints nothing.
-            Ok(Finish::Panic) => std::panic::resume_unwind(Box::new("simulated panic")),
-        }
+        self.finish.recv().unwrap_or(Finish::Ok).apply()
     }
 }
 
@@ -155,19 +174,16 @@ pub const FUNCTIONS: [(&str, Function); 8] = [
     ("n", n),
 ];
 
-/// The global clock and the transitions of every registry breaker, by name.
-struct Global {
-    clock: ManualClock,
-    transitions: Arc<Mutex<HashMap<String, Vec<Transition>>>>,
-}
+/// The transitions of every breaker of the global registry, by name, not
+/// yet taken by a replay.
+pub(crate) type Reported = Mutex<HashMap<String, Vec<Transition>>>;
 
-fn global() -> &'static Global {
-    static GLOBAL: OnceLock<Global> = OnceLock::new();
-    GLOBAL.get_or_init(|| {
-        let clock = ManualClock::new();
-        registry().use_clock(clock.clone());
-        let transitions: Arc<Mutex<HashMap<String, Vec<Transition>>>> = Arc::default();
-        let sink = Arc::clone(&transitions);
+/// The transitions the global registry reported (its listener is added once).
+pub(crate) fn reported() -> &'static Reported {
+    static REPORTED: OnceLock<Arc<Reported>> = OnceLock::new();
+    REPORTED.get_or_init(|| {
+        let reported: Arc<Reported> = Arc::default();
+        let sink = Arc::clone(&reported);
         registry().on_transition(move |t| {
             let state =
                 |s: breaker_core::State| State::from_name(s.as_str()).unwrap_or(State::MetricsOnly);
@@ -182,8 +198,50 @@ fn global() -> &'static Global {
                     reason: t.reason.to_string(),
                 });
         });
-        Global { clock, transitions }
+        reported
     })
+}
+
+/// Takes the transitions `name` reported since the last take.
+pub(crate) fn take_reported(name: &str) -> Vec<Transition> {
+    reported()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(name)
+        .map(std::mem::take)
+        .unwrap_or_default()
+}
+
+/// How many transitions `name` reported that are not taken yet.
+pub(crate) fn pending_reported(name: &str) -> u64 {
+    reported()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(name)
+        .map_or(0, |v| v.len() as u64)
+}
+
+/// The virtual clock of the sync mode.
+fn clock() -> &'static ManualClock {
+    static CLOCK: OnceLock<ManualClock> = OnceLock::new();
+    CLOCK.get_or_init(ManualClock::new)
+}
+
+/// The registry breaker `name`, registering every annotated function first if needed.
+pub(crate) fn registered(name: &str) -> Option<Breaker> {
+    registry().get(name).or_else(|| {
+        let _ = probe();
+        registry().get(name)
+    })
+}
+
+/// The configuration a declaration writes, as breaker-core builds it.
+pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
+    let mut builder = Config::builder();
+    for (key, value) in &decl.config.raw {
+        builder = builder.set(key, value).map_err(|e| e.to_string())?;
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// One breaker of the trace, driven through its annotated function.
@@ -208,7 +266,9 @@ impl AttrSubject {
     /// The subjects of a trace, one per declaration, each matched to the
     /// annotated function of the same name and the same configuration.
     pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<AttrSubject>, TraceError> {
-        global();
+        reported();
+        // The async mode may have installed its own clock since.
+        registry().use_clock(clock().clone());
         trace
             .breakers
             .iter()
@@ -233,17 +293,8 @@ impl AttrSubject {
                         known.join(", ")
                     )));
                 };
-                let mut builder = Config::builder();
-                for (key, value) in &d.config.raw {
-                    builder = builder.set(key, value).map_err(|e| fail(e.to_string()))?;
-                }
-                let config = builder.build().map_err(|e| fail(e.to_string()))?;
-                // The first call registers every annotated function; make sure it has happened.
-                let registered = registry().get(&d.name).or_else(|| {
-                    let _ = probe();
-                    registry().get(&d.name)
-                });
-                let Some(breaker) = registered else {
+                let config = config_of(d).map_err(fail)?;
+                let Some(breaker) = registered(&d.name) else {
                     return Err(fail(format!("breaker `{}` is not in the registry", d.name)));
                 };
                 if breaker.config() != &config {
@@ -265,7 +316,7 @@ impl AttrSubject {
     }
 
     fn at(&self, now_ns: u64) {
-        global().clock.set(Duration::from_nanos(now_ns));
+        clock().set(Duration::from_nanos(now_ns));
     }
 }
 
@@ -333,13 +384,7 @@ impl Subject for AttrSubject {
         // A transition since the call started ended its period; its own end's does not count.
         let straggler =
             self.transitions_seen + self.pending_transitions() > ticket.transitions_at_start;
-        let finish = match written {
-            Outcome::Ok => Finish::Ok,
-            Outcome::Err => Finish::Err,
-            Outcome::Ignored => Finish::Ignored,
-            Outcome::Panic => Finish::Panic,
-        };
-        let _ = ticket.finish.send(finish);
+        let _ = ticket.finish.send(Finish::of(written));
         let _ = ticket.report.recv();
         let _ = ticket.thread.join();
         Ended {
@@ -365,13 +410,7 @@ impl Subject for AttrSubject {
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {
-        let taken = global()
-            .transitions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&self.name)
-            .map(std::mem::take)
-            .unwrap_or_default();
+        let taken = take_reported(&self.name);
         self.transitions_seen += taken.len() as u64;
         taken
     }
@@ -379,12 +418,7 @@ impl Subject for AttrSubject {
 
 impl AttrSubject {
     fn pending_transitions(&self) -> u64 {
-        global()
-            .transitions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&self.name)
-            .map_or(0, |v| v.len() as u64)
+        pending_reported(&self.name)
     }
 }
 

@@ -148,43 +148,58 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     Ok(total)
 }
 
+/// Powers of ten up to 10^9.
+const POW10: [u64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// For each of [`UNITS`], its length as a power of ten of nanoseconds, if it is one.
+const DECIMALS: [Option<u32>; 6] = [None, None, Some(9), Some(6), Some(3), Some(0)];
+
 /// The common case, fast: segments with units in order (`250ms`, `1m30s`,
 /// `1.5s`), fractions of at most 9 digits. `None` for anything else, which the full parser then handles
 /// (and reports); whatever this accepts, the full parser accepts with the same value.
-fn parse_integers(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() {
-        return None;
+pub(crate) fn parse_integers(bytes: &[u8]) -> Option<u64> {
+    match parse_prefix(bytes)? {
+        (ns, len) if len == bytes.len() => Some(ns),
+        _ => None,
     }
+}
+
+/// The duration [`parse_integers`] accepts at the start of `bytes`, and its
+/// length: it stops before the first byte that cannot continue it, so a
+/// caller reading words from a line scans each byte once.
+pub(crate) fn parse_prefix(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut i = 0;
     let mut total: u64 = 0;
     let mut last: Option<usize> = None;
-    while i < bytes.len() {
+    loop {
         let start = i;
-        let mut value: u64 = 0;
-        while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
-            value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-            i += 1;
-        }
-        if i == start {
+        let (value, end) = digits(bytes, i);
+        i = end;
+        // 18 digits cannot overflow 64 bits; longer numbers are left to the full parser.
+        if i == start || i - start > 18 {
             return None;
         }
         // An optional fraction, up to 9 digits: (digits, count).
         let mut fraction: Option<(u64, u32)> = None;
         if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            let (mut digits, mut count) = (0u64, 0u32);
-            while let Some(&b) = bytes.get(i).filter(|b| b.is_ascii_digit()) {
-                if count == 9 {
-                    return None;
-                }
-                digits = digits * 10 + u64::from(b - b'0');
-                count += 1;
-                i += 1;
-            }
-            if count == 0 {
+            let (digits, end) = digits(bytes, i + 1);
+            let count = end - (i + 1);
+            i = end;
+            if count == 0 || count > 9 {
                 return None;
             }
-            fraction = Some((digits, count));
+            fraction = Some((digits, count as u32));
         }
         let (index, len) = match (bytes.get(i), bytes.get(i + 1)) {
             (Some(b'h'), _) => (0, 1),
@@ -196,31 +211,65 @@ fn parse_integers(bytes: &[u8]) -> Option<u64> {
             _ => return None,
         };
         i += len;
-        if bytes.get(i).is_some_and(|b| !b.is_ascii_digit()) || last.is_some_and(|l| index <= l) {
+        if last.is_some_and(|l| index <= l) {
             return None;
         }
         last = Some(index);
         let scale = UNITS[index].1;
         total = total.checked_add(value.checked_mul(scale)?)?;
         if let Some((digits, count)) = fraction {
-            // u64 when the product fits (every unit up to `s`): 128-bit
-            // division is a library call, and this runs once per trace line.
-            let denominator = 10u64.pow(count);
-            let part = match digits.checked_mul(scale) {
-                Some(scaled) if scaled % denominator == 0 => scaled / denominator,
-                Some(_) => return None,
-                None => {
-                    let scaled = u128::from(digits) * u128::from(scale);
-                    if scaled % u128::from(denominator) != 0 {
-                        return None;
-                    }
-                    u64::try_from(scaled / u128::from(denominator)).ok()?
-                }
-            };
-            total = total.checked_add(part)?;
+            total = total.checked_add(fraction_ns(digits, count, index)?)?;
+        }
+        match bytes.get(i) {
+            Some(b) if b.is_ascii_digit() => {}
+            // A letter or a dot would continue the word as something else
+            // (`5msx`, `5s.`); the full parser says what.
+            Some(b) if b.is_ascii_alphabetic() || *b == b'.' => return None,
+            _ => return Some((total, i)),
         }
     }
-    Some(total)
+}
+
+/// The decimal digits from `i` as a number (wrapping past 19 digits) and where they end.
+fn digits(bytes: &[u8], mut i: usize) -> (u64, usize) {
+    let mut value = 0u64;
+    while i < bytes.len() {
+        let d = bytes[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    (value, i)
+}
+
+/// `0.digits` (`count` digits) of unit `UNITS[index]`, in whole nanoseconds.
+fn fraction_ns(digits: u64, count: u32, index: usize) -> Option<u64> {
+    // Units that are powers of ten need no division when the fraction has
+    // no more digits than the unit has decimals (`0.009443s`, `48.695ms`):
+    // this runs twice per trace line.
+    if let Some(decimals) = DECIMALS[index] {
+        if count <= decimals {
+            // digits < 10^9 and the factor <= 10^9: no overflow.
+            return Some(digits * POW10[(decimals - count) as usize]);
+        }
+    }
+    // u64 when the product fits (every unit up to `s`): 128-bit division
+    // is a library call.
+    let scale = UNITS[index].1;
+    let denominator = 10u64.pow(count);
+    match digits.checked_mul(scale) {
+        Some(scaled) if scaled % denominator == 0 => Some(scaled / denominator),
+        Some(_) => None,
+        None => {
+            let scaled = u128::from(digits) * u128::from(scale);
+            if scaled % u128::from(denominator) != 0 {
+                return None;
+            }
+            u64::try_from(scaled / u128::from(denominator)).ok()
+        }
+    }
 }
 
 /// Writes nanoseconds in the trace syntax, exactly (`1m30s`, `250ms`, `0s`).

@@ -57,6 +57,18 @@ pub trait Subject {
     type Ticket;
     /// Asks to run a call now.
     fn admit(&mut self, now_ns: u64) -> Decision<Self::Ticket>;
+    /// Asks to run a call now that would run `latency_ns` and end as
+    /// `written` if admitted: subjects that run real code need to know at
+    /// the start; the others only [`Subject::admit`].
+    fn admit_call(
+        &mut self,
+        now_ns: u64,
+        latency_ns: u64,
+        written: Outcome,
+    ) -> Decision<Self::Ticket> {
+        let _ = (latency_ns, written);
+        self.admit(now_ns)
+    }
     /// Ends an admitted call now, the way it ended; `written` is the outcome
     /// as the trace wrote it (`ignored` and `panic` are also a success and a
     /// failure), for subjects that run real code.
@@ -148,17 +160,17 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
             ends.pop();
             finish(subjects, t, running.take(slot), events);
         }
-        let b = line.breaker;
+        let b = line.breaker();
         let timeout = trace.breakers[b].config.timeout;
         let subject = &mut subjects[b];
-        match line.item {
+        match line.item() {
             Item::Call {
                 outcome,
                 latency_ns,
             } => {
                 calls[b] += 1;
                 let call = calls[b];
-                match subject.admit(now) {
+                match subject.admit_call(now, latency_ns, outcome) {
                     Decision::Admitted(ticket) => {
                         let state = subject.state(now);
                         events(Event {
@@ -247,6 +259,9 @@ fn finish<S: Subject>(
 }
 
 fn push_transitions(events: &mut dyn FnMut(Event), breaker: usize, transitions: Vec<Transition>) {
+    if transitions.is_empty() {
+        return;
+    }
     for t in transitions {
         events(Event {
             t_ns: t.t_ns,

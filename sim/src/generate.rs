@@ -143,13 +143,36 @@ fn decimal(ns: u64, scale: u64, unit: &str) -> String {
     format!("{whole}.{}{unit}", digits.trim_end_matches('0'))
 }
 
-/// Writes a trace of `scenario` lasting `duration_ns`, about `rps` calls a second.
+/// The default resolution of generated times and latencies: 1 µs.
+pub const RESOLUTION_NS: u64 = 1_000;
+
+/// Writes a trace of `scenario` lasting `duration_ns`, about `rps` calls a
+/// second, times and latencies to the microsecond.
 pub fn generate(scenario: Scenario, seed: u64, duration_ns: u64, rps: u32) -> String {
+    generate_with(scenario, seed, duration_ns, rps, RESOLUTION_NS)
+}
+
+/// [`generate`] with times and latencies rounded down to multiples of
+/// `resolution_ns` (at least 1): `1_000_000` gives whole milliseconds, which
+/// tokio's timers can keep (the async attribute mode needs them).
+pub fn generate_with(
+    scenario: Scenario,
+    seed: u64,
+    duration_ns: u64,
+    rps: u32,
+    resolution_ns: u64,
+) -> String {
+    let step = resolution_ns.max(1);
     let mut rng = SplitMix64::new(seed);
     let mut out = String::new();
+    let resolution = if step == RESOLUTION_NS {
+        String::new()
+    } else {
+        format!(" --resolution {}", format_duration(step))
+    };
     let _ = writeln!(
         out,
-        "# breaker-sim gen --scenario {} --seed {seed} --duration {} --rps {rps}",
+        "# breaker-sim gen --scenario {} --seed {seed} --duration {} --rps {rps}{resolution}",
         Scenario::NAMES[scenario as usize],
         format_duration(duration_ns)
     );
@@ -164,8 +187,8 @@ pub fn generate(scenario: Scenario, seed: u64, duration_ns: u64, rps: u32) -> St
         } else {
             "ok"
         };
-        // Latencies to the microsecond, written in ms; times in seconds.
-        let latency = (lo + rng.below(hi.saturating_sub(lo) + 1)) / 1_000 * 1_000;
+        // Latencies to the resolution, written in ms; times in seconds.
+        let latency = (lo + rng.below(hi.saturating_sub(lo) + 1)) / step * step;
         let _ = writeln!(
             out,
             "{} dep {outcome} {}",
@@ -175,8 +198,8 @@ pub fn generate(scenario: Scenario, seed: u64, duration_ns: u64, rps: u32) -> St
         // Gaps uniform in [0.5, 1.5] of the mean interval.
         let mean = 1_000_000_000 / (u64::from(rps.max(1)) * scenario.load(t, duration_ns));
         t = t
-            .saturating_add((mean / 2 + rng.below(mean + 1)) / 1_000 * 1_000)
-            .max(t + 1_000);
+            .saturating_add((mean / 2 + rng.below(mean + 1)) / step * step)
+            .max(t.saturating_add(step));
     }
     out
 }

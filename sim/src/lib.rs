@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod attr;
+pub mod attr_async;
 pub mod check;
 pub mod config;
 pub mod duration;

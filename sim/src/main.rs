@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use breaker_sim::check::Checker;
 use breaker_sim::duration::parse_duration;
 use breaker_sim::engine::replay_into;
-use breaker_sim::generate::{Scenario, generate};
+use breaker_sim::generate::{Scenario, generate_with};
 use breaker_sim::summary::{Summariser, all_edges, edges};
-use breaker_sim::trace::{Trace, parse};
+use breaker_sim::trace::{Trace, read};
 use breaker_sim::{log, model, real};
 use clap::{Parser, Subcommand};
 
@@ -86,6 +86,7 @@ enum Via {
     Core,
     Model,
     Attr,
+    AttrAsync,
 }
 
 #[derive(Subcommand)]
@@ -98,8 +99,10 @@ enum Command {
         #[arg(long, value_name = "FILE|-")]
         events: Option<String>,
         /// What to replay through: breaker-core's `Breaker` (core), the
-        /// reference model (model), or the `#[circuit_breaker]` functions of
-        /// the shipped traces (attr).
+        /// reference model (model), the sync `#[circuit_breaker]` functions
+        /// of the shipped traces (attr), or async ones under tokio's paused
+        /// clock (attr-async: the shipped traces' and `gen`'s configurations,
+        /// calls that sleep ending on whole milliseconds).
         #[arg(long, value_enum, default_value_t = Via::Core)]
         via: Via,
     },
@@ -142,13 +145,17 @@ enum Command {
         /// Calls per second.
         #[arg(long, default_value_t = 20)]
         rps: u32,
+        /// Times and latencies are multiples of this (`1ms` suits the
+        /// attr-async mode, whose tokio timers fire on whole milliseconds).
+        #[arg(long, default_value = "1us")]
+        resolution: String,
     },
 }
 
 fn load(path: &str) -> Result<Trace, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read the trace: {e}"))?;
-    parse(path, &text).map_err(|e| e.to_string())
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("{path}: cannot read the trace: {e}"))?;
+    read(path, file).map_err(|e| e.to_string())
 }
 
 fn names(trace: &Trace) -> Vec<String> {
@@ -172,6 +179,7 @@ fn main() -> ExitCode {
             seed,
             duration,
             rps,
+            resolution,
         } => {
             let Some(scenario) = Scenario::from_name(&scenario) else {
                 eprintln!(
@@ -195,7 +203,18 @@ fn main() -> ExitCode {
                 eprintln!("error: --rps must be >= 1");
                 return ExitCode::from(2);
             }
-            let text = generate(scenario, seed, duration_ns, rps);
+            let resolution_ns = match parse_duration(&resolution) {
+                Ok(d) if d > 0 => d,
+                Ok(_) => {
+                    eprintln!("error: --resolution must be > 0");
+                    return ExitCode::from(2);
+                }
+                Err(e) => {
+                    eprintln!("error: bad --resolution: {}", e.message);
+                    return ExitCode::from(2);
+                }
+            };
+            let text = generate_with(scenario, seed, duration_ns, rps, resolution_ns);
             write_out(None, &text)
         }
     }
@@ -248,6 +267,12 @@ fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
     } else {
         Vec::new()
     };
+    if via == Via::AttrAsync {
+        if let Err(e) = breaker_sim::attr_async::check(path, &trace) {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
     let mut out: Box<dyn std::io::Write> = match events_to {
         None => Box::new(std::io::sink()),
         Some("-") => Box::new(std::io::stdout().lock()),
@@ -276,7 +301,19 @@ fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
             }
         }
     };
-    if via == Via::Model {
+    let mut async_failed: Option<String> = None;
+    if via == Via::AttrAsync {
+        // Refusals come before any event (the trace is matched and checked
+        // first); a call that ended otherwise than the trace says, after.
+        match breaker_sim::attr_async::AsyncReplay::new() {
+            Ok(replay) => {
+                if let Err(e) = replay.replay_into(path, &trace, &mut sink) {
+                    async_failed = Some(e);
+                }
+            }
+            Err(e) => async_failed = Some(format!("cannot start a tokio runtime: {e}")),
+        }
+    } else if via == Via::Model {
         let mut models: Vec<model::Model> = trace
             .breakers
             .iter()
@@ -289,6 +326,10 @@ fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
         let mut subjects: Vec<real::RealSubject<'_>> =
             breakers.iter().map(real::RealBreaker::subject).collect();
         replay_into(&trace, &mut subjects, &mut sink);
+    }
+    if let Some(e) = async_failed {
+        eprintln!("{e}");
+        return ExitCode::from(2);
     }
     if let Some(e) = failed.or_else(|| out.flush().err()) {
         eprintln!(
@@ -458,8 +499,11 @@ fn plot(path: &str, output: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    write_out(
-        Some(output),
-        &breaker_sim::plot::svg(&events, &names(&trace)),
-    )
+    match breaker_sim::plot::svg(&events, &names(&trace)) {
+        Ok(svg) => write_out(Some(output), &svg),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

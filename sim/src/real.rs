@@ -4,6 +4,8 @@
 //! transitions it reports to `on_transition` are collected and written right
 //! after the event that caused them, at the time breaker-core gave them.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,12 +20,29 @@ use crate::trace::{Action, Declaration, Outcome, Trace, TraceError};
 pub struct RealBreaker {
     breaker: Breaker,
     clock: ManualClock,
-    reported: Arc<Mutex<Vec<Transition>>>,
+    /// The time last given to `clock`: most steps happen at the time of the step before.
+    clock_ns: Cell<u64>,
+    reported: Arc<Reported>,
+}
+
+/// Transitions reported and not yet taken. The flag spares the replay a
+/// lock after every event: transitions are rare.
+#[derive(Default)]
+struct Reported {
+    any: AtomicBool,
+    list: Mutex<Vec<Transition>>,
 }
 
 fn state(s: breaker_core::State) -> State {
-    // An unknown future state shows as a divergence rather than a crash.
-    State::from_name(s.as_str()).unwrap_or(State::MetricsOnly)
+    match s {
+        breaker_core::State::Closed => State::Closed,
+        breaker_core::State::Open => State::Open,
+        breaker_core::State::HalfOpen => State::HalfOpen,
+        breaker_core::State::ForcedOpen => State::ForcedOpen,
+        breaker_core::State::Disabled => State::Disabled,
+        // An unknown future state shows as a divergence rather than a crash.
+        other => State::from_name(other.as_str()).unwrap_or(State::MetricsOnly),
+    }
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -40,10 +59,11 @@ impl RealBreaker {
         let config = builder.build().map_err(|e| e.to_string())?;
         let clock = ManualClock::new();
         let breaker = Breaker::with_clock(decl.name.as_str(), config, clock.clone());
-        let reported = Arc::new(Mutex::new(Vec::new()));
+        let reported = Arc::new(Reported::default());
         let sink = Arc::clone(&reported);
         breaker.on_transition(move |t| {
-            sink.lock()
+            sink.list
+                .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(Transition {
                     t_ns: nanos(t.at),
@@ -51,10 +71,12 @@ impl RealBreaker {
                     to: state(t.to),
                     reason: t.reason.to_string(),
                 });
+            sink.any.store(true, Ordering::Release);
         });
         Ok(RealBreaker {
             breaker,
             clock,
+            clock_ns: Cell::new(0),
             reported,
         })
     }
@@ -85,7 +107,9 @@ impl RealBreaker {
     }
 
     fn at(&self, now_ns: u64) {
-        self.clock.set(Duration::from_nanos(now_ns));
+        if self.clock_ns.replace(now_ns) != now_ns {
+            self.clock.set(Duration::from_nanos(now_ns));
+        }
     }
 }
 
@@ -158,7 +182,13 @@ impl<'a> Subject for RealSubject<'a> {
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {
-        std::mem::take(&mut *self.real.reported.lock().unwrap_or_else(|e| e.into_inner()))
+        let reported = &self.real.reported;
+        if !reported.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        // Cleared before taking: a transition reported meanwhile sets it again.
+        reported.any.store(false, Ordering::Release);
+        std::mem::take(&mut *reported.list.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 

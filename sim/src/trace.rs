@@ -1,14 +1,24 @@
 //! The trace format of TRACES.md: a typed model and its parser.
 //!
 //! Parsing never panics. A mistake is reported as `FILE:LINE:COLUMN: message`
-//! (columns count characters from 1), naming what was expected.
+//! (columns count characters from 1), naming what was expected. [`read`]
+//! parses a file piece by piece; [`parse`] parses text in memory.
+//!
+//! ```
+//! let trace = breaker_sim::trace::parse("t.trace", "breaker db fail_max=2\n0s db ok 5ms\n").unwrap();
+//! assert_eq!(trace.lines[0].t_ns, 0);
+//! let e = breaker_sim::trace::parse("t.trace", "breaker db\n0s dbb ok\n").unwrap_err();
+//! assert_eq!(e.to_string(), "t.trace:2:4: unknown breaker `dbb`; did you mean `db`?");
+//! ```
+
+mod fast;
+mod general;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 
-use crate::config::{BreakerConfig, KEYS};
-use crate::duration::{format_duration, parse_duration};
-use crate::suggest::did_you_mean;
+use crate::config::BreakerConfig;
 
 /// What a call would do if admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,17 +89,72 @@ pub enum Item {
     Action(Action),
 }
 
-/// A timed line of the trace.
+/// A timed line of the trace, in 24 bytes: a day of traffic is millions of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line {
     /// Absolute virtual time, in ns.
     pub t_ns: u64,
+    /// The latency of a call; 0 for an action.
+    latency_ns: u64,
     /// Index of the breaker in [`Trace::breakers`].
-    pub breaker: usize,
+    breaker: u32,
+    what: What,
+}
+
+/// A line's outcome or action, in one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    Call(Outcome),
+    Action(Action),
+}
+
+impl Line {
+    /// A call of breaker `breaker` (an index in [`Trace::breakers`]) at `t_ns`.
+    pub fn call(t_ns: u64, breaker: u32, outcome: Outcome, latency_ns: u64) -> Line {
+        Line {
+            t_ns,
+            latency_ns,
+            breaker,
+            what: What::Call(outcome),
+        }
+    }
+
+    /// An operator action on breaker `breaker` at `t_ns`.
+    pub fn action(t_ns: u64, breaker: u32, action: Action) -> Line {
+        Line {
+            t_ns,
+            latency_ns: 0,
+            breaker,
+            what: What::Action(action),
+        }
+    }
+
+    /// A line of breaker `breaker` at `t_ns` doing `item`.
+    pub fn new(t_ns: u64, breaker: u32, item: Item) -> Line {
+        match item {
+            Item::Call {
+                outcome,
+                latency_ns,
+            } => Line::call(t_ns, breaker, outcome, latency_ns),
+            Item::Action(action) => Line::action(t_ns, breaker, action),
+        }
+    }
+
+    /// Index of the breaker in [`Trace::breakers`].
+    pub fn breaker(&self) -> usize {
+        self.breaker as usize
+    }
+
     /// The call or action.
-    pub item: Item,
-    /// The 1-based line number in the file.
-    pub line_no: usize,
+    pub fn item(&self) -> Item {
+        match self.what {
+            What::Call(outcome) => Item::Call {
+                outcome,
+                latency_ns: self.latency_ns,
+            },
+            What::Action(action) => Item::Action(action),
+        }
+    }
 }
 
 /// A `breaker` declaration.
@@ -137,369 +202,249 @@ impl fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
-const OUTCOMES: [&str; 4] = ["ok", "err", "ignored", "panic"];
-const ACTIONS: [&str; 4] = ["trip", "force_open", "disable", "reset"];
-
-/// A whitespace-separated word with its 1-based column.
-#[derive(Debug, Clone, Copy)]
-struct Token<'a> {
-    column: usize,
-    text: &'a str,
+/// Parses a trace line by line, from text that may arrive in pieces.
+///
+/// Plain call and action lines take a fast path straight from the bytes
+/// (`fast`); every other line, and every mistake, goes through the full
+/// parser (`general`), which alone writes error messages. Parsing stops
+/// at the first mistake, except that after a call to an undeclared breaker
+/// the rest is scanned for a later declaration of it, to say so.
+#[derive(Debug)]
+pub struct TraceParser {
+    file: String,
+    /// The line being parsed, from 1.
+    line_no: usize,
+    trace: Trace,
+    /// Breakers by name, used once there are more than a few.
+    index: HashMap<String, u32>,
+    /// The previous timed line's time.
+    previous: Option<u64>,
+    failure: Option<Failure>,
+    fast_path: bool,
 }
 
-/// Splits a line into words, up to a `#` comment, into `tokens` (cleared first).
-fn tokenize<'a>(line: &'a str, tokens: &mut Vec<Token<'a>>) {
-    tokens.clear();
-    let bytes = line.as_bytes();
-    if line.is_ascii() {
-        // Fast path: columns are byte offsets + 1.
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b == b'#' {
+#[derive(Debug)]
+struct Failure {
+    error: TraceError,
+    /// A breaker called before any declaration: later lines are scanned for one.
+    undeclared: Option<String>,
+}
+
+/// How many breakers a linear scan finds faster than hashing.
+const SCAN: usize = 8;
+
+impl TraceParser {
+    /// A parser for the trace `file` (the name errors give).
+    pub fn new(file: &str) -> TraceParser {
+        TraceParser {
+            file: file.to_string(),
+            line_no: 0,
+            trace: Trace::default(),
+            index: HashMap::new(),
+            previous: None,
+            failure: None,
+            fast_path: true,
+        }
+    }
+
+    /// The same parser without its fast path, to check that both agree.
+    #[doc(hidden)]
+    pub fn without_fast_path(mut self) -> TraceParser {
+        self.fast_path = false;
+        self
+    }
+
+    /// Parses the whole lines (ended by `\n`) at the start of `bytes`, and
+    /// with `eof` the rest as the last line. Returns how many bytes it took:
+    /// give the rest again, with more after it.
+    pub fn push(&mut self, bytes: &[u8], eof: bool) -> usize {
+        let mut pos = 0;
+        while pos < bytes.len() {
+            if self.stopped() {
+                return bytes.len();
+            }
+            if self.fast_path && self.failure.is_none() {
+                if let Some((line, used)) = self.fast(&bytes[pos..]) {
+                    self.line_no += 1;
+                    self.previous = Some(line.t_ns);
+                    self.trace.lines.push(line);
+                    pos += used;
+                    continue;
+                }
+            }
+            let rest = &bytes[pos..];
+            match rest.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    self.line(&rest[..end]);
+                    pos += end + 1;
+                }
+                None if eof => {
+                    self.line(rest);
+                    pos = bytes.len();
+                }
+                None => break,
+            }
+        }
+        pos
+    }
+
+    /// Whether the outcome is known whatever follows (a mistake was found),
+    /// so a reader may stop reading.
+    pub fn stopped(&self) -> bool {
+        self.failure
+            .as_ref()
+            .is_some_and(|f| f.undeclared.is_none())
+    }
+
+    /// The trace, or the first mistake in it.
+    pub fn finish(self) -> Result<Trace, TraceError> {
+        match self.failure {
+            Some(f) => Err(f.error),
+            None => Ok(self.trace),
+        }
+    }
+
+    fn line(&mut self, bytes: &[u8]) {
+        self.line_no += 1;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                if self.failure.is_none() {
+                    let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+                    self.failure = Some(Failure {
+                        error: TraceError {
+                            file: self.file.clone(),
+                            line: self.line_no,
+                            column: valid.chars().count() + 1,
+                            message: "invalid UTF-8; a trace is UTF-8 text".to_string(),
+                        },
+                        undeclared: None,
+                    });
+                }
                 return;
             }
-            if matches!(b, b'\t'..=b'\r' | b' ') {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && !matches!(bytes[i], b'\t'..=b'\r' | b' ' | b'#') {
-                i += 1;
-            }
-            tokens.push(Token {
-                column: start + 1,
-                text: &line[start..i],
-            });
-        }
-        return;
-    }
-    let mut start: Option<(usize, usize)> = None;
-    let mut column = 0;
-    for (byte, ch) in line.char_indices() {
-        column += 1;
-        if ch == '#' {
-            if let Some((b, c)) = start.take() {
-                tokens.push(Token {
-                    column: c,
-                    text: &line[b..byte],
-                });
+        };
+        if let Some(failure) = &mut self.failure {
+            if let Some(name) = &failure.undeclared {
+                if general::declares(text, name) {
+                    failure.error.message = format!(
+                        "breaker `{name}` is used before its declaration on line {}; declare every breaker before its first call",
+                        self.line_no
+                    );
+                    failure.undeclared = None;
+                }
             }
             return;
         }
-        if ch.is_whitespace() {
-            if let Some((b, c)) = start.take() {
-                tokens.push(Token {
-                    column: c,
-                    text: &line[b..byte],
-                });
+        match self.general(text) {
+            Ok(general::Parsed::Nothing) => {}
+            Ok(general::Parsed::Declaration(decl)) => {
+                // `general` refuses a declaration beyond u32::MAX breakers.
+                let index = self.trace.breakers.len() as u32;
+                self.index.insert(decl.name.clone(), index);
+                self.trace.breakers.push(decl);
             }
-        } else if start.is_none() {
-            start = Some((byte, column));
-        }
-    }
-    if let Some((b, c)) = start {
-        tokens.push(Token {
-            column: c,
-            text: &line[b..],
-        });
-    }
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'))
-}
-
-struct Parser<'a> {
-    file: &'a str,
-    line_no: usize,
-}
-
-impl Parser<'_> {
-    fn error(&self, column: usize, message: impl Into<String>) -> TraceError {
-        TraceError {
-            file: self.file.to_string(),
-            line: self.line_no,
-            column,
-            message: message.into(),
-        }
-    }
-
-    fn duration(
-        &self,
-        token: Token<'_>,
-        text: &str,
-        skip: usize,
-        what: &str,
-    ) -> Result<u64, TraceError> {
-        parse_duration(text).map_err(|e| {
-            let offset = text.get(..e.offset).map_or(0, |s| s.chars().count());
-            self.error(
-                token.column + skip + offset,
-                format!("bad {what}: {}", e.message),
-            )
-        })
-    }
-}
-
-/// The line on which `name` is first declared, to tell "used before its
-/// declaration" from "unknown". Only an error needs it, so it is a second
-/// scan on the error path rather than a pass over every trace.
-fn declared_on(text: &str, name: &str) -> Option<usize> {
-    let mut tokens = Vec::with_capacity(8);
-    text.lines().enumerate().find_map(|(i, line)| {
-        if !line.trim_start().starts_with("breaker") {
-            return None;
-        }
-        tokenize(line, &mut tokens);
-        match tokens.as_slice() {
-            [first, declared, ..] if first.text == "breaker" && declared.text == name => {
-                Some(i + 1)
+            Ok(general::Parsed::Timed(line)) => {
+                self.previous = Some(line.t_ns);
+                self.trace.lines.push(line);
             }
-            _ => None,
+            Err(mistake) => {
+                self.failure = Some(Failure {
+                    error: mistake.error,
+                    undeclared: mistake.undeclared,
+                })
+            }
         }
-    })
+    }
+
+    /// The index of the breaker declared as `name`.
+    fn find(&self, name: &str) -> Option<u32> {
+        self.find_bytes(name.as_bytes())
+    }
+
+    fn find_bytes(&self, name: &[u8]) -> Option<u32> {
+        if self.trace.breakers.len() <= SCAN {
+            let i = self
+                .trace
+                .breakers
+                .iter()
+                .position(|b| b.name.as_bytes() == name)?;
+            // At most SCAN breakers here.
+            Some(i as u32)
+        } else {
+            self.index.get(std::str::from_utf8(name).ok()?).copied()
+        }
+    }
 }
 
 /// Parses a trace. `file` names it in error messages.
 pub fn parse(file: &str, text: &str) -> Result<Trace, TraceError> {
-    let mut tokens = Vec::with_capacity(8);
-
-    let mut trace = Trace::default();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut previous: Option<u64> = None;
-    for (i, line) in text.lines().enumerate() {
-        let p = Parser {
-            file,
-            line_no: i + 1,
-        };
-        tokenize(line, &mut tokens);
-        let Some(&first) = tokens.first() else {
-            continue;
-        };
-        if first.text == "breaker" {
-            let decl = parse_declaration(&p, &tokens, &trace)?;
-            index.insert(decl.name.clone(), trace.breakers.len());
-            trace.breakers.push(decl);
-            continue;
-        }
-        // A timed line.
-        let (relative, time_text) = match first.text.strip_prefix('+') {
-            Some(rest) => (true, rest),
-            None => (false, first.text),
-        };
-        if !time_text.starts_with(|c: char| c.is_ascii_digit()) {
-            let hint = did_you_mean(first.text, ["breaker"]);
-            return Err(p.error(
-                first.column + usize::from(relative),
-                format!(
-                    "expected a time (such as `10ms` or `+5ms`) or `breaker`, found `{}`{hint}",
-                    first.text
-                ),
-            ));
-        }
-        let d = p.duration(first, time_text, usize::from(relative), "time")?;
-        let t_ns = if relative {
-            previous
-                .unwrap_or(0)
-                .checked_add(d)
-                .ok_or_else(|| p.error(first.column, "time is too large"))?
-        } else {
-            d
-        };
-        if let Some(prev) = previous {
-            if t_ns < prev {
-                return Err(p.error(
-                    first.column,
-                    format!(
-                        "time goes backwards: `{}` is before the previous line's time {}; expected {} or later (or a relative time such as `+5ms`)",
-                        first.text,
-                        format_duration(prev),
-                        format_duration(prev)
-                    ),
-                ));
-            }
-        }
-        let Some(&name) = tokens.get(1) else {
-            return Err(p.error(
-                first.column + first.text.chars().count(),
-                "expected a breaker name after the time",
-            ));
-        };
-        // A few breakers are found faster by a scan than by hashing.
-        let found = if trace.breakers.len() <= 8 {
-            trace.breakers.iter().position(|b| b.name == name.text)
-        } else {
-            index.get(name.text).copied()
-        };
-        let Some(breaker) = found else {
-            let message = match declared_on(text, name.text) {
-                Some(at) => format!(
-                    "breaker `{}` is used before its declaration on line {at}; declare every breaker before its first call",
-                    name.text
-                ),
-                None => {
-                    let hint =
-                        did_you_mean(name.text, trace.breakers.iter().map(|b| b.name.as_str()));
-                    let hint = if hint.is_empty() {
-                        format!("; declare it first with `breaker {} ...`", name.text)
-                    } else {
-                        hint
-                    };
-                    format!("unknown breaker `{}`{hint}", name.text)
-                }
-            };
-            return Err(p.error(name.column, message));
-        };
-        let Some(&what) = tokens.get(2) else {
-            return Err(p.error(
-                name.column + name.text.chars().count(),
-                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`) after the breaker name",
-            ));
-        };
-        let outcome = match what.text {
-            "ok" => Some(Outcome::Ok),
-            "err" => Some(Outcome::Err),
-            "ignored" => Some(Outcome::Ignored),
-            "panic" => Some(Outcome::Panic),
-            _ => None,
-        };
-        let item = if let Some(outcome) = outcome {
-            let latency_ns = match tokens.get(3) {
-                Some(&lat) => p.duration(lat, lat.text, 0, "latency")?,
-                None => 0,
-            };
-            if let Some(extra) = tokens.get(4) {
-                return Err(p.error(
-                    extra.column,
-                    format!(
-                        "unexpected `{}`; a call line is `<time> <breaker> <outcome> [latency]`",
-                        extra.text
-                    ),
-                ));
-            }
-            Item::Call {
-                outcome,
-                latency_ns,
-            }
-        } else {
-            let action = match what.text {
-                "trip" => Action::Trip,
-                "force_open" => Action::ForceOpen,
-                "disable" => Action::Disable,
-                "reset" => Action::Reset,
-                other => {
-                    let hint = did_you_mean(other, OUTCOMES.into_iter().chain(ACTIONS));
-                    return Err(p.error(
-                        what.column,
-                        format!(
-                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`), found `{other}`{hint}"
-                        ),
-                    ));
-                }
-            };
-            if let Some(extra) = tokens.get(3) {
-                return Err(p.error(
-                    extra.column,
-                    format!(
-                        "unexpected `{}` after action `{}`; an action line is `<time> <breaker> <action>`",
-                        extra.text, what.text
-                    ),
-                ));
-            }
-            Item::Action(action)
-        };
-        previous = Some(t_ns);
-        trace.lines.push(Line {
-            t_ns,
-            breaker,
-            item,
-            line_no: i + 1,
-        });
-    }
-    Ok(trace)
+    let mut parser = TraceParser::new(file);
+    parser.push(text.as_bytes(), true);
+    parser.finish()
 }
 
-fn parse_declaration(
-    p: &Parser<'_>,
-    tokens: &[Token<'_>],
-    trace: &Trace,
-) -> Result<Declaration, TraceError> {
-    let Some(&name) = tokens.get(1) else {
-        return Err(p.error(
-            tokens[0].column + "breaker".len(),
-            "expected a breaker name after `breaker`",
-        ));
-    };
-    if !valid_name(name.text) {
-        return Err(p.error(
-            name.column,
-            format!(
-                "invalid breaker name `{}`; expected letters, digits, `_`, `-`, `.`, `:` or `/`",
-                name.text
-            ),
-        ));
+/// Why a trace could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be read.
+    Io {
+        /// The file name as given.
+        file: String,
+        /// What failed.
+        error: std::io::Error,
+    },
+    /// The trace has a mistake.
+    Trace(TraceError),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io { file, error } => write!(f, "{file}: cannot read the trace: {error}"),
+            ReadError::Trace(e) => e.fmt(f),
+        }
     }
-    if let Some(other) = trace.breakers.iter().find(|b| b.name == name.text) {
-        return Err(p.error(
-            name.column,
-            format!(
-                "duplicate breaker `{}`: already declared on line {}",
-                name.text, other.line_no
-            ),
-        ));
-    }
-    let mut config = BreakerConfig::default();
-    let mut seen: Vec<(&str, Token<'_>)> = Vec::new();
-    for &token in &tokens[2..] {
-        let Some((key, value)) = token.text.split_once('=') else {
-            let hint = did_you_mean(token.text, KEYS.iter().copied());
-            return Err(p.error(
-                token.column,
-                format!(
-                    "expected `key=value` (such as `fail_max=5`), found `{}`{hint}",
-                    token.text
-                ),
-            ));
+}
+
+impl std::error::Error for ReadError {}
+
+/// Reads and parses a trace piece by piece, so that the text is never held
+/// whole: memory follows the parsed lines (24 bytes each), not the file.
+pub fn read(file: &str, reader: impl Read) -> Result<Trace, ReadError> {
+    read_in(file, reader, 1 << 20)
+}
+
+/// [`read`] with a buffer of `capacity` bytes to start with (it grows for a longer line).
+#[doc(hidden)]
+pub fn read_in(file: &str, mut reader: impl Read, capacity: usize) -> Result<Trace, ReadError> {
+    let mut parser = TraceParser::new(file);
+    let mut buffer = vec![0u8; capacity.max(1)];
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let n = match reader.read(&mut buffer[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(ReadError::Io {
+                    file: file.to_string(),
+                    error,
+                });
+            }
         };
-        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-            return Err(p.error(
-                token.column,
-                format!(
-                    "duplicate key `{key}`: already set at column {}",
-                    first.column
-                ),
-            ));
+        filled += n;
+        let eof = n == 0;
+        let used = parser.push(&buffer[..filled], eof);
+        if eof || parser.stopped() {
+            break;
         }
-        let value_column = token.column + key.chars().count() + 1;
-        if value.is_empty() {
-            return Err(p.error(value_column, format!("expected a value after `{key}=`")));
-        }
-        config.set(key, value).map_err(|e| {
-            let column = if KEYS.contains(&key) {
-                value_column
-            } else {
-                token.column
-            };
-            p.error(column, e.message)
-        })?;
-        seen.push((key, token));
+        buffer.copy_within(used..filled, 0);
+        filled -= used;
     }
-    config.validate().map_err(|e| {
-        let column = seen
-            .iter()
-            .find(|(k, _)| *k == e.key)
-            .map_or(name.column, |(_, t)| t.column);
-        p.error(column, e.message)
-    })?;
-    Ok(Declaration {
-        name: name.text.to_string(),
-        config,
-        line_no: p.line_no,
-    })
+    parser.finish().map_err(ReadError::Trace)
 }
 
 #[cfg(test)]
@@ -530,15 +475,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            trace.lines[2].item,
+            trace.lines[2].item(),
             Item::Call {
                 outcome: Outcome::Err,
                 latency_ns: 200_000_000
             }
         );
-        assert_eq!(trace.lines[5].item, Item::Action(Action::Trip));
-        assert_eq!(trace.lines[4].breaker, 1);
-        assert_eq!(trace.lines[0].line_no, 5);
+        assert_eq!(trace.lines[5].item(), Item::Action(Action::Trip));
+        assert_eq!(trace.lines[4].breaker(), 1);
     }
 
     #[test]

@@ -147,11 +147,11 @@ pub fn score(trace: &Trace, events: &[Event]) -> Score {
         if let Item::Call {
             outcome,
             latency_ns,
-        } = line.item
+        } = line.item()
         {
-            let timeout = trace.breakers[line.breaker].config.timeout;
+            let timeout = trace.breakers[line.breaker()].config.timeout;
             let fails = outcome.is_failure() || timeout.is_some_and(|t| latency_ns > t);
-            good[line.breaker].push(!fails);
+            good[line.breaker()].push(!fails);
             if fails && first_failure.is_none() {
                 first_failure = Some(line.t_ns);
             }

@@ -149,3 +149,46 @@ fn run_via_attr_shows_the_same_log_as_the_direct_replay() {
     let rates = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/rates.trace");
     assert_eq!(sim(&["run", "--via", "attr", rates]).status.code(), Some(2));
 }
+
+#[test]
+fn run_via_attr_async_shows_the_same_log_or_replays_nothing() {
+    for name in ["outage", "rates"] {
+        let trace = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));
+        let direct = sim(&["run", &trace, "--events", "-"]);
+        let attr = sim(&["run", "--via", "attr-async", &trace, "--events", "-"]);
+        assert!(attr.status.success(), "{name}");
+        assert_eq!(direct.stdout, attr.stdout, "{name}");
+        assert_eq!(direct.stderr, attr.stderr, "{name}: the summary");
+    }
+    let backoff = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/backoff.trace");
+    let out = sim(&["run", "--via", "attr-async", backoff, "--events", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing replayed");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("whole milliseconds"));
+}
+
+#[test]
+fn gen_writes_to_the_resolution_asked() {
+    let out = sim(&[
+        "gen",
+        "--scenario",
+        "slow",
+        "--duration",
+        "30s",
+        "--resolution",
+        "1ms",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(
+        "# breaker-sim gen --scenario slow --seed 1 --duration 30s --rps 20 --resolution 1ms\n"
+    ));
+    let trace = breaker_sim::trace::parse("gen", &text).unwrap();
+    assert!(trace.lines.iter().all(|l| l.t_ns % 1_000_000 == 0));
+    assert_eq!(
+        sim(&["gen", "--scenario", "slow", "--resolution", "0s"])
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -1,0 +1,570 @@
+//! Driving real async `#[circuit_breaker]` functions from a trace, under
+//! tokio's paused clock.
+//!
+//! Each call of the trace is a call of an annotated `async fn` whose latency
+//! is a `tokio::time::sleep`; a breaker with `timeout` cuts it with the
+//! attribute's own timer (`tokio::time::timeout`). The replay runs on a
+//! current-thread runtime started paused, and the registry's clock reads
+//! tokio's virtual time ([`TokioClock`]), so the breaker times its calls and
+//! periods by the same clock as the timers.
+//!
+//! The engine decides the order of events, as in every replay: before each
+//! step it moves tokio's clock to the step's time (`tokio::time::advance`),
+//! then polls only the call that step concerns. A body yields once before
+//! sleeping, so a call admitted at an instant ends after the admission is
+//! logged, as the engine's order says, even with no latency.
+//!
+//! tokio's timers fire on whole milliseconds from the runtime's start (a
+//! sleep's deadline is rounded up to the next millisecond), while a trace is
+//! timed to the nanosecond. So a call that sleeps must end on a whole
+//! millisecond of the trace (its start plus its latency, or plus the timeout
+//! when that is shorter); a trace with a call ending between two
+//! milliseconds is refused, naming the line, rather than replayed with a
+//! different end. Calls without latency do not sleep and may start at any
+//! time. `breaker-sim gen --resolution 1ms` writes traces that qualify.
+//!
+//! The functions name breakers `async/...` of their own, so the sync mode's
+//! breakers are untouched; a trace's breaker is matched to an unused function
+//! of the same configuration. Each replay resets the breakers it uses and
+//! installs its clock in the global registry: one replay at a time per
+//! process.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use breaker_core::clock::Clock;
+use breaker_core::{Breaker, circuit_breaker, registry};
+use tokio::runtime::Runtime;
+use tokio::time::Instant;
+
+use crate::attr::{
+    Finish, SimError, config_of, counts, pending_reported, registered, take_reported,
+};
+use crate::duration::format_duration;
+use crate::engine::{Decision, Ended, Subject, Transition};
+use crate::log::{EndKind, Event, State};
+use crate::trace::{Action, Item, Outcome, Trace, TraceError};
+
+/// tokio's virtual time as a breaker clock: the time since `base`.
+///
+/// Read it only where the runtime is entered: elsewhere tokio's `Instant`
+/// is the real clock.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    base: Instant,
+}
+
+impl TokioClock {
+    /// A clock at zero now.
+    pub fn starting_now() -> TokioClock {
+        TokioClock {
+            base: Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.base)
+    }
+}
+
+/// A call's body: sleeps its latency, then ends as the trace says.
+pub struct AsyncTrial {
+    latency: Duration,
+    finish: Finish,
+}
+
+impl AsyncTrial {
+    async fn run(self) -> Result<(), SimError> {
+        // Made now, at admission: the deadline is the call's start + latency.
+        let sleep = (!self.latency.is_zero()).then(|| tokio::time::sleep(self.latency));
+        // One yield: the replay logs the admission before the call may end.
+        tokio::task::yield_now().await;
+        if let Some(sleep) = sleep {
+            sleep.await;
+        }
+        self.finish.apply()
+    }
+}
+
+/// outage.trace `db`.
+#[circuit_breaker("async/db", fail_max = 5, reset = 10s, success = 2, failure = counts)]
+pub async fn db(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// flapping.trace `api`.
+#[circuit_breaker("async/api", failure_rate = 50, window = 6, min_calls = 4, reset = 2s, success = 2, half_open = 2, failure = counts)]
+pub async fn api(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// flapping.trace `cache`.
+#[circuit_breaker("async/cache", failure_rate = 40, window = 2s, min_calls = 3, reset = 1s, failure = counts)]
+pub async fn cache(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// half_open.trace `h`.
+#[circuit_breaker("async/h", fail_max = 2, reset = 5s, success = 3, half_open = 2, failure = counts)]
+pub async fn h(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// backoff.trace `b`.
+#[circuit_breaker("async/b", fail_max = 1, reset = 1s, backoff = 2, reset_max = 5s, success = 1, failure = counts)]
+pub async fn b(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// backoff.trace `f`.
+#[circuit_breaker("async/f", fail_max = 1, reset = 3ns, backoff = 1.5, failure = counts)]
+pub async fn f(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// manual.trace `m`.
+#[circuit_breaker("async/m", fail_max = 1, reset = 10s, failure = counts)]
+pub async fn m(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// manual.trace `n`.
+#[circuit_breaker("async/n", fail_max = 2, failure = counts)]
+pub async fn n(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// rates.trace `w`.
+#[circuit_breaker("async/w", fail_max = 3, within = 10s, reset = 5s, failure = counts)]
+pub async fn w(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// rates.trace `r`.
+#[circuit_breaker("async/r", failure_rate = 33.33, window = 10s, min_calls = 3, reset = 5s, failure = counts)]
+pub async fn r(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// rates.trace `s`.
+#[circuit_breaker("async/s", slow = 100ms, slow_rate = 50, window = 4, reset = 5s, failure = counts)]
+pub async fn s(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// rates.trace `t`.
+#[circuit_breaker("async/t", timeout = 200ms, fail_max = 2, reset = 5s, failure = counts)]
+pub async fn t(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// `gen --scenario outage`.
+#[circuit_breaker("async/gen/outage", fail_max = 5, reset = 10s, success = 2, timeout = 2s, failure = counts)]
+pub async fn gen_outage(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// `gen --scenario flapping`.
+#[circuit_breaker("async/gen/flapping", failure_rate = 50, window = 20, min_calls = 10, reset = 5s, backoff = 2, reset_max = 1m, failure = counts)]
+pub async fn gen_flapping(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// `gen --scenario brownout`.
+#[circuit_breaker("async/gen/brownout", failure_rate = 25, window = 10s, reset = 15s, success = 3, failure = counts)]
+pub async fn gen_brownout(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// `gen --scenario slow`.
+#[circuit_breaker("async/gen/slow", slow = 300ms, slow_rate = 50, window = 20, reset = 10s, timeout = 1s, failure = counts)]
+pub async fn gen_slow(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// `gen --scenario recovery-storm`.
+#[circuit_breaker("async/gen/recovery-storm", fail_max = 5, reset = 5s, success = 3, half_open = 3, timeout = 1s, failure = counts)]
+pub async fn gen_recovery_storm(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// A running call of an annotated async function.
+type CallFuture = Pin<Box<dyn Future<Output = Result<(), SimError>>>>;
+
+type Function = fn(AsyncTrial) -> CallFuture;
+
+/// The annotated async functions, by the name of their breaker.
+pub const FUNCTIONS: [(&str, Function); 17] = [
+    ("async/db", |t| Box::pin(db(t))),
+    ("async/api", |t| Box::pin(api(t))),
+    ("async/cache", |t| Box::pin(cache(t))),
+    ("async/h", |t| Box::pin(h(t))),
+    ("async/b", |t| Box::pin(b(t))),
+    ("async/f", |t| Box::pin(f(t))),
+    ("async/m", |t| Box::pin(m(t))),
+    ("async/n", |t| Box::pin(n(t))),
+    ("async/w", |t| Box::pin(w(t))),
+    ("async/r", |t| Box::pin(r(t))),
+    ("async/s", |t| Box::pin(s(t))),
+    ("async/t", |trial| Box::pin(t(trial))),
+    ("async/gen/outage", |t| Box::pin(gen_outage(t))),
+    ("async/gen/flapping", |t| Box::pin(gen_flapping(t))),
+    ("async/gen/brownout", |t| Box::pin(gen_brownout(t))),
+    ("async/gen/slow", |t| Box::pin(gen_slow(t))),
+    ("async/gen/recovery-storm", |t| {
+        Box::pin(gen_recovery_storm(t))
+    }),
+];
+
+const MS: u64 = 1_000_000;
+/// tokio's longest timer, in ms (its wheel's range, about 2.2 years).
+const TIMER_RANGE_MS: u64 = (1 << 36) - 1;
+
+/// Refuses a trace with a call that tokio's timers cannot end at its own
+/// time: one that sleeps and ends between two milliseconds, or beyond
+/// tokio's range. The error stands at the breaker's declaration and names
+/// the call.
+pub fn check_timers(file: &str, trace: &Trace) -> Result<(), TraceError> {
+    let mut calls = vec![0u64; trace.breakers.len()];
+    for line in &trace.lines {
+        let Item::Call { latency_ns, .. } = line.item() else {
+            continue;
+        };
+        let b = line.breaker();
+        calls[b] += 1;
+        if latency_ns == 0 {
+            continue;
+        }
+        let decl = &trace.breakers[b];
+        let runs = decl
+            .config
+            .timeout
+            .map_or(latency_ns, |t| t.min(latency_ns));
+        let end = line.t_ns.saturating_add(runs);
+        if end % MS != 0 || end / MS > TIMER_RANGE_MS {
+            return Err(TraceError {
+                file: file.to_string(),
+                line: decl.line_no,
+                column: 1,
+                message: format!(
+                    "call {} of `{}` (at {}) would end at {}, but tokio's timers fire on whole milliseconds (up to about 2.2 years); the async attribute mode replays only calls that sleep until such a time",
+                    calls[b],
+                    decl.name,
+                    format_duration(line.t_ns),
+                    format_duration(end)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// For each declaration, an unused annotated async function of the same
+/// configuration and its breaker; then the trace's timers are checked.
+fn matched(
+    file: &str,
+    trace: &Trace,
+) -> Result<Vec<(&'static str, Function, Breaker)>, TraceError> {
+    crate::attr::reported();
+    let mut found: Vec<(&'static str, Function, Breaker)> = Vec::new();
+    for d in &trace.breakers {
+        let fail = |message: String| TraceError {
+            file: file.to_string(),
+            line: d.line_no,
+            column: 1,
+            message,
+        };
+        let config = config_of(d).map_err(fail)?;
+        let free = FUNCTIONS.iter().find_map(|&(name, function)| {
+            if found.iter().any(|(used, _, _)| *used == name) {
+                return None;
+            }
+            let breaker = registered(name)?;
+            (breaker.config() == &config).then_some((name, function, breaker))
+        });
+        let Some(free) = free else {
+            return Err(fail(format!(
+                "no unused annotated async function is configured `{}` (breaker `{}`); the async attribute mode knows the configurations of the shipped traces and of `gen`",
+                config.to_keys(),
+                d.name
+            )));
+        };
+        found.push(free);
+    }
+    check_timers(file, trace)?;
+    Ok(found)
+}
+
+/// Whether the async attribute mode can replay `trace`: every breaker has an
+/// annotated async function of its configuration, and tokio's timers can end
+/// every call at its time. Checked before anything is replayed or written.
+pub fn check(file: &str, trace: &Trace) -> Result<(), TraceError> {
+    matched(file, trace).map(|_| ())
+}
+
+/// A paused current-thread runtime and the clock the registry reads from it.
+pub struct AsyncReplay {
+    rt: Runtime,
+}
+
+impl AsyncReplay {
+    /// A runtime started paused.
+    pub fn new() -> std::io::Result<AsyncReplay> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()?;
+        Ok(AsyncReplay { rt })
+    }
+
+    /// Replays `trace` through the annotated async functions, handing each
+    /// event to `sink`. Fails before replaying anything if the trace cannot
+    /// be matched or timed, and after it if a call ended otherwise than the
+    /// trace says.
+    pub fn replay_into(
+        &self,
+        file: &str,
+        trace: &Trace,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), String> {
+        // Entered for the whole replay: the breakers read tokio's clock
+        // between polls too, and tokio's `Instant` is virtual only inside.
+        let _entered = self.rt.enter();
+        let clock = TokioClock::starting_now();
+        registry().use_clock(clock);
+        let mut subjects =
+            AsyncSubject::for_trace(file, trace, &self.rt, clock).map_err(|e| e.to_string())?;
+        crate::engine::replay_into(trace, &mut subjects, sink);
+        match subjects.iter().flat_map(|s| s.mismatches.iter()).next() {
+            Some(m) => Err(format!("{file}: {m}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Replays a trace through the annotated async functions on a paused
+/// current-thread runtime and returns the event log.
+pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, String> {
+    let replay = AsyncReplay::new().map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+    let mut events = Vec::new();
+    replay.replay_into(file, trace, &mut |e| events.push(e))?;
+    Ok(events)
+}
+
+/// One breaker of the trace, driven through its annotated async function.
+pub struct AsyncSubject<'r> {
+    rt: &'r Runtime,
+    clock: TokioClock,
+    /// The breaker's name in the registry (`async/...`).
+    name: &'static str,
+    /// The breaker's name in the trace.
+    trace_name: String,
+    function: Function,
+    breaker: Breaker,
+    transitions_seen: u64,
+    calls: u64,
+    /// Calls whose result was not the one the engine expected.
+    mismatches: Vec<String>,
+}
+
+/// A call in flight: its future, polled once so far.
+pub struct AsyncTicket {
+    future: CallFuture,
+    call: u64,
+    start_ns: u64,
+    transitions_at_start: u64,
+}
+
+/// How one poll of a call went.
+enum Polled {
+    Ready(Result<(), SimError>),
+    Panicked,
+    Pending,
+}
+
+impl Polled {
+    fn describe(&self) -> String {
+        match self {
+            Polled::Ready(Ok(())) => "returned Ok".to_string(),
+            Polled::Ready(Err(e)) => format!("returned Err({e})"),
+            Polled::Panicked => "panicked".to_string(),
+            Polled::Pending => "was still running".to_string(),
+        }
+    }
+}
+
+impl<'r> AsyncSubject<'r> {
+    /// The subjects of a trace, one per declaration, each matched to an
+    /// unused annotated async function of the same configuration and reset.
+    pub fn for_trace(
+        file: &str,
+        trace: &Trace,
+        rt: &'r Runtime,
+        clock: TokioClock,
+    ) -> Result<Vec<AsyncSubject<'r>>, TraceError> {
+        let subjects: Vec<AsyncSubject<'r>> = matched(file, trace)?
+            .into_iter()
+            .zip(&trace.breakers)
+            .map(|((name, function, breaker), d)| AsyncSubject {
+                rt,
+                clock,
+                name,
+                trace_name: d.name.clone(),
+                function,
+                breaker,
+                transitions_seen: 0,
+                calls: 0,
+                mismatches: Vec::new(),
+            })
+            .collect();
+        for s in &subjects {
+            // A breaker used by an earlier replay starts afresh; that reset
+            // is not this replay's transition.
+            s.breaker.reset();
+            let _ = take_reported(s.name);
+        }
+        Ok(subjects)
+    }
+
+    /// Moves tokio's clock to `now_ns` (never back); timers due by then fire.
+    fn at(&self, now_ns: u64) {
+        let target = self.clock.base + Duration::from_nanos(now_ns);
+        self.rt.block_on(async {
+            let now = Instant::now();
+            if target > now {
+                tokio::time::advance(target - now).await;
+            }
+        });
+    }
+
+    /// Polls a call once, at the current time, catching its panic.
+    fn poll(&self, future: &mut CallFuture) -> Polled {
+        self.rt
+            .block_on(std::future::poll_fn(|cx: &mut Context<'_>| {
+                let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    future.as_mut().poll(cx)
+                }));
+                Poll::Ready(match polled {
+                    Ok(Poll::Ready(result)) => Polled::Ready(result),
+                    Ok(Poll::Pending) => Polled::Pending,
+                    Err(_) => Polled::Panicked,
+                })
+            }))
+    }
+
+    /// Calls whose result differed from what the trace says, described.
+    pub fn mismatches(&self) -> &[String] {
+        &self.mismatches
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Subject for AsyncSubject<'_> {
+    type Ticket = AsyncTicket;
+
+    fn admit(&mut self, now_ns: u64) -> Decision<AsyncTicket> {
+        self.admit_call(now_ns, 0, Outcome::Ok)
+    }
+
+    fn admit_call(
+        &mut self,
+        now_ns: u64,
+        latency_ns: u64,
+        written: Outcome,
+    ) -> Decision<AsyncTicket> {
+        self.at(now_ns);
+        self.calls += 1;
+        let mut future = (self.function)(AsyncTrial {
+            latency: Duration::from_nanos(latency_ns),
+            finish: Finish::of(written),
+        });
+        match self.poll(&mut future) {
+            Polled::Pending => Decision::Admitted(AsyncTicket {
+                future,
+                call: self.calls,
+                start_ns: now_ns,
+                // Counted after the admission: a trial's own Open -> HalfOpen
+                // starts its period.
+                transitions_at_start: self.transitions_seen + pending_reported(self.name),
+            }),
+            Polled::Ready(Err(SimError::Breaker(e))) if e.is_rejected() => Decision::Rejected {
+                retry_after_ns: e.retry_after().map(nanos),
+            },
+            other => {
+                self.mismatches.push(format!(
+                    "call {} of `{}` {} at its admission",
+                    self.calls,
+                    self.trace_name,
+                    other.describe()
+                ));
+                Decision::Rejected {
+                    retry_after_ns: None,
+                }
+            }
+        }
+    }
+
+    fn end(
+        &mut self,
+        now_ns: u64,
+        mut ticket: AsyncTicket,
+        outcome: EndKind,
+        _written: Outcome,
+    ) -> Ended {
+        self.at(now_ns);
+        let slow_before = self.breaker.stats().slow;
+        // A transition since the call started ended its period; its own end's does not count.
+        let straggler =
+            self.transitions_seen + pending_reported(self.name) > ticket.transitions_at_start;
+        let polled = self.poll(&mut ticket.future);
+        let expected = match (outcome, &polled) {
+            (EndKind::Success, Polled::Ready(Ok(()) | Err(SimError::Ignored))) => true,
+            (EndKind::Failure, Polled::Ready(Err(SimError::Failed)) | Polled::Panicked) => true,
+            (EndKind::Timeout, Polled::Ready(Err(SimError::Breaker(e)))) => e.is_timeout(),
+            _ => false,
+        };
+        if !expected {
+            self.mismatches.push(format!(
+                "call {} of `{}` {} at {}, where the trace says {}",
+                ticket.call,
+                self.trace_name,
+                polled.describe(),
+                format_duration(now_ns),
+                outcome.as_str()
+            ));
+        }
+        Ended {
+            latency_ns: now_ns.saturating_sub(ticket.start_ns),
+            slow: self.breaker.stats().slow > slow_before,
+            straggler,
+        }
+    }
+
+    fn action(&mut self, now_ns: u64, action: Action) {
+        self.at(now_ns);
+        match action {
+            Action::Trip => self.breaker.trip(),
+            Action::ForceOpen => self.breaker.force_open(),
+            Action::Disable => self.breaker.disable(),
+            Action::Reset => self.breaker.reset(),
+        }
+    }
+
+    fn state(&mut self, now_ns: u64) -> State {
+        self.at(now_ns);
+        State::from_name(self.breaker.state().as_str()).unwrap_or(State::MetricsOnly)
+    }
+
+    fn take_transitions(&mut self) -> Vec<Transition> {
+        let taken = take_reported(self.name);
+        self.transitions_seen += taken.len() as u64;
+        taken
+    }
+}

@@ -1,0 +1,370 @@
+//! The full parser of one line: every form TRACES.md allows, and every
+//! mistake, reported at its column with what was expected.
+
+use crate::config::{BreakerConfig, KEYS};
+use crate::duration::{format_duration, parse_duration};
+use crate::suggest::did_you_mean;
+
+use super::{Action, Declaration, Item, Line, Outcome, TraceError, TraceParser};
+
+const OUTCOMES: [&str; 4] = ["ok", "err", "ignored", "panic"];
+const ACTIONS: [&str; 4] = ["trip", "force_open", "disable", "reset"];
+
+/// What a well-formed line holds.
+pub(super) enum Parsed {
+    /// A blank or comment line.
+    Nothing,
+    /// A `breaker` declaration.
+    Declaration(Declaration),
+    /// A call or an action.
+    Timed(Line),
+}
+
+/// A mistake on a line.
+pub(super) struct Mistake {
+    pub(super) error: TraceError,
+    /// The breaker a call named before any declaration of it: a later line
+    /// may declare it, which changes the message.
+    pub(super) undeclared: Option<String>,
+}
+
+impl From<TraceError> for Mistake {
+    fn from(error: TraceError) -> Self {
+        Mistake {
+            error,
+            undeclared: None,
+        }
+    }
+}
+
+/// A whitespace-separated word with its 1-based column.
+#[derive(Debug, Clone, Copy)]
+struct Token<'a> {
+    column: usize,
+    text: &'a str,
+}
+
+/// Splits a line into words, up to a `#` comment, into `tokens` (cleared first).
+fn tokenize<'a>(line: &'a str, tokens: &mut Vec<Token<'a>>) {
+    tokens.clear();
+    let bytes = line.as_bytes();
+    if line.is_ascii() {
+        // Columns are byte offsets + 1.
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b == b'#' {
+                return;
+            }
+            if matches!(b, b'\t'..=b'\r' | b' ') {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && !matches!(bytes[i], b'\t'..=b'\r' | b' ' | b'#') {
+                i += 1;
+            }
+            tokens.push(Token {
+                column: start + 1,
+                text: &line[start..i],
+            });
+        }
+        return;
+    }
+    let mut start: Option<(usize, usize)> = None;
+    let mut column = 0;
+    for (byte, ch) in line.char_indices() {
+        column += 1;
+        if ch == '#' {
+            if let Some((b, c)) = start.take() {
+                tokens.push(Token {
+                    column: c,
+                    text: &line[b..byte],
+                });
+            }
+            return;
+        }
+        if ch.is_whitespace() {
+            if let Some((b, c)) = start.take() {
+                tokens.push(Token {
+                    column: c,
+                    text: &line[b..byte],
+                });
+            }
+        } else if start.is_none() {
+            start = Some((byte, column));
+        }
+    }
+    if let Some((b, c)) = start {
+        tokens.push(Token {
+            column: c,
+            text: &line[b..],
+        });
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'))
+}
+
+/// Whether `line` declares the breaker `name` (for the message of a call
+/// that used it earlier).
+pub(super) fn declares(line: &str, name: &str) -> bool {
+    if !line.trim_start().starts_with("breaker") {
+        return false;
+    }
+    let mut tokens = Vec::new();
+    tokenize(line, &mut tokens);
+    matches!(tokens.as_slice(), [first, declared, ..] if first.text == "breaker" && declared.text == name)
+}
+
+impl TraceParser {
+    fn error(&self, column: usize, message: impl Into<String>) -> TraceError {
+        TraceError {
+            file: self.file.clone(),
+            line: self.line_no,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn duration(
+        &self,
+        token: Token<'_>,
+        text: &str,
+        skip: usize,
+        what: &str,
+    ) -> Result<u64, TraceError> {
+        parse_duration(text).map_err(|e| {
+            let offset = text.get(..e.offset).map_or(0, |s| s.chars().count());
+            self.error(
+                token.column + skip + offset,
+                format!("bad {what}: {}", e.message),
+            )
+        })
+    }
+
+    /// Parses the current line (`self.line_no`), `text`.
+    pub(super) fn general(&self, text: &str) -> Result<Parsed, Mistake> {
+        // Most lines have at most 4 words; blank and comment lines allocate nothing.
+        let mut tokens = Vec::new();
+        tokenize(text, &mut tokens);
+        let Some(&first) = tokens.first() else {
+            return Ok(Parsed::Nothing);
+        };
+        if first.text == "breaker" {
+            return Ok(Parsed::Declaration(self.declaration(&tokens)?));
+        }
+        self.timed(&tokens).map(Parsed::Timed)
+    }
+
+    fn timed(&self, tokens: &[Token<'_>]) -> Result<Line, Mistake> {
+        let first = tokens[0];
+        let (relative, time_text) = match first.text.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, first.text),
+        };
+        if !time_text.starts_with(|c: char| c.is_ascii_digit()) {
+            let hint = did_you_mean(first.text, ["breaker"]);
+            return Err(self
+                .error(
+                    first.column + usize::from(relative),
+                    format!(
+                        "expected a time (such as `10ms` or `+5ms`) or `breaker`, found `{}`{hint}",
+                        first.text
+                    ),
+                )
+                .into());
+        }
+        let d = self.duration(first, time_text, usize::from(relative), "time")?;
+        let t_ns = if relative {
+            self.previous
+                .unwrap_or(0)
+                .checked_add(d)
+                .ok_or_else(|| self.error(first.column, "time is too large"))?
+        } else {
+            d
+        };
+        if let Some(prev) = self.previous {
+            if t_ns < prev {
+                return Err(self.error(
+                    first.column,
+                    format!(
+                        "time goes backwards: `{}` is before the previous line's time {}; expected {} or later (or a relative time such as `+5ms`)",
+                        first.text,
+                        format_duration(prev),
+                        format_duration(prev)
+                    ),
+                ).into());
+            }
+        }
+        let Some(&name) = tokens.get(1) else {
+            return Err(self
+                .error(
+                    first.column + first.text.chars().count(),
+                    "expected a breaker name after the time",
+                )
+                .into());
+        };
+        let Some(breaker) = self.find(name.text) else {
+            let hint = did_you_mean(
+                name.text,
+                self.trace.breakers.iter().map(|b| b.name.as_str()),
+            );
+            let hint = if hint.is_empty() {
+                format!("; declare it first with `breaker {} ...`", name.text)
+            } else {
+                hint
+            };
+            return Err(Mistake {
+                error: self.error(
+                    name.column,
+                    format!("unknown breaker `{}`{hint}", name.text),
+                ),
+                undeclared: Some(name.text.to_string()),
+            });
+        };
+        let Some(&what) = tokens.get(2) else {
+            return Err(self.error(
+                name.column + name.text.chars().count(),
+                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`) after the breaker name",
+            ).into());
+        };
+        let outcome = match what.text {
+            "ok" => Some(Outcome::Ok),
+            "err" => Some(Outcome::Err),
+            "ignored" => Some(Outcome::Ignored),
+            "panic" => Some(Outcome::Panic),
+            _ => None,
+        };
+        let item = if let Some(outcome) = outcome {
+            let latency_ns = match tokens.get(3) {
+                Some(&lat) => self.duration(lat, lat.text, 0, "latency")?,
+                None => 0,
+            };
+            if let Some(extra) = tokens.get(4) {
+                return Err(self
+                    .error(
+                        extra.column,
+                        format!(
+                            "unexpected `{}`; a call line is `<time> <breaker> <outcome> [latency]`",
+                            extra.text
+                        ),
+                    )
+                    .into());
+            }
+            Item::Call {
+                outcome,
+                latency_ns,
+            }
+        } else {
+            let action = match what.text {
+                "trip" => Action::Trip,
+                "force_open" => Action::ForceOpen,
+                "disable" => Action::Disable,
+                "reset" => Action::Reset,
+                other => {
+                    let hint = did_you_mean(other, OUTCOMES.into_iter().chain(ACTIONS));
+                    return Err(self.error(
+                        what.column,
+                        format!(
+                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`), found `{other}`{hint}"
+                        ),
+                    ).into());
+                }
+            };
+            if let Some(extra) = tokens.get(3) {
+                return Err(self.error(
+                    extra.column,
+                    format!(
+                        "unexpected `{}` after action `{}`; an action line is `<time> <breaker> <action>`",
+                        extra.text, what.text
+                    ),
+                ).into());
+            }
+            Item::Action(action)
+        };
+        Ok(Line::new(t_ns, breaker, item))
+    }
+
+    fn declaration(&self, tokens: &[Token<'_>]) -> Result<Declaration, TraceError> {
+        let Some(&name) = tokens.get(1) else {
+            return Err(self.error(
+                tokens[0].column + "breaker".len(),
+                "expected a breaker name after `breaker`",
+            ));
+        };
+        if !valid_name(name.text) {
+            return Err(self.error(
+                name.column,
+                format!(
+                    "invalid breaker name `{}`; expected letters, digits, `_`, `-`, `.`, `:` or `/`",
+                    name.text
+                ),
+            ));
+        }
+        if let Some(other) = self.trace.breakers.iter().find(|b| b.name == name.text) {
+            return Err(self.error(
+                name.column,
+                format!(
+                    "duplicate breaker `{}`: already declared on line {}",
+                    name.text, other.line_no
+                ),
+            ));
+        }
+        if u32::try_from(self.trace.breakers.len()).is_err() {
+            return Err(self.error(name.column, "too many breakers"));
+        }
+        let mut config = BreakerConfig::default();
+        let mut seen: Vec<(&str, Token<'_>)> = Vec::new();
+        for &token in &tokens[2..] {
+            let Some((key, value)) = token.text.split_once('=') else {
+                let hint = did_you_mean(token.text, KEYS.iter().copied());
+                return Err(self.error(
+                    token.column,
+                    format!(
+                        "expected `key=value` (such as `fail_max=5`), found `{}`{hint}",
+                        token.text
+                    ),
+                ));
+            };
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                return Err(self.error(
+                    token.column,
+                    format!(
+                        "duplicate key `{key}`: already set at column {}",
+                        first.column
+                    ),
+                ));
+            }
+            let value_column = token.column + key.chars().count() + 1;
+            if value.is_empty() {
+                return Err(self.error(value_column, format!("expected a value after `{key}=`")));
+            }
+            config.set(key, value).map_err(|e| {
+                let column = if KEYS.contains(&key) {
+                    value_column
+                } else {
+                    token.column
+                };
+                self.error(column, e.message)
+            })?;
+            seen.push((key, token));
+        }
+        config.validate().map_err(|e| {
+            let column = seen
+                .iter()
+                .find(|(k, _)| *k == e.key)
+                .map_or(name.column, |(_, t)| t.column);
+            self.error(column, e.message)
+        })?;
+        Ok(Declaration {
+            name: name.text.to_string(),
+            config,
+            line_no: self.line_no,
+        })
+    }
+}
