@@ -110,15 +110,17 @@ impl Summary {
     /// The summary as a few human lines.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(
             out,
-            "{}: {} calls, {} admitted, {} rejected, {} failures let through, {} transitions",
+            "{}: {}, {} admitted, {} rejected, {} let through, {}",
             self.name,
-            self.calls,
+            plural(self.calls, "call", "calls"),
             self.admitted,
             self.rejected,
-            self.failures_let_through,
-            self.transitions
+            plural(self.failures_let_through, "failure", "failures"),
+            plural(self.transitions, "transition", "transitions")
         );
         let times: Vec<String> = State::ALL
             .iter()
