@@ -40,8 +40,10 @@ const TIMED: u8 = 1;
 const WINDOWED: u8 = 2;
 /// A recorder taps the breaker's calls (set once, never cleared).
 const TAPPED: u8 = 4;
+/// Adaptive throttling decides each admission.
+const ADAPTIVE: u8 = 8;
 /// The detours that take admission off its fast path.
-const ACQUIRE_DETOURS: u8 = TIMED | TAPPED;
+const ACQUIRE_DETOURS: u8 = TIMED | TAPPED | ADAPTIVE;
 
 /// What every call reads, alone on its cache lines.
 #[repr(align(128))]
@@ -71,6 +73,10 @@ struct Inner {
     half_open_wait: u64,
     /// Whether a windowed policy is active: outcomes then go through the lock.
     windowed: bool,
+    /// Whether adaptive throttling decides admissions (under the lock).
+    adaptive: bool,
+    /// Adaptive throttling's dice: seedable, so a replay drops the same calls.
+    random: crate::retry::Jitter,
     /// Whether calls are timed (a `slow` latency is configured).
     timed: bool,
     /// `TIMED | WINDOWED | TAPPED`: one byte the fast paths test, so they
@@ -163,11 +169,19 @@ impl Breaker {
                 windowed: windows.is_some(),
                 detours: AtomicU8::new(
                     if config.slow().is_some() { TIMED } else { 0 }
-                        | if windows.is_some() { WINDOWED } else { 0 },
+                        | if windows.is_some() { WINDOWED } else { 0 }
+                        | if config.adaptive().is_some() {
+                            ADAPTIVE
+                        } else {
+                            0
+                        },
                 ),
+                adaptive: config.adaptive().is_some(),
+                random: crate::retry::Jitter::from_entropy(),
                 tap: OnceLock::new(),
                 dated: config.slow().is_some()
                     || config.within().is_some()
+                    || config.adaptive().is_some()
                     || (config.has_rate_policy() && matches!(config.window(), Window::Time(_))),
                 timed: config.slow().is_some(),
                 name,
@@ -438,6 +452,14 @@ impl Breaker {
             self.inner.detours.fetch_or(TAPPED, Ordering::Release);
         }
         set
+    }
+
+    /// Restarts adaptive throttling's random sequence at `seed`: with the same
+    /// seed and the same calls, the same calls are dropped (how the simulator
+    /// replays it). Each breaker starts from a seed of its own, different in
+    /// every process.
+    pub fn reseed(&self, seed: u64) {
+        self.inner.random.reseed(seed);
     }
 
     /// Applies a state learned from another process (the store seam).
@@ -739,6 +761,18 @@ impl Inner {
         loop {
             let w = self.word();
             match w.state() {
+                State::Closed if self.adaptive => {
+                    let now = self.now();
+                    if self
+                        .lock()
+                        .windows
+                        .as_mut()
+                        .is_some_and(|windows| windows.throttle(now, &self.random))
+                    {
+                        return Err(self.reject(State::Closed, None));
+                    }
+                    return Ok(self.admit(w.generation(), Some(now)));
+                }
                 State::Closed | State::Disabled => return Ok(self.admit(w.generation(), None)),
                 State::HalfOpen => {
                     if self.half_open_wait > 0 && self.trials_expired(w.generation()) {
@@ -1431,6 +1465,15 @@ impl Inner {
         };
         let opened_at = self.opened_at.load(Ordering::Relaxed);
         let dry_run = (w.state() == State::MetricsOnly).then(|| self.lock().dry_run.state);
+        let drop_probability = if self.adaptive && w.state() == State::Closed {
+            let now = self.now();
+            self.lock()
+                .windows
+                .as_ref()
+                .and_then(|w| w.drop_probability(now))
+        } else {
+            self.adaptive.then_some(0.0)
+        };
         Stats {
             state: w.state(),
             admitted,
@@ -1455,6 +1498,7 @@ impl Inner {
             transitions: self.transitions.load(Ordering::Relaxed),
             dry_run,
             would_reject: self.counters.read(Count::WouldReject),
+            drop_probability,
         }
     }
 }

@@ -204,6 +204,7 @@ pub struct Config {
     half_open: Option<u32>,
     timeout: Option<Duration>,
     max_half_open_wait: Option<Duration>,
+    adaptive: Option<Factor>,
 }
 
 impl Default for Config {
@@ -223,6 +224,7 @@ impl Default for Config {
             half_open: None,
             timeout: None,
             max_half_open_wait: None,
+            adaptive: None,
         }
     }
 }
@@ -236,9 +238,9 @@ impl Config {
     /// The consecutive policy's threshold when that policy is active: `fail_max`
     /// without `within`, or 5 when none of `fail_max` and `failure_rate` is given.
     pub fn consecutive(&self) -> Option<u32> {
-        match (self.fail_max, self.within, self.failure_rate) {
-            (Some(n), None, _) => Some(n),
-            (None, _, None) => Some(5),
+        match (self.fail_max, self.within, self.failure_rate, self.adaptive) {
+            (Some(n), None, _, _) => Some(n),
+            (None, _, None, None) => Some(5),
             _ => None,
         }
     }
@@ -317,6 +319,23 @@ impl Config {
         self.timeout
     }
 
+    /// `adaptive = K`: client-side throttling with this K (see the `policy`
+    /// docs in docs/semantics.md): a call is dropped with probability
+    /// `max(0, (R - K*A) / (R + 1))` over the adaptive window.
+    pub fn adaptive(&self) -> Option<Factor> {
+        self.adaptive
+    }
+
+    /// The window of adaptive throttling: the time `window` when given, else
+    /// 10 s. `None` without `adaptive`.
+    pub fn adaptive_window(&self) -> Option<Duration> {
+        self.adaptive?;
+        Some(match self.window {
+            Window::Time(w) => w,
+            Window::Calls(_) => Duration::from_secs(10),
+        })
+    }
+
     /// How long a half-open breaker waits for its trials to decide before it
     /// opens again (none: it waits as long as they take).
     pub fn max_half_open_wait(&self) -> Option<Duration> {
@@ -377,6 +396,9 @@ impl Config {
         }
         if let Some(w) = self.max_half_open_wait {
             keys.push(format!("max_half_open_wait = {}", d(w)));
+        }
+        if let Some(k) = self.adaptive {
+            keys.push(format!("adaptive = {k}"));
         }
         keys.join(", ")
     }
@@ -485,6 +507,7 @@ pub struct ConfigBuilder {
     half_open: Given<u32>,
     timeout: Given<Duration>,
     max_half_open_wait: Given<Duration>,
+    adaptive: Given<Factor>,
 }
 
 fn percent(value: f64) -> Given<Percent> {
@@ -544,6 +567,7 @@ impl From<&Config> for ConfigBuilder {
             half_open: Given::of(config.half_open),
             timeout: Given::of(config.timeout),
             max_half_open_wait: Given::of(config.max_half_open_wait),
+            adaptive: Given::of(config.adaptive),
         }
     }
 }
@@ -607,6 +631,14 @@ impl ConfigBuilder {
     /// Multiplies the open period by this factor each time a trial fails.
     pub fn backoff(mut self, factor_value: f64) -> Self {
         self.backoff = factor(factor_value);
+        self
+    }
+
+    /// Adaptive throttling with this K (1 to 1000; 1.5 to 2 is usual): over
+    /// the time `window` (default 10 s), with R requests and A successes, a
+    /// call is dropped with probability `max(0, (R - K*A) / (R + 1))`.
+    pub fn adaptive(mut self, k: f64) -> Self {
+        self.adaptive = factor(k);
         self
     }
 
@@ -707,15 +739,20 @@ impl ConfigBuilder {
             "slow" => self.slow = Given::Value(duration(value)?),
             "slow_rate" => self.slow_rate = Given::Value(pct(value)?),
             "reset" => self.reset = Given::Value(duration(value)?),
-            "backoff" => {
-                self.backoff = Given::Value(Factor::parse(value).ok_or_else(|| {
+            "backoff" | "adaptive" => {
+                let parsed = Given::Value(Factor::parse(value).ok_or_else(|| {
                     ConfigError::new(
                         key,
                         format!(
                             "must be a factor from 1 to {MAX_BACKOFF} with at most six decimals, got `{value}`"
                         ),
                     )
-                })?)
+                })?);
+                if key == "backoff" {
+                    self.backoff = parsed;
+                } else {
+                    self.adaptive = parsed;
+                }
             }
             "reset_max" => self.reset_max = Given::Value(duration(value)?),
             "success" => self.success = Given::Value(count(value)?),
@@ -749,6 +786,7 @@ impl ConfigBuilder {
         let half_open = self.half_open.get("half_open")?;
         let timeout = self.timeout.get("timeout")?;
         let max_half_open_wait = self.max_half_open_wait.get("max_half_open_wait")?;
+        let adaptive = self.adaptive.get("adaptive")?;
 
         if let Some(n) = fail_max {
             check_count("fail_max", n, MAX_COUNT)?;
@@ -768,10 +806,18 @@ impl ConfigBuilder {
                 Window::Calls(k) => check_count("window", k, MAX_COUNT)?,
                 Window::Time(w) => check_duration("window", w)?,
             }
-            if !has_rate {
+            if !has_rate && adaptive.is_none() {
                 return Err(ConfigError::new(
                     "window",
-                    "is the window of `failure_rate` or `slow_rate`; give one of them",
+                    "is the window of `failure_rate`, `slow_rate` or `adaptive`; give one of them",
+                ));
+            }
+            if let (Some(_), Window::Calls(k)) = (adaptive, window) {
+                return Err(ConfigError::new(
+                    "window",
+                    format!(
+                        "`adaptive` counts requests over a time: give a duration (`window = 10s`), got {k} calls"
+                    ),
                 ));
             }
         }
@@ -847,6 +893,7 @@ impl ConfigBuilder {
             half_open,
             timeout,
             max_half_open_wait,
+            adaptive,
         })
     }
 }

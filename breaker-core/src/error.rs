@@ -260,6 +260,7 @@ impl fmt::Display for Error {
                     (_, Some(after)) => write!(f, "; retry in {}", format_duration(*after)),
                     (State::HalfOpen, None) => f.write_str("; all trial calls are taken"),
                     (State::ForcedOpen, None) => f.write_str("; until an operator resets it"),
+                    (State::Closed, None) => f.write_str("; shedding load (adaptive throttling)"),
                     _ => Ok(()),
                 }
             }

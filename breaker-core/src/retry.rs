@@ -217,6 +217,11 @@ impl Jitter {
         }
     }
 
+    /// Restarts the generator at the sequence of `seed`.
+    pub fn reseed(&self, seed: u64) {
+        self.state.store(seed, Ordering::Relaxed);
+    }
+
     /// A generator seeded from the process's hash randomness (different in
     /// every process).
     pub fn from_entropy() -> Jitter {

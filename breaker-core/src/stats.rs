@@ -44,4 +44,7 @@ pub struct Stats {
     pub dry_run: Option<State>,
     /// Calls a dry run admitted that a live breaker would have rejected.
     pub would_reject: u64,
+    /// With `adaptive`: the probability that a call arriving now is dropped
+    /// (0 outside Closed, where adaptive throttling does not decide).
+    pub drop_probability: Option<f64>,
 }

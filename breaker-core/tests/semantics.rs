@@ -1298,3 +1298,76 @@ fn call_async_when_classifies_the_futures_result() {
     ));
     assert_eq!(r.state(), State::Open);
 }
+
+// ---- adaptive throttling ------------------------------------------------------------
+
+#[test]
+fn adaptive_sheds_load_in_proportion_to_failures_and_recovers_without_opening() {
+    let r = Rig::new(cfg().adaptive(1.5).window_time(secs(10)));
+    r.breaker.reseed(42);
+    for _ in 0..20 {
+        assert!(r.ok(), "healthy: nothing is dropped");
+    }
+    assert_eq!(r.breaker.stats().drop_probability, Some(0.0));
+    // The dependency fails every call: R grows, A stays 20.
+    let mut dropped = 0;
+    for _ in 0..200 {
+        r.advance(ms(10));
+        match r.breaker.acquire() {
+            Ok(permit) => drop(permit.failure()),
+            Err(e) => {
+                assert_eq!(e.retry_after(), None);
+                assert!(e.to_string().ends_with("shedding load (adaptive throttling)"), "{e}");
+                dropped += 1;
+            }
+        }
+    }
+    assert_eq!(r.state(), State::Closed, "never a hard Open state");
+    let shedding = r.breaker.stats().drop_probability.unwrap();
+    assert!(shedding > 0.8, "drop probability {shedding}");
+    assert!(dropped > 100, "dropped {dropped} of 200");
+    assert!(r.moves().is_empty(), "no transition");
+    // Ten seconds later the failures have left the window: nothing is dropped.
+    r.advance(secs(10));
+    assert_eq!(r.breaker.stats().drop_probability, Some(0.0));
+    assert!(r.ok());
+}
+
+#[test]
+fn adaptive_drops_the_same_calls_for_the_same_seed() {
+    let decisions = |seed| {
+        let r = Rig::new(cfg().adaptive(2.0));
+        r.breaker.reseed(seed);
+        (0..300)
+            .map(|i| {
+                r.advance(ms(5));
+                match r.breaker.acquire() {
+                    Ok(p) if i % 4 == 0 => {
+                        p.success();
+                        true
+                    }
+                    Ok(p) => {
+                        p.failure();
+                        true
+                    }
+                    Err(_) => false,
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(decisions(9), decisions(9));
+    assert_ne!(decisions(9), decisions(10));
+}
+
+#[test]
+fn adaptive_alone_has_no_consecutive_policy_and_needs_a_time_window() {
+    let config = cfg().adaptive(1.5).build().unwrap();
+    assert_eq!(config.consecutive(), None);
+    assert_eq!(config.adaptive_window(), Some(secs(10)));
+    let err = cfg().adaptive(1.5).window_calls(100).build().unwrap_err();
+    assert_eq!(err.field(), "window");
+    let err = cfg().adaptive(0.5).build().unwrap_err();
+    assert_eq!(err.field(), "adaptive");
+    let parsed: Config = "adaptive = 1.5, window = 20s".parse().unwrap();
+    assert_eq!(parsed.to_keys(), "window = 20s, adaptive = 1.5");
+}

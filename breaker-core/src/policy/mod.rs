@@ -5,6 +5,7 @@
 //! Each policy sees every outcome of the current Closed period, in the order
 //! they ended, and answers whether that outcome opens the breaker.
 
+mod adaptive;
 mod rate;
 mod within;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use crate::Reason;
 use crate::config::{Config, Percent};
+pub(crate) use adaptive::Adaptive;
 pub(crate) use rate::RateWindow;
 pub(crate) use within::FailuresWithin;
 
@@ -80,6 +82,7 @@ impl From<Trip> for Reason {
 pub(crate) struct Windows {
     within: Option<FailuresWithin>,
     rate: Option<RateWindow>,
+    adaptive: Option<Adaptive>,
 }
 
 impl Windows {
@@ -89,7 +92,26 @@ impl Windows {
             .failures_within()
             .map(|(n, w)| FailuresWithin::new(n, w));
         let rate = config.has_rate_policy().then(|| RateWindow::new(config));
-        (within.is_some() || rate.is_some()).then_some(Windows { within, rate })
+        let adaptive = config
+            .adaptive()
+            .zip(config.adaptive_window())
+            .map(|(k, window)| Adaptive::new(k, nanos(window)));
+        (within.is_some() || rate.is_some() || adaptive.is_some()).then_some(Windows {
+            within,
+            rate,
+            adaptive,
+        })
+    }
+
+    /// Adaptive throttling's answer for a call arriving at `now`: whether to
+    /// drop it (never without `adaptive`).
+    pub(crate) fn throttle(&mut self, now: u64, random: &crate::retry::Jitter) -> bool {
+        self.adaptive.as_mut().is_some_and(|a| a.admit(now, random))
+    }
+
+    /// Adaptive throttling's drop probability at `now`.
+    pub(crate) fn drop_probability(&self, now: u64) -> Option<f64> {
+        self.adaptive.as_ref().map(|a| a.drop_probability(now))
     }
 
     /// Feeds one outcome to policies 2 to 4 of SEMANTICS.md, in that order;
@@ -97,6 +119,11 @@ impl Windows {
     #[inline(always)]
     pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
         // Every policy sees every outcome, even after one tripped.
+        if let Some(adaptive) = &mut self.adaptive {
+            if !outcome.failure {
+                adaptive.accepted(outcome.at);
+            }
+        }
         let within = self.within.as_mut().and_then(|w| w.record(outcome));
         let rate = self.rate.as_mut().and_then(|r| r.record(outcome));
         within.or(rate)
@@ -108,6 +135,9 @@ impl Windows {
         }
         if let Some(rate) = &mut self.rate {
             rate.clear();
+        }
+        if let Some(adaptive) = &mut self.adaptive {
+            adaptive.clear();
         }
     }
 
