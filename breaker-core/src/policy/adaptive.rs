@@ -80,7 +80,7 @@ impl Adaptive {
         let (numerator, denominator) = self.odds(now);
         // Draw only when something can be dropped, so that a healthy breaker
         // consumes no randomness (a replay's draws start where the failures do).
-        let dropped = numerator > 0 && u128::from(draw(random, denominator)) < numerator;
+        let dropped = numerator > 0 && draw(random, denominator) < numerator;
         self.bucket(now).requests += 1;
         dropped
     }
