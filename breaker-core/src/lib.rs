@@ -68,12 +68,22 @@ mod counter;
 mod duration;
 mod error;
 mod event;
+mod owned;
 mod policy;
 mod registry;
 mod state;
 mod stats;
 pub mod store;
 mod sync;
+
+#[cfg(feature = "admin")]
+pub mod admin;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(any(feature = "admin", feature = "metrics"))]
+mod telemetry;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use breaker::{Breaker, Permit, Recorded};
 pub use config::{
@@ -83,6 +93,7 @@ pub use config::{
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Action, Error, OpenReason, Reason};
 pub use event::Transition;
+pub use owned::OwnedPermit;
 pub use registry::{Registry, registry};
 pub use state::State;
 pub use stats::Stats;
