@@ -52,6 +52,18 @@
 //! assert_eq!(quotes.state(), State::Closed);
 //! ```
 //!
+//! # Features
+//! All off by default; the default build has no dependency beyond `tracing`,
+//! `inventory` and the attribute.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tokio` | the timer of `#[circuit_breaker(timeout = ..)]` |
+//! | `redis` | shared state across processes ([`store`], `store::redis`) |
+//! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
+//! | `admin` | `admin::router`: an axum `Router` for operators, with Prometheus text on `/metrics` |
+//! | `metrics` | `metrics::publish`: counters and gauges through the `metrics` facade |
+//!
 //! # Design
 //! The state is one packed atomic word; a successful call in Closed reads it
 //! and bumps two per-thread counters, with no lock and no allocation.

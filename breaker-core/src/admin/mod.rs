@@ -6,7 +6,7 @@
 //! | `GET /breakers` | `{"breakers": [..]}`: every breaker, sorted by name |
 //! | `GET /breakers/{name}` | one breaker: `name`, `state`, `stats`, `config`, `open_reason` |
 //! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
-//! | `GET /metrics` | every breaker's metrics as Prometheus text (the families of the [`metrics`](crate#features) feature, rendered without an exporter) |
+//! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
 //!
 //! Every route, unknown ones included, needs `Authorization: Bearer <token>`:
 //! without it the answer is 401 (with `WWW-Authenticate: Bearer`), with
@@ -76,12 +76,13 @@ struct Admin {
 }
 
 impl Admin {
-    fn breaker(&self, name: &str) -> Result<Breaker, Response> {
+    /// The breaker `name`, or the 404 answer naming it.
+    fn breaker(&self, name: &str) -> Result<Breaker, Box<Response>> {
         self.registry.get(name).ok_or_else(|| {
-            error(
+            Box::new(error(
                 StatusCode::NOT_FOUND,
                 format!("no breaker named `{name}`; GET /breakers lists them"),
-            )
+            ))
         })
     }
 }
@@ -140,14 +141,14 @@ async fn list(State(admin): State<Admin>) -> Response {
 async fn show(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
     match admin.breaker(&name) {
         Ok(breaker) => respond(StatusCode::OK, &json::breaker(&breaker)),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
 async fn act(State(admin): State<Admin>, Path((name, action)): Path<(String, String)>) -> Response {
     let breaker = match admin.breaker(&name) {
         Ok(breaker) => breaker,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match action.as_str() {
         "trip" => breaker.trip(),

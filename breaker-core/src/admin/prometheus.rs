@@ -11,10 +11,13 @@ use crate::{Registry, Transition};
 /// The content type of the text format.
 pub(super) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// A breaker's name, the state it left and the state it entered.
+type Move = (Arc<str>, &'static str, &'static str);
+
 /// Transitions by breaker, state left and state entered, counted by a
 /// registry listener from the moment the router was built.
 #[derive(Default)]
-pub(super) struct TransitionCounts(Mutex<BTreeMap<(Arc<str>, &'static str, &'static str), u64>>);
+pub(super) struct TransitionCounts(Mutex<BTreeMap<Move, u64>>);
 
 impl TransitionCounts {
     /// Counts from now on every transition of every breaker of `registry`.
@@ -35,7 +38,7 @@ impl TransitionCounts {
             .or_default() += 1;
     }
 
-    fn read(&self) -> Vec<((Arc<str>, &'static str, &'static str), u64)> {
+    fn read(&self) -> Vec<(Move, u64)> {
         let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
         counts.iter().map(|(k, n)| (k.clone(), *n)).collect()
     }

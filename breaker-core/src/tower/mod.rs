@@ -17,25 +17,45 @@
 //!
 //! ```
 //! use std::convert::Infallible;
+//! use std::future::{Future, Ready, ready};
+//! use std::pin::pin;
+//! use std::task::{Context, Poll, Waker};
 //! use std::time::Duration;
 //! use breaker_core::tower::BreakerLayer;
 //! use breaker_core::{Breaker, Config, clock::ManualClock};
+//! use http::{Request, Response, StatusCode};
 //! use tower_layer::Layer;
 //! use tower_service::Service;
 //!
+//! /// A dependency that is down: every answer is a 502.
 //! #[derive(Clone)]
 //! struct Upstream;
-//! impl Service<http::Request<()>> for Upstream {
-//!     type Response = http::Response<String>;
+//!
+//! impl Service<Request<()>> for Upstream {
+//!     type Response = Response<String>;
 //!     type Error = Infallible;
-//!     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
-//!     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
-//!         std::task::Poll::Ready(Ok(()))
+//!     type Future = Ready<Result<Response<String>, Infallible>>;
+//!
+//!     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+//!         Poll::Ready(Ok(()))
 //!     }
-//!     fn call(&mut self, _: http::Request<()>) -> Self::Future {
-//!         let mut response = http::Response::new("upstream is down".to_owned());
-//!         *response.status_mut() = http::StatusCode::BAD_GATEWAY;
-//!         std::future::ready(Ok(response))
+//!
+//!     fn call(&mut self, _: Request<()>) -> Self::Future {
+//!         let mut response = Response::new("upstream is down".to_owned());
+//!         *response.status_mut() = StatusCode::BAD_GATEWAY;
+//!         ready(Ok(response))
+//!     }
+//! }
+//!
+//! /// One call; everything here answers at its first poll.
+//! fn get<S>(service: &mut S) -> Response<String>
+//! where
+//!     S: Service<Request<()>, Response = Response<String>, Error = Infallible>,
+//! {
+//!     let mut cx = Context::from_waker(Waker::noop());
+//!     match pin!(service.call(Request::new(()))).poll(&mut cx) {
+//!         Poll::Ready(Ok(response)) => response,
+//!         _ => unreachable!("answered at once"),
 //!     }
 //! }
 //!
@@ -43,18 +63,9 @@
 //! let breaker = Breaker::with_clock("upstream", config, ManualClock::new());
 //! let mut service = BreakerLayer::http(breaker).layer(Upstream);
 //!
-//! let status = |service: &mut _| {
-//!     let future = Service::call(service, http::Request::new(()));
-//!     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-//!     match std::pin::pin!(future).poll(&mut cx) {
-//!         std::task::Poll::Ready(Ok::<http::Response<String>, Infallible>(r)) => r,
-//!         _ => unreachable!("the upstream answers at once"),
-//!     }
-//! };
-//! # use std::future::Future;
-//! assert_eq!(status(&mut service).status(), 502);
-//! assert_eq!(status(&mut service).status(), 502); // the breaker opens
-//! let rejected = status(&mut service);
+//! assert_eq!(get(&mut service).status(), 502);
+//! assert_eq!(get(&mut service).status(), 502); // the breaker opens
+//! let rejected = get(&mut service);
 //! assert_eq!(rejected.status(), 503);
 //! assert_eq!(rejected.headers()["retry-after"], "30");
 //! # Ok::<(), breaker_core::ConfigError>(())
