@@ -1,4 +1,4 @@
-//! Counters and gauges through the [`metrics`](::metrics) facade (feature
+//! Counters and gauges through the [`metrics`] facade (feature
 //! `metrics`), so that any exporter (Prometheus, StatsD, OpenTelemetry, ...)
 //! shows every breaker.
 //!

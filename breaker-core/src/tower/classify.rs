@@ -40,6 +40,9 @@ where
 
 /// Every `Err` of the inner service is a failure; every response a success.
 /// The default classifier of [`BreakerLayer::new`](super::BreakerLayer::new).
+///
+/// It needs the error to be `Display`, because the failure that opens the
+/// breaker is kept as its open reason; classify other errors with a closure.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AnyError;
 
