@@ -52,6 +52,18 @@
 //! assert_eq!(quotes.state(), State::Closed);
 //! ```
 //!
+//! # Features
+//! All off by default; the default build has no dependency beyond `tracing`,
+//! `inventory` and the attribute.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tokio` | the timer of `#[circuit_breaker(timeout = ..)]` |
+//! | `redis` | shared state across processes ([`store`], `store::redis`) |
+//! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
+//! | `admin` | `admin::router`: an axum `Router` for operators, with Prometheus text on `/metrics` |
+//! | `metrics` | `metrics::publish`: counters and gauges through the `metrics` facade |
+//!
 //! # Design
 //! The state is one packed atomic word; a successful call in Closed reads it
 //! and bumps two per-thread counters, with no lock and no allocation.
@@ -70,6 +82,7 @@ mod duration;
 mod error;
 mod event;
 pub mod overrides;
+mod owned;
 mod policy;
 #[cfg(feature = "record")]
 pub mod record;
@@ -81,6 +94,15 @@ pub mod store;
 mod sync;
 mod tap;
 
+#[cfg(feature = "admin")]
+pub mod admin;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(any(feature = "admin", feature = "metrics"))]
+mod telemetry;
+#[cfg(feature = "tower")]
+pub mod tower;
+
 pub use breaker::{Breaker, Permit, Recorded};
 pub use config::{
     Config, ConfigBuilder, ConfigError, Factor, KEYS, MAX_BACKOFF, MAX_COUNT, MAX_DURATION,
@@ -89,6 +111,7 @@ pub use config::{
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Action, Error, OpenReason, Reason};
 pub use event::Transition;
+pub use owned::OwnedPermit;
 pub use registry::{ConfigureError, Registry, registry};
 pub use state::State;
 pub use stats::Stats;

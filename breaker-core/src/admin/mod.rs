@@ -1,0 +1,225 @@
+//! An axum [`Router`] for operators (feature `admin`): see and act on every
+//! breaker of a registry over HTTP.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /breakers` | `{"breakers": [..]}`: every breaker, sorted by name |
+//! | `GET /breakers/{name}` | one breaker: `name`, `state`, `stats`, `config`, `open_reason` |
+//! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
+//! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
+//!
+//! Every route, unknown ones included, needs `Authorization: Bearer <token>`:
+//! without it the answer is 401 (with `WWW-Authenticate: Bearer`), with
+//! another token 403. The token is compared in constant time, and a router
+//! built with an empty token refuses every request. Errors are JSON,
+//! `{"error": "..."}`: an unknown breaker or action is 404.
+//!
+//! ```no_run
+//! # async fn serve() -> std::io::Result<()> {
+//! let token = std::env::var("BREAKER_ADMIN_TOKEN").unwrap_or_default();
+//! let app = axum::Router::new().nest("/admin", breaker_core::admin::router(token));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! Mount it on a port operators reach and users do not: the token guards the
+//! actions, not the port.
+
+mod json;
+mod prometheus;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::{HeaderValue, StatusCode, header};
+
+use crate::{Breaker, Registry};
+use prometheus::TransitionCounts;
+
+/// The router for the global [`registry()`](crate::registry), guarded by
+/// `token`.
+pub fn router(token: impl Into<String>) -> Router {
+    router_for(crate::registry(), token)
+}
+
+/// The router for `registry`, guarded by `token`.
+///
+/// Transitions (`breaker_transitions_total` on `/metrics`) are counted from
+/// the moment the router is built, by a listener on `registry`.
+pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Router {
+    let admin = Admin {
+        registry,
+        token: Arc::from(token.into().into_bytes()),
+        transitions: TransitionCounts::listen(registry),
+    };
+    Router::new()
+        .route("/breakers", get(list))
+        .route("/breakers/{name}", get(show))
+        .route("/breakers/{name}/{action}", post(act))
+        .route("/metrics", get(metrics))
+        .fallback(unknown_route)
+        .layer(middleware::from_fn_with_state(admin.clone(), authorize))
+        .with_state(admin)
+}
+
+#[derive(Clone)]
+struct Admin {
+    registry: &'static Registry,
+    token: Arc<[u8]>,
+    transitions: Arc<TransitionCounts>,
+}
+
+impl Admin {
+    /// The breaker `name`, or the 404 answer naming it.
+    fn breaker(&self, name: &str) -> Result<Breaker, Box<Response>> {
+        self.registry.get(name).ok_or_else(|| {
+            Box::new(error(
+                StatusCode::NOT_FOUND,
+                format!("no breaker named `{name}`; GET /breakers lists them"),
+            ))
+        })
+    }
+}
+
+async fn authorize(State(admin): State<Admin>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| bearer(value.as_bytes()));
+    let Some(given) = given else {
+        let mut response = error(
+            StatusCode::UNAUTHORIZED,
+            "this route needs `Authorization: Bearer <token>`",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"breaker-admin\""),
+        );
+        return response;
+    };
+    if admin.token.is_empty() || !same_token(given, &admin.token) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "the bearer token is not this router's",
+        );
+    }
+    next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme is
+/// case-insensitive).
+fn bearer(value: &[u8]) -> Option<&[u8]> {
+    let scheme = value.get(..7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| value[7..].trim_ascii())
+}
+
+/// Compares `given` with `expected` in a time that depends only on the
+/// length of `expected`, so that timing does not reveal how much of a guess
+/// was right.
+fn same_token(given: &[u8], expected: &[u8]) -> bool {
+    let mut difference = given.len() ^ expected.len();
+    for (i, &byte) in expected.iter().enumerate() {
+        let guess = given.get(i).copied().unwrap_or(!byte);
+        difference |= usize::from(std::hint::black_box(guess ^ byte));
+    }
+    std::hint::black_box(difference) == 0
+}
+
+async fn list(State(admin): State<Admin>) -> Response {
+    let breakers: Vec<_> = admin.registry.list().iter().map(json::breaker).collect();
+    respond(StatusCode::OK, &serde_json::json!({ "breakers": breakers }))
+}
+
+async fn show(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
+    match admin.breaker(&name) {
+        Ok(breaker) => respond(StatusCode::OK, &json::breaker(&breaker)),
+        Err(response) => *response,
+    }
+}
+
+async fn act(State(admin): State<Admin>, Path((name, action)): Path<(String, String)>) -> Response {
+    let breaker = match admin.breaker(&name) {
+        Ok(breaker) => breaker,
+        Err(response) => return *response,
+    };
+    match action.as_str() {
+        "trip" => breaker.trip(),
+        "force_open" => breaker.force_open(),
+        "disable" => breaker.disable(),
+        "reset" => breaker.reset(),
+        _ => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "unknown action `{action}`; expected one of trip, force_open, disable, reset"
+                ),
+            );
+        }
+    }
+    respond(StatusCode::OK, &json::breaker(&breaker))
+}
+
+async fn metrics(State(admin): State<Admin>) -> Response {
+    let text = prometheus::render(admin.registry, &admin.transitions);
+    let mut response = Response::new(Body::from(text));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(prometheus::CONTENT_TYPE),
+    );
+    response
+}
+
+async fn unknown_route(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {} {}; the routes are GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, GET /metrics",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    respond(status, &json::error(message))
+}
+
+fn respond(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_match_only_when_equal() {
+        assert!(same_token(b"s3cret", b"s3cret"));
+        assert!(!same_token(b"s3cre", b"s3cret"));
+        assert!(!same_token(b"s3cret!", b"s3cret"));
+        assert!(!same_token(b"S3cret", b"s3cret"));
+        assert!(!same_token(b"", b"s3cret"));
+    }
+
+    #[test]
+    fn bearer_takes_the_token_after_the_scheme() {
+        assert_eq!(bearer(b"Bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer(b"bearer  abc "), Some(&b"abc"[..]));
+        assert_eq!(bearer(b"Basic abc"), None);
+        assert_eq!(bearer(b"Bear"), None);
+    }
+}

@@ -1,0 +1,285 @@
+//! The admin router over real HTTP on loopback: an axum server, a hyper
+//! client, a registry of this test's own on a manual clock.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use breaker_core::clock::ManualClock;
+use breaker_core::{Config, Registry, State};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+const TOKEN: &str = "let-me-in";
+
+struct Admin {
+    addr: SocketAddr,
+    client: Client<HttpConnector, String>,
+    registry: &'static Registry,
+    clock: ManualClock,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("a JSON body")
+    }
+}
+
+/// A registry with two breakers, served by the admin router.
+async fn admin(token: &str) -> Admin {
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let clock = ManualClock::new();
+    registry.use_clock(clock.clone());
+    registry.get_or_create("payments", || {
+        Config::builder()
+            .fail_max(2)
+            .reset(Duration::from_secs(30))
+            .build()
+            .expect("a valid config")
+    });
+    registry.get_or_create("db", Config::default);
+    let app = breaker_core::admin::router_for(registry, token);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Admin {
+        addr,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        registry,
+        clock,
+    }
+}
+
+impl Admin {
+    async fn send(&self, method: Method, path: &str, token: Option<&str>) -> Answer {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
+        if let Some(token) = token {
+            request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response = self
+            .client
+            .request(request.body(String::new()).expect("a valid request"))
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a whole body")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).expect("utf-8"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, Some(TOKEN)).await
+    }
+
+    async fn post(&self, path: &str) -> Answer {
+        self.send(Method::POST, path, Some(TOKEN)).await
+    }
+}
+
+#[tokio::test]
+async fn every_route_needs_the_bearer_token() {
+    let admin = admin(TOKEN).await;
+    for (method, path) in [
+        (Method::GET, "/breakers"),
+        (Method::GET, "/breakers/payments"),
+        (Method::POST, "/breakers/payments/force_open"),
+        (Method::GET, "/metrics"),
+        (Method::GET, "/no/such/route"),
+    ] {
+        let anonymous = admin.send(method.clone(), path, None).await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}"
+        );
+        assert_eq!(
+            anonymous.headers["www-authenticate"],
+            "Bearer realm=\"breaker-admin\""
+        );
+        assert!(
+            anonymous.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("Bearer")
+        );
+
+        let wrong = admin.send(method.clone(), path, Some("let-me-inn")).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let payments = admin.registry.get("payments").unwrap();
+    assert_eq!(payments.state(), State::Closed, "no action was taken");
+}
+
+#[tokio::test]
+async fn a_router_without_a_token_refuses_everyone() {
+    let admin = admin("").await;
+    for token in ["", "anything"] {
+        let answer = admin.send(Method::GET, "/breakers", Some(token)).await;
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&answer.status),
+            "token {token:?}: {}",
+            answer.status
+        );
+    }
+}
+
+#[tokio::test]
+async fn breakers_are_listed_with_state_stats_and_config() {
+    let admin = admin(TOKEN).await;
+    let payments = admin.registry.get("payments").unwrap();
+    for _ in 0..2 {
+        let _ = payments.call(|| {
+            Err::<(), _>(breaker_core::Error::timeout(
+                "payments".into(),
+                Duration::from_secs(1),
+            ))
+        });
+    }
+
+    let answer = admin.get("/breakers").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["content-type"], "application/json");
+    let list = answer.json();
+    let names: Vec<&str> = list["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["db", "payments"]);
+
+    let one = admin.get("/breakers/payments").await.json();
+    assert_eq!(one["state"], "open");
+    assert_eq!(one["stats"]["failures"], 2);
+    assert_eq!(one["stats"]["admitted"], 2);
+    assert_eq!(one["config"]["fail_max"], 2);
+    assert_eq!(one["config"]["reset"], "30s");
+    assert_eq!(one["config"]["keys"], "fail_max = 2");
+    assert_eq!(one["open_reason"]["reason"], "2 consecutive failures");
+    assert_eq!(list["breakers"][1], one);
+}
+
+#[tokio::test]
+async fn unknown_breakers_actions_and_routes_are_404_with_a_json_error() {
+    let admin = admin(TOKEN).await;
+    let missing = admin.get("/breakers/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers["content-type"], "application/json");
+    assert_eq!(
+        missing.json()["error"],
+        "no breaker named `nope`; GET /breakers lists them"
+    );
+
+    let missing = admin.post("/breakers/nope/trip").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let action = admin.post("/breakers/payments/explode").await;
+    assert_eq!(action.status, StatusCode::NOT_FOUND);
+    assert!(
+        action.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown action `explode`")
+    );
+
+    let route = admin.get("/breaker").await;
+    assert_eq!(route.status, StatusCode::NOT_FOUND);
+    assert!(
+        route.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("GET /breaker")
+    );
+}
+
+#[tokio::test]
+async fn operators_trip_force_open_disable_and_reset() {
+    let admin = admin(TOKEN).await;
+    let payments = admin.registry.get("payments").unwrap();
+
+    let tripped = admin.post("/breakers/payments/trip").await;
+    assert_eq!(tripped.status, StatusCode::OK);
+    assert_eq!(tripped.json()["state"], "open");
+    assert_eq!(payments.state(), State::Open);
+    admin.clock.advance(Duration::from_secs(30));
+    assert!(payments.acquire().is_ok(), "a trip recovers as usual");
+
+    for (action, state) in [
+        ("force_open", State::ForcedOpen),
+        ("disable", State::Disabled),
+        ("reset", State::Closed),
+    ] {
+        let answer = admin.post(&format!("/breakers/payments/{action}")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{action}");
+        assert_eq!(answer.json()["state"], state.as_str());
+        assert_eq!(payments.state(), state);
+    }
+    let reason = admin.get("/breakers/payments").await.json()["open_reason"]["reason"].clone();
+    assert_eq!(reason, "manual force_open");
+
+    let wrong_method = admin.get("/breakers/payments/reset").await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text() {
+    let admin = admin(TOKEN).await;
+    let payments = admin.registry.get("payments").unwrap();
+    payments.call(|| Ok::<_, breaker_core::Error>(())).unwrap();
+    admin.post("/breakers/payments/force_open").await;
+    let _ = payments.acquire();
+
+    let answer = admin.get("/metrics").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = answer.body;
+    for line in [
+        "# TYPE breaker_calls_total counter",
+        "# TYPE breaker_state gauge",
+        "# TYPE breaker_transitions_total counter",
+        "breaker_calls_total{breaker=\"payments\",outcome=\"success\"} 1",
+        "breaker_calls_total{breaker=\"db\",outcome=\"success\"} 0",
+        "breaker_rejections_total{breaker=\"payments\"} 1",
+        "breaker_state{breaker=\"payments\",state=\"forced_open\"} 1",
+        "breaker_state{breaker=\"payments\",state=\"closed\"} 0",
+        "breaker_transitions_total{breaker=\"payments\",from=\"closed\",to=\"forced_open\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+    // Every sample line belongs to a family declared above it.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split('{').next().unwrap();
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "undeclared {name}"
+        );
+    }
+}
