@@ -52,6 +52,9 @@ struct Hot {
     /// End of the current open period (valid while the word says Open). Written
     /// before the compare-and-swap that publishes Open.
     deadline: AtomicU64,
+    /// Start of the open period `deadline` ends, written just before it: a
+    /// reader that sees a deadline sees its start too.
+    since: AtomicU64,
 }
 
 /// What is only touched under the control lock.
@@ -163,6 +166,7 @@ impl Breaker {
                 hot: Hot {
                     word: AtomicU64::new(Word::new(State::Closed, 0, 0).0),
                     deadline: AtomicU64::new(0),
+                    since: AtomicU64::new(0),
                 },
                 consecutive: config.consecutive().unwrap_or(0),
                 half_open_wait: config.max_half_open_wait().map_or(0, nanos),
@@ -681,6 +685,15 @@ impl Inner {
         self.shared.clock.now_ns()
     }
 
+    /// Starts an open period of `period` at `at` (before the word says Open,
+    /// or while it does).
+    fn open_until(&self, at: u64, period: u64) {
+        self.hot.since.store(at, Ordering::Relaxed);
+        self.hot
+            .deadline
+            .store(at.saturating_add(period), Ordering::Release);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Control> {
         // A panic never happens under this lock by design; if one did, the
         // control data is still consistent (every write to it is a single step).
@@ -795,10 +808,9 @@ impl Inner {
                     // reading settles them. `retry_after` is then at most
                     // `lag` long (exact on a manual clock, where `lag` is 0).
                     let (early, lag) = self.shared.clock.coarse_ns();
-                    // Now is past the opening (read before the Open word was
-                    // published), so `retry_after` never exceeds the period.
-                    // An opening not yet recorded reads NEVER: the precise path.
-                    let early = early.max(self.opened_at.load(Ordering::Relaxed));
+                    // Now is past the period's start (written before the
+                    // deadline just read), so `retry_after` never exceeds it.
+                    let early = early.max(self.hot.since.load(Ordering::Relaxed));
                     if early.saturating_add(lag) < deadline {
                         return Err(self.reject(State::Open, Some(deadline - early)));
                     }
@@ -875,9 +887,7 @@ impl Inner {
                 State::Open if w.state() == State::Open => {
                     // Joined, not reset: the shared period decides when it ends.
                     ctl.period = period;
-                    self.hot
-                        .deadline
-                        .store(at.saturating_add(left), Ordering::Release);
+                    self.open_until(at, left);
                     return false;
                 }
                 target if w.state() == target => return false,
@@ -982,10 +992,7 @@ impl Inner {
         message: Option<String>,
     ) -> bool {
         match to.state() {
-            State::Open => self
-                .hot
-                .deadline
-                .store(at.saturating_add(ctl.period), Ordering::Release),
+            State::Open => self.open_until(at, ctl.period),
             // In HalfOpen the deadline is when undecided trials expire.
             State::HalfOpen if self.half_open_wait > 0 => self
                 .hot
@@ -1418,9 +1425,7 @@ impl Inner {
                 // No transition, but the action still takes effect.
                 match action {
                     Action::Trip => {
-                        self.hot
-                            .deadline
-                            .store(at.saturating_add(ctl.period), Ordering::Release);
+                        self.open_until(at, ctl.period);
                         self.record_opening(at, &reason, None);
                     }
                     Action::Reset => {

@@ -1317,7 +1317,11 @@ fn adaptive_sheds_load_in_proportion_to_failures_and_recovers_without_opening() 
             Ok(permit) => drop(permit.failure()),
             Err(e) => {
                 assert_eq!(e.retry_after(), None);
-                assert!(e.to_string().ends_with("shedding load (adaptive throttling)"), "{e}");
+                assert!(
+                    e.to_string()
+                        .ends_with("shedding load (adaptive throttling)"),
+                    "{e}"
+                );
                 dropped += 1;
             }
         }
