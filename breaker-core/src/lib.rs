@@ -69,6 +69,7 @@ mod dry_run;
 mod duration;
 mod error;
 mod event;
+pub mod keyed;
 pub mod overrides;
 mod policy;
 #[cfg(feature = "record")]
