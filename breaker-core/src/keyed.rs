@@ -696,20 +696,6 @@ impl<K: Hash + Eq + Display> Keyed<K> {
     }
 }
 
-impl<K> Drop for Keyed<K> {
-    fn drop(&mut self) {
-        let slots = self.table.drain();
-        let overflow = self.overflow.get().map(|o| o.name().to_owned());
-        self.home.forget(
-            slots
-                .iter()
-                .map(|slot| &*slot.name)
-                .chain(overflow.as_deref()),
-            self.id,
-        );
-    }
-}
-
 /// Enough shards that threads rarely meet on one: four per CPU, a power of
 /// two, at most 64, and no more than keys.
 fn shards(max_keys: usize) -> usize {

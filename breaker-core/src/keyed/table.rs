@@ -124,14 +124,4 @@ impl<K> Table<K> {
             table.iter().for_each(&mut f);
         }
     }
-
-    /// Removes every slot, returning them.
-    pub(super) fn drain(&self) -> Vec<Slot<K>> {
-        let mut all = Vec::new();
-        for shard in &*self.shards {
-            let mut table = shard.0.write().unwrap_or_else(|e| e.into_inner());
-            all.extend(table.drain());
-        }
-        all
-    }
 }
