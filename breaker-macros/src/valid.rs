@@ -89,7 +89,12 @@ fn keys(attr: &Attr, errors: &mut Errors) {
     }
     if let Some(key) = &attr.key {
         if key.value.label().is_none() {
-            let expr = key.value.expr.to_token_stream().to_string();
+            let expr = key
+                .value
+                .expr
+                .to_token_stream()
+                .to_string()
+                .replace("! (", "!(");
             errors.push(Error::new(
                 key.span,
                 format!(
