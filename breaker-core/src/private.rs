@@ -20,6 +20,9 @@
 //!
 //! - [`RetryHandle`] and [`retry_arg`]: `retry = N` re-runs the body once per
 //!   attempt, each with its own copy of the by-value arguments.
+//! - [`KeyedHandle`], [`KeyProbe`] and [`Key`]: `key = expr` looks the key's
+//!   breaker up in a keyed breaker before the call; [`acquire`] admits the
+//!   call through it.
 //!
 //! `timeout` needs a timer. The core stays free of any async runtime: the
 //! timer is tokio's, behind breaker-core's optional `tokio` feature. Without
@@ -202,7 +205,8 @@ pub struct KeyedHandle {
     label: &'static str,
     max_keys: usize,
     idle: u64,
-    keyed: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// The `KeyedBreaker<K>` of the first call's key type.
+    set: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl KeyedHandle {
@@ -219,7 +223,7 @@ impl KeyedHandle {
             label,
             max_keys,
             idle,
-            keyed: OnceLock::new(),
+            set: OnceLock::new(),
         }
     }
 
@@ -227,7 +231,7 @@ impl KeyedHandle {
     #[inline]
     pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
         let kept = self
-            .keyed
+            .set
             .get_or_init(|| Box::new(self.keyed::<<Q as ToOwned>::Owned>()))
             .downcast_ref::<KeyedBreaker<<Q as ToOwned>::Owned>>();
         match kept {
