@@ -81,6 +81,7 @@ mod dry_run;
 mod duration;
 mod error;
 mod event;
+pub mod keyed;
 pub mod overrides;
 mod owned;
 mod policy;

@@ -20,13 +20,16 @@
 //!
 //! - [`RetryHandle`] and [`retry_arg`]: `retry = N` re-runs the body once per
 //!   attempt, each with its own copy of the by-value arguments.
+//! - [`KeyedHandle`], [`KeyProbe`] and [`Key`]: `key = expr` looks the key's
+//!   breaker up in a keyed breaker before the call; [`acquire`] admits the
+//!   call through it.
 //!
 //! `timeout` needs a timer. The core stays free of any async runtime: the
 //! timer is tokio's, behind breaker-core's optional `tokio` feature. Without
 //! that feature, a function using `timeout` fails to compile with a message
 //! that names the feature.
 
-use std::any::type_name;
+use std::any::{Any, type_name};
 use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
@@ -34,6 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
+use crate::keyed::KeyedBreaker;
 use crate::retry::{Backoff, Jitter};
 use crate::{Breaker, Config, Error, Permit, Registry};
 
@@ -171,12 +175,158 @@ impl Handle {
 
     /// Asks the breaker to admit one call.
     #[inline]
-    pub fn acquire(&'static self) -> Result<Call, Error> {
-        let breaker = self.breaker();
-        breaker.acquire().map(|permit| Call {
-            breaker,
-            permit: Some(permit),
-        })
+    pub fn acquire(&'static self) -> Result<Call<'static>, Error> {
+        acquire(self.breaker())
+    }
+}
+
+/// Asks `breaker` (a key's, from [`KeyedHandle::breaker`]) to admit one call.
+#[inline]
+pub fn acquire(breaker: &Breaker) -> Result<Call<'_>, Error> {
+    breaker.acquire().map(|permit| Call {
+        breaker,
+        permit: Some(permit),
+    })
+}
+
+/// The `timeout` of a key's breaker's configuration, else the attribute's own.
+#[inline]
+pub fn timeout_of(breaker: &Breaker, written: Duration) -> Duration {
+    breaker.config().timeout().unwrap_or(written)
+}
+
+/// A keyed call site's keyed breaker (`key = ...`): the global registry's
+/// keyed breaker of the site's name, found on the first call and kept, for
+/// the key type of that call. Keyed sites submit no [`Registration`]: their
+/// breakers are the keys', created on their first calls.
+#[derive(Debug)]
+pub struct KeyedHandle {
+    site: &'static Site,
+    label: &'static str,
+    max_keys: usize,
+    idle: u64,
+    /// The `KeyedBreaker<K>` of the first call's key type.
+    set: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl KeyedHandle {
+    /// A handle for `site`, usable in a `static`; `idle` in nanoseconds (the
+    /// macro has checked `1 <= max_keys <= MAX_KEYS` and `idle > 0`).
+    pub const fn new(
+        site: &'static Site,
+        label: &'static str,
+        max_keys: usize,
+        idle: u64,
+    ) -> KeyedHandle {
+        KeyedHandle {
+            site,
+            label,
+            max_keys,
+            idle,
+            set: OnceLock::new(),
+        }
+    }
+
+    /// The breaker of `key`: one lookup in the keyed breaker's table.
+    #[inline]
+    pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
+        let kept = self
+            .set
+            .get_or_init(|| Box::new(self.keyed::<<Q as ToOwned>::Owned>()))
+            .downcast_ref::<KeyedBreaker<<Q as ToOwned>::Owned>>();
+        match kept {
+            Some(keyed) => keyed.get(key),
+            // A generic function called with a second key type.
+            None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
+        }
+    }
+
+    #[cold]
+    fn keyed<K>(&'static self) -> KeyedBreaker<K>
+    where
+        K: std::hash::Hash + Eq + Display + Send + Sync + 'static,
+    {
+        let built = KeyedBreaker::builder(self.site.name)
+            .label(self.label)
+            .config(self.site.config())
+            .max_keys(self.max_keys)
+            .idle(Duration::from_nanos(self.idle))
+            .registry(crate::registry())
+            .build();
+        match built {
+            Ok(keyed) => keyed,
+            Err(error) => {
+                tracing::error!(
+                    target: "breaker",
+                    breaker = self.site.name,
+                    function = self.site.function,
+                    "#[circuit_breaker] keyed settings refused at run time ({error}); using the defaults"
+                );
+                KeyedBreaker::builder(self.site.name)
+                    .config(self.site.config())
+                    .registry(crate::registry())
+                    .build()
+                    .unwrap_or_else(|_| unreachable!("the default settings are valid"))
+            }
+        }
+    }
+}
+
+/// The value of `key = ...`, as a keyed breaker's table looks it up: `Hash +
+/// Eq + Display`, with an owned form to keep.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot key a circuit breaker",
+    label = "the value of `key = ...`",
+    note = "a key must be `Hash + Eq + Display`, with an owned form (`ToOwned`) that is `Send + Sync + 'static`: a `&str`, a `String`, an integer, or a type that derives `Clone, Hash, PartialEq, Eq` and implements `Display`"
+)]
+pub trait Key:
+    std::hash::Hash
+    + Eq
+    + Display
+    + ToOwned<Owned: std::hash::Hash + Eq + Display + Send + Sync + 'static>
+{
+}
+
+#[diagnostic::do_not_recommend]
+impl<T> Key for T
+where
+    T: std::hash::Hash + Eq + Display + ToOwned + ?Sized,
+    T::Owned: std::hash::Hash + Eq + Display + Send + Sync + 'static,
+{
+}
+
+/// The key expression's value, borrowed, for autoref specialization: a
+/// reference is looked up by what it points at (`req.host()`, a `&str`,
+/// is looked up as a `str` and kept as a `String`), anything else as itself.
+pub struct KeyProbe<'a, V: ?Sized>(pub &'a V);
+
+/// A reference key: looked up by what it points at.
+pub trait KeyOfRef<'a> {
+    /// What the reference points at.
+    type Key: ?Sized;
+    /// It.
+    fn __cb_key(&self) -> &'a Self::Key;
+}
+
+impl<'a, 'b: 'a, T: ?Sized> KeyOfRef<'a> for KeyProbe<'a, &'b T> {
+    type Key = T;
+    fn __cb_key(&self) -> &'a T {
+        self.0
+    }
+}
+
+/// Any other key: looked up as itself.
+pub trait KeyOfValue<'a> {
+    /// The key's type.
+    type Key: ?Sized;
+    /// It.
+    fn __cb_key(&self) -> &'a Self::Key;
+}
+
+impl<'a, V: ?Sized> KeyOfValue<'a> for &KeyProbe<'a, V> {
+    type Key = V;
+    fn __cb_key(&self) -> &'a V {
+        self.0
     }
 }
 
@@ -186,12 +336,12 @@ impl Handle {
 /// permit records the call as cancelled.
 #[derive(Debug)]
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub struct Call {
-    breaker: &'static Breaker,
-    permit: Option<Permit<'static>>,
+pub struct Call<'a> {
+    breaker: &'a Breaker,
+    permit: Option<Permit<'a>>,
 }
 
-impl Call {
+impl Call<'_> {
     /// Records a success (also for an error the `failure` predicate excuses).
     #[inline]
     pub fn success(&mut self) {
@@ -220,11 +370,11 @@ impl Call {
 /// unwinds, since a normal return forgets it. So the code's own panic counts,
 /// then unwinds on, and a normal call pays nothing (no `thread::panicking()`
 /// check, no drop).
-struct PanicGuard<'a> {
-    call: &'a mut Call,
+struct PanicGuard<'a, 'b> {
+    call: &'a mut Call<'b>,
 }
 
-impl Drop for PanicGuard<'_> {
+impl Drop for PanicGuard<'_, '_> {
     fn drop(&mut self) {
         self.call.failure(|| "panicked".to_owned());
     }
@@ -234,7 +384,7 @@ impl Drop for PanicGuard<'_> {
 /// captures, so a body may return borrows of its `&mut` arguments; the
 /// expansion names `R`, so the body is checked against the return type.
 #[inline]
-pub fn run<R, F: FnOnce() -> R>(call: &mut Call, body: F) -> R {
+pub fn run<R, F: FnOnce() -> R>(call: &mut Call<'_>, body: F) -> R {
     let guard = PanicGuard { call };
     let output = body();
     std::mem::forget(guard);
@@ -243,7 +393,7 @@ pub fn run<R, F: FnOnce() -> R>(call: &mut Call, body: F) -> R {
 
 /// Runs an async body to completion. A panic while it is polled is recorded
 /// as a failure; dropping the returned future first leaves the call cancelled.
-pub async fn run_async<F: Future>(call: &mut Call, body: F) -> F::Output {
+pub async fn run_async<F: Future>(call: &mut Call<'_>, body: F) -> F::Output {
     let mut body = std::pin::pin!(body);
     std::future::poll_fn(|cx| {
         let guard = PanicGuard { call: &mut *call };
@@ -361,7 +511,7 @@ pub trait TimeoutNeedsTokioFeature {}
 /// carries [`Error::Timeout`] for [`timed_out`].
 #[cfg(feature = "tokio")]
 pub async fn run_async_timeout<F: Future>(
-    call: &mut Call,
+    call: &mut Call<'_>,
     after: Duration,
     body: F,
 ) -> Result<F::Output, Error> {
@@ -379,7 +529,7 @@ pub async fn run_async_timeout<F: Future>(
 /// [`TimeoutNeedsTokioFeature`]).
 #[cfg(not(feature = "tokio"))]
 pub async fn run_async_timeout<F>(
-    call: &mut Call,
+    call: &mut Call<'_>,
     _after: Duration,
     body: F,
 ) -> Result<F::Output, Error>

@@ -1,5 +1,6 @@
 //! Breakers by name, shared by the whole program.
 
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,13 +61,22 @@ pub struct Registry {
     sleeper: RwLock<Arc<dyn Sleeper>>,
     /// The seed of the annotated functions' retry jitter, when fixed.
     retry_seed: Mutex<Option<u64>>,
+    /// The keyed breakers created in this registry, by name and key type
+    /// (`keyed` module).
+    pub(crate) keyed: Mutex<Vec<KeyedSet>>,
 }
+
+/// A keyed breaker of the registry: its name, its key type, and the
+/// `KeyedBreaker<K>` itself.
+pub(crate) type KeyedSet = (Arc<str>, TypeId, Arc<dyn Any + Send + Sync>);
 
 /// A breaker of the registry, and whether anyone outside the registry may
 /// hold it (then [`Registry::configure`] can no longer replace it).
 struct Entry {
     breaker: Breaker,
     handed_out: AtomicBool,
+    /// The keyed breaker whose key this is (`keyed::KeyedBreaker::id`), or 0.
+    owner: u64,
 }
 
 impl Entry {
@@ -120,6 +130,7 @@ impl Registry {
             config_errors: Mutex::new(Vec::new()),
             sleeper: RwLock::new(Arc::new(RealSleeper)),
             retry_seed: Mutex::new(None),
+            keyed: Mutex::new(Vec::new()),
         }
     }
 
@@ -213,6 +224,7 @@ impl Registry {
             Entry {
                 breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
                 handed_out: AtomicBool::new(false),
+                owner: 0,
             }
         });
         let breaker = if hand_out {
@@ -284,12 +296,62 @@ impl Registry {
             Entry {
                 breaker: breaker.clone(),
                 handed_out: AtomicBool::new(false),
+                owner: 0,
             },
         );
         drop(breakers);
         self.report(errors);
         self.join_store(&breaker);
         Ok(())
+    }
+
+    /// What the registry's breakers share (a keyed breaker's clock).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// `base` with the overrides of `name` applied; their mistakes reported.
+    pub(crate) fn configured(&self, name: &str, base: Config) -> Config {
+        let (config, errors) = self.overridden(name, base);
+        self.report(errors);
+        config
+    }
+
+    /// Registers the breaker of one key of keyed breaker `owner`, with
+    /// `config` as is (the keyed breaker's own name took the overrides).
+    /// A breaker already registered under `name` is returned instead, and
+    /// stays whoever's it was.
+    pub(crate) fn register_key(&self, name: &str, config: Config, owner: u64) -> Breaker {
+        let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
+        let mut created = false;
+        let breaker = breakers
+            .entry(Arc::from(name))
+            .or_insert_with_key(|name| {
+                created = true;
+                Entry {
+                    breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
+                    // Held by the keyed breaker: `configure` cannot replace it.
+                    handed_out: AtomicBool::new(true),
+                    owner,
+                }
+            })
+            .breaker
+            .clone();
+        drop(breakers);
+        if created {
+            self.join_store(&breaker);
+        }
+        breaker
+    }
+
+    /// Unregisters the breakers `names` if keyed breaker `owner` registered them.
+    pub(crate) fn unregister_keys<'a>(&self, names: impl IntoIterator<Item = &'a str>, owner: u64) {
+        let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
+        for name in names {
+            if breakers.get(name).is_some_and(|entry| entry.owner == owner) {
+                breakers.remove(name);
+            }
+        }
     }
 
     /// Every breaker, sorted by name.

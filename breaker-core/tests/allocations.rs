@@ -87,3 +87,24 @@ fn guarded_calls_allocate_nothing_in_closed_and_open() {
     });
     assert_eq!(open, 0, "allocations in Open");
 }
+
+#[test]
+fn a_known_keys_call_allocates_nothing() {
+    let hosts: breaker_core::keyed::KeyedBreaker<String> =
+        breaker_core::keyed::KeyedBreaker::builder("alloc-keyed")
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+    let keys: Vec<String> = (0..100).map(|i| format!("host-{i}.example")).collect();
+    for key in &keys {
+        hosts.call(key.as_str(), || Ok::<u64, Error>(1)).unwrap();
+    }
+    let known = allocations_during(|| {
+        for _ in 0..100 {
+            for key in &keys {
+                hosts.call(key.as_str(), || Ok::<u64, Error>(1)).unwrap();
+            }
+        }
+    });
+    assert_eq!(known, 0, "allocations for known keys");
+}

@@ -8,10 +8,10 @@ use syn::spanned::Spanned as _;
 use syn::{Error, Lit};
 
 use crate::duration;
-use crate::model::{Attr, Name, Range, Spanned, Window};
+use crate::model::{Attr, Key, Name, Range, Spanned, Window};
 
 /// Every key the attribute knows, in the order of API.md.
-pub const KEYS: [&str; 20] = [
+pub const KEYS: [&str; 23] = [
     "name",
     "fail_max",
     "within",
@@ -32,11 +32,14 @@ pub const KEYS: [&str; 20] = [
     "ok_is_failure",
     "retry",
     "retry_backoff",
+    "key",
+    "max_keys",
+    "idle",
 ];
 
 /// Keys whose names are reserved by API.md for later work: refused with a
 /// message that says so, rather than as a typo.
-const LATER: [&str; 5] = ["key", "max_keys", "idle", "adaptive", "metrics_only"];
+const LATER: [&str; 2] = ["adaptive", "metrics_only"];
 
 /// The largest `fail_max`, count `window` and `min_calls` (as breaker-core).
 const MAX_COUNT: u64 = 1_000_000;
@@ -46,6 +49,8 @@ const MAX_TRIALS: u64 = 65_535;
 const MAX_BACKOFF: u64 = 1_000;
 /// The most attempts of `retry` (as breaker-core's `retry::MAX_ATTEMPTS`).
 const MAX_ATTEMPTS: u64 = 100;
+/// The largest `max_keys` (as breaker-core's `keyed::MAX_KEYS`).
+const MAX_KEYS: u64 = 1_000_000;
 
 /// Parses the arguments. `Err` holds every mistake found, combined.
 pub fn parse(args: TokenStream) -> Result<Attr, Error> {
@@ -283,6 +288,9 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
         "ok_is_failure" => set!(ok_is_failure, v.path("ok_is_failure = is_unavailable")),
         "retry" => set!(retry, v.count(MAX_ATTEMPTS)),
         "retry_backoff" => set!(retry_backoff, v.range()),
+        "key" => set!(key, v.key()),
+        "max_keys" => set!(max_keys, v.count(MAX_KEYS)),
+        "idle" => set!(idle, v.duration()),
         other if LATER.contains(&other) => {
             return Err(Error::new(
                 key_span,
@@ -543,6 +551,75 @@ impl Value<'_> {
             )));
         }
         Ok(self.spanned(Range { base, max }))
+    }
+
+    /// The key of a keyed breaker: an expression over the arguments,
+    /// optionally labelled (`host: req.host()`, `"tenant-id": req.tenant()`).
+    fn key(&self) -> Result<Spanned<Key>, Error> {
+        const EXPECTED: &str = "expected an expression over the arguments, as in `key = req.host()`, optionally labelled: `key = host: req.host()`";
+        let (label, tokens) = match self.tokens {
+            [
+                label @ (TokenTree::Ident(_) | TokenTree::Literal(_)),
+                TokenTree::Punct(colon),
+                rest @ ..,
+            ] if colon.as_char() == ':' && colon.spacing() == proc_macro2::Spacing::Alone => {
+                let label = match label {
+                    TokenTree::Ident(ident) => Name {
+                        value: ident_text(ident),
+                        span: ident.span(),
+                    },
+                    TokenTree::Literal(lit) => match Lit::new(lit.clone()) {
+                        Lit::Str(s) => Name {
+                            value: s.value(),
+                            span: s.span(),
+                        },
+                        _ => {
+                            return Err(Error::new(
+                                lit.span(),
+                                "a key's label is a word or a string: `key = host: req.host()`",
+                            ));
+                        }
+                    },
+                    _ => unreachable!("matched above"),
+                };
+                if rest.is_empty() {
+                    return Err(Error::new(
+                        colon.span(),
+                        format!("missing the key's expression after `{}:`", label.value),
+                    ));
+                }
+                (Some(label), rest)
+            }
+            tokens => (None, tokens),
+        };
+        if let Some(label) = &label {
+            if label.value.is_empty()
+                || label
+                    .value
+                    .chars()
+                    .any(|c| matches!(c, '[' | ']' | '=') || c.is_control())
+            {
+                return Err(Error::new(
+                    label.span,
+                    format!(
+                        "a key's label names the keys' breakers (`upstream[host=a.example]`): a non-empty word without `[`, `]` or `=`, got {:?}",
+                        label.value
+                    ),
+                ));
+            }
+        }
+        let stream: TokenStream = tokens.iter().cloned().collect();
+        let expr = syn::parse2::<syn::Expr>(stream).map_err(|_| {
+            Error::new(
+                span_of(tokens),
+                format!("{EXPECTED}, found `{}`", tokens_text(tokens)),
+            )
+        })?;
+        Ok(Spanned {
+            value: Key { label, expr },
+            key: self.key_span,
+            span: span_of(tokens),
+        })
     }
 
     /// A path to a function: `name`, `module::name`, `Self::name`.

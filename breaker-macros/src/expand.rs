@@ -33,12 +33,40 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             function: ::core::concat!(::core::module_path!(), "::", #fn_name),
             keys: &[#(#keys),*],
         };
-        ::breaker_core::__private::inventory::submit! {
-            ::breaker_core::__private::Registration(&__CB_SITE)
-        }
-        static __CB_BREAKER: ::breaker_core::__private::Handle =
-            ::breaker_core::__private::Handle::new(&__CB_SITE);
     };
+    // A keyed site registers no breaker of its own name: its breakers are
+    // the keys', created on their first calls.
+    let handle = match &attr.key {
+        None => quote! {
+            ::breaker_core::__private::inventory::submit! {
+                ::breaker_core::__private::Registration(&__CB_SITE)
+            }
+            static __CB_BREAKER: ::breaker_core::__private::Handle =
+                ::breaker_core::__private::Handle::new(&__CB_SITE);
+        },
+        Some(key) => {
+            let label = key.value.label().unwrap_or_default();
+            let max_keys = match &attr.max_keys {
+                Some(n) => {
+                    let n = n.value as usize;
+                    quote!(#n)
+                }
+                None => quote!(::breaker_core::keyed::DEFAULT_MAX_KEYS),
+            };
+            let idle = match &attr.idle {
+                Some(d) => {
+                    let d = d.value;
+                    quote!(#d)
+                }
+                None => quote!(::breaker_core::keyed::DEFAULT_IDLE.as_nanos() as u64),
+            };
+            quote! {
+                static __CB_KEYED: ::breaker_core::__private::KeyedHandle =
+                    ::breaker_core::__private::KeyedHandle::new(&__CB_SITE, #label, #max_keys, #idle);
+            }
+        }
+    };
+    let site = quote!(#site #handle);
 
     let retries = attr.retries();
     let retry_handle = retries.map(|(attempts, range)| {
@@ -193,10 +221,17 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                     ::breaker_core::__private::timed_out(__cb_timeout)
                 );
                 let retry_timeout = again.as_ref().map(|again| quote!(if #again { continue; }));
+                let written = quote!(::core::time::Duration::from_nanos(#nanos));
+                let after = match &attr.key {
+                    None => quote!(__CB_BREAKER.timeout(#written)),
+                    Some(_) => {
+                        quote!(::breaker_core::__private::timeout_of(&__cb_breaker, #written))
+                    }
+                };
                 let call = quote_spanned!(timeout.key=>
                     ::breaker_core::__private::run_async_timeout(
                         &mut __cb_call,
-                        __CB_BREAKER.timeout(::core::time::Duration::from_nanos(#nanos)),
+                        #after,
                         #body,
                     )
                 );
@@ -228,11 +263,33 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         None => quote!((&::breaker_core::__private::Probe(&__cb_ret)).__cb_error()),
     };
 
-    let acquire = quote! {
-        let mut __cb_call = match __CB_BREAKER.acquire() {
-            ::core::result::Result::Ok(__cb_call) => __cb_call,
-            ::core::result::Result::Err(__cb_rejected) => #on_reject
-        };
+    // A keyed call looks its key's breaker up first: the key expression is
+    // evaluated here, before the body runs, and its borrows of the
+    // arguments end with this statement.
+    let acquire = match &attr.key {
+        None => quote! {
+            let mut __cb_call = match __CB_BREAKER.acquire() {
+                ::core::result::Result::Ok(__cb_call) => __cb_call,
+                ::core::result::Result::Err(__cb_rejected) => #on_reject
+            };
+        },
+        Some(key) => {
+            let expr = &key.value.expr;
+            let lookup = quote_spanned!(key.span=>
+                __CB_KEYED.breaker((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
+            );
+            quote! {
+                let __cb_breaker: ::breaker_core::Breaker = {
+                    #[allow(unused_imports)]
+                    use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
+                    #lookup
+                };
+                let mut __cb_call = match ::breaker_core::__private::acquire(&__cb_breaker) {
+                    ::core::result::Result::Ok(__cb_call) => __cb_call,
+                    ::core::result::Result::Err(__cb_rejected) => #on_reject
+                };
+            }
+        }
     };
     // `ok_is_failure`: an `Ok` the predicate rejects is a failure, before the
     // error classification is asked.

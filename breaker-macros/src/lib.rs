@@ -97,6 +97,11 @@
 //! (`__private::retry_arg`, which needs `Clone`), and
 //! `__private::RetryHandle::again` waits the backoff between attempts.
 //!
+//! With `key = expr`, the key's breaker is looked up first
+//! (`__private::KeyedHandle::breaker`, the key evaluated there, before the
+//! body), then admitted with `__private::acquire(&breaker)`; a keyed site
+//! submits no `Registration`.
+//!
 //! The keys, their values and every rule are listed in `docs/attribute.md`.
 
 #![warn(missing_docs)]
@@ -125,7 +130,8 @@ use syn::ItemFn;
 /// `name = "..."`; by default the function's module path and name). The keys
 /// are `fail_max`, `within`, `failure_rate`, `window`, `min_calls`, `slow`,
 /// `slow_rate`, `reset`, `backoff`, `reset_max`, `success`, `half_open`,
-/// `timeout`, `fallback`, `failure`, `retry` and `retry_backoff`; see
+/// `timeout`, `fallback`, `failure`, `retry`, `retry_backoff`, and for one
+/// breaker per key `key`, `max_keys` and `idle`; see
 /// `docs/attribute.md` and breaker-core's documentation for their meaning.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -77,6 +77,71 @@ pub struct Attr {
     pub retry: Option<Spanned<u32>>,
     /// `retry_backoff = base..max`, in nanoseconds.
     pub retry_backoff: Option<Spanned<Range>>,
+    /// `key = expr` or `key = label: expr`: one breaker per distinct value.
+    pub key: Option<Spanned<Key>>,
+    /// `max_keys = N`: at most N live keys.
+    pub max_keys: Option<Spanned<u32>>,
+    /// `idle = D`, in nanoseconds: a key with no call for D is dropped.
+    pub idle: Option<Spanned<u64>>,
+}
+
+/// `key = expr` or `key = label: expr`.
+#[derive(Clone)]
+pub struct Key {
+    /// The label written before the expression, if any.
+    pub label: Option<Name>,
+    /// The expression over the arguments.
+    pub expr: syn::Expr,
+}
+
+impl Key {
+    /// The label of the keys' names (`host` in `upstream[host=a.example]`):
+    /// the one written, else the last name in the expression.
+    pub fn label(&self) -> Option<String> {
+        match &self.label {
+            Some(label) => Some(label.value.clone()),
+            None => label_of(&self.expr),
+        }
+    }
+}
+
+/// The last name of a key expression: the method of a method call
+/// (`req.host()`: `host`), the field of a field access (`req.tenant`), the
+/// last segment of a path (`tenant_id`), the function of a call of a plain
+/// name (`tenant_of(&req)`), looking through `&`, `*`, parentheses, `as`,
+/// `?` and indexing. `None` for anything else (a literal, a block, a macro,
+/// `self`, a tuple field, a call of a longer path such as `String::from(x)`).
+fn label_of(expr: &syn::Expr) -> Option<String> {
+    use syn::Expr;
+    let text = |ident: &proc_macro2::Ident| {
+        let text = ident.to_string();
+        text.strip_prefix("r#").map(str::to_owned).unwrap_or(text)
+    };
+    match expr {
+        Expr::MethodCall(call) => Some(text(&call.method)),
+        Expr::Field(field) => match &field.member {
+            syn::Member::Named(ident) => Some(text(ident)),
+            syn::Member::Unnamed(_) => None,
+        },
+        Expr::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            (last.ident != "self" && last.ident != "Self").then(|| text(&last.ident))
+        }
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+                label_of(&call.func)
+            }
+            _ => None,
+        },
+        Expr::Reference(r) => label_of(&r.expr),
+        Expr::Paren(p) => label_of(&p.expr),
+        Expr::Group(g) => label_of(&g.expr),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => label_of(&u.expr),
+        Expr::Cast(c) => label_of(&c.expr),
+        Expr::Try(t) => label_of(&t.expr),
+        Expr::Index(i) => label_of(&i.expr),
+        _ => None,
+    }
 }
 
 /// `retry_backoff = base..max`, in nanoseconds.

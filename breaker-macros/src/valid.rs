@@ -72,6 +72,37 @@ fn keys(attr: &Attr, errors: &mut Errors) {
             "`retry_backoff` sets the waits between retries: give `retry = N` too, as in `retry = 3, retry_backoff = 100ms..5s`",
         ));
     }
+    if attr.key.is_none() {
+        for (key, spanned) in [
+            ("max_keys", attr.max_keys.as_ref().map(|v| v.key)),
+            ("idle", attr.idle.as_ref().map(|v| v.key)),
+        ] {
+            if let Some(span) = spanned {
+                errors.push(Error::new(
+                    span,
+                    format!(
+                        "`{key}` bounds the keys of a keyed breaker: give `key` too, as in `key = req.host(), max_keys = 1000, idle = 10m`"
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(key) = &attr.key {
+        if key.value.label().is_none() {
+            let expr = key
+                .value
+                .expr
+                .to_token_stream()
+                .to_string()
+                .replace("! (", "!(");
+            errors.push(Error::new(
+                key.span,
+                format!(
+                    "cannot name the keys after `{expr}`: the keys' breakers are named `name[label=value]`, and the label is the last name in the expression (`host` in `req.host()`); write one before it, as in `key = tenant: {expr}`"
+                ),
+            ));
+        }
+    }
     if let Some(max) = &attr.reset_max {
         if attr.backoff.is_none() {
             errors.push(Error::new(
