@@ -11,7 +11,7 @@ use crate::duration;
 use crate::model::{Attr, Key, Name, Range, Spanned, Window};
 
 /// Every key the attribute knows, in the order of API.md.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 24] = [
     "name",
     "fail_max",
     "within",
@@ -35,11 +35,12 @@ pub const KEYS: [&str; 23] = [
     "key",
     "max_keys",
     "idle",
+    "adaptive",
 ];
 
 /// Keys whose names are reserved by API.md for later work: refused with a
 /// message that says so, rather than as a typo.
-const LATER: [&str; 2] = ["adaptive", "metrics_only"];
+const LATER: [&str; 1] = ["metrics_only"];
 
 /// The largest `fail_max`, count `window` and `min_calls` (as breaker-core).
 const MAX_COUNT: u64 = 1_000_000;
@@ -278,6 +279,7 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
         "slow_rate" => set!(slow_rate, v.percent()),
         "reset" => set!(reset, v.duration()),
         "backoff" => set!(backoff, v.factor()),
+        "adaptive" => set!(adaptive, v.factor()),
         "reset_max" => set!(reset_max, v.duration()),
         "success" => set!(success, v.count(MAX_TRIALS)),
         "half_open" => set!(half_open, v.count(MAX_TRIALS)),

@@ -57,6 +57,8 @@ pub struct Attr {
     pub reset: Option<Spanned<u64>>,
     /// `backoff = F`, in millionths.
     pub backoff: Option<Spanned<u64>>,
+    /// `adaptive = K`, in millionths.
+    pub adaptive: Option<Spanned<u64>>,
     /// `reset_max = D`, in nanoseconds.
     pub reset_max: Option<Spanned<u64>>,
     /// `success = S`.
@@ -195,6 +197,7 @@ impl Attr {
             Window::Time(nanos) => format!("{nanos}ns"),
         });
         let backoff = self.backoff.as_ref().map(|b| millionths(b.value));
+        let adaptive = self.adaptive.as_ref().map(|k| millionths(k.value));
         for (key, value) in [
             ("within", nanos(&self.within)),
             ("failure_rate", percent(&self.failure_rate)),
@@ -203,6 +206,7 @@ impl Attr {
             ("slow_rate", percent(&self.slow_rate)),
             ("reset", nanos(&self.reset)),
             ("backoff", backoff),
+            ("adaptive", adaptive),
             ("reset_max", nanos(&self.reset_max)),
             ("timeout", nanos(&self.timeout)),
             ("max_half_open_wait", nanos(&self.max_half_open_wait)),

@@ -36,11 +36,19 @@ fn keys(attr: &Attr, errors: &mut Errors) {
         ));
     }
     let has_rate = attr.failure_rate.is_some() || attr.slow_rate.is_some();
-    if let (Some(window), false) = (&attr.window, has_rate) {
+    if let (Some(window), false) = (&attr.window, has_rate || attr.adaptive.is_some()) {
         errors.push(Error::new(
             window.key,
-            "`window` is the window of `failure_rate` or `slow_rate`: give one of them",
+            "`window` is the window of `failure_rate`, `slow_rate` or `adaptive`: give one of them",
         ));
+    }
+    if let (Some(window), Some(_)) = (&attr.window, &attr.adaptive) {
+        if let Window::Calls(k) = window.value {
+            errors.push(Error::new(
+                window.span,
+                format!("`adaptive` counts requests over a time: give a duration (`window = 10s`), not {k} calls"),
+            ));
+        }
     }
     if let Some(min) = &attr.min_calls {
         if !has_rate {

@@ -544,6 +544,31 @@ fn max_half_open_wait_reopens_a_breaker_whose_trial_hangs() {
     );
 }
 
+#[circuit_breaker(rt_adaptive, adaptive = 1.5, window = 10s)]
+fn throttled(fail: bool) -> Result<u32, AppError> {
+    if fail { Err(AppError::Down) } else { Ok(1) }
+}
+
+#[test]
+fn adaptive_sheds_load_through_the_attribute_without_opening() {
+    let (_t, clock) = time();
+    let b = breaker("rt_adaptive");
+    b.reseed(1);
+    for _ in 0..10 {
+        assert_eq!(throttled(false).unwrap(), 1);
+    }
+    let mut shed = 0;
+    for _ in 0..100 {
+        clock.advance(Duration::from_millis(10));
+        if let Err(AppError::Breaker(e)) = throttled(true) {
+            assert_eq!((e.retry_after(), b.state()), (None, State::Closed));
+            shed += 1;
+        }
+    }
+    assert!(shed > 40, "shed {shed} of 100");
+    assert!(b.stats().drop_probability.unwrap() > 0.5);
+}
+
 #[circuit_breaker(rt_message, fail_max = 1)]
 fn failing_with_message() -> Result<u32, AppError> {
     Err(AppError::Down)

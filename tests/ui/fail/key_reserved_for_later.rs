@@ -9,7 +9,7 @@ impl From<breaker_core::Error> for AppError {
     }
 }
 
-#[circuit_breaker(payments, adaptive = 2)]
+#[circuit_breaker(payments, metrics_only = true)]
 fn call() -> Result<u32, AppError> {
     Ok(1)
 }

@@ -70,6 +70,11 @@ fn later_keys(x: u32) -> Result<u32, AppError> {
     Ok(x)
 }
 
+#[circuit_breaker(name = "throttled", adaptive = 1.5, window = 10s)]
+fn throttled(x: u32) -> Result<u32, AppError> {
+    Ok(x)
+}
+
 #[circuit_breaker]
 fn default_name() -> Result<(), AppError> {
     Ok(())
