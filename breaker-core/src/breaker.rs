@@ -960,7 +960,10 @@ impl Inner {
         if self.word() != open || now < self.hot.deadline.load(Ordering::Acquire) {
             return None;
         }
-        let period = ctl.period;
+        // The period that passed: `reset`, grown by backoff, a `trip_for`'s
+        // own length, or what was left of a period adopted from a store.
+        let period =
+            self.hot.deadline.load(Ordering::Acquire) - self.hot.since.load(Ordering::Relaxed);
         let trial = open.next(State::HalfOpen, Word::trials(1, 0));
         let moved = self.transition(
             &mut ctl,
