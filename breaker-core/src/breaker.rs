@@ -1094,6 +1094,15 @@ impl Inner {
         }
         let at = self.now();
         let ctl = &mut *guard;
+        if Role::of(generation) == Role::Trial {
+            // Decided too late: the dry run's trials expired first.
+            if let Some(m) = ctl.dry_run.expire(at, &self.config) {
+                self.dry_move(w, at, m);
+                drop(guard);
+                self.deliver();
+                return false;
+            }
+        }
         let moved = match Role::of(generation) {
             Role::Rejected => None,
             Role::Trial => ctl.dry_run.trial_ended(at, failure, &self.config),

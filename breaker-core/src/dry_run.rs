@@ -128,9 +128,6 @@ impl DryRun {
     /// A trial ended at `at`: a failure reopens (with backoff), `success`
     /// successes close.
     pub(crate) fn trial_ended(&mut self, at: u64, failure: bool, config: &Config) -> Option<Move> {
-        if let Some(expired) = self.expire(at, config) {
-            return Some(expired);
-        }
         if failure {
             self.period = reopen_period(config, self.period);
             self.open(at);
@@ -147,8 +144,8 @@ impl DryRun {
     }
 
     /// HalfOpen past `max_half_open_wait` at `now`: opens again, as after a
-    /// failed trial.
-    fn expire(&mut self, now: u64, config: &Config) -> Option<Move> {
+    /// failed trial (a trial ending then is a straggler).
+    pub(crate) fn expire(&mut self, now: u64, config: &Config) -> Option<Move> {
         let waited = config.max_half_open_wait()?;
         if self.state != State::HalfOpen || now < self.deadline {
             return None;

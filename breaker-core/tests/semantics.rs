@@ -1377,3 +1377,21 @@ fn adaptive_alone_has_no_consecutive_policy_and_needs_a_time_window() {
     let parsed: Config = "adaptive = 1.5, window = 20s".parse().unwrap();
     assert_eq!(parsed.to_keys(), "window = 20s, adaptive = 1.5");
 }
+
+#[test]
+fn a_dry_run_trial_deciding_after_the_wait_is_a_straggler() {
+    let r = Rig::new(
+        cfg()
+            .fail_max(1)
+            .reset(secs(10))
+            .success(1)
+            .max_half_open_wait(secs(5)),
+    );
+    r.breaker.metrics_only();
+    assert!(r.fail());
+    r.advance(secs(10));
+    let late = r.breaker.acquire().unwrap();
+    r.advance(secs(5));
+    assert!(late.success().straggler, "its trials expired first");
+    assert_eq!(r.breaker.stats().dry_run, Some(State::Open));
+}
