@@ -6,7 +6,7 @@
 use crate::duration::parse_duration;
 
 /// Every key a `breaker` declaration accepts, as the attribute spells it.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "fail_max",
     "within",
     "failure_rate",
@@ -20,6 +20,7 @@ pub const KEYS: [&str; 13] = [
     "success",
     "half_open",
     "timeout",
+    "max_half_open_wait",
 ];
 
 /// The window of the rate policies.
@@ -62,6 +63,9 @@ pub struct BreakerConfig {
     pub half_open: Option<u32>,
     /// `timeout`, in ns, if any.
     pub timeout: Option<u64>,
+    /// `max_half_open_wait`, in ns, if any: how long HalfOpen waits for its
+    /// trials to decide before it opens again.
+    pub max_half_open_wait: Option<u64>,
 }
 
 impl Default for BreakerConfig {
@@ -81,6 +85,7 @@ impl Default for BreakerConfig {
             success: 2,
             half_open: None,
             timeout: None,
+            max_half_open_wait: None,
         }
     }
 }
@@ -196,6 +201,7 @@ impl BreakerConfig {
             "success" => self.success = positive_int(key, value)?,
             "half_open" => self.half_open = Some(positive_int(key, value)?),
             "timeout" => self.timeout = Some(duration(key, value, true)?),
+            "max_half_open_wait" => self.max_half_open_wait = Some(duration(key, value, true)?),
             _ => {
                 let hint = crate::suggest::did_you_mean(key, KEYS.iter().copied());
                 return Err(bad(key, format!("unknown key `{key}`{hint}")));

@@ -21,7 +21,11 @@ enum Phase {
     Open {
         t0: u64,
     },
-    HalfOpen,
+    /// HalfOpen since `since` (ns): trials undecided at `since` +
+    /// `max_half_open_wait` are given up.
+    HalfOpen {
+        since: u64,
+    },
     ForcedOpen,
     Disabled,
 }
@@ -61,6 +65,8 @@ pub enum Why {
     TrialFailed,
     /// `success` trials succeeded.
     TrialsSucceeded(u32),
+    /// HalfOpen lasted `max_half_open_wait` (ns) without its trials deciding.
+    TrialsUndecided(u64),
     /// An operator action.
     Manual(Action),
 }
@@ -98,6 +104,9 @@ impl std::fmt::Display for Why {
             Why::TrialFailed => f.write_str("trial failed"),
             Why::TrialsSucceeded(1) => f.write_str("1 successful trial"),
             Why::TrialsSucceeded(n) => write!(f, "{n} successful trials"),
+            Why::TrialsUndecided(wait) => {
+                write!(f, "trials undecided after {}", format_duration(*wait))
+            }
             Why::Manual(a) => write!(f, "manual {}", a.as_str()),
         }
     }
@@ -138,7 +147,7 @@ impl Model {
         match phase {
             Phase::Closed => State::Closed,
             Phase::Open { .. } => State::Open,
-            Phase::HalfOpen => State::HalfOpen,
+            Phase::HalfOpen { .. } => State::HalfOpen,
             Phase::ForcedOpen => State::ForcedOpen,
             Phase::Disabled => State::Disabled,
         }
@@ -156,7 +165,7 @@ impl Model {
         self.phase = to;
         match to {
             Phase::Closed => self.clear(),
-            Phase::HalfOpen => {
+            Phase::HalfOpen { .. } => {
                 self.trials_in_flight = 0;
                 self.trial_successes = 0;
             }
@@ -178,6 +187,20 @@ impl Model {
         match self.config.reset_max {
             Some(max) => next.min(max),
             None => next,
+        }
+    }
+
+    /// With `max_half_open_wait`: a HalfOpen whose wait has run out by `now`
+    /// opens again, now, as after a failed trial. Only a call and a trial's
+    /// outcome look (the move is lazy, like Open -> HalfOpen).
+    fn give_up_undecided_trials(&mut self, now: u64) {
+        if let (Phase::HalfOpen { since }, Some(wait)) =
+            (self.phase, self.config.max_half_open_wait)
+        {
+            if now >= since.saturating_add(wait) {
+                self.open_ns = self.backed_off();
+                self.go(now, Phase::Open { t0: now }, Why::TrialsUndecided(wait));
+            }
         }
     }
 
@@ -258,12 +281,17 @@ impl Subject for Model {
                 start_ns: now,
             })
         };
+        self.give_up_undecided_trials(now);
         match self.phase {
             Phase::Closed | Phase::Disabled => admitted(self.period),
             Phase::Open { t0 } => {
                 let until = t0.saturating_add(self.open_ns);
                 if now >= until {
-                    self.go(now, Phase::HalfOpen, Why::OpenPeriodPassed(self.open_ns));
+                    self.go(
+                        now,
+                        Phase::HalfOpen { since: now },
+                        Why::OpenPeriodPassed(self.open_ns),
+                    );
                     self.trials_in_flight = 1;
                     admitted(self.period)
                 } else {
@@ -272,7 +300,7 @@ impl Subject for Model {
                     }
                 }
             }
-            Phase::HalfOpen => {
+            Phase::HalfOpen { .. } => {
                 if self.trials_in_flight < self.config.half_open_cap() {
                     self.trials_in_flight += 1;
                     admitted(self.period)
@@ -291,12 +319,16 @@ impl Subject for Model {
     fn end(&mut self, now: u64, ticket: Ticket, outcome: EndKind, _written: Outcome) -> Ended {
         let latency_ns = now.saturating_sub(ticket.start_ns);
         let slow = self.config.slow.is_some_and(|s| latency_ns > s);
+        if ticket.period == self.period {
+            // A trial deciding too late first ends its period: it straggles.
+            self.give_up_undecided_trials(now);
+        }
         let straggler = ticket.period != self.period;
         let failed = outcome.is_failure();
         if !straggler {
             match self.phase {
                 Phase::Closed => self.feed(now, failed, slow),
-                Phase::HalfOpen => {
+                Phase::HalfOpen { .. } => {
                     self.trials_in_flight -= 1;
                     if failed {
                         self.open_ns = self.backed_off();

@@ -574,6 +574,14 @@ mod tests {
         assert!(error("breaker a reset=0s\n").contains("duration > 0"));
         assert!(error("breaker a reset=5\n").contains("has no unit"));
         assert!(error("breaker a window=0\n").contains("invalid `window`"));
+        assert_eq!(
+            error("breaker a max_half_open_wait=0s\n"),
+            "t.trace:1:30: invalid `max_half_open_wait` value `0s`; expected a duration > 0"
+        );
+        assert!(
+            error("breaker a max_half_open_wai=1s\n")
+                .contains("did you mean `max_half_open_wait`?")
+        );
         assert!(error("breaker a reset=\n").contains("expected a value after `reset=`"));
         assert!(error("breaker a fail_max\n").contains("expected `key=value`"));
     }

@@ -110,3 +110,34 @@ fn forced_open_and_half_open_rejections_carry_no_retry_after() {
         ],
     );
 }
+
+#[test]
+fn undecided_trials_reopen_at_the_first_call_or_trial_outcome_after_max_half_open_wait() {
+    assert_log(
+        "breaker h fail_max=1 reset=10s backoff=2 half_open=1 max_half_open_wait=5s\n0s h err\n10s h ok 20s\n14.999999999s h ok\n15s h ok\n35s h ok 1s\n40s h ok\n80s h ok 5s\n",
+        &[
+            r#"{"t_ns":0,"breaker":"h","call":1,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":0,"breaker":"h","call":1,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
+            r#"{"t_ns":0,"breaker":"h","event":"transition","from":"closed","to":"open","reason":"1 consecutive failure"}"#,
+            r#"{"t_ns":10000000000,"breaker":"h","call":2,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":10000000000,"breaker":"h","event":"transition","from":"open","to":"half_open","reason":"open for 10s"}"#,
+            // One permit, held by the hung trial; the wait has not run out.
+            r#"{"t_ns":14999999999,"breaker":"h","call":3,"event":"rejected","state":"half_open"}"#,
+            // At HalfOpen + 5s the call reopens the breaker, grown by backoff, and is rejected by it.
+            r#"{"t_ns":15000000000,"breaker":"h","call":4,"event":"rejected","state":"open","retry_after_ns":20000000000}"#,
+            r#"{"t_ns":15000000000,"breaker":"h","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s"}"#,
+            r#"{"t_ns":30000000000,"breaker":"h","call":2,"event":"ended","outcome":"success","latency_ns":20000000000,"straggler":true,"state":"open"}"#,
+            r#"{"t_ns":35000000000,"breaker":"h","call":5,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":35000000000,"breaker":"h","event":"transition","from":"open","to":"half_open","reason":"open for 20s"}"#,
+            r#"{"t_ns":36000000000,"breaker":"h","call":5,"event":"ended","outcome":"success","latency_ns":1000000000,"state":"half_open"}"#,
+            // No trial in flight, one success of two: still undecided.
+            r#"{"t_ns":40000000000,"breaker":"h","call":6,"event":"rejected","state":"open","retry_after_ns":40000000000}"#,
+            r#"{"t_ns":40000000000,"breaker":"h","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s"}"#,
+            r#"{"t_ns":80000000000,"breaker":"h","call":7,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":80000000000,"breaker":"h","event":"transition","from":"open","to":"half_open","reason":"open for 40s"}"#,
+            // A trial ending exactly at the wait's end decides too late: it straggles.
+            r#"{"t_ns":85000000000,"breaker":"h","call":7,"event":"ended","outcome":"success","latency_ns":5000000000,"straggler":true,"state":"open"}"#,
+            r#"{"t_ns":85000000000,"breaker":"h","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s"}"#,
+        ],
+    );
+}

@@ -22,6 +22,7 @@ struct Decl {
     success: Option<u32>,
     half_open: Option<u32>,
     timeout_ms: Option<u32>,
+    max_half_open_wait_ms: Option<u32>,
 }
 
 impl Decl {
@@ -63,6 +64,9 @@ impl Decl {
         if let Some(t) = self.timeout_ms {
             s += &format!(" timeout={t}ms");
         }
+        if let Some(w) = self.max_half_open_wait_ms {
+            s += &format!(" max_half_open_wait={w}ms");
+        }
         s
     }
 }
@@ -90,6 +94,7 @@ fn decl() -> impl Strategy<Value = Decl> {
             proptest::option::of(1u32..4),
             proptest::option::of(1u32..4),
             proptest::option::of(1u32..30),
+            proptest::option::of(1u32..25),
         ),
     )
         .prop_map(
@@ -97,7 +102,7 @@ fn decl() -> impl Strategy<Value = Decl> {
                 (policy, n, within_ms, rate, window_calls, window_ms),
                 (min_calls, slow, reset_ms),
                 backoff,
-                (success, half_open, timeout_ms),
+                (success, half_open, timeout_ms, max_half_open_wait_ms),
             )| Decl {
                 policy,
                 n,
@@ -112,6 +117,7 @@ fn decl() -> impl Strategy<Value = Decl> {
                 success,
                 half_open,
                 timeout_ms,
+                max_half_open_wait_ms,
             },
         )
 }
