@@ -238,7 +238,7 @@ pub(crate) fn registered(name: &str) -> Option<Breaker> {
 /// The configuration a declaration writes, as breaker-core builds it.
 pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
     let mut builder = Config::builder();
-    for (key, value) in &decl.config.raw {
+    for (key, value) in decl.config.breaker_keys() {
         builder = builder.set(key, value).map_err(|e| e.to_string())?;
     }
     builder.build().map_err(|e| e.to_string())
@@ -279,6 +279,12 @@ impl AttrSubject {
                     column: 1,
                     message,
                 };
+                if d.config.attempts() > 1 {
+                    return Err(fail(format!(
+                        "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
+                        d.name
+                    )));
+                }
                 if d.config.timeout.is_some() {
                     return Err(fail(format!(
                         "breaker `{}` has a timeout, which sync annotated functions cannot enforce",
@@ -413,6 +419,10 @@ impl Subject for AttrSubject {
         let taken = take_reported(&self.name);
         self.transitions_seen += taken.len() as u64;
         taken
+    }
+    /// Never asked: this mode refuses breakers with retries before replaying.
+    fn retry_delay(&mut self, _attempt: u32) -> u64 {
+        0
     }
 }
 

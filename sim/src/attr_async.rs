@@ -278,6 +278,12 @@ fn matched(
             column: 1,
             message,
         };
+        if d.config.attempts() > 1 {
+            return Err(fail(format!(
+                "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
+                d.name
+            )));
+        }
         let config = config_of(d).map_err(fail)?;
         let free = FUNCTIONS.iter().find_map(|&(name, function)| {
             if found.iter().any(|(used, _, _)| *used == name) {
@@ -566,5 +572,9 @@ impl Subject for AsyncSubject<'_> {
         let taken = take_reported(self.name);
         self.transitions_seen += taken.len() as u64;
         taken
+    }
+    /// Never asked: this mode refuses breakers with retries before replaying.
+    fn retry_delay(&mut self, _attempt: u32) -> u64 {
+        0
     }
 }

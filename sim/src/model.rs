@@ -5,6 +5,8 @@
 //! decimal in millionths. It favours being obviously right over being fast:
 //! windows are plain queues, every rule is one `if`.
 
+mod jitter;
+
 use std::collections::VecDeque;
 
 use crate::config::{BreakerConfig, Window};
@@ -125,13 +127,25 @@ pub struct Model {
     trials_in_flight: u32,
     trial_successes: u32,
     transitions: Vec<Transition>,
+    /// The waits between a call's attempts (with `retry`).
+    waits: jitter::Waits,
 }
 
 impl Model {
-    /// A Closed breaker with this configuration.
+    /// A Closed breaker with this configuration, drawing its retry waits
+    /// under seed 0 as an unnamed breaker (use [`Model::seeded`] to replay
+    /// a declaration's retries as `check` does).
     pub fn new(config: BreakerConfig) -> Model {
+        Model::seeded(config, "", 0)
+    }
+
+    /// A Closed breaker with this configuration, named `name`, drawing its
+    /// retry waits from its own generator under `seed`.
+    pub fn seeded(config: BreakerConfig, name: &str, seed: u64) -> Model {
         let open_ns = config.reset;
+        let waits = jitter::Waits::new(seed, name, config.retry_waits());
         Model {
+            waits,
             config,
             phase: Phase::Closed,
             period: 0,
@@ -381,16 +395,29 @@ impl Subject for Model {
     fn take_transitions(&mut self) -> Vec<Transition> {
         std::mem::take(&mut self.transitions)
     }
+
+    fn retry_delay(&mut self, attempt: u32) -> u64 {
+        self.waits.after(attempt)
+    }
 }
 
-/// Replays a trace through one fresh model per breaker.
+/// Replays a trace through one fresh model per breaker (retry waits under seed 0).
 pub fn replay(trace: &crate::trace::Trace) -> Vec<crate::log::Event> {
-    let mut models: Vec<Model> = trace
+    replay_seeded(trace, 0)
+}
+
+/// The models of a trace's breakers, their retry waits drawn under `seed`.
+pub fn for_trace(trace: &crate::trace::Trace, seed: u64) -> Vec<Model> {
+    trace
         .breakers
         .iter()
-        .map(|d| Model::new(d.config.clone()))
-        .collect();
-    crate::engine::replay(trace, &mut models)
+        .map(|d| Model::seeded(d.config.clone(), &d.name, seed))
+        .collect()
+}
+
+/// Replays a trace through one fresh model per breaker, retry waits drawn under `seed`.
+pub fn replay_seeded(trace: &crate::trace::Trace, seed: u64) -> Vec<crate::log::Event> {
+    crate::engine::replay(trace, &mut for_trace(trace, seed))
 }
 
 #[cfg(test)]
@@ -413,16 +440,18 @@ mod tests {
         events
             .iter()
             .map(|e| match &e.kind {
-                EventKind::Admitted { call, state } => format!("a{call}/{}", state.as_str()),
+                EventKind::Admitted { call, state, .. } => format!("a{call}/{}", state.as_str()),
                 EventKind::Rejected {
                     call,
                     state,
                     retry_after_ns: Some(r),
+                    ..
                 } => format!("r{call}@{r}/{}", state.as_str()),
                 EventKind::Rejected {
                     call,
                     state,
                     retry_after_ns: None,
+                    ..
                 } => format!("r{call}/{}", state.as_str()),
                 EventKind::Ended {
                     call,
