@@ -196,6 +196,7 @@ pub(crate) fn reported() -> &'static Reported {
                     from: state(t.from),
                     to: state(t.to),
                     reason: t.reason.to_string(),
+                    dry_run: t.dry_run,
                 });
         });
         reported
@@ -407,6 +408,7 @@ impl Subject for AttrSubject {
             Action::ForceOpen => self.breaker.force_open(),
             Action::Disable => self.breaker.disable(),
             Action::Reset => self.breaker.reset(),
+            Action::MetricsOnly => self.breaker.metrics_only(),
         }
     }
 

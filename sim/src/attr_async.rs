@@ -560,6 +560,7 @@ impl Subject for AsyncSubject<'_> {
             Action::ForceOpen => self.breaker.force_open(),
             Action::Disable => self.breaker.disable(),
             Action::Reset => self.breaker.reset(),
+            Action::MetricsOnly => self.breaker.metrics_only(),
         }
     }
 

@@ -52,6 +52,9 @@ pub struct Transition {
     pub to: State,
     /// Why.
     pub reason: String,
+    /// A move of a MetricsOnly breaker's dry run: reported, never applied
+    /// (the state stays `metrics_only`).
+    pub dry_run: bool,
 }
 
 /// One breaker under replay: the reference model or the real breaker.
@@ -356,6 +359,7 @@ impl<S: Subject> Replay<'_, '_, S> {
                     from: t.from,
                     to: t.to,
                     reason: t.reason,
+                    dry_run: t.dry_run,
                 },
             });
         }

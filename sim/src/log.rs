@@ -132,6 +132,9 @@ pub enum EventKind {
         to: State,
         /// Why, as breaker-core's `Reason` writes it.
         reason: String,
+        /// A move of the dry run of a MetricsOnly breaker, written
+        /// `"dry_run":true` after the reason (an extension of TRACES.md's log).
+        dry_run: bool,
     },
 }
 
@@ -240,7 +243,12 @@ impl Event {
                     state.as_str()
                 );
             }
-            EventKind::Transition { from, to, reason } => {
+            EventKind::Transition {
+                from,
+                to,
+                reason,
+                dry_run,
+            } => {
                 let _ = write!(
                     out,
                     ",\"event\":\"transition\",\"from\":\"{}\",\"to\":\"{}\",\"reason\":",
@@ -248,6 +256,9 @@ impl Event {
                     to.as_str()
                 );
                 push_json_string(out, reason);
+                if *dry_run {
+                    out.push_str(",\"dry_run\":true");
+                }
             }
         }
         out.push_str("}\n");
@@ -287,6 +298,7 @@ mod tests {
                     from: State::Closed,
                     to: State::Open,
                     reason: "5 consecutive failures".into(),
+                    dry_run: false,
                 },
             },
             Event {

@@ -30,6 +30,8 @@ enum Phase {
     },
     ForcedOpen,
     Disabled,
+    /// A dry run: every call admitted, [`Model::dry`] deciding what it would be.
+    MetricsOnly,
 }
 
 /// The counters of a Closed period.
@@ -43,11 +45,14 @@ struct Counters {
     outcomes: VecDeque<(u64, bool, bool)>,
 }
 
-/// What an admitted call holds: the period that admitted it and when it started.
+/// What an admitted call holds: the period that admitted it and when it
+/// started; in MetricsOnly, also the dry run's period then and whether the
+/// dry run would have admitted it (else it would have rejected it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket {
     period: u64,
     start_ns: u64,
+    dry: Option<(u64, bool)>,
 }
 
 /// Why the model changed state; written with the same texts as breaker-core's `Reason`.
@@ -129,6 +134,9 @@ pub struct Model {
     transitions: Vec<Transition>,
     /// The waits between a call's attempts (with `retry`).
     waits: jitter::Waits,
+    /// In MetricsOnly, the dry run: a second live model, started Closed
+    /// when MetricsOnly was entered, whose moves are reported, not applied.
+    dry: Option<Box<Model>>,
 }
 
 impl Model {
@@ -146,6 +154,7 @@ impl Model {
         let waits = jitter::Waits::new(seed, name, config.retry_waits());
         Model {
             waits,
+            dry: None,
             config,
             phase: Phase::Closed,
             period: 0,
@@ -164,6 +173,7 @@ impl Model {
             Phase::HalfOpen { .. } => State::HalfOpen,
             Phase::ForcedOpen => State::ForcedOpen,
             Phase::Disabled => State::Disabled,
+            Phase::MetricsOnly => State::MetricsOnly,
         }
     }
 
@@ -174,9 +184,11 @@ impl Model {
             from: Self::state_of(self.phase),
             to: Self::state_of(to),
             reason: why.to_string(),
+            dry_run: false,
         });
         self.period += 1;
         self.phase = to;
+        self.dry = (to == Phase::MetricsOnly).then(|| Box::new(Model::new(self.config.clone())));
         match to {
             Phase::Closed => self.clear(),
             Phase::HalfOpen { .. } => {
@@ -201,6 +213,16 @@ impl Model {
         match self.config.reset_max {
             Some(max) => next.min(max),
             None => next,
+        }
+    }
+
+    /// Passes the dry run's moves on as transitions marked `dry_run`.
+    fn report_dry_moves(&mut self) {
+        if let Some(dry) = self.dry.as_mut() {
+            for mut t in dry.take_transitions() {
+                t.dry_run = true;
+                self.transitions.push(t);
+            }
         }
     }
 
@@ -293,6 +315,7 @@ impl Subject for Model {
             Decision::Admitted(Ticket {
                 period,
                 start_ns: now,
+                dry: None,
             })
         };
         self.give_up_undecided_trials(now);
@@ -327,6 +350,24 @@ impl Subject for Model {
             Phase::ForcedOpen => Decision::Rejected {
                 retry_after_ns: None,
             },
+            Phase::MetricsOnly => {
+                let role = match self.dry.as_mut() {
+                    Some(dry) => {
+                        let role = match dry.admit(now) {
+                            Decision::Admitted(t) => (t.period, true),
+                            Decision::Rejected { .. } => (dry.period, false),
+                        };
+                        self.report_dry_moves();
+                        Some(role)
+                    }
+                    None => None,
+                };
+                Decision::Admitted(Ticket {
+                    period: self.period,
+                    start_ns: now,
+                    dry: role,
+                })
+            }
         }
     }
 
@@ -337,8 +378,24 @@ impl Subject for Model {
             // A trial deciding too late first ends its period: it straggles.
             self.give_up_undecided_trials(now);
         }
-        let straggler = ticket.period != self.period;
+        let mut straggler = ticket.period != self.period;
         let failed = outcome.is_failure();
+        if let (false, Some((period, played)), Some(dry)) =
+            (straggler, ticket.dry, self.dry.as_mut())
+        {
+            straggler = if played {
+                let t = Ticket {
+                    period,
+                    start_ns: ticket.start_ns,
+                    dry: None,
+                };
+                // The model reads only `outcome`; the written form is for real code.
+                dry.end(now, t, outcome, Outcome::Ok).straggler
+            } else {
+                period != dry.period
+            };
+            self.report_dry_moves();
+        }
         if !straggler {
             match self.phase {
                 Phase::Closed => self.feed(now, failed, slow),
@@ -358,8 +415,9 @@ impl Subject for Model {
                         }
                     }
                 }
-                // Disabled keeps statistics only; Open and ForcedOpen admit nothing.
-                Phase::Disabled | Phase::Open { .. } | Phase::ForcedOpen => {}
+                // Disabled keeps statistics only; Open and ForcedOpen admit
+                // nothing; MetricsOnly fed its dry run above.
+                Phase::Disabled | Phase::Open { .. } | Phase::ForcedOpen | Phase::MetricsOnly => {}
             }
         }
         Ended {
@@ -380,7 +438,10 @@ impl Subject for Model {
                 self.open_ns = self.config.reset;
                 self.go(now, Phase::Open { t0: now }, why);
             }
-            (Action::ForceOpen, Phase::ForcedOpen) | (Action::Disable, Phase::Disabled) => {}
+            (Action::ForceOpen, Phase::ForcedOpen)
+            | (Action::Disable, Phase::Disabled)
+            | (Action::MetricsOnly, Phase::MetricsOnly) => {}
+            (Action::MetricsOnly, _) => self.go(now, Phase::MetricsOnly, why),
             (Action::ForceOpen, _) => self.go(now, Phase::ForcedOpen, why),
             (Action::Disable, _) => self.go(now, Phase::Disabled, why),
             (Action::Reset, Phase::Closed) => self.clear(),

@@ -90,6 +90,7 @@ impl RealBreaker {
                     from: state(t.from),
                     to: state(t.to),
                     reason: t.reason.to_string(),
+                    dry_run: t.dry_run,
                 });
             sink.any.store(true, Ordering::Release);
         });
@@ -203,6 +204,7 @@ impl<'a> Subject for RealSubject<'a> {
             Action::ForceOpen => b.force_open(),
             Action::Disable => b.disable(),
             Action::Reset => b.reset(),
+            Action::MetricsOnly => b.metrics_only(),
         }
     }
 

@@ -87,6 +87,8 @@ impl Summariser {
                 }
             }
             EventKind::Action { .. } => {}
+            // A dry run's move leaves the breaker where it is.
+            EventKind::Transition { dry_run: true, .. } => {}
             EventKind::Transition { to, .. } => {
                 s.transitions += 1;
                 let (state, t0) = self.since[e.breaker];
@@ -154,7 +156,12 @@ pub fn edges(events: &[Event]) -> BTreeSet<(State, State)> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Transition { from, to, .. } => Some((*from, *to)),
+            EventKind::Transition {
+                from,
+                to,
+                dry_run: false,
+                ..
+            } => Some((*from, *to)),
             _ => None,
         })
         .collect()

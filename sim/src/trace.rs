@@ -61,6 +61,9 @@ pub enum Action {
     Disable,
     /// `reset`: Closed, every counter cleared.
     Reset,
+    /// `metrics_only`: MetricsOnly (a dry run) until `reset` (an extension
+    /// of TRACES.md's actions).
+    MetricsOnly,
 }
 
 impl Action {
@@ -71,6 +74,7 @@ impl Action {
             Action::ForceOpen => "force_open",
             Action::Disable => "disable",
             Action::Reset => "reset",
+            Action::MetricsOnly => "metrics_only",
         }
     }
 }
@@ -662,7 +666,7 @@ mod tests {
     fn reports_bad_outcome_with_suggestion() {
         assert_eq!(
             error("breaker a\n0s a eror\n"),
-            "t.trace:2:6: expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`), found `eror`; did you mean `err`?"
+            "t.trace:2:6: expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`), found `eror`; did you mean `err`?"
         );
     }
 

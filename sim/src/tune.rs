@@ -172,6 +172,7 @@ pub fn score(trace: &Trace, events: &[Event]) -> Score {
             EventKind::Transition {
                 from: State::Closed,
                 to: State::Open,
+                dry_run: false,
                 ..
             } if s.detect_ns.is_none() => {
                 s.detect_ns = first_failure.map(|f| e.t_ns.saturating_sub(f));

@@ -141,3 +141,53 @@ fn undecided_trials_reopen_at_the_first_call_or_trial_outcome_after_max_half_ope
         ],
     );
 }
+
+#[test]
+fn metrics_only_admits_everything_and_reports_its_dry_runs_moves() {
+    assert_log(
+        "breaker m fail_max=2 reset=1s success=1\n0s m metrics_only\n1ms m err\n2ms m err\n3ms m ok\n1.002s m ok\n2s m reset\n",
+        &[
+            r#"{"t_ns":0,"breaker":"m","event":"action","action":"metrics_only","state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"m","event":"transition","from":"closed","to":"metrics_only","reason":"manual metrics_only"}"#,
+            r#"{"t_ns":1000000,"breaker":"m","call":1,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":1000000,"breaker":"m","call":1,"event":"ended","outcome":"failure","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":2000000,"breaker":"m","call":2,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":2000000,"breaker":"m","call":2,"event":"ended","outcome":"failure","latency_ns":0,"state":"metrics_only"}"#,
+            // The dry run would open; the breaker stays MetricsOnly.
+            r#"{"t_ns":2000000,"breaker":"m","event":"transition","from":"closed","to":"open","reason":"2 consecutive failures","dry_run":true}"#,
+            // Admitted, though the dry run would have rejected it.
+            r#"{"t_ns":3000000,"breaker":"m","call":3,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":3000000,"breaker":"m","call":3,"event":"ended","outcome":"success","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","call":4,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","event":"transition","from":"open","to":"half_open","reason":"open for 1s","dry_run":true}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","call":4,"event":"ended","outcome":"success","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","event":"transition","from":"half_open","to":"closed","reason":"1 successful trial","dry_run":true}"#,
+            r#"{"t_ns":2000000000,"breaker":"m","event":"action","action":"reset","state":"closed"}"#,
+            r#"{"t_ns":2000000000,"breaker":"m","event":"transition","from":"metrics_only","to":"closed","reason":"manual reset"}"#,
+        ],
+    );
+}
+
+/// docs/semantics.md: a dry run follows the page as a live breaker would,
+/// and a trial ending at or after `max_half_open_wait` is a straggler. The
+/// reference model says so; breaker-core's dry run (`feed_dry_run` in
+/// breaker.rs returns `true` after the expiry move of `DryRun::trial_ended`)
+/// reports the trial as current. Ignored until breaker-core is fixed.
+#[test]
+#[ignore = "breaker-core's dry run does not mark a trial deciding after max_half_open_wait as a straggler"]
+fn a_dry_run_trial_deciding_after_max_half_open_wait_straggles() {
+    assert_log(
+        "breaker w fail_max=1 reset=1s max_half_open_wait=5s\n0s w metrics_only\n0s w err\n1s w ok 5s\n",
+        &[
+            r#"{"t_ns":0,"breaker":"w","event":"action","action":"metrics_only","state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","event":"transition","from":"closed","to":"metrics_only","reason":"manual metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","call":1,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","call":1,"event":"ended","outcome":"failure","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","event":"transition","from":"closed","to":"open","reason":"1 consecutive failure","dry_run":true}"#,
+            r#"{"t_ns":1000000000,"breaker":"w","call":2,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":1000000000,"breaker":"w","event":"transition","from":"open","to":"half_open","reason":"open for 1s","dry_run":true}"#,
+            r#"{"t_ns":6000000000,"breaker":"w","call":2,"event":"ended","outcome":"success","latency_ns":5000000000,"straggler":true,"state":"metrics_only"}"#,
+            r#"{"t_ns":6000000000,"breaker":"w","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s","dry_run":true}"#,
+        ],
+    );
+}

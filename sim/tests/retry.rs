@@ -286,7 +286,9 @@ fn through_sim(text: &str, seed: u64) -> Outline {
                 calls[call - 1].0 += u32::from(!rejected);
                 calls[call - 1].1 = rejected;
             }
-            EventKind::Transition { from, to, reason } => transitions.push((
+            EventKind::Transition {
+                from, to, reason, ..
+            } => transitions.push((
                 e.t_ns,
                 from.as_str().to_string(),
                 to.as_str().to_string(),

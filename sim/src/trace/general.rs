@@ -8,7 +8,7 @@ use crate::suggest::did_you_mean;
 use super::{Action, Declaration, Item, Line, Outcome, TraceError, TraceParser};
 
 const OUTCOMES: [&str; 4] = ["ok", "err", "ignored", "panic"];
-const ACTIONS: [&str; 4] = ["trip", "force_open", "disable", "reset"];
+const ACTIONS: [&str; 5] = ["trip", "force_open", "disable", "reset", "metrics_only"];
 
 /// What a well-formed line holds.
 pub(super) enum Parsed {
@@ -261,7 +261,7 @@ impl TraceParser {
         let Some(&what) = tokens.get(2) else {
             return Err(self.error(
                 name.column + name.text.chars().count(),
-                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`) after the breaker name",
+                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`) after the breaker name",
             ).into());
         };
         let first_word = what.text.split(',').next().unwrap_or("");
@@ -301,6 +301,7 @@ impl TraceParser {
                 "force_open" => Action::ForceOpen,
                 "disable" => Action::Disable,
                 "reset" => Action::Reset,
+                "metrics_only" => Action::MetricsOnly,
                 other => {
                     let other = if other.contains(',') {
                         first_word
@@ -311,7 +312,7 @@ impl TraceParser {
                     return Err(self.error(
                         what.column,
                         format!(
-                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`), found `{other}`{hint}"
+                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`), found `{other}`{hint}"
                         ),
                     ).into());
                 }
