@@ -196,6 +196,7 @@ pub(crate) fn reported() -> &'static Reported {
                     from: state(t.from),
                     to: state(t.to),
                     reason: t.reason.to_string(),
+                    dry_run: t.dry_run,
                 });
         });
         reported
@@ -238,7 +239,7 @@ pub(crate) fn registered(name: &str) -> Option<Breaker> {
 /// The configuration a declaration writes, as breaker-core builds it.
 pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
     let mut builder = Config::builder();
-    for (key, value) in &decl.config.raw {
+    for (key, value) in decl.config.breaker_keys() {
         builder = builder.set(key, value).map_err(|e| e.to_string())?;
     }
     builder.build().map_err(|e| e.to_string())
@@ -279,6 +280,12 @@ impl AttrSubject {
                     column: 1,
                     message,
                 };
+                if d.config.attempts() > 1 {
+                    return Err(fail(format!(
+                        "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
+                        d.name
+                    )));
+                }
                 if d.config.timeout.is_some() {
                     return Err(fail(format!(
                         "breaker `{}` has a timeout, which sync annotated functions cannot enforce",
@@ -401,6 +408,7 @@ impl Subject for AttrSubject {
             Action::ForceOpen => self.breaker.force_open(),
             Action::Disable => self.breaker.disable(),
             Action::Reset => self.breaker.reset(),
+            Action::MetricsOnly => self.breaker.metrics_only(),
         }
     }
 
@@ -413,6 +421,10 @@ impl Subject for AttrSubject {
         let taken = take_reported(&self.name);
         self.transitions_seen += taken.len() as u64;
         taken
+    }
+    /// Never asked: this mode refuses breakers with retries before replaying.
+    fn retry_delay(&mut self, _attempt: u32) -> u64 {
+        0
     }
 }
 

@@ -278,6 +278,12 @@ fn matched(
             column: 1,
             message,
         };
+        if d.config.attempts() > 1 {
+            return Err(fail(format!(
+                "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
+                d.name
+            )));
+        }
         let config = config_of(d).map_err(fail)?;
         let free = FUNCTIONS.iter().find_map(|&(name, function)| {
             if found.iter().any(|(used, _, _)| *used == name) {
@@ -554,6 +560,7 @@ impl Subject for AsyncSubject<'_> {
             Action::ForceOpen => self.breaker.force_open(),
             Action::Disable => self.breaker.disable(),
             Action::Reset => self.breaker.reset(),
+            Action::MetricsOnly => self.breaker.metrics_only(),
         }
     }
 
@@ -566,5 +573,9 @@ impl Subject for AsyncSubject<'_> {
         let taken = take_reported(self.name);
         self.transitions_seen += taken.len() as u64;
         taken
+    }
+    /// Never asked: this mode refuses breakers with retries before replaying.
+    fn retry_delay(&mut self, _attempt: u32) -> u64 {
+        0
     }
 }

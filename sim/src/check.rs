@@ -114,6 +114,7 @@ mod tests {
             breaker: 0,
             kind: EventKind::Admitted {
                 call,
+                attempt: 0,
                 state: State::Closed,
             },
         }
@@ -128,6 +129,7 @@ mod tests {
             breaker: 0,
             kind: EventKind::Admitted {
                 call: 15,
+                attempt: 0,
                 state: State::Open,
             },
         };

@@ -2,11 +2,14 @@
 //!
 //! Rates are kept in hundredths of a percent and the backoff factor in
 //! millionths, so the reference model compares and multiplies with integers.
+//! Besides the breaker's keys, a declaration takes the attribute's `retry`
+//! and `retry_backoff`: they belong to the caller, not to the breaker, so
+//! they are kept apart from the keys handed to breaker-core.
 
 use crate::duration::parse_duration;
 
 /// Every key a `breaker` declaration accepts, as the attribute spells it.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 16] = [
     "fail_max",
     "within",
     "failure_rate",
@@ -20,7 +23,19 @@ pub const KEYS: [&str; 13] = [
     "success",
     "half_open",
     "timeout",
+    "max_half_open_wait",
+    "retry",
+    "retry_backoff",
 ];
+
+/// The keys that shape the caller's retries rather than the breaker.
+pub const RETRY_KEYS: [&str; 2] = ["retry", "retry_backoff"];
+
+/// The most attempts `retry` allows, as the attribute.
+pub const MAX_ATTEMPTS: u32 = 100;
+
+/// The waits between attempts without `retry_backoff`: `100ms..5s`, in ns.
+pub const DEFAULT_RETRY_BACKOFF: (u64, u64) = (100_000_000, 5_000_000_000);
 
 /// The window of the rate policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +49,8 @@ pub enum Window {
 /// One breaker's configuration, validated against SEMANTICS.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakerConfig {
-    /// The `key=value` pairs exactly as written, in order (for breaker-core's text builder).
+    /// The `key=value` pairs exactly as written, in order; the breaker's
+    /// own ones ([`BreakerConfig::breaker_keys`]) go to breaker-core's text builder.
     pub raw: Vec<(String, String)>,
     /// `fail_max` as written, if any.
     pub fail_max: Option<u32>,
@@ -62,6 +78,13 @@ pub struct BreakerConfig {
     pub half_open: Option<u32>,
     /// `timeout`, in ns, if any.
     pub timeout: Option<u64>,
+    /// `max_half_open_wait`, in ns, if any: how long HalfOpen waits for its
+    /// trials to decide before it opens again.
+    pub max_half_open_wait: Option<u64>,
+    /// `retry`: attempts per call line, if given (1 makes no retry).
+    pub retry: Option<u32>,
+    /// `retry_backoff`: (base, max) in ns, if given.
+    pub retry_backoff: Option<(u64, u64)>,
 }
 
 impl Default for BreakerConfig {
@@ -81,6 +104,9 @@ impl Default for BreakerConfig {
             success: 2,
             half_open: None,
             timeout: None,
+            max_half_open_wait: None,
+            retry: None,
+            retry_backoff: None,
         }
     }
 }
@@ -149,6 +175,29 @@ pub fn parse_scaled(value: &str, decimals: u32) -> Option<u64> {
     Some(result)
 }
 
+/// `base..max`, both durations > 0, base <= max.
+fn backoff_range(value: &str) -> Result<(u64, u64), ConfigError> {
+    const KEY: &str = "retry_backoff";
+    let Some((base, max)) = value.split_once("..") else {
+        return Err(bad(
+            KEY,
+            format!(
+                "invalid `retry_backoff` value `{value}`; expected `base..max`, such as `100ms..5s`"
+            ),
+        ));
+    };
+    let (base, max) = (duration(KEY, base, true)?, duration(KEY, max, true)?);
+    if base > max {
+        return Err(bad(
+            KEY,
+            format!(
+                "invalid `retry_backoff` value `{value}`; expected `base..max` with base <= max: the waits start at base and double up to max"
+            ),
+        ));
+    }
+    Ok((base, max))
+}
+
 fn percent(key: &str, value: &str) -> Result<u32, ConfigError> {
     match parse_scaled(value, 2) {
         Some(p) if (1..=10_000).contains(&p) => Ok(p as u32),
@@ -196,6 +245,19 @@ impl BreakerConfig {
             "success" => self.success = positive_int(key, value)?,
             "half_open" => self.half_open = Some(positive_int(key, value)?),
             "timeout" => self.timeout = Some(duration(key, value, true)?),
+            "max_half_open_wait" => self.max_half_open_wait = Some(duration(key, value, true)?),
+            "retry" => match positive_int(key, value) {
+                Ok(n) if n <= MAX_ATTEMPTS => self.retry = Some(n),
+                _ => {
+                    return Err(bad(
+                        key,
+                        format!(
+                            "invalid `retry` value `{value}`; expected a number of attempts from 1 to {MAX_ATTEMPTS} (1 makes no retry)"
+                        ),
+                    ));
+                }
+            },
+            "retry_backoff" => self.retry_backoff = Some(backoff_range(value)?),
             _ => {
                 let hint = crate::suggest::did_you_mean(key, KEYS.iter().copied());
                 return Err(bad(key, format!("unknown key `{key}`{hint}")));
@@ -241,6 +303,12 @@ impl BreakerConfig {
                 ));
             }
         }
+        if self.retry_backoff.is_some() && self.retry.is_none() {
+            return Err(bad(
+                "retry_backoff",
+                "`retry_backoff` sets the waits between retries: give `retry = N` too, as in `retry=3 retry_backoff=100ms..5s`",
+            ));
+        }
         if let Some(max) = self.reset_max {
             if self.backoff.is_none() {
                 return Err(bad(
@@ -283,6 +351,24 @@ impl BreakerConfig {
             Window::Calls(k) => k,
             Window::Time(_) => 10,
         })
+    }
+
+    /// The `key=value` pairs for the breaker itself: all but [`RETRY_KEYS`].
+    pub fn breaker_keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.raw
+            .iter()
+            .filter(|(k, _)| !RETRY_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Attempts per call line (1 without `retry`).
+    pub fn attempts(&self) -> u32 {
+        self.retry.unwrap_or(1)
+    }
+
+    /// The waits between attempts, (base, max) in ns (default `100ms..5s`).
+    pub fn retry_waits(&self) -> (u64, u64) {
+        self.retry_backoff.unwrap_or(DEFAULT_RETRY_BACKOFF)
     }
 
     /// Trials allowed in flight in HalfOpen.

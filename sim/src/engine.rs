@@ -1,10 +1,16 @@
 //! The discrete-event replay of a trace through any [`Subject`].
 //!
 //! Calls start at their line's time and end at start + latency (or at
-//! start + timeout, as a timeout, when the latency exceeds it). At one
-//! instant, call ends come first, in the order of their calls' lines, then
-//! the trace's lines in file order; calls still running after the last line
-//! end at their own times. The result is a pure function of the trace.
+//! start + timeout, as a timeout, when the latency exceeds it). On a breaker
+//! with `retry = N`, a call is up to N attempts: an admitted attempt that
+//! fails (`err`, or a timeout; a panic unwinds, so it is not retried) is
+//! followed, while attempts remain, by the next one after a wait the
+//! subject draws ([`Subject::retry_delay`]); a rejected attempt ends the
+//! call. At one instant, attempts' ends come first, in the order of their
+//! calls' lines, then retries' starts, in the same order, then the trace's
+//! lines in file order; what is still due after the last line happens at
+//! its own time. The result is a pure function of the trace (and of the
+//! seed the subjects draw their waits from).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -46,6 +52,9 @@ pub struct Transition {
     pub to: State,
     /// Why.
     pub reason: String,
+    /// A move of a MetricsOnly breaker's dry run: reported, never applied
+    /// (the state stays `metrics_only`).
+    pub dry_run: bool,
 }
 
 /// One breaker under replay: the reference model or the real breaker.
@@ -85,6 +94,12 @@ pub trait Subject {
     fn state(&mut self, now_ns: u64) -> State;
     /// The transitions reported since the last call, oldest first.
     fn take_transitions(&mut self) -> Vec<Transition>;
+    /// The wait, in ns, before the retry that follows failed attempt
+    /// `attempt` (0-based) of a call, on a breaker declared with `retry`:
+    /// one draw from the breaker's own jitter generator, uniform in
+    /// `[0, min(max, base * 2^attempt)]` (`retry_backoff = base..max`).
+    /// The engine asks once per retry, in the order the failed attempts end.
+    fn retry_delay(&mut self, attempt: u32) -> u64;
 }
 
 /// Running calls, each in a slot that is reused once the call ends.
@@ -125,12 +140,35 @@ impl<T> Slots<T> {
     }
 }
 
+/// An admitted attempt, running until its end.
 struct Running<T> {
     breaker: usize,
     call: u64,
+    attempt: u32,
+    line: usize,
     outcome: EndKind,
     written: Outcome,
     ticket: T,
+}
+
+/// A retry waiting for its start.
+struct Waiting {
+    breaker: usize,
+    call: u64,
+    attempt: u32,
+    line: usize,
+}
+
+/// What the queue holds: the end of a running attempt, or the start of a retry.
+enum Task<T> {
+    End(Running<T>),
+    Retry(Waiting),
+}
+
+/// At one instant, ends come before retries' starts; each kind in the order
+/// of its calls' lines. (Packed into one word: a line index is below 2^63.)
+fn order(retry: bool, line: usize) -> u64 {
+    (u64::from(retry) << 63) | line as u64
 }
 
 /// Replays `trace` through `subjects` (one per declared breaker, in
@@ -144,133 +182,186 @@ pub fn replay<S: Subject>(trace: &Trace, subjects: &mut [S]) -> Vec<Event> {
 /// Replays `trace` through `subjects`, handing each event to `sink` as it
 /// happens (so a long trace needs no memory for its log).
 pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn FnMut(Event)) {
-    let events = sink;
+    let mut replay = Replay {
+        trace,
+        subjects,
+        events: sink,
+        queue: BinaryHeap::new(),
+        tasks: Slots::default(),
+    };
     let mut calls = vec![0u64; trace.breakers.len()];
-    // (end time, line index, slot): ties end in the order of the calls' lines.
-    let mut ends: BinaryHeap<Reverse<(u64, usize, usize)>> = BinaryHeap::new();
-    // Running calls in reusable slots: memory follows the calls in flight, not the trace.
-    let mut running = Slots::default();
-
     for (idx, line) in trace.lines.iter().enumerate() {
         let now = line.t_ns;
-        while let Some(&Reverse((t, _, slot))) = ends.peek() {
-            if t > now {
-                break;
-            }
-            ends.pop();
-            finish(subjects, t, running.take(slot), events);
-        }
+        replay.run_until(now);
         let b = line.breaker();
-        let timeout = trace.breakers[b].config.timeout;
-        let subject = &mut subjects[b];
         match line.item() {
-            Item::Call {
-                outcome,
-                latency_ns,
-            } => {
+            Item::Call { .. } => {
                 calls[b] += 1;
-                let call = calls[b];
-                match subject.admit_call(now, latency_ns, outcome) {
-                    Decision::Admitted(ticket) => {
-                        let state = subject.state(now);
-                        events(Event {
-                            t_ns: now,
-                            breaker: b,
-                            kind: EventKind::Admitted { call, state },
-                        });
-                        push_transitions(events, b, subject.take_transitions());
-                        let written = outcome;
-                        let (run_for, outcome) = match timeout {
-                            Some(limit) if latency_ns > limit => (limit, EndKind::Timeout),
-                            _ => (
-                                latency_ns,
-                                match outcome {
-                                    Outcome::Ok | Outcome::Ignored => EndKind::Success,
-                                    Outcome::Err | Outcome::Panic => EndKind::Failure,
-                                },
-                            ),
-                        };
-                        let slot = running.put(Running {
-                            breaker: b,
-                            call,
-                            outcome,
-                            written,
-                            ticket,
-                        });
-                        ends.push(Reverse((now.saturating_add(run_for), idx, slot)));
-                    }
-                    Decision::Rejected { retry_after_ns } => {
-                        let state = subject.state(now);
-                        events(Event {
-                            t_ns: now,
-                            breaker: b,
-                            kind: EventKind::Rejected {
-                                call,
-                                state,
-                                retry_after_ns,
-                            },
-                        });
-                        push_transitions(events, b, subject.take_transitions());
-                    }
-                }
+                replay.start(now, b, calls[b], 0, idx);
             }
             Item::Action(action) => {
+                let subject = &mut replay.subjects[b];
                 subject.action(now, action);
                 let state = subject.state(now);
-                events(Event {
+                (replay.events)(Event {
                     t_ns: now,
                     breaker: b,
                     kind: EventKind::Action { action, state },
                 });
-                push_transitions(events, b, subject.take_transitions());
+                replay.push_transitions(b);
             }
         }
     }
-    while let Some(Reverse((t, _, slot))) = ends.pop() {
-        finish(subjects, t, running.take(slot), events);
-    }
+    replay.run_until(u64::MAX);
 }
 
-fn finish<S: Subject>(
-    subjects: &mut [S],
-    t: u64,
-    run: Option<Running<S::Ticket>>,
-    events: &mut dyn FnMut(Event),
-) {
-    let Some(run) = run else {
-        return;
-    };
-    let subject = &mut subjects[run.breaker];
-    let ended = subject.end(t, run.ticket, run.outcome, run.written);
-    let state = subject.state(t);
-    events(Event {
-        t_ns: t,
-        breaker: run.breaker,
-        kind: EventKind::Ended {
-            call: run.call,
-            outcome: run.outcome,
-            latency_ns: ended.latency_ns,
-            slow: ended.slow,
-            straggler: ended.straggler,
-            state,
-        },
-    });
-    push_transitions(events, run.breaker, subject.take_transitions());
+/// A replay under way: the subjects, the sink, and what is due later.
+struct Replay<'a, 's, S: Subject> {
+    trace: &'a Trace,
+    subjects: &'s mut [S],
+    events: &'a mut dyn FnMut(Event),
+    /// (time, order, slot): see [`order`].
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    /// Running attempts and waiting retries in reusable slots: memory
+    /// follows the calls in flight, not the trace.
+    tasks: Slots<Task<S::Ticket>>,
 }
 
-fn push_transitions(events: &mut dyn FnMut(Event), breaker: usize, transitions: Vec<Transition>) {
-    if transitions.is_empty() {
-        return;
+impl<S: Subject> Replay<'_, '_, S> {
+    /// Carries out everything due at or before `now`, in order; what that
+    /// schedules (a zero-latency retry's end) is carried out too if due.
+    fn run_until(&mut self, now: u64) {
+        while let Some(&Reverse((t, _, slot))) = self.queue.peek() {
+            if t > now {
+                break;
+            }
+            self.queue.pop();
+            match self.tasks.take(slot) {
+                Some(Task::End(run)) => self.finish(t, run),
+                Some(Task::Retry(w)) => self.start(t, w.breaker, w.call, w.attempt, w.line),
+                None => {}
+            }
+        }
     }
-    for t in transitions {
-        events(Event {
-            t_ns: t.t_ns,
-            breaker,
-            kind: EventKind::Transition {
-                from: t.from,
-                to: t.to,
-                reason: t.reason,
+
+    /// Asks breaker `b` to run attempt `attempt` of call `call` (trace line
+    /// `line`) now.
+    fn start(&mut self, now: u64, b: usize, call: u64, attempt: u32, line: usize) {
+        let Some((written, latency_ns)) = self.trace.attempt(line, attempt) else {
+            return;
+        };
+        let subject = &mut self.subjects[b];
+        match subject.admit_call(now, latency_ns, written) {
+            Decision::Admitted(ticket) => {
+                let state = subject.state(now);
+                (self.events)(Event {
+                    t_ns: now,
+                    breaker: b,
+                    kind: EventKind::Admitted {
+                        call,
+                        attempt,
+                        state,
+                    },
+                });
+                self.push_transitions(b);
+                let (run_for, outcome) = match self.trace.breakers[b].config.timeout {
+                    Some(limit) if latency_ns > limit => (limit, EndKind::Timeout),
+                    _ => (
+                        latency_ns,
+                        match written {
+                            Outcome::Ok | Outcome::Ignored => EndKind::Success,
+                            Outcome::Err | Outcome::Panic => EndKind::Failure,
+                        },
+                    ),
+                };
+                let slot = self.tasks.put(Task::End(Running {
+                    breaker: b,
+                    call,
+                    attempt,
+                    line,
+                    outcome,
+                    written,
+                    ticket,
+                }));
+                self.queue.push(Reverse((
+                    now.saturating_add(run_for),
+                    order(false, line),
+                    slot,
+                )));
+            }
+            Decision::Rejected { retry_after_ns } => {
+                let state = subject.state(now);
+                (self.events)(Event {
+                    t_ns: now,
+                    breaker: b,
+                    kind: EventKind::Rejected {
+                        call,
+                        attempt,
+                        state,
+                        retry_after_ns,
+                    },
+                });
+                self.push_transitions(b);
+            }
+        }
+    }
+
+    /// Ends an attempt at `t`; a failure (an `err` or a timeout; a panic
+    /// unwinds) with attempts left schedules the next one after a wait the
+    /// subject draws now.
+    fn finish(&mut self, t: u64, run: Running<S::Ticket>) {
+        let b = run.breaker;
+        let subject = &mut self.subjects[b];
+        let ended = subject.end(t, run.ticket, run.outcome, run.written);
+        let state = subject.state(t);
+        (self.events)(Event {
+            t_ns: t,
+            breaker: b,
+            kind: EventKind::Ended {
+                call: run.call,
+                attempt: run.attempt,
+                outcome: run.outcome,
+                latency_ns: ended.latency_ns,
+                slow: ended.slow,
+                straggler: ended.straggler,
+                state,
             },
         });
+        self.push_transitions(b);
+        let retried = match run.outcome {
+            EndKind::Timeout => true,
+            EndKind::Failure => run.written == Outcome::Err,
+            EndKind::Success => false,
+        };
+        if retried && run.attempt + 1 < self.trace.breakers[b].config.attempts() {
+            let wait = self.subjects[b].retry_delay(run.attempt);
+            let slot = self.tasks.put(Task::Retry(Waiting {
+                breaker: b,
+                call: run.call,
+                attempt: run.attempt + 1,
+                line: run.line,
+            }));
+            self.queue.push(Reverse((
+                t.saturating_add(wait),
+                order(true, run.line),
+                slot,
+            )));
+        }
+    }
+
+    /// Writes the transitions breaker `b` reported since the last look.
+    fn push_transitions(&mut self, b: usize) {
+        for t in self.subjects[b].take_transitions() {
+            (self.events)(Event {
+                t_ns: t.t_ns,
+                breaker: b,
+                kind: EventKind::Transition {
+                    from: t.from,
+                    to: t.to,
+                    reason: t.reason,
+                    dry_run: t.dry_run,
+                },
+            });
+        }
     }
 }

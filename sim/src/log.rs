@@ -84,6 +84,8 @@ pub enum EventKind {
     Admitted {
         /// The call's number.
         call: u64,
+        /// The attempt: 0 is the call itself, k >= 1 its k-th retry.
+        attempt: u32,
         /// The state right after.
         state: State,
     },
@@ -91,6 +93,8 @@ pub enum EventKind {
     Rejected {
         /// The call's number.
         call: u64,
+        /// The attempt: 0 is the call itself, k >= 1 its k-th retry.
+        attempt: u32,
         /// The state right after.
         state: State,
         /// Time until a trial is let through, only in Open.
@@ -100,6 +104,8 @@ pub enum EventKind {
     Ended {
         /// The call's number.
         call: u64,
+        /// The attempt: 0 is the call itself, k >= 1 its k-th retry.
+        attempt: u32,
         /// How it ended.
         outcome: EndKind,
         /// How long it ran.
@@ -126,6 +132,9 @@ pub enum EventKind {
         to: State,
         /// Why, as breaker-core's `Reason` writes it.
         reason: String,
+        /// A move of the dry run of a MetricsOnly breaker, written
+        /// `"dry_run":true` after the reason (an extension of TRACES.md's log).
+        dry_run: bool,
     },
 }
 
@@ -138,6 +147,16 @@ pub struct Event {
     pub breaker: usize,
     /// What happened.
     pub kind: EventKind,
+}
+
+/// Appends the call number, and the attempt when it is a retry (an
+/// extension of TRACES.md's log: attempt 0 writes nothing, so logs without
+/// retries are unchanged).
+fn push_call(out: &mut String, call: u64, attempt: u32) {
+    let _ = write!(out, ",\"call\":{call}");
+    if attempt > 0 {
+        let _ = write!(out, ",\"attempt\":{attempt}");
+    }
 }
 
 /// Appends `s` to `out` as a JSON string, quotes included.
@@ -165,21 +184,28 @@ impl Event {
         let _ = write!(out, "{{\"t_ns\":{},\"breaker\":", self.t_ns);
         push_json_string(out, name);
         match &self.kind {
-            EventKind::Admitted { call, state } => {
+            EventKind::Admitted {
+                call,
+                attempt,
+                state,
+            } => {
+                push_call(out, *call, *attempt);
                 let _ = write!(
                     out,
-                    ",\"call\":{call},\"event\":\"admitted\",\"state\":\"{}\"",
+                    ",\"event\":\"admitted\",\"state\":\"{}\"",
                     state.as_str()
                 );
             }
             EventKind::Rejected {
                 call,
+                attempt,
                 state,
                 retry_after_ns,
             } => {
+                push_call(out, *call, *attempt);
                 let _ = write!(
                     out,
-                    ",\"call\":{call},\"event\":\"rejected\",\"state\":\"{}\"",
+                    ",\"event\":\"rejected\",\"state\":\"{}\"",
                     state.as_str()
                 );
                 if let Some(r) = retry_after_ns {
@@ -188,15 +214,17 @@ impl Event {
             }
             EventKind::Ended {
                 call,
+                attempt,
                 outcome,
                 latency_ns,
                 slow,
                 straggler,
                 state,
             } => {
+                push_call(out, *call, *attempt);
                 let _ = write!(
                     out,
-                    ",\"call\":{call},\"event\":\"ended\",\"outcome\":\"{}\",\"latency_ns\":{latency_ns}",
+                    ",\"event\":\"ended\",\"outcome\":\"{}\",\"latency_ns\":{latency_ns}",
                     outcome.as_str()
                 );
                 if *slow {
@@ -215,7 +243,12 @@ impl Event {
                     state.as_str()
                 );
             }
-            EventKind::Transition { from, to, reason } => {
+            EventKind::Transition {
+                from,
+                to,
+                reason,
+                dry_run,
+            } => {
                 let _ = write!(
                     out,
                     ",\"event\":\"transition\",\"from\":\"{}\",\"to\":\"{}\",\"reason\":",
@@ -223,6 +256,9 @@ impl Event {
                     to.as_str()
                 );
                 push_json_string(out, reason);
+                if *dry_run {
+                    out.push_str(",\"dry_run\":true");
+                }
             }
         }
         out.push_str("}\n");
@@ -251,6 +287,7 @@ mod tests {
                 breaker: 0,
                 kind: EventKind::Admitted {
                     call: 2,
+                    attempt: 0,
                     state: State::Closed,
                 },
             },
@@ -261,6 +298,7 @@ mod tests {
                     from: State::Closed,
                     to: State::Open,
                     reason: "5 consecutive failures".into(),
+                    dry_run: false,
                 },
             },
             Event {
@@ -268,6 +306,7 @@ mod tests {
                 breaker: 0,
                 kind: EventKind::Rejected {
                     call: 7,
+                    attempt: 0,
                     state: State::Open,
                     retry_after_ns: Some(29_999_000_000),
                 },
@@ -289,6 +328,7 @@ mod tests {
             breaker: 0,
             kind: EventKind::Ended {
                 call: 1,
+                attempt: 0,
                 outcome: EndKind::Timeout,
                 latency_ns: 5,
                 slow: true,
@@ -300,6 +340,26 @@ mod tests {
         assert_eq!(
             out,
             "{\"t_ns\":1,\"breaker\":\"a\",\"call\":1,\"event\":\"ended\",\"outcome\":\"timeout\",\"latency_ns\":5,\"slow\":true,\"state\":\"open\"}\n"
+        );
+    }
+
+    #[test]
+    fn writes_the_attempt_of_a_retry_after_the_call() {
+        let mut out = String::new();
+        Event {
+            t_ns: 3,
+            breaker: 0,
+            kind: EventKind::Rejected {
+                call: 4,
+                attempt: 2,
+                state: State::Open,
+                retry_after_ns: Some(9),
+            },
+        }
+        .write_json("a", &mut out);
+        assert_eq!(
+            out,
+            "{\"t_ns\":3,\"breaker\":\"a\",\"call\":4,\"attempt\":2,\"event\":\"rejected\",\"state\":\"open\",\"retry_after_ns\":9}\n"
         );
     }
 

@@ -105,12 +105,22 @@ enum Command {
         /// calls that sleep ending on whole milliseconds).
         #[arg(long, value_enum, default_value_t = Via::Core)]
         via: Via,
+        /// Seeds the jitter of the retries (breakers declared with `retry`):
+        /// each breaker draws its waits from its own splitmix64 generator,
+        /// derived from this seed and its name.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Replay traces through breaker-core and the reference model and compare every event.
     Check {
         /// The trace files.
         #[arg(required = true)]
         traces: Vec<String>,
+        /// Seeds the jitter of the retries (breakers declared with `retry`):
+        /// each breaker draws its waits from its own splitmix64 generator,
+        /// derived from this seed and its name.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Replay a trace under every configuration of a grid and rank them.
     Tune {
@@ -122,6 +132,11 @@ enum Command {
         /// Apply the grid to this breaker only (default: every breaker of the trace).
         #[arg(long)]
         breaker: Option<String>,
+        /// Seeds the jitter of the retries (breakers declared with `retry`):
+        /// each breaker draws its waits from its own splitmix64 generator,
+        /// derived from this seed and its name.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Draw each breaker's states and error rate over time as an SVG timeline.
     Plot {
@@ -166,14 +181,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = cli.quiet;
     match cli.command {
-        Command::Run { trace, events, via } => run(&trace, events.as_deref(), via, quiet),
-        Command::Check { traces } => check(&traces, quiet),
+        Command::Run {
+            trace,
+            events,
+            via,
+            seed,
+        } => run(&trace, events.as_deref(), via, seed, quiet),
+        Command::Check { traces, seed } => check(&traces, seed, quiet),
         Command::Plot { trace, output } => plot(&trace, &output),
         Command::Tune {
             trace,
             grid,
             breaker,
-        } => tune(&trace, &grid, breaker.as_deref()),
+            seed,
+        } => tune(&trace, &grid, breaker.as_deref(), seed),
         Command::Gen {
             scenario,
             seed,
@@ -237,7 +258,7 @@ fn write_out(path: Option<&str>, text: &str) -> ExitCode {
     }
 }
 
-fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
+fn run(path: &str, events_to: Option<&str>, via: Via, seed: u64, quiet: bool) -> ExitCode {
     let trace = match load(path) {
         Ok(t) => t,
         Err(e) => {
@@ -246,7 +267,7 @@ fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
         }
     };
     let breakers = if via == Via::Core {
-        match real::RealBreaker::for_trace(path, &trace) {
+        match real::RealBreaker::for_trace_seeded(path, &trace, seed) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("{e}");
@@ -314,11 +335,7 @@ fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
             Err(e) => async_failed = Some(format!("cannot start a tokio runtime: {e}")),
         }
     } else if via == Via::Model {
-        let mut models: Vec<model::Model> = trace
-            .breakers
-            .iter()
-            .map(|d| model::Model::new(d.config.clone()))
-            .collect();
+        let mut models = model::for_trace(&trace, seed);
         replay_into(&trace, &mut models, &mut sink);
     } else if via == Via::Attr {
         replay_into(&trace, &mut annotated, &mut sink);
@@ -350,7 +367,7 @@ fn run(path: &str, events_to: Option<&str>, via: Via, quiet: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check(paths: &[String], quiet: bool) -> ExitCode {
+fn check(paths: &[String], seed: u64, quiet: bool) -> ExitCode {
     let mut traces = Vec::new();
     let mut bad = false;
     for path in paths {
@@ -373,8 +390,8 @@ fn check(paths: &[String], quiet: bool) -> ExitCode {
     let mut seen = std::collections::BTreeSet::new();
     for (path, trace) in &traces {
         let names = names(trace);
-        let expected = model::replay(trace);
-        let breakers = match real::RealBreaker::for_trace(path, trace) {
+        let expected = model::replay_seeded(trace, seed);
+        let breakers = match real::RealBreaker::for_trace_seeded(path, trace, seed) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("{e}");
@@ -431,7 +448,7 @@ fn check(paths: &[String], quiet: bool) -> ExitCode {
     }
 }
 
-fn tune(path: &str, grid: &str, only: Option<&str>) -> ExitCode {
+fn tune(path: &str, grid: &str, only: Option<&str>, seed: u64) -> ExitCode {
     let trace = match load(path) {
         Ok(t) => t,
         Err(e) => {
@@ -467,7 +484,7 @@ fn tune(path: &str, grid: &str, only: Option<&str>) -> ExitCode {
                 Err(_) => valid = false,
             }
         }
-        let events = match valid.then(|| real::replay(path, &variant)) {
+        let events = match valid.then(|| real::replay_seeded(path, &variant, seed)) {
             Some(Ok(events)) => events,
             _ => {
                 skipped += 1;

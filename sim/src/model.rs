@@ -5,6 +5,8 @@
 //! decimal in millionths. It favours being obviously right over being fast:
 //! windows are plain queues, every rule is one `if`.
 
+mod jitter;
+
 use std::collections::VecDeque;
 
 use crate::config::{BreakerConfig, Window};
@@ -21,9 +23,15 @@ enum Phase {
     Open {
         t0: u64,
     },
-    HalfOpen,
+    /// HalfOpen since `since` (ns): trials undecided at `since` +
+    /// `max_half_open_wait` are given up.
+    HalfOpen {
+        since: u64,
+    },
     ForcedOpen,
     Disabled,
+    /// A dry run: every call admitted, [`Model::dry`] deciding what it would be.
+    MetricsOnly,
 }
 
 /// The counters of a Closed period.
@@ -37,11 +45,14 @@ struct Counters {
     outcomes: VecDeque<(u64, bool, bool)>,
 }
 
-/// What an admitted call holds: the period that admitted it and when it started.
+/// What an admitted call holds: the period that admitted it and when it
+/// started; in MetricsOnly, also the dry run's period then and whether the
+/// dry run would have admitted it (else it would have rejected it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket {
     period: u64,
     start_ns: u64,
+    dry: Option<(u64, bool)>,
 }
 
 /// Why the model changed state; written with the same texts as breaker-core's `Reason`.
@@ -61,6 +72,8 @@ pub enum Why {
     TrialFailed,
     /// `success` trials succeeded.
     TrialsSucceeded(u32),
+    /// HalfOpen lasted `max_half_open_wait` (ns) without its trials deciding.
+    TrialsUndecided(u64),
     /// An operator action.
     Manual(Action),
 }
@@ -98,6 +111,9 @@ impl std::fmt::Display for Why {
             Why::TrialFailed => f.write_str("trial failed"),
             Why::TrialsSucceeded(1) => f.write_str("1 successful trial"),
             Why::TrialsSucceeded(n) => write!(f, "{n} successful trials"),
+            Why::TrialsUndecided(wait) => {
+                write!(f, "trials undecided after {}", format_duration(*wait))
+            }
             Why::Manual(a) => write!(f, "manual {}", a.as_str()),
         }
     }
@@ -116,13 +132,29 @@ pub struct Model {
     trials_in_flight: u32,
     trial_successes: u32,
     transitions: Vec<Transition>,
+    /// The waits between a call's attempts (with `retry`).
+    waits: jitter::Waits,
+    /// In MetricsOnly, the dry run: a second live model, started Closed
+    /// when MetricsOnly was entered, whose moves are reported, not applied.
+    dry: Option<Box<Model>>,
 }
 
 impl Model {
-    /// A Closed breaker with this configuration.
+    /// A Closed breaker with this configuration, drawing its retry waits
+    /// under seed 0 as an unnamed breaker (use [`Model::seeded`] to replay
+    /// a declaration's retries as `check` does).
     pub fn new(config: BreakerConfig) -> Model {
+        Model::seeded(config, "", 0)
+    }
+
+    /// A Closed breaker with this configuration, named `name`, drawing its
+    /// retry waits from its own generator under `seed`.
+    pub fn seeded(config: BreakerConfig, name: &str, seed: u64) -> Model {
         let open_ns = config.reset;
+        let waits = jitter::Waits::new(seed, name, config.retry_waits());
         Model {
+            waits,
+            dry: None,
             config,
             phase: Phase::Closed,
             period: 0,
@@ -138,9 +170,10 @@ impl Model {
         match phase {
             Phase::Closed => State::Closed,
             Phase::Open { .. } => State::Open,
-            Phase::HalfOpen => State::HalfOpen,
+            Phase::HalfOpen { .. } => State::HalfOpen,
             Phase::ForcedOpen => State::ForcedOpen,
             Phase::Disabled => State::Disabled,
+            Phase::MetricsOnly => State::MetricsOnly,
         }
     }
 
@@ -151,12 +184,14 @@ impl Model {
             from: Self::state_of(self.phase),
             to: Self::state_of(to),
             reason: why.to_string(),
+            dry_run: false,
         });
         self.period += 1;
         self.phase = to;
+        self.dry = (to == Phase::MetricsOnly).then(|| Box::new(Model::new(self.config.clone())));
         match to {
             Phase::Closed => self.clear(),
-            Phase::HalfOpen => {
+            Phase::HalfOpen { .. } => {
                 self.trials_in_flight = 0;
                 self.trial_successes = 0;
             }
@@ -178,6 +213,30 @@ impl Model {
         match self.config.reset_max {
             Some(max) => next.min(max),
             None => next,
+        }
+    }
+
+    /// Passes the dry run's moves on as transitions marked `dry_run`.
+    fn report_dry_moves(&mut self) {
+        if let Some(dry) = self.dry.as_mut() {
+            for mut t in dry.take_transitions() {
+                t.dry_run = true;
+                self.transitions.push(t);
+            }
+        }
+    }
+
+    /// With `max_half_open_wait`: a HalfOpen whose wait has run out by `now`
+    /// opens again, now, as after a failed trial. Only a call and a trial's
+    /// outcome look (the move is lazy, like Open -> HalfOpen).
+    fn give_up_undecided_trials(&mut self, now: u64) {
+        if let (Phase::HalfOpen { since }, Some(wait)) =
+            (self.phase, self.config.max_half_open_wait)
+        {
+            if now >= since.saturating_add(wait) {
+                self.open_ns = self.backed_off();
+                self.go(now, Phase::Open { t0: now }, Why::TrialsUndecided(wait));
+            }
         }
     }
 
@@ -256,14 +315,20 @@ impl Subject for Model {
             Decision::Admitted(Ticket {
                 period,
                 start_ns: now,
+                dry: None,
             })
         };
+        self.give_up_undecided_trials(now);
         match self.phase {
             Phase::Closed | Phase::Disabled => admitted(self.period),
             Phase::Open { t0 } => {
                 let until = t0.saturating_add(self.open_ns);
                 if now >= until {
-                    self.go(now, Phase::HalfOpen, Why::OpenPeriodPassed(self.open_ns));
+                    self.go(
+                        now,
+                        Phase::HalfOpen { since: now },
+                        Why::OpenPeriodPassed(self.open_ns),
+                    );
                     self.trials_in_flight = 1;
                     admitted(self.period)
                 } else {
@@ -272,7 +337,7 @@ impl Subject for Model {
                     }
                 }
             }
-            Phase::HalfOpen => {
+            Phase::HalfOpen { .. } => {
                 if self.trials_in_flight < self.config.half_open_cap() {
                     self.trials_in_flight += 1;
                     admitted(self.period)
@@ -285,18 +350,56 @@ impl Subject for Model {
             Phase::ForcedOpen => Decision::Rejected {
                 retry_after_ns: None,
             },
+            Phase::MetricsOnly => {
+                let role = match self.dry.as_mut() {
+                    Some(dry) => {
+                        let role = match dry.admit(now) {
+                            Decision::Admitted(t) => (t.period, true),
+                            Decision::Rejected { .. } => (dry.period, false),
+                        };
+                        self.report_dry_moves();
+                        Some(role)
+                    }
+                    None => None,
+                };
+                Decision::Admitted(Ticket {
+                    period: self.period,
+                    start_ns: now,
+                    dry: role,
+                })
+            }
         }
     }
 
     fn end(&mut self, now: u64, ticket: Ticket, outcome: EndKind, _written: Outcome) -> Ended {
         let latency_ns = now.saturating_sub(ticket.start_ns);
         let slow = self.config.slow.is_some_and(|s| latency_ns > s);
-        let straggler = ticket.period != self.period;
+        if ticket.period == self.period {
+            // A trial deciding too late first ends its period: it straggles.
+            self.give_up_undecided_trials(now);
+        }
+        let mut straggler = ticket.period != self.period;
         let failed = outcome.is_failure();
+        if let (false, Some((period, played)), Some(dry)) =
+            (straggler, ticket.dry, self.dry.as_mut())
+        {
+            straggler = if played {
+                let t = Ticket {
+                    period,
+                    start_ns: ticket.start_ns,
+                    dry: None,
+                };
+                // The model reads only `outcome`; the written form is for real code.
+                dry.end(now, t, outcome, Outcome::Ok).straggler
+            } else {
+                period != dry.period
+            };
+            self.report_dry_moves();
+        }
         if !straggler {
             match self.phase {
                 Phase::Closed => self.feed(now, failed, slow),
-                Phase::HalfOpen => {
+                Phase::HalfOpen { .. } => {
                     self.trials_in_flight -= 1;
                     if failed {
                         self.open_ns = self.backed_off();
@@ -312,8 +415,9 @@ impl Subject for Model {
                         }
                     }
                 }
-                // Disabled keeps statistics only; Open and ForcedOpen admit nothing.
-                Phase::Disabled | Phase::Open { .. } | Phase::ForcedOpen => {}
+                // Disabled keeps statistics only; Open and ForcedOpen admit
+                // nothing; MetricsOnly fed its dry run above.
+                Phase::Disabled | Phase::Open { .. } | Phase::ForcedOpen | Phase::MetricsOnly => {}
             }
         }
         Ended {
@@ -334,7 +438,10 @@ impl Subject for Model {
                 self.open_ns = self.config.reset;
                 self.go(now, Phase::Open { t0: now }, why);
             }
-            (Action::ForceOpen, Phase::ForcedOpen) | (Action::Disable, Phase::Disabled) => {}
+            (Action::ForceOpen, Phase::ForcedOpen)
+            | (Action::Disable, Phase::Disabled)
+            | (Action::MetricsOnly, Phase::MetricsOnly) => {}
+            (Action::MetricsOnly, _) => self.go(now, Phase::MetricsOnly, why),
             (Action::ForceOpen, _) => self.go(now, Phase::ForcedOpen, why),
             (Action::Disable, _) => self.go(now, Phase::Disabled, why),
             (Action::Reset, Phase::Closed) => self.clear(),
@@ -349,16 +456,29 @@ impl Subject for Model {
     fn take_transitions(&mut self) -> Vec<Transition> {
         std::mem::take(&mut self.transitions)
     }
+
+    fn retry_delay(&mut self, attempt: u32) -> u64 {
+        self.waits.after(attempt)
+    }
 }
 
-/// Replays a trace through one fresh model per breaker.
+/// Replays a trace through one fresh model per breaker (retry waits under seed 0).
 pub fn replay(trace: &crate::trace::Trace) -> Vec<crate::log::Event> {
-    let mut models: Vec<Model> = trace
+    replay_seeded(trace, 0)
+}
+
+/// The models of a trace's breakers, their retry waits drawn under `seed`.
+pub fn for_trace(trace: &crate::trace::Trace, seed: u64) -> Vec<Model> {
+    trace
         .breakers
         .iter()
-        .map(|d| Model::new(d.config.clone()))
-        .collect();
-    crate::engine::replay(trace, &mut models)
+        .map(|d| Model::seeded(d.config.clone(), &d.name, seed))
+        .collect()
+}
+
+/// Replays a trace through one fresh model per breaker, retry waits drawn under `seed`.
+pub fn replay_seeded(trace: &crate::trace::Trace, seed: u64) -> Vec<crate::log::Event> {
+    crate::engine::replay(trace, &mut for_trace(trace, seed))
 }
 
 #[cfg(test)]
@@ -381,16 +501,18 @@ mod tests {
         events
             .iter()
             .map(|e| match &e.kind {
-                EventKind::Admitted { call, state } => format!("a{call}/{}", state.as_str()),
+                EventKind::Admitted { call, state, .. } => format!("a{call}/{}", state.as_str()),
                 EventKind::Rejected {
                     call,
                     state,
                     retry_after_ns: Some(r),
+                    ..
                 } => format!("r{call}@{r}/{}", state.as_str()),
                 EventKind::Rejected {
                     call,
                     state,
                     retry_after_ns: None,
+                    ..
                 } => format!("r{call}/{}", state.as_str()),
                 EventKind::Ended {
                     call,

@@ -70,7 +70,12 @@ impl Timeline {
         let mut failed = [0u64; BUCKETS];
         for e in events.iter().filter(|e| e.breaker == breaker) {
             match &e.kind {
-                EventKind::Transition { to, reason, .. } => {
+                EventKind::Transition {
+                    to,
+                    reason,
+                    dry_run: false,
+                    ..
+                } => {
                     bands.push((since, e.t_ns, state));
                     marks.push(Mark {
                         t_ns: e.t_ns,

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use breaker_core::clock::ManualClock;
+use breaker_core::retry::{Backoff, Jitter};
 use breaker_core::{Breaker, Config, Error, Permit};
 
 use crate::engine::{Decision, Ended, Subject, Transition};
@@ -23,6 +24,8 @@ pub struct RealBreaker {
     /// The time last given to `clock`: most steps happen at the time of the step before.
     clock_ns: Cell<u64>,
     reported: Arc<Reported>,
+    /// With `retry`: the waits between attempts, drawn as the attribute does.
+    retry: Option<(Backoff, Jitter)>,
 }
 
 /// Transitions reported and not yet taken. The flag spares the replay a
@@ -50,10 +53,27 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl RealBreaker {
-    /// Builds the breaker a declaration describes, through breaker-core's text builder.
+    /// Builds the breaker a declaration describes, through breaker-core's
+    /// text builder (retry waits under seed 0).
     pub fn new(decl: &Declaration) -> Result<RealBreaker, String> {
+        RealBreaker::seeded(decl, 0)
+    }
+
+    /// Builds the breaker a declaration describes; with `retry`, its waits
+    /// are breaker-core's `Backoff::delay` drawn from
+    /// `Jitter::derive(seed, name)`.
+    pub fn seeded(decl: &Declaration, seed: u64) -> Result<RealBreaker, String> {
+        let retry = match decl.config.retry {
+            Some(_) => {
+                let (base, max) = decl.config.retry_waits();
+                let backoff = Backoff::new(Duration::from_nanos(base), Duration::from_nanos(max))
+                    .map_err(|e| e.to_string())?;
+                Some((backoff, Jitter::derive(seed, &decl.name)))
+            }
+            None => None,
+        };
         let mut builder = Config::builder();
-        for (key, value) in &decl.config.raw {
+        for (key, value) in decl.config.breaker_keys() {
             builder = builder.set(key, value).map_err(|e| e.to_string())?;
         }
         let config = builder.build().map_err(|e| e.to_string())?;
@@ -70,6 +90,7 @@ impl RealBreaker {
                     from: state(t.from),
                     to: state(t.to),
                     reason: t.reason.to_string(),
+                    dry_run: t.dry_run,
                 });
             sink.any.store(true, Ordering::Release);
         });
@@ -78,17 +99,27 @@ impl RealBreaker {
             clock,
             clock_ns: Cell::new(0),
             reported,
+            retry,
         })
     }
 
-    /// Builds one breaker per declaration; a configuration breaker-core
-    /// refuses is reported at its declaration.
+    /// Builds one breaker per declaration (retry waits under seed 0); a
+    /// configuration breaker-core refuses is reported at its declaration.
     pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<RealBreaker>, TraceError> {
+        RealBreaker::for_trace_seeded(file, trace, 0)
+    }
+
+    /// [`RealBreaker::for_trace`] with retry waits drawn under `seed`.
+    pub fn for_trace_seeded(
+        file: &str,
+        trace: &Trace,
+        seed: u64,
+    ) -> Result<Vec<RealBreaker>, TraceError> {
         trace
             .breakers
             .iter()
             .map(|d| {
-                RealBreaker::new(d).map_err(|message| TraceError {
+                RealBreaker::seeded(d, seed).map_err(|message| TraceError {
                     file: file.to_string(),
                     line: d.line_no,
                     column: 1,
@@ -173,6 +204,7 @@ impl<'a> Subject for RealSubject<'a> {
             Action::ForceOpen => b.force_open(),
             Action::Disable => b.disable(),
             Action::Reset => b.reset(),
+            Action::MetricsOnly => b.metrics_only(),
         }
     }
 
@@ -190,11 +222,24 @@ impl<'a> Subject for RealSubject<'a> {
         reported.any.store(false, Ordering::Release);
         std::mem::take(&mut *reported.list.lock().unwrap_or_else(|e| e.into_inner()))
     }
+
+    fn retry_delay(&mut self, attempt: u32) -> u64 {
+        self.real
+            .retry
+            .as_ref()
+            .map_or(0, |(backoff, jitter)| nanos(backoff.delay(attempt, jitter)))
+    }
 }
 
-/// Replays a trace through breaker-core, one fresh breaker per declaration.
+/// Replays a trace through breaker-core, one fresh breaker per declaration
+/// (retry waits under seed 0).
 pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, TraceError> {
-    let breakers = RealBreaker::for_trace(file, trace)?;
+    replay_seeded(file, trace, 0)
+}
+
+/// Replays a trace through breaker-core, retry waits drawn under `seed`.
+pub fn replay_seeded(file: &str, trace: &Trace, seed: u64) -> Result<Vec<Event>, TraceError> {
+    let breakers = RealBreaker::for_trace_seeded(file, trace, seed)?;
     let mut subjects: Vec<RealSubject<'_>> = breakers.iter().map(RealBreaker::subject).collect();
     Ok(crate::engine::replay(trace, &mut subjects))
 }

@@ -13,9 +13,11 @@ pub struct Summary {
     pub name: String,
     /// Call lines of the trace.
     pub calls: u64,
-    /// Calls admitted.
+    /// Retries: attempts after a call's first (with `retry`).
+    pub retries: u64,
+    /// Attempts admitted.
     pub admitted: u64,
-    /// Calls rejected.
+    /// Attempts rejected.
     pub rejected: u64,
     /// Admitted calls that failed or timed out.
     pub failures_let_through: u64,
@@ -51,6 +53,7 @@ impl Summariser {
                 .map(|n| Summary {
                     name: n.clone(),
                     calls: 0,
+                    retries: 0,
                     admitted: 0,
                     rejected: 0,
                     failures_let_through: 0,
@@ -70,12 +73,12 @@ impl Summariser {
             return;
         };
         match &e.kind {
-            EventKind::Admitted { .. } => {
-                s.calls += 1;
+            EventKind::Admitted { attempt, .. } => {
+                s.count_attempt(*attempt);
                 s.admitted += 1;
             }
-            EventKind::Rejected { .. } => {
-                s.calls += 1;
+            EventKind::Rejected { attempt, .. } => {
+                s.count_attempt(*attempt);
                 s.rejected += 1;
             }
             EventKind::Ended { outcome, .. } => {
@@ -84,6 +87,8 @@ impl Summariser {
                 }
             }
             EventKind::Action { .. } => {}
+            // A dry run's move leaves the breaker where it is.
+            EventKind::Transition { dry_run: true, .. } => {}
             EventKind::Transition { to, .. } => {
                 s.transitions += 1;
                 let (state, t0) = self.since[e.breaker];
@@ -107,6 +112,14 @@ fn index(state: State) -> usize {
 }
 
 impl Summary {
+    fn count_attempt(&mut self, attempt: u32) {
+        if attempt == 0 {
+            self.calls += 1;
+        } else {
+            self.retries += 1;
+        }
+    }
+
     /// The summary as a few human lines.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -114,9 +127,14 @@ impl Summary {
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(
             out,
-            "{}: {}, {} admitted, {} rejected, {} let through, {}",
+            "{}: {}{}, {} admitted, {} rejected, {} let through, {}",
             self.name,
             plural(self.calls, "call", "calls"),
+            if self.retries > 0 {
+                format!(" ({})", plural(self.retries, "retry", "retries"))
+            } else {
+                String::new()
+            },
             self.admitted,
             self.rejected,
             plural(self.failures_let_through, "failure", "failures"),
@@ -138,7 +156,12 @@ pub fn edges(events: &[Event]) -> BTreeSet<(State, State)> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Transition { from, to, .. } => Some((*from, *to)),
+            EventKind::Transition {
+                from,
+                to,
+                dry_run: false,
+                ..
+            } => Some((*from, *to)),
             _ => None,
         })
         .collect()

@@ -61,6 +61,9 @@ pub enum Action {
     Disable,
     /// `reset`: Closed, every counter cleared.
     Reset,
+    /// `metrics_only`: MetricsOnly (a dry run) until `reset` (an extension
+    /// of TRACES.md's actions).
+    MetricsOnly,
 }
 
 impl Action {
@@ -71,6 +74,7 @@ impl Action {
             Action::ForceOpen => "force_open",
             Action::Disable => "disable",
             Action::Reset => "reset",
+            Action::MetricsOnly => "metrics_only",
         }
     }
 }
@@ -168,6 +172,19 @@ pub struct Declaration {
     pub line_no: usize,
 }
 
+/// The attempts a call line lists for a breaker with `retry`
+/// (`err,err,ok 2s,10ms`): attempt k does the k-th outcome and runs the k-th
+/// latency, a list shorter than the attempts repeating its last item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempts {
+    /// The index of the call line in [`Trace::lines`] (which holds the first attempt).
+    pub line: usize,
+    /// One outcome or more.
+    pub outcomes: Vec<Outcome>,
+    /// One latency or more, in ns.
+    pub latencies_ns: Vec<u64>,
+}
+
 /// A parsed trace: the breakers in declaration order and the timed lines in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Trace {
@@ -175,6 +192,42 @@ pub struct Trace {
     pub breakers: Vec<Declaration>,
     /// Calls and actions, times never decreasing.
     pub lines: Vec<Line>,
+    /// The call lines that list their attempts, in line order (few: a plain
+    /// call line repeats its outcome and latency for every attempt).
+    pub attempts: Vec<Attempts>,
+}
+
+impl Trace {
+    /// What attempt `attempt` (0 is the call itself) of the call on line
+    /// `line` (an index in [`Trace::lines`]) does: its outcome and latency.
+    /// `None` if that line is not a call.
+    pub fn attempt(&self, line: usize, attempt: u32) -> Option<(Outcome, u64)> {
+        let Item::Call {
+            outcome,
+            latency_ns,
+        } = self.lines.get(line)?.item()
+        else {
+            return None;
+        };
+        if attempt == 0 {
+            return Some((outcome, latency_ns));
+        }
+        let Ok(i) = self.attempts.binary_search_by_key(&line, |a| a.line) else {
+            return Some((outcome, latency_ns));
+        };
+        let list = &self.attempts[i];
+        let pick = |len: usize| (attempt as usize).min(len.saturating_sub(1));
+        Some((
+            list.outcomes
+                .get(pick(list.outcomes.len()))
+                .copied()
+                .unwrap_or(outcome),
+            list.latencies_ns
+                .get(pick(list.latencies_ns.len()))
+                .copied()
+                .unwrap_or(latency_ns),
+        ))
+    }
 }
 
 /// A mistake in a trace, at a place.
@@ -344,8 +397,15 @@ impl TraceParser {
                 self.index.insert(decl.name.clone(), index);
                 self.trace.breakers.push(decl);
             }
-            Ok(general::Parsed::Timed(line)) => {
+            Ok(general::Parsed::Timed(line, listed)) => {
                 self.previous = Some(line.t_ns);
+                if let Some((outcomes, latencies_ns)) = listed {
+                    self.trace.attempts.push(Attempts {
+                        line: self.trace.lines.len(),
+                        outcomes,
+                        latencies_ns,
+                    });
+                }
                 self.trace.lines.push(line);
             }
             Err(mistake) => {
@@ -574,6 +634,14 @@ mod tests {
         assert!(error("breaker a reset=0s\n").contains("duration > 0"));
         assert!(error("breaker a reset=5\n").contains("has no unit"));
         assert!(error("breaker a window=0\n").contains("invalid `window`"));
+        assert_eq!(
+            error("breaker a max_half_open_wait=0s\n"),
+            "t.trace:1:30: invalid `max_half_open_wait` value `0s`; expected a duration > 0"
+        );
+        assert!(
+            error("breaker a max_half_open_wai=1s\n")
+                .contains("did you mean `max_half_open_wait`?")
+        );
         assert!(error("breaker a reset=\n").contains("expected a value after `reset=`"));
         assert!(error("breaker a fail_max\n").contains("expected `key=value`"));
     }
@@ -598,7 +666,7 @@ mod tests {
     fn reports_bad_outcome_with_suggestion() {
         assert_eq!(
             error("breaker a\n0s a eror\n"),
-            "t.trace:2:6: expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`), found `eror`; did you mean `err`?"
+            "t.trace:2:6: expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`), found `eror`; did you mean `err`?"
         );
     }
 
@@ -619,6 +687,76 @@ mod tests {
     }
 
     #[test]
+    fn call_lines_may_list_their_attempts_on_a_breaker_with_retry() {
+        let trace = parse(
+            "t",
+            "breaker a retry=3 timeout=1s\n0s a err,ok 5ms\n1s a ok,ok,err 2s,2s,1ms\n2s a err 1ms,2ms\n3s a panic\n",
+        )
+        .unwrap();
+        assert_eq!(trace.attempts.len(), 3);
+        assert_eq!(trace.attempt(0, 0), Some((Outcome::Err, 5_000_000)));
+        assert_eq!(trace.attempt(0, 1), Some((Outcome::Ok, 5_000_000)));
+        assert_eq!(trace.attempt(0, 7), Some((Outcome::Ok, 5_000_000)));
+        assert_eq!(trace.attempt(1, 2), Some((Outcome::Err, 1_000_000)));
+        assert_eq!(trace.attempt(2, 1), Some((Outcome::Err, 2_000_000)));
+        // A plain line repeats itself.
+        assert_eq!(trace.attempt(3, 2), Some((Outcome::Panic, 0)));
+        assert_eq!(
+            trace.lines[1].item(),
+            Item::Call {
+                outcome: Outcome::Ok,
+                latency_ns: 2_000_000_000
+            }
+        );
+    }
+
+    #[test]
+    fn reports_lists_of_attempts_that_cannot_run() {
+        assert_eq!(
+            error("breaker a\n0s a err,ok\n"),
+            "t.trace:2:10: breaker `a` makes one attempt per call; a list of attempts needs `retry = N` on its declaration (line 1)"
+        );
+        assert_eq!(
+            error("breaker a retry=2\n0s a err,err,ok\n"),
+            "t.trace:2:14: breaker `a` makes at most 2 attempts (`retry=2`), but this list has 3"
+        );
+        assert_eq!(
+            error("breaker a retry=3\n0s a ignored,err\n"),
+            "t.trace:2:14: attempt 1 never runs: attempt 0 (`ignored`) ends the call; only `err` and a timeout are retried"
+        );
+        assert!(
+            error("breaker a retry=3 timeout=1s\n0s a ok,err 1s,1ms\n")
+                .contains("within the timeout")
+        );
+        assert!(
+            error("breaker a retry=3\n0s a err,,ok\n")
+                .starts_with("t.trace:2:10: expected an outcome")
+        );
+        assert!(
+            error("breaker a retry=3\n0s a err,okk\n").ends_with("found `okk`; did you mean `ok`?")
+        );
+        assert!(
+            error("breaker a retry=3\n0s a err 1s,\n")
+                .starts_with("t.trace:2:13: expected a latency")
+        );
+        assert!(
+            error("breaker a retry=3\n0s a err 1s,2x\n").starts_with("t.trace:2:14: bad latency")
+        );
+        assert!(error("breaker a retry=3\n0s a trip,ok\n").contains("found `trip`"));
+    }
+
+    #[test]
+    fn reports_bad_retry_keys() {
+        assert!(error("breaker a retry=0\n").contains("from 1 to 100"));
+        assert!(error("breaker a retry=101\n").contains("from 1 to 100"));
+        assert!(error("breaker a retry_backoff=1s..2s\n").contains("give `retry = N` too"));
+        assert!(error("breaker a retry=2 retry_backoff=2s..1s\n").contains("base <= max"));
+        assert!(error("breaker a retry=2 retry_backoff=2s\n").contains("expected `base..max`"));
+        assert!(error("breaker a retry=2 retry_backoff=0s..1s\n").contains("duration > 0"));
+        assert!(error("breaker a retri=2\n").contains("did you mean `retry`?"));
+    }
+
+    #[test]
     fn never_panics_on_odd_input() {
         for text in [
             "\u{0}",
@@ -632,6 +770,11 @@ mod tests {
             "\r\n",
             "breaker a =\n",
             "breaker a\n99999999999999999999h a ok",
+            "breaker a retry=3\n0s a ,",
+            "breaker a retry=3\n0s a err,\u{e9}",
+            "breaker a retry=3\n0s a err,ok \u{e9},1s",
+            "breaker a retry=3\n0s a err,ok ,",
+            "breaker a retry=3\n0s a err,ok ,,,,",
         ] {
             let _ = parse("t", text);
         }

@@ -43,7 +43,9 @@ pub fn parse_grid(text: &str) -> Result<Vec<Axis>, String> {
         if axes.iter().any(|a| a.key == key) {
             return Err(format!("key `{key}` appears twice in the grid"));
         }
-        let values: Vec<String> = match spec.split_once("..") {
+        // `retry_backoff` values are ranges themselves (`10ms..1s`): a list only.
+        let range = spec.split_once("..").filter(|_| key != "retry_backoff");
+        let values: Vec<String> = match range {
             Some((lo, hi)) => {
                 let hi = hi.strip_prefix('=').unwrap_or(hi);
                 let (Ok(lo), Ok(hi)) = (lo.parse::<u64>(), hi.parse::<u64>()) else {
@@ -140,19 +142,13 @@ impl Score {
 
 /// Scores a replay's events against the trace that produced them.
 pub fn score(trace: &Trace, events: &[Event]) -> Score {
-    // The would-be outcome of each call, per breaker, by call number.
-    let mut good: Vec<Vec<bool>> = vec![Vec::new(); trace.breakers.len()];
+    // The line of each call, per breaker, by call number.
+    let mut lines: Vec<Vec<usize>> = vec![Vec::new(); trace.breakers.len()];
     let mut first_failure: Option<u64> = None;
-    for line in &trace.lines {
-        if let Item::Call {
-            outcome,
-            latency_ns,
-        } = line.item()
-        {
-            let timeout = trace.breakers[line.breaker()].config.timeout;
-            let fails = outcome.is_failure() || timeout.is_some_and(|t| latency_ns > t);
-            good[line.breaker()].push(!fails);
-            if fails && first_failure.is_none() {
+    for (idx, line) in trace.lines.iter().enumerate() {
+        if let Item::Call { .. } = line.item() {
+            lines[line.breaker()].push(idx);
+            if first_failure.is_none() && fails(trace, idx, 0) {
                 first_failure = Some(line.t_ns);
             }
         }
@@ -165,18 +161,18 @@ pub fn score(trace: &Trace, events: &[Event]) -> Score {
     for e in events {
         match &e.kind {
             EventKind::Ended { outcome, .. } if outcome.is_failure() => s.failures_let_through += 1,
-            EventKind::Rejected { call, .. } => {
-                let was_good = usize::try_from(*call)
+            EventKind::Rejected { call, attempt, .. } => {
+                let line = usize::try_from(*call)
                     .ok()
-                    .and_then(|c| good.get(e.breaker)?.get(c.checked_sub(1)?).copied())
-                    .unwrap_or(false);
-                if was_good {
+                    .and_then(|c| lines.get(e.breaker)?.get(c.checked_sub(1)?).copied());
+                if line.is_some_and(|line| !fails(trace, line, *attempt)) {
                     s.good_rejected += 1;
                 }
             }
             EventKind::Transition {
                 from: State::Closed,
                 to: State::Open,
+                dry_run: false,
                 ..
             } if s.detect_ns.is_none() => {
                 s.detect_ns = first_failure.map(|f| e.t_ns.saturating_sub(f));
@@ -185,6 +181,16 @@ pub fn score(trace: &Trace, events: &[Event]) -> Score {
         }
     }
     s
+}
+
+/// Whether attempt `attempt` of the call on line `line` would fail if admitted.
+fn fails(trace: &Trace, line: usize, attempt: u32) -> bool {
+    let Some((outcome, latency_ns)) = trace.attempt(line, attempt) else {
+        return false;
+    };
+    let timeout = trace.lines[line].breaker();
+    let timeout = trace.breakers[timeout].config.timeout;
+    outcome.is_failure() || timeout.is_some_and(|t| latency_ns > t)
 }
 
 /// The ranking as a text table.
@@ -231,6 +237,9 @@ mod tests {
         assert_eq!(axes[1].values, ["5s", "30s"]);
         assert_eq!(combinations(&axes).len(), 6);
         assert_eq!(parse_grid("fail_max=3..=4").unwrap()[0].values, ["3", "4"]);
+        let axes = parse_grid("retry=1..3 retry_backoff=10ms..1s,1s..5s").unwrap();
+        assert_eq!(axes[0].values, ["1", "2", "3"]);
+        assert_eq!(axes[1].values, ["10ms..1s", "1s..5s"]);
     }
 
     #[test]

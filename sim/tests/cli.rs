@@ -192,3 +192,59 @@ fn gen_writes_to_the_resolution_asked() {
         Some(2)
     );
 }
+
+#[test]
+fn a_seed_replays_retries_byte_for_byte_and_another_seed_draws_other_waits() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/retries.trace");
+    let log = |seed: &str, via: &str| {
+        let out = sim(&["run", trace, "--via", via, "--seed", seed, "--events", "-"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let seven = log("7", "core");
+    assert!(String::from_utf8_lossy(&seven).contains("\"attempt\":1,"));
+    assert_eq!(seven, log("7", "core"), "same seed, same bytes");
+    assert_eq!(seven, log("7", "model"), "the model draws the same waits");
+    assert_ne!(seven, log("8", "core"), "another seed, other waits");
+    let default = sim(&["run", trace, "--events", "-"]).stdout;
+    assert_eq!(default, log("0", "core"), "the default seed is 0");
+    for seed in ["0", "7", "8", "18446744073709551615"] {
+        let out = sim(&["check", "--seed", seed, trace]);
+        assert!(
+            out.status.success(),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let out = sim(&["run", "--via", "attr", trace]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("retries"));
+}
+
+#[test]
+fn tune_takes_retry_keys_and_a_seed() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/retries.trace");
+    let out = sim(&[
+        "tune",
+        trace,
+        "--grid",
+        "retry=1..3 retry_backoff=10ms..100ms,1s..5s",
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 7, "{stdout}");
+    assert!(
+        stdout.contains("retry=1 retry_backoff=10ms..100ms"),
+        "{stdout}"
+    );
+}

@@ -110,3 +110,81 @@ fn forced_open_and_half_open_rejections_carry_no_retry_after() {
         ],
     );
 }
+
+#[test]
+fn undecided_trials_reopen_at_the_first_call_or_trial_outcome_after_max_half_open_wait() {
+    assert_log(
+        "breaker h fail_max=1 reset=10s backoff=2 half_open=1 max_half_open_wait=5s\n0s h err\n10s h ok 20s\n14.999999999s h ok\n15s h ok\n35s h ok 1s\n40s h ok\n80s h ok 5s\n",
+        &[
+            r#"{"t_ns":0,"breaker":"h","call":1,"event":"admitted","state":"closed"}"#,
+            r#"{"t_ns":0,"breaker":"h","call":1,"event":"ended","outcome":"failure","latency_ns":0,"state":"open"}"#,
+            r#"{"t_ns":0,"breaker":"h","event":"transition","from":"closed","to":"open","reason":"1 consecutive failure"}"#,
+            r#"{"t_ns":10000000000,"breaker":"h","call":2,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":10000000000,"breaker":"h","event":"transition","from":"open","to":"half_open","reason":"open for 10s"}"#,
+            // One permit, held by the hung trial; the wait has not run out.
+            r#"{"t_ns":14999999999,"breaker":"h","call":3,"event":"rejected","state":"half_open"}"#,
+            // At HalfOpen + 5s the call reopens the breaker, grown by backoff, and is rejected by it.
+            r#"{"t_ns":15000000000,"breaker":"h","call":4,"event":"rejected","state":"open","retry_after_ns":20000000000}"#,
+            r#"{"t_ns":15000000000,"breaker":"h","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s"}"#,
+            r#"{"t_ns":30000000000,"breaker":"h","call":2,"event":"ended","outcome":"success","latency_ns":20000000000,"straggler":true,"state":"open"}"#,
+            r#"{"t_ns":35000000000,"breaker":"h","call":5,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":35000000000,"breaker":"h","event":"transition","from":"open","to":"half_open","reason":"open for 20s"}"#,
+            r#"{"t_ns":36000000000,"breaker":"h","call":5,"event":"ended","outcome":"success","latency_ns":1000000000,"state":"half_open"}"#,
+            // No trial in flight, one success of two: still undecided.
+            r#"{"t_ns":40000000000,"breaker":"h","call":6,"event":"rejected","state":"open","retry_after_ns":40000000000}"#,
+            r#"{"t_ns":40000000000,"breaker":"h","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s"}"#,
+            r#"{"t_ns":80000000000,"breaker":"h","call":7,"event":"admitted","state":"half_open"}"#,
+            r#"{"t_ns":80000000000,"breaker":"h","event":"transition","from":"open","to":"half_open","reason":"open for 40s"}"#,
+            // A trial ending exactly at the wait's end decides too late: it straggles.
+            r#"{"t_ns":85000000000,"breaker":"h","call":7,"event":"ended","outcome":"success","latency_ns":5000000000,"straggler":true,"state":"open"}"#,
+            r#"{"t_ns":85000000000,"breaker":"h","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s"}"#,
+        ],
+    );
+}
+
+#[test]
+fn metrics_only_admits_everything_and_reports_its_dry_runs_moves() {
+    assert_log(
+        "breaker m fail_max=2 reset=1s success=1\n0s m metrics_only\n1ms m err\n2ms m err\n3ms m ok\n1.002s m ok\n2s m reset\n",
+        &[
+            r#"{"t_ns":0,"breaker":"m","event":"action","action":"metrics_only","state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"m","event":"transition","from":"closed","to":"metrics_only","reason":"manual metrics_only"}"#,
+            r#"{"t_ns":1000000,"breaker":"m","call":1,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":1000000,"breaker":"m","call":1,"event":"ended","outcome":"failure","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":2000000,"breaker":"m","call":2,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":2000000,"breaker":"m","call":2,"event":"ended","outcome":"failure","latency_ns":0,"state":"metrics_only"}"#,
+            // The dry run would open; the breaker stays MetricsOnly.
+            r#"{"t_ns":2000000,"breaker":"m","event":"transition","from":"closed","to":"open","reason":"2 consecutive failures","dry_run":true}"#,
+            // Admitted, though the dry run would have rejected it.
+            r#"{"t_ns":3000000,"breaker":"m","call":3,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":3000000,"breaker":"m","call":3,"event":"ended","outcome":"success","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","call":4,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","event":"transition","from":"open","to":"half_open","reason":"open for 1s","dry_run":true}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","call":4,"event":"ended","outcome":"success","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":1002000000,"breaker":"m","event":"transition","from":"half_open","to":"closed","reason":"1 successful trial","dry_run":true}"#,
+            r#"{"t_ns":2000000000,"breaker":"m","event":"action","action":"reset","state":"closed"}"#,
+            r#"{"t_ns":2000000000,"breaker":"m","event":"transition","from":"metrics_only","to":"closed","reason":"manual reset"}"#,
+        ],
+    );
+}
+
+/// docs/semantics.md: a dry run follows the page as a live breaker would,
+/// and a trial ending at or after `max_half_open_wait` is a straggler, in the
+/// reference model and in breaker-core's dry run alike.
+#[test]
+fn a_dry_run_trial_deciding_after_max_half_open_wait_straggles() {
+    assert_log(
+        "breaker w fail_max=1 reset=1s max_half_open_wait=5s\n0s w metrics_only\n0s w err\n1s w ok 5s\n",
+        &[
+            r#"{"t_ns":0,"breaker":"w","event":"action","action":"metrics_only","state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","event":"transition","from":"closed","to":"metrics_only","reason":"manual metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","call":1,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","call":1,"event":"ended","outcome":"failure","latency_ns":0,"state":"metrics_only"}"#,
+            r#"{"t_ns":0,"breaker":"w","event":"transition","from":"closed","to":"open","reason":"1 consecutive failure","dry_run":true}"#,
+            r#"{"t_ns":1000000000,"breaker":"w","call":2,"event":"admitted","state":"metrics_only"}"#,
+            r#"{"t_ns":1000000000,"breaker":"w","event":"transition","from":"open","to":"half_open","reason":"open for 1s","dry_run":true}"#,
+            r#"{"t_ns":6000000000,"breaker":"w","call":2,"event":"ended","outcome":"success","latency_ns":5000000000,"straggler":true,"state":"metrics_only"}"#,
+            r#"{"t_ns":6000000000,"breaker":"w","event":"transition","from":"half_open","to":"open","reason":"trials undecided after 5s","dry_run":true}"#,
+        ],
+    );
+}

@@ -43,7 +43,7 @@ fn word() -> impl Strategy<Value = String> {
         1 => Just("bb".to_string()),
         1 => Just("c".to_string()),
         2 => prop_oneof![Just("ok"), Just("err"), Just("ignored"), Just("panic"), Just("trip"), Just("force_open"), Just("disable"), Just("reset"), Just("eror")].prop_map(str::to_string),
-        1 => prop_oneof![Just("breaker"), Just("#"), Just("#x"), Just("é"), Just("\u{a0}"), Just("\u{0}"), Just("fail_max=2"), Just("timeout=1s")].prop_map(str::to_string),
+        1 => prop_oneof![Just("breaker"), Just("#"), Just("#x"), Just("é"), Just("\u{a0}"), Just("\u{0}"), Just("fail_max=2"), Just("timeout=1s"), Just("retry=3"), Just("err,ok"), Just("err,err"), Just("1ms,2ms"), Just("ok,")].prop_map(str::to_string),
     ]
 }
 

@@ -84,6 +84,7 @@ fn what(word: &[u8]) -> Option<What> {
         b"force_open" => What::Action(Action::ForceOpen),
         b"disable" => What::Action(Action::Disable),
         b"reset" => What::Action(Action::Reset),
+        b"metrics_only" => What::Action(Action::MetricsOnly),
         _ => return None,
     })
 }

@@ -8,7 +8,7 @@ use crate::suggest::did_you_mean;
 use super::{Action, Declaration, Item, Line, Outcome, TraceError, TraceParser};
 
 const OUTCOMES: [&str; 4] = ["ok", "err", "ignored", "panic"];
-const ACTIONS: [&str; 4] = ["trip", "force_open", "disable", "reset"];
+const ACTIONS: [&str; 5] = ["trip", "force_open", "disable", "reset", "metrics_only"];
 
 /// What a well-formed line holds.
 pub(super) enum Parsed {
@@ -16,9 +16,12 @@ pub(super) enum Parsed {
     Nothing,
     /// A `breaker` declaration.
     Declaration(Declaration),
-    /// A call or an action.
-    Timed(Line),
+    /// A call or an action; a call that lists its attempts, with its lists.
+    Timed(Line, Option<Listed>),
 }
+
+/// A call line's lists of attempts: outcomes, and latencies in ns.
+pub(super) type Listed = (Vec<Outcome>, Vec<u64>);
 
 /// A mistake on a line.
 pub(super) struct Mistake {
@@ -103,6 +106,32 @@ fn tokenize<'a>(line: &'a str, tokens: &mut Vec<Token<'a>>) {
     }
 }
 
+/// The outcome a word names.
+fn outcome_of(word: &str) -> Option<Outcome> {
+    match word {
+        "ok" => Some(Outcome::Ok),
+        "err" => Some(Outcome::Err),
+        "ignored" => Some(Outcome::Ignored),
+        "panic" => Some(Outcome::Panic),
+        _ => None,
+    }
+}
+
+/// The comma-separated items of a word, each with its 1-based column.
+fn pieces<'a>(token: Token<'a>) -> impl Iterator<Item = (usize, &'a str)> {
+    let mut column = token.column;
+    token.text.split(',').map(move |piece| {
+        let at = column;
+        column += piece.chars().count() + 1;
+        (at, piece)
+    })
+}
+
+/// Where a latency would start after `what` (for a call line without one).
+fn lat_column(what: Token<'_>) -> usize {
+    what.column + what.text.chars().count() + 1
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -158,10 +187,11 @@ impl TraceParser {
         if first.text == "breaker" {
             return Ok(Parsed::Declaration(self.declaration(&tokens)?));
         }
-        self.timed(&tokens).map(Parsed::Timed)
+        let (line, listed) = self.timed(&tokens)?;
+        Ok(Parsed::Timed(line, listed))
     }
 
-    fn timed(&self, tokens: &[Token<'_>]) -> Result<Line, Mistake> {
+    fn timed(&self, tokens: &[Token<'_>]) -> Result<(Line, Option<Listed>), Mistake> {
         let first = tokens[0];
         let (relative, time_text) = match first.text.strip_prefix('+') {
             Some(rest) => (true, rest),
@@ -227,34 +257,39 @@ impl TraceParser {
                 undeclared: Some(name.text.to_string()),
             });
         };
+        let mut listed = None;
         let Some(&what) = tokens.get(2) else {
             return Err(self.error(
                 name.column + name.text.chars().count(),
-                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`) after the breaker name",
+                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`) after the breaker name",
             ).into());
         };
-        let outcome = match what.text {
-            "ok" => Some(Outcome::Ok),
-            "err" => Some(Outcome::Err),
-            "ignored" => Some(Outcome::Ignored),
-            "panic" => Some(Outcome::Panic),
-            _ => None,
-        };
-        let item = if let Some(outcome) = outcome {
-            let latency_ns = match tokens.get(3) {
-                Some(&lat) => self.duration(lat, lat.text, 0, "latency")?,
-                None => 0,
+        let first_word = what.text.split(',').next().unwrap_or("");
+        let item = if let Some(outcome) = outcome_of(first_word) {
+            let outcomes = self.outcomes(what)?;
+            let latencies = match tokens.get(3) {
+                Some(&lat) => self.latencies(lat)?,
+                None => vec![(lat_column(what), 0)],
             };
             if let Some(extra) = tokens.get(4) {
                 return Err(self
                     .error(
                         extra.column,
                         format!(
-                            "unexpected `{}`; a call line is `<time> <breaker> <outcome> [latency]`",
+                            "unexpected `{}`; a call line is `<time> <breaker> <outcome>[,<outcome>...] [latency[,latency...]]`",
                             extra.text
                         ),
                     )
                     .into());
+            }
+            let latency_ns = latencies[0].1;
+            if outcomes.len() > 1 || latencies.len() > 1 {
+                let decl = &self.trace.breakers[breaker as usize];
+                self.check_attempts(decl, &outcomes, &latencies)?;
+                listed = Some((
+                    outcomes.iter().map(|o| o.1).collect(),
+                    latencies.iter().map(|l| l.1).collect(),
+                ));
             }
             Item::Call {
                 outcome,
@@ -266,12 +301,18 @@ impl TraceParser {
                 "force_open" => Action::ForceOpen,
                 "disable" => Action::Disable,
                 "reset" => Action::Reset,
+                "metrics_only" => Action::MetricsOnly,
                 other => {
+                    let other = if other.contains(',') {
+                        first_word
+                    } else {
+                        other
+                    };
                     let hint = did_you_mean(other, OUTCOMES.into_iter().chain(ACTIONS));
                     return Err(self.error(
                         what.column,
                         format!(
-                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`), found `{other}`{hint}"
+                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`), found `{other}`{hint}"
                         ),
                     ).into());
                 }
@@ -287,7 +328,108 @@ impl TraceParser {
             }
             Item::Action(action)
         };
-        Ok(Line::new(t_ns, breaker, item))
+        Ok((Line::new(t_ns, breaker, item), listed))
+    }
+
+    /// The comma-separated outcomes of `token`, each with its column.
+    fn outcomes(&self, token: Token<'_>) -> Result<Vec<(usize, Outcome)>, TraceError> {
+        pieces(token)
+            .map(|(column, piece)| match outcome_of(piece) {
+                Some(o) => Ok((column, o)),
+                None if piece.is_empty() => Err(self.error(
+                    column,
+                    "expected an outcome (`ok`, `err`, `ignored`, `panic`) in the list of attempts; items are separated by one `,`",
+                )),
+                None => {
+                    let hint = did_you_mean(piece, OUTCOMES);
+                    Err(self.error(
+                        column,
+                        format!(
+                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) in the list of attempts, found `{piece}`{hint}"
+                        ),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    /// The comma-separated latencies of `token`, each with its column.
+    fn latencies(&self, token: Token<'_>) -> Result<Vec<(usize, u64)>, TraceError> {
+        pieces(token)
+            .map(|(column, piece)| {
+                if piece.is_empty() {
+                    return Err(self.error(
+                        column,
+                        "expected a latency (such as `200ms`) in the list of attempts; items are separated by one `,`",
+                    ));
+                }
+                let skip = column - token.column;
+                self.duration(token, piece, skip, "latency")
+                    .map(|ns| (column, ns))
+            })
+            .collect()
+    }
+
+    /// A call line's lists of attempts against its breaker's `retry` (and
+    /// `timeout`): no more items than attempts, and none after an attempt
+    /// that surely ends the call.
+    fn check_attempts(
+        &self,
+        decl: &Declaration,
+        outcomes: &[(usize, Outcome)],
+        latencies: &[(usize, u64)],
+    ) -> Result<(), TraceError> {
+        let n = outcomes.len().max(latencies.len());
+        // The column of item `i` in the longer list (the outcomes on a tie).
+        let column = |i: usize| {
+            outcomes
+                .get(i)
+                .map(|o| o.0)
+                .or_else(|| latencies.get(i).map(|l| l.0))
+                .unwrap_or(1)
+        };
+        let attempts = decl.config.attempts() as usize;
+        if attempts == 1 {
+            return Err(self.error(
+                column(1),
+                format!(
+                    "breaker `{}` makes one attempt per call; a list of attempts needs `retry = N` on its declaration (line {})",
+                    decl.name, decl.line_no
+                ),
+            ));
+        }
+        if n > attempts {
+            return Err(self.error(
+                column(attempts),
+                format!(
+                    "breaker `{}` makes at most {attempts} attempts (`retry={attempts}`), but this list has {n}",
+                    decl.name
+                ),
+            ));
+        }
+        let item = |list_len: usize, i: usize| i.min(list_len - 1);
+        for i in 0..n - 1 {
+            let outcome = outcomes[item(outcomes.len(), i)].1;
+            let latency = latencies[item(latencies.len(), i)].1;
+            let times_out = decl.config.timeout.is_some_and(|t| latency > t);
+            if outcome != Outcome::Err && !times_out {
+                return Err(self.error(
+                    column(i + 1),
+                    format!(
+                        "attempt {} never runs: attempt {} (`{}`{}) ends the call; only `err` and a timeout are retried",
+                        i + 1,
+                        i,
+                        outcome.as_str(),
+                        if decl.config.timeout.is_some() {
+                            ", within the timeout"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn declaration(&self, tokens: &[Token<'_>]) -> Result<Declaration, TraceError> {
