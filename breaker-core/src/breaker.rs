@@ -798,6 +798,7 @@ impl Inner {
                     let shared = self.shared_trial()?;
                     let taken = w.with_aux(Word::trials(in_flight + 1, w.trial_successes()));
                     if self.cas(w, taken) {
+                        self.counters.bump(Count::Trials);
                         return Ok(self.admit(w.generation(), None));
                     }
                     self.give_back_trial(shared);
@@ -820,6 +821,7 @@ impl Inner {
                     }
                     let shared = self.shared_trial()?;
                     if let Some(generation) = self.begin_trials(w, now) {
+                        self.counters.bump(Count::Trials);
                         return Ok(self.admit(generation, Some(now)));
                     }
                     self.give_back_trial(shared);
@@ -1516,6 +1518,7 @@ impl Inner {
             dry_run,
             would_reject: self.counters.read(Count::WouldReject),
             drop_probability,
+            trials: self.counters.read(Count::Trials),
         }
     }
 }

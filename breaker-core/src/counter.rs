@@ -26,9 +26,11 @@ pub(crate) enum Count {
     Cancelled = 5,
     /// Calls a dry run (MetricsOnly) would have rejected.
     WouldReject = 6,
+    /// Calls admitted as half-open trials.
+    Trials = 7,
 }
 
-const FIELDS: usize = 7;
+const FIELDS: usize = 8;
 
 #[cfg(breaker_loom)]
 mod loom_counters {

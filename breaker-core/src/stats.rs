@@ -47,4 +47,6 @@ pub struct Stats {
     /// With `adaptive`: the probability that a call arriving now is dropped
     /// (0 outside Closed, where adaptive throttling does not decide).
     pub drop_probability: Option<f64>,
+    /// Calls admitted as half-open trials (they count in `admitted` too).
+    pub trials: u64,
 }

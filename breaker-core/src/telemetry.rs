@@ -11,12 +11,13 @@
 use crate::{Registry, State, Stats};
 
 /// Every state, in the order the state gauge lists them.
-pub(crate) const STATES: [State; 5] = [
+pub(crate) const STATES: [State; 6] = [
     State::Closed,
     State::Open,
     State::HalfOpen,
     State::ForcedOpen,
     State::Disabled,
+    State::MetricsOnly,
 ];
 
 /// A Prometheus metric type.
@@ -46,7 +47,7 @@ pub(crate) struct Family {
 }
 
 /// The families read from [`Stats`], in exposition order.
-pub(crate) const FAMILIES: [Family; 8] = [
+pub(crate) const FAMILIES: [Family; 11] = [
     Family {
         name: "breaker_calls_total",
         help: "Calls admitted by the breaker that ended, by outcome (success, failure, cancelled).",
@@ -62,6 +63,18 @@ pub(crate) const FAMILIES: [Family; 8] = [
         help: "Calls the breaker refused without running them.",
         kind: Kind::Counter,
         samples: |s, emit| emit(None, Value::Count(s.rejected)),
+    },
+    Family {
+        name: "breaker_half_open_trials_total",
+        help: "Calls admitted as half-open trials.",
+        kind: Kind::Counter,
+        samples: |s, emit| emit(None, Value::Count(s.trials)),
+    },
+    Family {
+        name: "breaker_would_reject_total",
+        help: "Calls a dry run (metrics_only) admitted that a live breaker would have rejected.",
+        kind: Kind::Counter,
+        samples: |s, emit| emit(None, Value::Count(s.would_reject)),
     },
     Family {
         name: "breaker_slow_calls_total",
@@ -99,6 +112,16 @@ pub(crate) const FAMILIES: [Family; 8] = [
         samples: |s, emit| {
             if let Some(rate) = s.failure_rate {
                 emit(None, Value::Level(rate));
+            }
+        },
+    },
+    Family {
+        name: "breaker_drop_probability",
+        help: "Adaptive throttling: the probability that a call arriving now is dropped.",
+        kind: Kind::Gauge,
+        samples: |s, emit| {
+            if let Some(p) = s.drop_probability {
+                emit(None, Value::Level(p));
             }
         },
     },

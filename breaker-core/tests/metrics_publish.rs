@@ -180,6 +180,9 @@ fn describe_names_every_family() {
         "breaker_state",
         "breaker_consecutive_failures",
         "breaker_failure_rate_percent",
+        "breaker_half_open_trials_total",
+        "breaker_would_reject_total",
+        "breaker_drop_probability",
     ] {
         assert!(
             described.iter().any(|d| d == family),

@@ -94,18 +94,24 @@ impl Write for Log {
 
 #[test]
 fn a_mistake_is_logged_on_the_breaker_target() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_target(true)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        let registry =
-            Registry::with_overrides(Overrides::new().vars([("BREAKER_LOGGED_SUCESS", "3")]));
-        registry.get_or_create("logged", Config::default);
+    // The process-wide subscriber, not a thread's own: other tests of this
+    // binary hit the same callsites on their threads first, and a callsite
+    // whose interest was cached while only they ran would skip a scoped one.
+    static LOG: std::sync::OnceLock<Log> = std::sync::OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_target(true)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        log
     });
+    let registry =
+        Registry::with_overrides(Overrides::new().vars([("BREAKER_LOGGED_SUCESS", "3")]));
+    registry.get_or_create("logged", Config::default);
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("ERROR breaker:"), "{text}");
     assert!(

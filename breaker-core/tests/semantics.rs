@@ -1395,3 +1395,14 @@ fn a_dry_run_trial_deciding_after_the_wait_is_a_straggler() {
     assert!(late.success().straggler, "its trials expired first");
     assert_eq!(r.breaker.stats().dry_run, Some(State::Open));
 }
+
+#[test]
+fn statistics_count_half_open_trials() {
+    let r = Rig::new(cfg().fail_max(1).reset(secs(1)).success(2).half_open(2));
+    assert!(r.fail());
+    r.advance(secs(1));
+    assert!(r.ok(), "the first trial, which moves it to HalfOpen");
+    assert!(r.ok(), "the second, which closes it");
+    assert!(r.ok(), "Closed: not a trial");
+    assert_eq!(r.breaker.stats().trials, 2);
+}
