@@ -278,6 +278,12 @@ fn matched(
             column: 1,
             message,
         };
+        if d.config.adaptive.is_some() {
+            return Err(fail(format!(
+                "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
+                d.name
+            )));
+        }
         if d.config.attempts() > 1 {
             return Err(fail(format!(
                 "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",

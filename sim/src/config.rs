@@ -9,7 +9,7 @@
 use crate::duration::parse_duration;
 
 /// Every key a `breaker` declaration accepts, as the attribute spells it.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 17] = [
     "fail_max",
     "within",
     "failure_rate",
@@ -24,6 +24,7 @@ pub const KEYS: [&str; 16] = [
     "half_open",
     "timeout",
     "max_half_open_wait",
+    "adaptive",
     "retry",
     "retry_backoff",
 ];
@@ -37,7 +38,13 @@ pub const MAX_ATTEMPTS: u32 = 100;
 /// The waits between attempts without `retry_backoff`: `100ms..5s`, in ns.
 pub const DEFAULT_RETRY_BACKOFF: (u64, u64) = (100_000_000, 5_000_000_000);
 
-/// The window of the rate policies.
+/// The largest `adaptive` factor, in millionths (as breaker-core: 1000).
+pub const MAX_ADAPTIVE: u64 = 1_000_000_000;
+
+/// The adaptive window without `window`: 10 s, in ns.
+pub const DEFAULT_ADAPTIVE_WINDOW: u64 = 10_000_000_000;
+
+/// The window of the rate policies (and, as a duration, of `adaptive`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
     /// The last K outcomes of the Closed period.
@@ -81,6 +88,9 @@ pub struct BreakerConfig {
     /// `max_half_open_wait`, in ns, if any: how long HalfOpen waits for its
     /// trials to decide before it opens again.
     pub max_half_open_wait: Option<u64>,
+    /// `adaptive = K`, in millionths (1.5 is 1 500 000), if any: client-side
+    /// throttling instead of the consecutive default.
+    pub adaptive: Option<u64>,
     /// `retry`: attempts per call line, if given (1 makes no retry).
     pub retry: Option<u32>,
     /// `retry_backoff`: (base, max) in ns, if given.
@@ -105,6 +115,7 @@ impl Default for BreakerConfig {
             half_open: None,
             timeout: None,
             max_half_open_wait: None,
+            adaptive: None,
             retry: None,
             retry_backoff: None,
         }
@@ -241,6 +252,17 @@ impl BreakerConfig {
                     ));
                 }
             },
+            "adaptive" => match parse_scaled(value, 6) {
+                Some(k) if (1_000_000..=MAX_ADAPTIVE).contains(&k) => self.adaptive = Some(k),
+                _ => {
+                    return Err(bad(
+                        key,
+                        format!(
+                            "invalid `adaptive` value `{value}`; expected a factor from 1 to 1000 with at most six decimals, such as `1.5` or `2`"
+                        ),
+                    ));
+                }
+            },
             "reset_max" => self.reset_max = Some(duration(key, value, true)?),
             "success" => self.success = positive_int(key, value)?,
             "half_open" => self.half_open = Some(positive_int(key, value)?),
@@ -289,11 +311,19 @@ impl BreakerConfig {
                 ));
             }
         }
+        if let (Some(_), Some(Window::Calls(k))) = (self.adaptive, self.window) {
+            return Err(bad(
+                "window",
+                format!(
+                    "`adaptive` counts requests over a time: give `window` a duration (such as `10s`), not {k} calls"
+                ),
+            ));
+        }
         if self.failure_rate.is_none() && self.slow_rate.is_none() {
-            if self.window.is_some() {
+            if self.window.is_some() && self.adaptive.is_none() {
                 return Err(bad(
                     "window",
-                    "`window` needs `failure_rate` or `slow_rate`",
+                    "`window` needs `failure_rate`, `slow_rate` or `adaptive`",
                 ));
             }
             if self.min_calls.is_some() {
@@ -323,13 +353,24 @@ impl BreakerConfig {
         Ok(())
     }
 
-    /// Whether the consecutive-failures policy is active, and its N.
+    /// Whether the consecutive-failures policy is active, and its N: the
+    /// default 5 only when none of `fail_max`, `failure_rate` and `adaptive` is given.
     pub fn consecutive(&self) -> Option<u32> {
         match (self.fail_max, self.within) {
             (Some(n), None) => Some(n),
-            (None, _) if self.failure_rate.is_none() => Some(5),
+            (None, _) if self.failure_rate.is_none() && self.adaptive.is_none() => Some(5),
             _ => None,
         }
+    }
+
+    /// Adaptive throttling, if active: (K in millionths, window in ns; 10 s
+    /// without `window`).
+    pub fn adaptive_window(&self) -> Option<(u64, u64)> {
+        let k = self.adaptive?;
+        Some(match self.window {
+            Some(Window::Time(w)) => (k, w),
+            _ => (k, DEFAULT_ADAPTIVE_WINDOW),
+        })
     }
 
     /// The count-in-a-time-window policy, if active: (N, W in ns).
@@ -374,5 +415,47 @@ impl BreakerConfig {
     /// Trials allowed in flight in HalfOpen.
     pub fn half_open_cap(&self) -> u32 {
         self.half_open.unwrap_or(self.success)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<BreakerConfig, ConfigError> {
+        let mut c = BreakerConfig::default();
+        for pair in text.split_whitespace() {
+            let (k, v) = pair.split_once('=').unwrap();
+            c.set(k, v)?;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn adaptive_takes_a_factor_and_a_time_window_and_ends_the_default_policy() {
+        let c = parse("adaptive=1.5").unwrap();
+        assert_eq!(
+            c.adaptive_window(),
+            Some((1_500_000, DEFAULT_ADAPTIVE_WINDOW))
+        );
+        assert_eq!(c.consecutive(), None);
+        let c = parse("adaptive=1000 window=2s fail_max=3").unwrap();
+        assert_eq!(c.adaptive_window(), Some((1_000_000_000, 2_000_000_000)));
+        assert_eq!(c.consecutive(), Some(3));
+        for bad in [
+            "adaptive=0.5",
+            "adaptive=1000.000001",
+            "adaptive=1.0000001",
+            "adaptive=x",
+        ] {
+            assert_eq!(parse(bad).unwrap_err().key, "adaptive", "{bad}");
+        }
+        let e = parse("adaptive=2 window=100").unwrap_err();
+        assert!(e.key == "window" && e.message.contains("duration"), "{e:?}");
+        assert_eq!(
+            parse("adaptive=2 min_calls=3").unwrap_err().key,
+            "min_calls"
+        );
     }
 }

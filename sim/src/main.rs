@@ -105,7 +105,7 @@ enum Command {
         /// calls that sleep ending on whole milliseconds).
         #[arg(long, value_enum, default_value_t = Via::Core)]
         via: Via,
-        /// Seeds the jitter of the retries (breakers declared with `retry`):
+        /// Seeds the jitter of the retries and the drops of `adaptive`:
         /// each breaker draws its waits from its own splitmix64 generator,
         /// derived from this seed and its name.
         #[arg(long, default_value_t = 0)]
@@ -116,7 +116,7 @@ enum Command {
         /// The trace files.
         #[arg(required = true)]
         traces: Vec<String>,
-        /// Seeds the jitter of the retries (breakers declared with `retry`):
+        /// Seeds the jitter of the retries and the drops of `adaptive`:
         /// each breaker draws its waits from its own splitmix64 generator,
         /// derived from this seed and its name.
         #[arg(long, default_value_t = 0)]
@@ -126,15 +126,17 @@ enum Command {
     Tune {
         /// The trace file.
         trace: String,
-        /// The grid, such as "fail_max=3..10 reset=5s,30s,60s" (ranges are inclusive).
+        /// The grid, such as "fail_max=3..10 reset=5s,30s,60s" (ranges are
+        /// inclusive); the axis `policy` takes whole policies separated by
+        /// `|`, such as "policy=fail_max=5|failure_rate=50,window=10s|adaptive=1.5".
         #[arg(long)]
         grid: String,
         /// Apply the grid to this breaker only (default: every breaker of the trace).
         #[arg(long)]
         breaker: Option<String>,
-        /// Seeds the jitter of the retries (breakers declared with `retry`):
-        /// each breaker draws its waits from its own splitmix64 generator,
-        /// derived from this seed and its name.
+        /// Seeds the jitter of the retries and the drops of `adaptive`: each
+        /// breaker draws from its own splitmix64 generators, derived from
+        /// this seed and its name.
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
@@ -472,7 +474,7 @@ fn tune(path: &str, grid: &str, only: Option<&str>, seed: u64) -> ExitCode {
     let mut rows = Vec::new();
     let mut skipped = 0;
     for combo in breaker_sim::tune::combinations(&axes) {
-        let label: Vec<String> = combo.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let label = breaker_sim::tune::label(&combo);
         let mut variant = trace.clone();
         let mut valid = true;
         for decl in &mut variant.breakers {
@@ -491,7 +493,7 @@ fn tune(path: &str, grid: &str, only: Option<&str>, seed: u64) -> ExitCode {
                 continue;
             }
         };
-        rows.push((label.join(" "), breaker_sim::tune::score(&variant, &events)));
+        rows.push((label, breaker_sim::tune::score(&variant, &events)));
     }
     breaker_sim::tune::rank(&mut rows);
     print!("{}", breaker_sim::tune::table(&rows));

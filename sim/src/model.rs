@@ -7,7 +7,7 @@
 
 mod jitter;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::{BreakerConfig, Window};
 use crate::duration::format_duration;
@@ -43,7 +43,13 @@ struct Counters {
     failures: VecDeque<u64>,
     /// (end time, failed, slow) of this period's outcomes (rate policies).
     outcomes: VecDeque<(u64, bool, bool)>,
+    /// Adaptive throttling: per bucket number (time / bucket length), the
+    /// calls let through (R) and the successes (A) of this Closed period.
+    buckets: BTreeMap<u64, (u64, u64)>,
 }
+
+/// Buckets in an adaptive window.
+const BUCKETS: u64 = 10;
 
 /// What an admitted call holds: the period that admitted it and when it
 /// started; in MetricsOnly, also the dry run's period then and whether the
@@ -137,23 +143,30 @@ pub struct Model {
     /// In MetricsOnly, the dry run: a second live model, started Closed
     /// when MetricsOnly was entered, whose moves are reported, not applied.
     dry: Option<Box<Model>>,
+    /// Adaptive throttling's dice.
+    dice: jitter::Dice,
+    /// Whether `adaptive` decides admissions in Closed: not in a dry run,
+    /// which admits every call and so never draws.
+    throttles: bool,
 }
 
 impl Model {
     /// A Closed breaker with this configuration, drawing its retry waits
     /// under seed 0 as an unnamed breaker (use [`Model::seeded`] to replay
-    /// a declaration's retries as `check` does).
+    /// a declaration's retries and adaptive drops as `check` does).
     pub fn new(config: BreakerConfig) -> Model {
         Model::seeded(config, "", 0)
     }
 
     /// A Closed breaker with this configuration, named `name`, drawing its
-    /// retry waits from its own generator under `seed`.
+    /// retry waits and its adaptive drops from its own generators under `seed`.
     pub fn seeded(config: BreakerConfig, name: &str, seed: u64) -> Model {
         let open_ns = config.reset;
         let waits = jitter::Waits::new(seed, name, config.retry_waits());
         Model {
             waits,
+            dice: jitter::Dice::new(seed, name),
+            throttles: config.adaptive.is_some(),
             dry: None,
             config,
             phase: Phase::Closed,
@@ -188,7 +201,11 @@ impl Model {
         });
         self.period += 1;
         self.phase = to;
-        self.dry = (to == Phase::MetricsOnly).then(|| Box::new(Model::new(self.config.clone())));
+        self.dry = (to == Phase::MetricsOnly).then(|| {
+            let mut dry = Model::new(self.config.clone());
+            dry.throttles = false;
+            Box::new(dry)
+        });
         match to {
             Phase::Closed => self.clear(),
             Phase::HalfOpen { .. } => {
@@ -240,9 +257,47 @@ impl Model {
         }
     }
 
+    /// The adaptive bucket of time `at`, and the window's R and A at `at`:
+    /// the sums over the buckets numbered in `(current - 10, current]`.
+    fn adaptive_totals(&mut self, at: u64) -> Option<(u64, u64, u64)> {
+        let (_, window) = self.config.adaptive_window()?;
+        let current = at / (window / BUCKETS).max(1);
+        let buckets = &mut self.counters.buckets;
+        // Older buckets never come back into the window: time only moves on.
+        buckets.retain(|&n, _| n + BUCKETS > current);
+        let (r, a) = buckets
+            .range(..=current)
+            .fold((0, 0), |(r, a), (_, &(br, ba))| (r + br, a + ba));
+        Some((current, r, a))
+    }
+
+    /// Adaptive throttling's verdict on a call arriving at `now` in Closed:
+    /// dropped with probability `max(0, R - K*A) / (R + 1)`, in integers,
+    /// drawing only when that is above 0; a call let through is one more R.
+    fn dropped(&mut self, now: u64) -> bool {
+        let (Some((k, _)), true) = (self.config.adaptive_window(), self.throttles) else {
+            return false;
+        };
+        let Some((current, r, a)) = self.adaptive_totals(now) else {
+            return false;
+        };
+        let numerator = (u128::from(r) * 1_000_000).saturating_sub(u128::from(a) * u128::from(k));
+        let denominator = (u128::from(r) + 1) * 1_000_000;
+        let dropped = numerator > 0 && self.dice.below(denominator) < numerator;
+        if !dropped {
+            self.counters.buckets.entry(current).or_default().0 += 1;
+        }
+        dropped
+    }
+
     /// An outcome of the current Closed period, at `now`: feeds every active
     /// policy, and opens on the first that trips.
     fn feed(&mut self, now: u64, failed: bool, slow: bool) {
+        if !failed {
+            if let Some((current, _, _)) = self.adaptive_totals(now) {
+                self.counters.buckets.entry(current).or_default().1 += 1;
+            }
+        }
         let mut trip: Option<Why> = None;
         if let Some(n) = self.config.consecutive() {
             self.counters.run = if failed { self.counters.run + 1 } else { 0 };
@@ -319,6 +374,11 @@ impl Subject for Model {
             })
         };
         self.give_up_undecided_trials(now);
+        if self.phase == Phase::Closed && self.dropped(now) {
+            return Decision::Rejected {
+                retry_after_ns: None,
+            };
+        }
         match self.phase {
             Phase::Closed | Phase::Disabled => admitted(self.period),
             Phase::Open { t0 } => {

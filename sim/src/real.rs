@@ -48,6 +48,13 @@ fn state(s: breaker_core::State) -> State {
     }
 }
 
+/// The seed the simulator gives `Breaker::reseed` for breaker `name` under
+/// `seed`: the first draw of `Jitter::derive(seed, "adaptive/" + name)`, so
+/// that a breaker's drops neither depend on its retry waits nor repeat them.
+pub fn adaptive_seed(seed: u64, name: &str) -> u64 {
+    Jitter::derive(seed, &format!("adaptive/{name}")).next_u64()
+}
+
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -61,7 +68,8 @@ impl RealBreaker {
 
     /// Builds the breaker a declaration describes; with `retry`, its waits
     /// are breaker-core's `Backoff::delay` drawn from
-    /// `Jitter::derive(seed, name)`.
+    /// `Jitter::derive(seed, name)`; its adaptive dice are reseeded with
+    /// [`adaptive_seed`]`(seed, name)`.
     pub fn seeded(decl: &Declaration, seed: u64) -> Result<RealBreaker, String> {
         let retry = match decl.config.retry {
             Some(_) => {
@@ -79,6 +87,7 @@ impl RealBreaker {
         let config = builder.build().map_err(|e| e.to_string())?;
         let clock = ManualClock::new();
         let breaker = Breaker::with_clock(decl.name.as_str(), config, clock.clone());
+        breaker.reseed(adaptive_seed(seed, &decl.name));
         let reported = Arc::new(Reported::default());
         let sink = Arc::clone(&reported);
         breaker.on_transition(move |t| {

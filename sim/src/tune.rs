@@ -4,14 +4,44 @@
 //! A grid is `key=spec ...`, each spec a comma list (`reset=5s,30s,1m`) or an
 //! inclusive integer range (`fail_max=3..10`). Every combination overrides
 //! those keys on every breaker of the trace (or on one, with `--breaker`).
+//!
+//! The axis `policy` compares whole policies: its values, separated by `|`,
+//! are each a comma list of `key=value` pairs, such as
+//! `policy=fail_max=5|failure_rate=50,window=10s|adaptive=1.5,window=10s`.
+//! A policy value first removes every key of [`POLICY_KEYS`] from the
+//! declaration, then sets its own pairs; the other keys (`reset`, `timeout`,
+//! ...) stay as the trace declares them, unless another axis overrides them.
+//!
 //! Configurations are ranked by harm (failures let through + good calls
-//! rejected), then by time to detect the outage.
+//! rejected), then by how fast incidents were detected and recovered from
+//! (see [`Score`] for the definitions, taken from the event log).
 
 use crate::config::{BreakerConfig, KEYS};
 use crate::duration::format_duration;
 use crate::log::{Event, EventKind, State};
 use crate::suggest::did_you_mean;
 use crate::trace::{Item, Trace};
+
+/// The keys that choose when a breaker sheds load: a `policy` value replaces them all.
+pub const POLICY_KEYS: [&str; 8] = [
+    "fail_max",
+    "within",
+    "failure_rate",
+    "window",
+    "min_calls",
+    "slow",
+    "slow_rate",
+    "adaptive",
+];
+
+/// The grid axis whose values are whole policies.
+pub const POLICY_AXIS: &str = "policy";
+
+/// Length of the buckets incidents are read in: 1 s.
+pub const INCIDENT_BUCKET_NS: u64 = 1_000_000_000;
+
+/// Most good buckets between two bad runs that still make one incident.
+pub const INCIDENT_GAP_BUCKETS: u64 = 2;
 
 /// Most combinations a grid may have.
 pub const MAX_COMBINATIONS: usize = 100_000;
@@ -34,10 +64,24 @@ pub fn parse_grid(text: &str) -> Result<Vec<Axis>, String> {
                 "expected `key=values` in the grid, found `{word}` (such as `fail_max=3..10` or `reset=5s,30s`)"
             ));
         };
+        if key == POLICY_AXIS {
+            if axes.iter().any(|a| a.key == key) {
+                return Err(format!("key `{key}` appears twice in the grid"));
+            }
+            let values: Vec<String> = spec.split('|').map(str::to_string).collect();
+            for value in &values {
+                policy_pairs(value)?;
+            }
+            axes.push(Axis {
+                key: key.to_string(),
+                values,
+            });
+            continue;
+        }
         if !KEYS.contains(&key) {
             return Err(format!(
                 "unknown key `{key}` in the grid{}",
-                did_you_mean(key, KEYS.iter().copied())
+                did_you_mean(key, KEYS.iter().copied().chain([POLICY_AXIS]))
             ));
         }
         if axes.iter().any(|a| a.key == key) {
@@ -87,6 +131,44 @@ pub fn parse_grid(text: &str) -> Result<Vec<Axis>, String> {
     Ok(axes)
 }
 
+/// The `key=value` pairs of one `policy` value (`failure_rate=50,window=10s`).
+pub fn policy_pairs(value: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for pair in value.split(',') {
+        let Some((key, v)) = pair
+            .split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        else {
+            return Err(format!(
+                "bad policy `{value}`; expected `key=value` pairs joined by `,`, such as `failure_rate=50,window=10s`"
+            ));
+        };
+        if !KEYS.contains(&key) {
+            return Err(format!(
+                "unknown key `{key}` in policy `{value}`{}",
+                did_you_mean(key, KEYS.iter().copied())
+            ));
+        }
+        pairs.push((key.to_string(), v.to_string()));
+    }
+    Ok(pairs)
+}
+
+/// A combination's label: `key=value` words, a policy written as its pairs.
+pub fn label(combo: &[(String, String)]) -> String {
+    combo
+        .iter()
+        .map(|(k, v)| {
+            if k == POLICY_AXIS {
+                v.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Every combination of the grid, as `(key, value)` lists, first axis slowest.
 pub fn combinations(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
     let mut out: Vec<Vec<(String, String)>> = vec![Vec::new()];
@@ -111,11 +193,27 @@ pub fn with_overrides(
     overrides: &[(String, String)],
 ) -> Result<BreakerConfig, String> {
     let mut out = BreakerConfig::default();
-    let kept = config
-        .raw
-        .iter()
-        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
-    for (key, value) in kept.chain(overrides.iter()) {
+    let mut plain: Vec<(String, String)> = Vec::new();
+    let mut policy: Option<Vec<(String, String)>> = None;
+    for (key, value) in overrides {
+        if key == POLICY_AXIS {
+            policy = Some(policy_pairs(value)?);
+        } else {
+            plain.push((key.clone(), value.clone()));
+        }
+    }
+    // A policy's own pairs give way to an axis naming the same key.
+    let policy: Vec<(String, String)> = policy
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !plain.iter().any(|(o, _)| o == k))
+        .collect();
+    let replaced = |k: &str| {
+        plain.iter().chain(policy.iter()).any(|(o, _)| o == k)
+            || (!policy.is_empty() && POLICY_KEYS.contains(&k))
+    };
+    let kept = config.raw.iter().filter(|(k, _)| !replaced(k));
+    for (key, value) in kept.chain(policy.iter()).chain(plain.iter()) {
         out.set(key, value).map_err(|e| e.message)?;
     }
     out.validate().map_err(|e| e.message)?;
@@ -123,14 +221,43 @@ pub fn with_overrides(
 }
 
 /// How one configuration did on the trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Incidents are read off the trace, not the log: its call lines are put in
+/// buckets of [`INCIDENT_BUCKET_NS`] by start time; a bucket is bad when at
+/// least half of its calls would fail (first attempts: `err`, `panic`, or a
+/// latency above `timeout`). An incident runs from the start of a bad bucket
+/// to the end of the last bad bucket of a run, runs apart by at most
+/// [`INCIDENT_GAP_BUCKETS`] good (or empty) buckets making one incident.
+///
+/// Time to detect an incident: from its start to the first rejection or
+/// transition out of Closed (dry runs aside) at or after its start, if one
+/// comes before it ends. Time to recover: from its end to the first call
+/// admitted in `closed` after the last rejection or transition between its
+/// end and the next incident's start (after its end when there is none):
+/// from then on, until the next incident, the breaker admits every call. It
+/// is measured only for incidents that end before the trace's last call, and
+/// counts as not recovered when no such admission comes before the next
+/// incident (or the end). Adaptive throttling has no transition: its drops
+/// are rejections in `closed`, so it has recovered once its drop
+/// probability stays at 0.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Score {
     /// Admitted calls that failed or timed out.
     pub failures_let_through: u64,
     /// Rejected calls that would have succeeded.
     pub good_rejected: u64,
-    /// From the first failing call line to the first Closed -> Open; `None` if it never opened.
-    pub detect_ns: Option<u64>,
+    /// Incidents in the trace.
+    pub incidents: u64,
+    /// Incidents detected.
+    pub detected: u64,
+    /// Sum of the times to detect, in ns, over the incidents detected.
+    pub detect_total_ns: u64,
+    /// Incidents that end before the trace does.
+    pub ended: u64,
+    /// Incidents ended that the breaker recovered from.
+    pub recovered: u64,
+    /// Sum of the times to recover, in ns, over the incidents recovered from.
+    pub recover_total_ns: u64,
 }
 
 impl Score {
@@ -138,26 +265,57 @@ impl Score {
     pub fn harm(&self) -> u64 {
         self.failures_let_through + self.good_rejected
     }
+
+    /// The mean time to detect over the incidents detected.
+    pub fn detect_mean_ns(&self) -> Option<u64> {
+        self.detect_total_ns.checked_div(self.detected)
+    }
+
+    /// The mean time to recover over the incidents recovered from.
+    pub fn recover_mean_ns(&self) -> Option<u64> {
+        self.recover_total_ns.checked_div(self.recovered)
+    }
+}
+
+/// The incidents of a trace, as `[start, end)` in ns, and the time of its last call line.
+pub fn incidents(trace: &Trace) -> (Vec<(u64, u64)>, u64) {
+    // Per bucket: (calls, failing calls).
+    let mut buckets: std::collections::BTreeMap<u64, (u64, u64)> = Default::default();
+    let mut last_call = 0;
+    for (idx, line) in trace.lines.iter().enumerate() {
+        if let Item::Call { .. } = line.item() {
+            let b = buckets.entry(line.t_ns / INCIDENT_BUCKET_NS).or_default();
+            b.0 += 1;
+            b.1 += u64::from(fails(trace, idx, 0));
+            last_call = last_call.max(line.t_ns);
+        }
+    }
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (&b, &(calls, failing)) in &buckets {
+        if 2 * failing < calls {
+            continue;
+        }
+        let (start, end) = (b * INCIDENT_BUCKET_NS, (b + 1) * INCIDENT_BUCKET_NS);
+        match out.last_mut() {
+            Some(last) if start <= last.1 + INCIDENT_GAP_BUCKETS * INCIDENT_BUCKET_NS => {
+                last.1 = end;
+            }
+            _ => out.push((start, end)),
+        }
+    }
+    (out, last_call)
 }
 
 /// Scores a replay's events against the trace that produced them.
 pub fn score(trace: &Trace, events: &[Event]) -> Score {
     // The line of each call, per breaker, by call number.
     let mut lines: Vec<Vec<usize>> = vec![Vec::new(); trace.breakers.len()];
-    let mut first_failure: Option<u64> = None;
     for (idx, line) in trace.lines.iter().enumerate() {
         if let Item::Call { .. } = line.item() {
             lines[line.breaker()].push(idx);
-            if first_failure.is_none() && fails(trace, idx, 0) {
-                first_failure = Some(line.t_ns);
-            }
         }
     }
-    let mut s = Score {
-        failures_let_through: 0,
-        good_rejected: 0,
-        detect_ns: None,
-    };
+    let mut s = Score::default();
     for e in events {
         match &e.kind {
             EventKind::Ended { outcome, .. } if outcome.is_failure() => s.failures_let_through += 1,
@@ -169,15 +327,54 @@ pub fn score(trace: &Trace, events: &[Event]) -> Score {
                     s.good_rejected += 1;
                 }
             }
-            EventKind::Transition {
-                from: State::Closed,
-                to: State::Open,
-                dry_run: false,
-                ..
-            } if s.detect_ns.is_none() => {
-                s.detect_ns = first_failure.map(|f| e.t_ns.saturating_sub(f));
-            }
             _ => {}
+        }
+    }
+    let (incidents, last_call) = incidents(trace);
+    s.incidents = incidents.len() as u64;
+    // Events that show the breaker not admitting normally.
+    let shedding = |e: &Event| match &e.kind {
+        EventKind::Rejected { .. } => true,
+        EventKind::Transition { dry_run, .. } => !dry_run,
+        _ => false,
+    };
+    let leaves_closed = |e: &Event| match &e.kind {
+        EventKind::Rejected { .. } => true,
+        EventKind::Transition { from, dry_run, .. } => !dry_run && *from == State::Closed,
+        _ => false,
+    };
+    for (i, &(start, end)) in incidents.iter().enumerate() {
+        if let Some(e) = events
+            .iter()
+            .find(|e| e.t_ns >= start && e.t_ns < end && leaves_closed(e))
+        {
+            s.detected += 1;
+            s.detect_total_ns += e.t_ns - start;
+        }
+        if end > last_call {
+            continue;
+        }
+        s.ended += 1;
+        let next = incidents.get(i + 1).map_or(u64::MAX, |n| n.0);
+        let span: Vec<&Event> = events
+            .iter()
+            .filter(|e| e.t_ns >= end && e.t_ns < next)
+            .collect();
+        // In log order: at one instant a trial can be admitted before the
+        // transition to Closed that it causes.
+        let calm_from = span.iter().rposition(|e| shedding(e)).map_or(0, |i| i + 1);
+        let admitted = span[calm_from..].iter().find(|e| {
+            matches!(
+                e.kind,
+                EventKind::Admitted {
+                    state: State::Closed,
+                    ..
+                }
+            )
+        });
+        if let Some(e) = admitted {
+            s.recovered += 1;
+            s.recover_total_ns += e.t_ns - end;
         }
     }
     s
@@ -193,6 +390,20 @@ fn fails(trace: &Trace, line: usize, attempt: u32) -> bool {
     outcome.is_failure() || timeout.is_some_and(|t| latency_ns > t)
 }
 
+/// A mean time to the nearest millisecond, with the share of incidents it is
+/// over when not all: `1s200ms`, `1s200ms (3/4)`, `never`, or `-` when there
+/// is nothing to measure.
+fn mean(total: Option<u64>, some: u64, all: u64) -> String {
+    const MS: u64 = 1_000_000;
+    let shown = |ns: u64| format_duration(ns.saturating_add(MS / 2) / MS * MS);
+    match total {
+        _ if all == 0 => "-".to_string(),
+        None => "never".to_string(),
+        Some(ns) if some == all => shown(ns),
+        Some(ns) => format!("{} ({some}/{all})", shown(ns)),
+    }
+}
+
 /// The ranking as a text table.
 pub fn table(rows: &[(String, Score)]) -> String {
     let width = rows
@@ -202,28 +413,40 @@ pub fn table(rows: &[(String, Score)]) -> String {
         .unwrap_or(0)
         .max("config".len());
     let mut out = format!(
-        "{:>4}  {:<width$}  {:>20}  {:>13}  {:>12}\n",
-        "rank", "config", "failures let through", "good rejected", "detected in"
+        "{:>4}  {:<width$}  {:>20}  {:>13}  {:>17}  {:>17}\n",
+        "rank",
+        "config",
+        "failures let through",
+        "good rejected",
+        "time to detect",
+        "time to recover"
     );
     for (i, (config, s)) in rows.iter().enumerate() {
-        let detect = s
-            .detect_ns
-            .map_or_else(|| "never".to_string(), format_duration);
         out += &format!(
-            "{:>4}  {:<width$}  {:>20}  {:>13}  {:>12}\n",
+            "{:>4}  {:<width$}  {:>20}  {:>13}  {:>17}  {:>17}\n",
             i + 1,
             config,
             s.failures_let_through,
             s.good_rejected,
-            detect
+            mean(s.detect_mean_ns(), s.detected, s.incidents),
+            mean(s.recover_mean_ns(), s.recovered, s.ended),
         );
     }
     out
 }
 
-/// Sorts rows best first: least harm, then fastest detection (never last), then grid order.
+/// Sorts rows best first: least harm, then fewest incidents undetected,
+/// fastest detection, fewest not recovered from, fastest recovery, then grid order.
 pub fn rank(rows: &mut [(String, Score)]) {
-    rows.sort_by_key(|(_, s)| (s.harm(), s.detect_ns.is_none(), s.detect_ns));
+    rows.sort_by_key(|(_, s)| {
+        (
+            s.harm(),
+            s.incidents - s.detected,
+            s.detect_mean_ns().unwrap_or(u64::MAX),
+            s.ended - s.recovered,
+            s.recover_mean_ns().unwrap_or(u64::MAX),
+        )
+    });
 }
 
 #[cfg(test)]
@@ -262,6 +485,54 @@ mod tests {
     }
 
     #[test]
+    fn policy_values_replace_every_policy_key_and_keep_the_others() {
+        let axes = parse_grid("policy=fail_max=5|failure_rate=50,window=10s|adaptive=1.5 reset=5s")
+            .unwrap();
+        assert_eq!(axes[0].values.len(), 3);
+        let mut c = BreakerConfig::default();
+        for (k, v) in [("failure_rate", "25"), ("window", "10s"), ("timeout", "2s")] {
+            c.set(k, v).unwrap();
+        }
+        let combos = combinations(&axes);
+        assert_eq!(label(&combos[1]), "failure_rate=50,window=10s reset=5s");
+        let o = with_overrides(&c, &combos[0]).unwrap();
+        assert_eq!(
+            (o.fail_max, o.failure_rate, o.window),
+            (Some(5), None, None)
+        );
+        assert_eq!((o.timeout, o.reset), (Some(2_000_000_000), 5_000_000_000));
+        let o = with_overrides(&c, &combos[2]).unwrap();
+        assert_eq!((o.adaptive, o.consecutive()), (Some(1_500_000), None));
+        assert!(parse_grid("policy=fail_max").is_err());
+        assert!(
+            parse_grid("policy=fail_mx=3")
+                .unwrap_err()
+                .contains("fail_max")
+        );
+        assert!(parse_grid("policy=fail_max=3|").is_err());
+    }
+
+    #[test]
+    fn recovery_is_the_first_closed_admission_after_the_last_rejection() {
+        let trace = crate::trace::parse(
+            "t",
+            "breaker a fail_max=2 reset=3s success=1\n0s a err\n0.5s a err\n1s a err\n2s a ok\n3.5s a ok\n4s a ok\n8s a ok\n",
+        )
+        .unwrap();
+        let s = score(&trace, &crate::model::replay(&trace));
+        // Incident [0s, 2s): opens at 0.5s; it ends at 2s (rejected), the
+        // trial at 3.5s closes, the call at 4s is the first admitted in Closed.
+        assert_eq!(
+            (s.incidents, s.detected, s.detect_total_ns),
+            (1, 1, 500_000_000)
+        );
+        assert_eq!(
+            (s.ended, s.recovered, s.recover_total_ns),
+            (1, 1, 2_000_000_000)
+        );
+    }
+
+    #[test]
     fn overrides_replace_keys_and_revalidate() {
         let mut c = BreakerConfig::default();
         c.set("fail_max", "5").unwrap();
@@ -279,12 +550,20 @@ mod tests {
         )
         .unwrap();
         let s = score(&trace, &crate::model::replay(&trace));
+        // One incident, [1s, 5s): the 3s bucket is good but within the gap.
+        assert_eq!(
+            incidents(&trace),
+            (vec![(1_000_000_000, 5_000_000_000)], 4_000_000_000)
+        );
         assert_eq!(
             s,
             Score {
                 failures_let_through: 2,
                 good_rejected: 1,
-                detect_ns: Some(1_000_000_000)
+                incidents: 1,
+                detected: 1,
+                detect_total_ns: 1_000_000_000,
+                ..Score::default()
             }
         );
     }

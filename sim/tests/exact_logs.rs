@@ -188,3 +188,58 @@ fn a_dry_run_trial_deciding_after_max_half_open_wait_straggles() {
         ],
     );
 }
+
+#[test]
+fn adaptive_drops_in_closed_by_the_seeded_dice_and_successes_stop_the_drops() {
+    // Seed 0, breaker `a`: the dice start at the first draw of the
+    // generator of "adaptive/a"; their draws, as fractions of 2^64, are
+    // 0.969, 0.711, 0.858, 0.381, 0.456, 0.506, 0.456, 0.707. A call is
+    // dropped when the draw falls below (R - 2A) / (R + 1).
+    let mut expected = Vec::new();
+    let admitted = |t: u64, call: u32, outcome: &str, state: &str| {
+        [
+            format!(
+                r#"{{"t_ns":{t},"breaker":"a","call":{call},"event":"admitted","state":"closed"}}"#
+            ),
+            format!(
+                r#"{{"t_ns":{t},"breaker":"a","call":{call},"event":"ended","outcome":"{outcome}","latency_ns":0,"state":"{state}"}}"#
+            ),
+        ]
+    };
+    let dropped = |t: u64, call: u32| {
+        format!(r#"{{"t_ns":{t},"breaker":"a","call":{call},"event":"rejected","state":"closed"}}"#)
+    };
+    const MS: u64 = 1_000_000;
+    // R = 0: nothing to drop, no draw. Then p = 1/2, 2/3, 3/4 against
+    // draws 0.969, 0.711, 0.858: let through.
+    for (i, t) in [0, 10, 20, 30].into_iter().enumerate() {
+        expected.extend(admitted(t * MS, i as u32 + 1, "failure", "closed"));
+    }
+    // p = 4/5 (a drop is not a request) against 0.381, 0.456, 0.506: dropped,
+    // the successes among them too.
+    expected.extend([
+        dropped(40 * MS, 5),
+        dropped(50 * MS, 6),
+        dropped(60 * MS, 7),
+    ]);
+    expected.extend([
+        r#"{"t_ns":70000000,"breaker":"a","event":"action","action":"trip","state":"open"}"#.to_string(),
+        r#"{"t_ns":70000000,"breaker":"a","event":"transition","from":"closed","to":"open","reason":"manual trip"}"#.to_string(),
+        r#"{"t_ns":80000000,"breaker":"a","event":"action","action":"reset","state":"closed"}"#.to_string(),
+        r#"{"t_ns":80000000,"breaker":"a","event":"transition","from":"open","to":"closed","reason":"manual reset"}"#.to_string(),
+    ]);
+    // Closed again: the buckets are empty. One success (A = 1) covers two
+    // requests with K = 2: no draw until R = 3 (p = 1/4 against 0.456), then
+    // p = 2/5 against 0.707.
+    expected.extend(admitted(85 * MS, 8, "success", "closed"));
+    for (i, t) in [90, 100, 110, 120].into_iter().enumerate() {
+        expected.extend(admitted(t * MS, i as u32 + 9, "failure", "closed"));
+    }
+    // At 1.5s every bucket of (0.5s, 1.5s] is empty: p = 0.
+    expected.extend(admitted(1500 * MS, 13, "success", "closed"));
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    assert_log(
+        "breaker a adaptive=2 window=1s\n0ms a err\n10ms a err\n20ms a err\n30ms a err\n40ms a err\n50ms a ok\n60ms a ok\n70ms a trip\n80ms a reset\n85ms a ok\n90ms a err\n100ms a err\n110ms a err\n120ms a err\n1.5s a ok\n",
+        &expected,
+    );
+}

@@ -25,12 +25,19 @@ struct Decl {
     max_half_open_wait_ms: Option<u32>,
     /// `retry` and, if given, `retry_backoff` as (base ms, max - base ms).
     retry: Option<(u32, Option<(u32, u32)>)>,
+    /// `adaptive = K` and, if given, its `window` in ms.
+    adaptive: Option<(&'static str, Option<u32>)>,
 }
 
 impl Decl {
     fn text(&self, name: &str) -> String {
         let mut s = format!("breaker {name}");
-        match self.policy {
+        // `adaptive` needs a time window: a count window becomes a time one.
+        let policy = match (self.policy, self.adaptive) {
+            (3, Some(_)) => 4,
+            (p, _) => p,
+        };
+        match policy {
             0 => {}
             1 => s += &format!(" fail_max={}", self.n),
             2 => s += &format!(" fail_max={} within={}ms", self.n, self.within_ms),
@@ -38,16 +45,24 @@ impl Decl {
             _ => s += &format!(" failure_rate={} window={}ms", self.rate, self.window_ms),
         }
         if let Some(m) = self.min_calls {
-            if self.policy == 3 {
+            if policy == 3 {
                 s += &format!(" min_calls={}", m.min(self.window_calls));
-            } else if self.policy == 4 {
+            } else if policy == 4 {
                 s += &format!(" min_calls={m}");
             }
         }
         if let Some((slow, rate)) = self.slow {
             s += &format!(" slow={slow}ms slow_rate={rate}");
-            if self.policy < 3 {
+            if policy < 3 && self.adaptive.is_some() {
+                s += &format!(" window={}ms", self.window_ms);
+            } else if policy < 3 {
                 s += &format!(" window={}", self.window_calls);
+            }
+        }
+        if let Some((k, window)) = self.adaptive {
+            s += &format!(" adaptive={k}");
+            if let (Some(w), true) = (window, policy < 3 && self.slow.is_none()) {
+                s += &format!(" window={w}ms");
             }
         }
         s += &format!(" reset={}ms", self.reset_ms);
@@ -105,6 +120,16 @@ fn decl() -> impl Strategy<Value = Decl> {
             proptest::option::of(1u32..25),
         ),
         proptest::option::of((1u32..5, proptest::option::of((1u32..10, 0u32..30)))),
+        proptest::option::of((
+            prop_oneof![
+                Just("1"),
+                Just("1.5"),
+                Just("2"),
+                Just("1.000001"),
+                Just("1000")
+            ],
+            proptest::option::of(prop_oneof![1u32..10, 10u32..200]),
+        )),
     )
         .prop_map(
             |(
@@ -113,6 +138,7 @@ fn decl() -> impl Strategy<Value = Decl> {
                 backoff,
                 (success, half_open, timeout_ms, max_half_open_wait_ms),
                 retry,
+                adaptive,
             )| Decl {
                 policy,
                 n,
@@ -129,6 +155,7 @@ fn decl() -> impl Strategy<Value = Decl> {
                 timeout_ms,
                 max_half_open_wait_ms,
                 retry,
+                adaptive,
             },
         )
 }

@@ -59,6 +59,44 @@ impl Waits {
     }
 }
 
+/// One breaker's dice for adaptive throttling.
+///
+/// Its seed is the first output of the generator of label
+/// `"adaptive/" + name` under the trace's seed (the generator [`Waits`]
+/// starts from); the dice then run splitmix64 from that seed, as the real
+/// breaker does after `Breaker::reseed(seed)`.
+#[derive(Debug, Clone)]
+pub(super) struct Dice {
+    state: u64,
+}
+
+impl Dice {
+    /// The dice of breaker `name` under `seed`.
+    pub(super) fn new(seed: u64, name: &str) -> Dice {
+        let first = finalise(
+            finalise(seed ^ finalise(fnv1a(&format!("adaptive/{name}")))).wrapping_add(GOLDEN),
+        );
+        Dice { state: first }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(GOLDEN);
+        finalise(self.state)
+    }
+
+    /// A uniform number in `[0, bound)`, `bound` > 0: one draw scaled by
+    /// the high half of a 128-bit product while `bound` fits in 64 bits,
+    /// else two draws joined and reduced modulo `bound`.
+    pub(super) fn below(&mut self, bound: u128) -> u128 {
+        if bound <= 1 << 64 {
+            (u128::from(self.next()) * bound) >> 64
+        } else {
+            let high = u128::from(self.next());
+            ((high << 64) | u128::from(self.next())) % bound
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
