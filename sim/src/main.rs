@@ -180,6 +180,14 @@ fn names(trace: &Trace) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so a closed pipe (`| head`) turns every later
+    // write into a panic; a command-line tool should end quietly instead.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at start-up,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let quiet = cli.quiet;
     match cli.command {
