@@ -322,15 +322,7 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        let mut permit = Some(self.acquire()?);
-        let mut fut = std::pin::pin!(fut);
-        let result = std::future::poll_fn(|cx| {
-            let armed = FailOnUnwind(permit.take());
-            let poll = fut.as_mut().poll(cx);
-            permit = armed.release();
-            poll
-        })
-        .await;
+        let (permit, result) = armed(self.acquire()?, fut).await;
         if let Some(permit) = permit {
             permit.record_when(&result, is_failure);
         }
@@ -345,17 +337,7 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        let mut permit = Some(self.acquire()?);
-        let mut fut = std::pin::pin!(fut);
-        let result = std::future::poll_fn(|cx| {
-            // Armed for one poll: a panic inside it records the failure on
-            // its way out; a future dropped between polls is cancelled.
-            let armed = FailOnUnwind(permit.take());
-            let poll = fut.as_mut().poll(cx);
-            permit = armed.release();
-            poll
-        })
-        .await;
+        let (permit, result) = armed(self.acquire()?, fut).await;
         match permit {
             Some(permit) => permit.finish(result),
             None => result,
@@ -668,14 +650,33 @@ impl Permit<'_> {
     }
 }
 
+/// Runs `fut` with `permit` armed around each poll: a panic inside a poll
+/// records the failure on its way out (the permit is then gone), and dropping
+/// the returned future between polls drops the permit: a cancelled call.
+pub(crate) async fn armed<'a, F: Future>(
+    permit: Permit<'a>,
+    fut: F,
+) -> (Option<Permit<'a>>, F::Output) {
+    let mut permit = Some(permit);
+    let mut fut = std::pin::pin!(fut);
+    let output = std::future::poll_fn(|cx| {
+        let armed = FailOnUnwind(permit.take());
+        let poll = fut.as_mut().poll(cx);
+        permit = armed.release();
+        poll
+    })
+    .await;
+    (permit, output)
+}
+
 /// Holds a permit while guarded code runs; dropped while still armed (the
 /// code panicked) it records a failure, and the panic goes on.
-struct FailOnUnwind<'a>(Option<Permit<'a>>);
+pub(crate) struct FailOnUnwind<'a>(pub(crate) Option<Permit<'a>>);
 
 impl<'a> FailOnUnwind<'a> {
     /// The guarded code returned: hands the permit back.
     #[inline]
-    fn release(mut self) -> Option<Permit<'a>> {
+    pub(crate) fn release(mut self) -> Option<Permit<'a>> {
         let permit = self.0.take();
         std::mem::forget(self);
         permit

@@ -52,6 +52,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use std::{fmt, thread};
 
+use crate::breaker::{FailOnUnwind, armed};
 use crate::clock::ManualClock;
 use crate::{Breaker, ConfigError, Error, MAX_DURATION, Permit};
 
@@ -458,7 +459,7 @@ impl Retry {
         loop {
             let armed = FailOnUnwind(Some(breaker.acquire()?));
             let result = f();
-            let failed = armed.record(&result, &is_failure);
+            let failed = record(armed.release(), &result, &is_failure);
             if !failed || attempt + 1 >= self.attempts {
                 return result;
             }
@@ -493,18 +494,8 @@ impl Retry {
     {
         let mut attempt = 0;
         loop {
-            let mut permit = Some(breaker.acquire()?);
-            let mut fut = std::pin::pin!(f());
-            let result = std::future::poll_fn(|cx| {
-                // Armed for one poll: a panic records the failure on its way
-                // out; a future dropped between polls is cancelled.
-                let armed = FailOnUnwind(permit.take());
-                let poll = fut.as_mut().poll(cx);
-                permit = armed.release();
-                poll
-            })
-            .await;
-            let failed = FailOnUnwind(permit).record(&result, &is_failure);
+            let (permit, result) = armed(breaker.acquire()?, f()).await;
+            let failed = record(permit, &result, &is_failure);
             if !failed || attempt + 1 >= self.attempts {
                 return result;
             }
@@ -514,43 +505,19 @@ impl Retry {
     }
 }
 
-/// A permit that records a failure if dropped while unwinding: released on
-/// every normal path.
-struct FailOnUnwind<'a>(Option<Permit<'a>>);
-
-impl<'a> FailOnUnwind<'a> {
-    fn release(mut self) -> Option<Permit<'a>> {
-        self.0.take()
+/// Records an attempt's result, a failure when it is an `Err` that
+/// `is_failure` counts; true when it is one (to retry). Nothing to record
+/// when the permit went with a panic.
+fn record<T, E: fmt::Display>(
+    permit: Option<Permit<'_>>,
+    result: &Result<T, E>,
+    is_failure: impl Fn(&E) -> bool,
+) -> bool {
+    let failed = matches!(result, Err(error) if is_failure(error));
+    if let Some(permit) = permit {
+        permit.record_when(result, |_| failed);
     }
-
-    /// Records `result`; true when it is a failure (to retry).
-    fn record<T, E: fmt::Display>(
-        self,
-        result: &Result<T, E>,
-        is_failure: impl Fn(&E) -> bool,
-    ) -> bool {
-        let Some(permit) = self.release() else {
-            return false;
-        };
-        match result {
-            Err(error) if is_failure(error) => {
-                permit.failure_with(|| error.to_string());
-                true
-            }
-            _ => {
-                permit.success();
-                false
-            }
-        }
-    }
-}
-
-impl Drop for FailOnUnwind<'_> {
-    fn drop(&mut self) {
-        if let Some(permit) = self.0.take() {
-            permit.failure_with(|| "panicked".to_owned());
-        }
-    }
+    failed
 }
 
 #[cfg(test)]
