@@ -45,7 +45,9 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
     let started = Instant::now();
 
     let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
-    registry.use_clock(ManualClock::new());
+    let clock = ManualClock::new();
+    clock.advance(Duration::from_secs(3600));
+    registry.use_clock(clock);
     let payments = registry.get_or_create("payments", || {
         Config::builder()
             .fail_max(3)
@@ -53,7 +55,22 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
             .build()
             .expect("a valid config")
     });
-    registry.get_or_create("db", Config::default);
+    let db = registry.get_or_create("db", Config::default);
+    // Traffic, so that the sparklines have something to draw.
+    let calls = payments.clone();
+    tokio::spawn(async move {
+        for n in 0u64.. {
+            let _ = calls.call(|| Ok::<_, breaker_core::Error>(()));
+            let _ = db.call(|| match n % 7 {
+                0 => Err(breaker_core::Error::timeout(
+                    "db".into(),
+                    Duration::from_secs(1),
+                )),
+                _ => Ok(()),
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
     let app = axum::Router::new().nest("/admin", breaker_core::admin::router_for(registry, TOKEN));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -77,6 +94,15 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
     let shown = "const card = document.querySelector('[data-name=\"payments\"]'); \
                  return card ? card.dataset.state : null;";
     browser.wait_for(shown, "closed", PATIENCE).await;
+    // A few seconds of rates drawn before the breaker opens.
+    browser
+        .wait_for(
+            "const line = document.querySelector('[data-name=\"payments\"] polyline'); \
+             return line && line.points.length >= 3 ? 'yes' : 'no';",
+            "yes",
+            PATIENCE,
+        )
+        .await;
     let load_id = browser.script("return window.__loadId;").await;
     assert!(load_id.is_string(), "the page marks its load: {load_id}");
 
@@ -93,11 +119,11 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
         load_id,
         "the page was not reloaded"
     );
-    // Let a stats snapshot fill in the time left before the picture.
+    // Let a stats snapshot fill in why it opened before the picture.
     browser
         .wait_for(
-            "const t = document.querySelector('[data-name=\"payments\"] .trial'); \
-             return t && t.textContent.startsWith('next trial in') ? 'yes' : 'no';",
+            "const t = document.querySelector('[data-name=\"payments\"] .why'); \
+             return t && t.textContent.includes('manual trip') ? 'yes' : 'no';",
             "yes",
             PATIENCE,
         )
@@ -114,7 +140,9 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
     let reset = browser
         .find("[data-name=\"payments\"] button[data-action=\"reset\"]")
         .await;
-    browser.post(&format!("element/{reset}/click"), json!({})).await;
+    browser
+        .post(&format!("element/{reset}/click"), json!({}))
+        .await;
     let clicked = Instant::now();
     while payments.state() != State::Closed {
         assert!(

@@ -50,7 +50,8 @@ pub(super) fn stream(
     registry: &'static Registry,
     transitions: &Transitions,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
-    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + STATS_EVERY, STATS_EVERY);
+    let mut timer =
+        tokio::time::interval_at(tokio::time::Instant::now() + STATS_EVERY, STATS_EVERY);
     // A stalled connection gets one snapshot when it wakes up, not a burst.
     timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let start = Connection {
@@ -129,15 +130,20 @@ fn snapshot(breaker: &Breaker) -> Value {
         "failures": stats.failures,
         "in_flight": stats.in_flight,
         "failure_rate": stats.failure_rate,
-        "retry_after_ms": retry_after(breaker, stats.state, stats.opened_at)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        "reset_ms": u64::try_from(breaker.config().reset().as_millis()).unwrap_or(u64::MAX),
+        "retry_after_ms": retry_after(breaker, stats.state, stats.opened_at).map(millis),
+        "reset_ms": millis(breaker.config().reset()),
         "open_reason": breaker.open_reason().map(|reason| json!({
             "reason": reason.reason.to_string(),
             "at": format_duration(reason.at),
+            // The breaker's clock is its own: the page can only show "ago".
+            "ago_ms": millis(breaker.now().saturating_sub(reason.at)),
             "last_failure": reason.last_failure,
         })),
     })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Time left in Open until the next call becomes a trial, reckoned from the
