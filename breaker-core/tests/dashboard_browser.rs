@@ -7,6 +7,7 @@
 //! missing the test fails, unless `BREAKER_SKIP_BROWSER=1`.
 
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -169,7 +170,14 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and the browsers it started, even after a failed
+    /// assertion left the session open: they share its process group.
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -183,6 +191,7 @@ impl Browser {
             .expect("a free port for chromedriver");
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
