@@ -37,6 +37,10 @@
 //! and its `Content-Security-Policy` forbids it to, and it renders names as
 //! text, never as markup.
 //!
+//! The time left until the next trial is reckoned from the configured
+//! `reset`: a period grown by `backoff` or set by `trip_for` is longer than
+//! the page shows, and the page then says the next call is a trial early.
+//!
 //! `/events` never holds a breaker back: transitions reach it through a
 //! listener that only pushes onto a bounded broadcast channel. A connection
 //! that falls behind skips what it missed and gets a fresh snapshot.
