@@ -2,7 +2,10 @@
 //! loopback: list the breakers, trip one, read the Prometheus metrics.
 //!
 //! Run it with `cargo run -p breaker-core --features admin,tower --example admin`.
+//! With `-- --serve` it then keeps serving, with traffic on `/pay` (one call
+//! in ten failing), and prints the address of the live dashboard.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .expect("a valid config")
     });
     let app = Router::new()
-        .route("/pay", get(|| async { (StatusCode::OK, "paid") }))
+        .route("/pay", get(pay))
         .layer(BreakerLayer::http(payments))
         // In production, serve the admin router on a port only operators reach.
         .nest("/admin", breaker_core::admin::router(TOKEN));
@@ -67,7 +70,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         true,
     )
     .await?;
+
+    if std::env::args().any(|arg| arg == "--serve") {
+        println!("dashboard: http://{addr}/admin (token `{TOKEN}`); Ctrl-C stops");
+        loop {
+            let request = hyper::Request::get(format!("http://{addr}/pay")).body(String::new())?;
+            let _ = client.request(request).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     Ok(())
+}
+
+/// A payment service where one call in ten fails.
+async fn pay() -> (StatusCode, &'static str) {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    if CALLS.fetch_add(1, Ordering::Relaxed) % 10 == 9 {
+        (StatusCode::SERVICE_UNAVAILABLE, "try later")
+    } else {
+        (StatusCode::OK, "paid")
+    }
 }
 
 async fn send(

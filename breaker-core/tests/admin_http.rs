@@ -106,6 +106,7 @@ async fn every_route_needs_the_bearer_token() {
         (Method::GET, "/breakers/payments"),
         (Method::POST, "/breakers/payments/force_open"),
         (Method::GET, "/metrics"),
+        (Method::GET, "/events"),
         (Method::GET, "/no/such/route"),
     ] {
         let anonymous = admin.send(method.clone(), path, None).await;
@@ -282,4 +283,88 @@ async fn metrics_are_prometheus_text() {
             "undeclared {name}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_dashboard_page_needs_no_token_and_loads_nothing_external() {
+    let admin = admin(TOKEN).await;
+    let page = admin.send(Method::GET, "/", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.headers["content-type"], "text/html; charset=utf-8");
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("default-src 'none';"), "{policy}");
+    assert!(policy.contains("connect-src 'self'"), "{policy}");
+    assert!(page.body.contains("/events"));
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!page.body.contains(external), "the page loads {external}");
+    }
+}
+
+#[tokio::test]
+async fn events_stream_a_snapshot_then_each_transition() {
+    let admin = admin(TOKEN).await;
+    let request = http::Request::builder()
+        .uri(format!("http://{}/events", admin.addr))
+        .header(http::header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(String::new())
+        .expect("a valid request");
+    let response = admin.client.request(request).await.expect("the stream");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let mut text = String::new();
+    // Reads the stream up to the first event named `name`; its data, parsed.
+    let mut next = async |name: &str| -> Value {
+        let head = format!("event: {name}\ndata: ");
+        loop {
+            if let Some(start) = text.find(&head) {
+                let data = &text[start + head.len()..];
+                if let Some(end) = data.find("\n\n") {
+                    let value = serde_json::from_str(&data[..end]).expect("JSON data");
+                    text = data[end..].to_owned();
+                    return value;
+                }
+            }
+            let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+                .await
+                .expect("an event within the bound")
+                .expect("the stream goes on")
+                .expect("a frame");
+            if let Ok(data) = frame.into_data() {
+                text.push_str(std::str::from_utf8(&data).expect("utf-8"));
+            }
+        }
+    };
+
+    let first = next("stats").await;
+    let names: Vec<&str> = first["breakers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["db", "payments"]);
+    assert_eq!(first["breakers"][1]["state"], "closed");
+    assert_eq!(first["breakers"][1]["retry_after_ms"], Value::Null);
+    assert_eq!(first["breakers"][1]["reset_ms"], 30_000);
+
+    let payments = admin.registry.get("payments").unwrap();
+    payments.trip();
+    let transition = next("transition").await;
+    assert_eq!(transition["name"], "payments");
+    assert_eq!(transition["from"], "closed");
+    assert_eq!(transition["to"], "open");
+    assert_eq!(transition["reason"], "manual trip");
+    assert_eq!(transition["dry_run"], false);
+
+    admin.clock.advance(Duration::from_secs(12));
+    let open = loop {
+        let stats = next("stats").await;
+        if stats["breakers"][1]["state"] == "open" {
+            break stats;
+        }
+    };
+    assert_eq!(open["breakers"][1]["retry_after_ms"], 18_000);
+    assert_eq!(open["breakers"][1]["open_reason"]["reason"], "manual trip");
+    assert_eq!(open["breakers"][1]["open_reason"]["ago_ms"], 12_000);
 }

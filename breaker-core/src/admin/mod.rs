@@ -7,12 +7,43 @@
 //! | `GET /breakers/{name}` | one breaker: `name`, `state`, `stats`, `config`, `open_reason` |
 //! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
 //! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
+//! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` as each happens |
+//! | `GET /` | the live dashboard: one self-contained HTML page (no token needed, it holds no data) |
 //!
-//! Every route, unknown ones included, needs `Authorization: Bearer <token>`:
-//! without it the answer is 401 (with `WWW-Authenticate: Bearer`), with
-//! another token 403. The token is compared in constant time, and a router
-//! built with an empty token refuses every request. Errors are JSON,
-//! `{"error": "..."}`: an unknown breaker or action is 404.
+//! Every route but `GET /`, unknown ones included, needs
+//! `Authorization: Bearer <token>`: without it the answer is 401 (with
+//! `WWW-Authenticate: Bearer`), with another token 403. The token is compared
+//! in constant time, and a router built with an empty token refuses every
+//! request. Errors are JSON, `{"error": "..."}`: an unknown breaker or action
+//! is 404.
+//!
+//! # The dashboard
+//!
+//! `GET /` shows every breaker: its state as a colour, admitted, rejected and
+//! failed calls per second over the last minute as sparklines, the time left
+//! until the next trial, its last transitions with their reasons, and buttons
+//! for `trip`, `force_open`, `disable` and `reset`. It updates live from
+//! `GET /events`, one stream for all breakers; it never polls.
+//!
+//! A browser cannot send a header when it navigates, so the page is served
+//! without the token and asks the operator for it. It keeps the token in
+//! `sessionStorage` (this tab only, gone when the tab closes) and sends it as
+//! `Authorization: Bearer` on every request, the event stream included: the
+//! page reads `/events` with `fetch()` rather than `EventSource` (which
+//! cannot set headers), so the token never appears in a URL, where access
+//! logs, history and proxies would keep it. The trade-off: any script
+//! running on the page's origin can read `sessionStorage`, so serve the
+//! router on an origin of its own. The page loads nothing from elsewhere
+//! and its `Content-Security-Policy` forbids it to, and it renders names as
+//! text, never as markup.
+//!
+//! The time left until the next trial is reckoned from the configured
+//! `reset`: a period grown by `backoff` or set by `trip_for` is longer than
+//! the page shows, and the page then says the next call is a trial early.
+//!
+//! `/events` never holds a breaker back: transitions reach it through a
+//! listener that only pushes onto a bounded broadcast channel. A connection
+//! that falls behind skips what it missed and gets a fresh snapshot.
 //!
 //! ```no_run
 //! # async fn serve() -> std::io::Result<()> {
@@ -26,6 +57,7 @@
 //! Mount it on a port operators reach and users do not: the token guards the
 //! actions, not the port.
 
+mod events;
 mod json;
 mod prometheus;
 
@@ -35,7 +67,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, StatusCode, header};
 
@@ -50,29 +82,46 @@ pub fn router(token: impl Into<String>) -> Router {
 
 /// The router for `registry`, guarded by `token`.
 ///
-/// Transitions (`breaker_transitions_total` on `/metrics`) are counted from
-/// the moment the router is built, by a listener on `registry`.
+/// Transitions (`breaker_transitions_total` on `/metrics`, and the
+/// `transition` events of `/events`) are seen from the moment the router is
+/// built, by listeners on `registry`. Serving `/events` needs a tokio runtime
+/// with its timer enabled (as `axum::serve` has).
 pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Router {
     let admin = Admin {
         registry,
         token: Arc::from(token.into().into_bytes()),
         transitions: TransitionCounts::listen(registry),
+        events: events::Transitions::listen(registry),
     };
-    Router::new()
+    let guarded = Router::new()
         .route("/breakers", get(list))
         .route("/breakers/{name}", get(show))
         .route("/breakers/{name}/{action}", post(act))
         .route("/metrics", get(metrics))
+        .route("/events", get(stream))
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(admin.clone(), authorize))
+        .layer(middleware::from_fn_with_state(admin.clone(), authorize));
+    Router::new()
+        .route("/", get(dashboard))
+        .merge(guarded)
         .with_state(admin)
 }
+
+/// The dashboard: inline CSS and JavaScript, nothing fetched from elsewhere.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// Only the page itself and the same origin: no external script, style,
+/// image or connection, no framing (its buttons act on breakers).
+const DASHBOARD_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
+    style-src 'unsafe-inline'; img-src data:; connect-src 'self'; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 #[derive(Clone)]
 struct Admin {
     registry: &'static Registry,
     token: Arc<[u8]>,
     transitions: Arc<TransitionCounts>,
+    events: events::Transitions,
 }
 
 impl Admin {
@@ -177,11 +226,30 @@ async fn metrics(State(admin): State<Admin>) -> Response {
     response
 }
 
+async fn stream(State(admin): State<Admin>) -> impl IntoResponse {
+    events::stream(admin.registry, &admin.events)
+}
+
+async fn dashboard() -> Response {
+    let mut response = Response::new(Body::from(DASHBOARD));
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, DASHBOARD_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-cache"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
 async fn unknown_route(request: Request) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {} {}; the routes are GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, GET /metrics",
+            "no route {} {}; the routes are GET /, GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, GET /metrics, GET /events",
             request.method(),
             request.uri().path()
         ),

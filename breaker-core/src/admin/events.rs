@@ -1,0 +1,157 @@
+//! `GET /events`: the transition and stats stream, as Server-Sent Events.
+//!
+//! A registry listener serializes each transition once and hands it to a
+//! broadcast channel; every connection then merges that channel with a
+//! one-second timer of stats snapshots (all breakers in one message).
+
+use std::convert::Infallible;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::sse::{Event, Sse};
+use futures_util::future::{Either, select};
+use futures_util::stream::{self, Stream};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::{Interval, MissedTickBehavior};
+
+use crate::{Breaker, Registry, State, Transition, format_duration};
+
+/// How often every connection gets a stats snapshot. The snapshots double as
+/// the keep-alive: a connection never stays silent longer than this.
+const STATS_EVERY: Duration = Duration::from_secs(1);
+
+/// Transitions a slow connection may fall behind by before it skips ahead
+/// (it then gets a fresh snapshot instead of the ones it missed).
+const BACKLOG: usize = 256;
+
+/// The sending side of the transitions, fed by a registry listener.
+#[derive(Clone)]
+pub(super) struct Transitions(broadcast::Sender<Arc<str>>);
+
+impl Transitions {
+    /// Broadcasts from now on every transition of every breaker of `registry`.
+    pub(super) fn listen(registry: &Registry) -> Transitions {
+        let (sender, _) = broadcast::channel(BACKLOG);
+        let listener = sender.clone();
+        registry.on_transition(move |t| {
+            // `send` never waits: with no connection it fails, and a full
+            // channel overwrites the oldest message (its receivers lag).
+            let _ = listener.send(Arc::from(transition(t).to_string()));
+        });
+        Transitions(sender)
+    }
+}
+
+/// The stream of one connection: a snapshot at once, then transitions as
+/// they happen and a snapshot every second.
+pub(super) fn stream(
+    registry: &'static Registry,
+    transitions: &Transitions,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    let mut timer =
+        tokio::time::interval_at(tokio::time::Instant::now() + STATS_EVERY, STATS_EVERY);
+    // A stalled connection gets one snapshot when it wakes up, not a burst.
+    timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let start = Connection {
+        registry,
+        receiver: transitions.0.subscribe(),
+        timer,
+        greeted: false,
+    };
+    Sse::new(stream::unfold(start, |mut connection| async move {
+        let event = connection.next().await?;
+        Some((Ok(event), connection))
+    }))
+}
+
+struct Connection {
+    registry: &'static Registry,
+    receiver: broadcast::Receiver<Arc<str>>,
+    timer: Interval,
+    greeted: bool,
+}
+
+impl Connection {
+    /// The next event, or `None` when the transitions can no longer come.
+    async fn next(&mut self) -> Option<Event> {
+        if !self.greeted {
+            self.greeted = true;
+            return Some(self.stats());
+        }
+        let received = {
+            let transition = pin!(self.receiver.recv());
+            let tick = pin!(self.timer.tick());
+            match select(transition, tick).await {
+                Either::Left((received, _)) => Some(received),
+                Either::Right(_) => None,
+            }
+        };
+        match received {
+            Some(Ok(data)) => Some(Event::default().event("transition").data(&*data)),
+            // Behind: the fresh state says more than the moves it skipped.
+            Some(Err(RecvError::Lagged(_))) | None => Some(self.stats()),
+            Some(Err(RecvError::Closed)) => None,
+        }
+    }
+
+    fn stats(&self) -> Event {
+        let breakers: Vec<Value> = self.registry.list().iter().map(snapshot).collect();
+        Event::default()
+            .event("stats")
+            .data(json!({ "breakers": breakers }).to_string())
+    }
+}
+
+/// A transition as the stream sends it.
+fn transition(t: &Transition) -> Value {
+    json!({
+        "name": &*t.name,
+        "from": t.from.as_str(),
+        "to": t.to.as_str(),
+        "reason": t.reason.to_string(),
+        "at": format_duration(t.at),
+        "dry_run": t.dry_run,
+    })
+}
+
+/// What the dashboard shows of a breaker: its state, the counters it turns
+/// into rates, and how long until the next trial.
+fn snapshot(breaker: &Breaker) -> Value {
+    let stats = breaker.stats();
+    json!({
+        "name": breaker.name(),
+        "state": stats.state.as_str(),
+        "dry_run": stats.dry_run.map(State::as_str),
+        "admitted": stats.admitted,
+        "rejected": stats.rejected,
+        "successes": stats.successes,
+        "failures": stats.failures,
+        "in_flight": stats.in_flight,
+        "failure_rate": stats.failure_rate,
+        "retry_after_ms": retry_after(breaker, stats.state, stats.opened_at).map(millis),
+        "reset_ms": millis(breaker.config().reset()),
+        "open_reason": breaker.open_reason().map(|reason| json!({
+            "reason": reason.reason.to_string(),
+            "at": format_duration(reason.at),
+            // The breaker's clock is its own: the page can only show "ago".
+            "ago_ms": millis(breaker.now().saturating_sub(reason.at)),
+            "last_failure": reason.last_failure,
+        })),
+    })
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Time left in Open until the next call becomes a trial, reckoned from the
+/// configured `reset`: the public API does not tell the current period, so a
+/// period grown by `backoff` or set by `trip_for` shows as ending early
+/// (the dashboard then says the trial is due).
+fn retry_after(breaker: &Breaker, state: State, opened_at: Option<Duration>) -> Option<Duration> {
+    let opened_at = opened_at.filter(|_| state == State::Open)?;
+    let ends = opened_at.saturating_add(breaker.config().reset());
+    Some(ends.saturating_sub(breaker.now()))
+}
