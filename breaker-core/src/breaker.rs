@@ -223,6 +223,19 @@ impl Breaker {
         self.inner.word().state()
     }
 
+    /// In Open, how long until a call would be let through as the first
+    /// trial (zero once the period is over and no call has come yet); `None`
+    /// in every other state. What a rejection's `retry_after` says, without
+    /// making a call.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let inner = &self.inner;
+        if !inner.word().is(State::Open) {
+            return None;
+        }
+        let deadline = inner.hot.deadline.load(Ordering::Acquire);
+        Some(Duration::from_nanos(deadline.saturating_sub(inner.now())))
+    }
+
     /// The time on this breaker's clock.
     pub fn now(&self) -> Duration {
         Duration::from_nanos(self.inner.now())

@@ -1406,3 +1406,18 @@ fn statistics_count_half_open_trials() {
     assert!(r.ok(), "Closed: not a trial");
     assert_eq!(r.breaker.stats().trials, 2);
 }
+
+#[test]
+fn retry_after_tells_the_current_open_periods_end_without_a_call() {
+    let r = Rig::new(cfg().fail_max(1).reset(secs(10)).backoff(2.0).success(1));
+    assert_eq!(r.breaker.retry_after(), None);
+    assert!(r.fail());
+    r.advance(secs(4));
+    assert_eq!(r.breaker.retry_after(), Some(secs(6)));
+    r.advance(secs(6));
+    assert!(r.fail(), "a failed trial: open for 20s");
+    assert_eq!(r.breaker.retry_after(), Some(secs(20)));
+    r.breaker.trip_for(secs(300));
+    assert_eq!(r.breaker.retry_after(), Some(secs(300)));
+    assert_eq!(r.breaker.stats().rejected, 0, "asking is not a call");
+}

@@ -146,12 +146,10 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Time left in Open until the next call becomes a trial, reckoned from the
-/// configured `reset`: the public API does not tell the current period, so a
-/// period grown by `backoff` or set by `trip_for` shows as ending early
-/// (the dashboard then says the trial is due).
-fn retry_after(breaker: &Breaker, state: State, opened_at: Option<Duration>) -> Option<Duration> {
-    let opened_at = opened_at.filter(|_| state == State::Open)?;
-    let ends = opened_at.saturating_add(breaker.config().reset());
-    Some(ends.saturating_sub(breaker.now()))
+/// Time left in Open until the next call becomes a trial: the current open
+/// period's own end (grown by `backoff`, or set by `trip_for`).
+fn retry_after(breaker: &Breaker, state: State, _opened_at: Option<Duration>) -> Option<Duration> {
+    (state == State::Open)
+        .then(|| breaker.retry_after())
+        .flatten()
 }

@@ -37,9 +37,9 @@
 //! and its `Content-Security-Policy` forbids it to, and it renders names as
 //! text, never as markup.
 //!
-//! The time left until the next trial is reckoned from the configured
-//! `reset`: a period grown by `backoff` or set by `trip_for` is longer than
-//! the page shows, and the page then says the next call is a trial early.
+//! The time left until the next trial is the current open period's own end
+//! ([`Breaker::retry_after`](crate::Breaker::retry_after)): a period grown by
+//! `backoff` or set by `trip_for` shows as it is.
 //!
 //! `/events` never holds a breaker back: transitions reach it through a
 //! listener that only pushes onto a bounded broadcast channel. A connection
