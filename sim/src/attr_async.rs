@@ -561,13 +561,7 @@ impl Subject for AsyncSubject<'_> {
 
     fn action(&mut self, now_ns: u64, action: Action) {
         self.at(now_ns);
-        match action {
-            Action::Trip => self.breaker.trip(),
-            Action::ForceOpen => self.breaker.force_open(),
-            Action::Disable => self.breaker.disable(),
-            Action::Reset => self.breaker.reset(),
-            Action::MetricsOnly => self.breaker.metrics_only(),
-        }
+        crate::real::act(&self.breaker, action);
     }
 
     fn state(&mut self, now_ns: u64) -> State {

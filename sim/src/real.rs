@@ -207,14 +207,7 @@ impl<'a> Subject for RealSubject<'a> {
 
     fn action(&mut self, now_ns: u64, action: Action) {
         self.real.at(now_ns);
-        let b = &self.real.breaker;
-        match action {
-            Action::Trip => b.trip(),
-            Action::ForceOpen => b.force_open(),
-            Action::Disable => b.disable(),
-            Action::Reset => b.reset(),
-            Action::MetricsOnly => b.metrics_only(),
-        }
+        act(&self.real.breaker, action);
     }
 
     fn state(&mut self, now_ns: u64) -> State {
@@ -237,6 +230,17 @@ impl<'a> Subject for RealSubject<'a> {
             .retry
             .as_ref()
             .map_or(0, |(backoff, jitter)| nanos(backoff.delay(attempt, jitter)))
+    }
+}
+
+/// An operator line, applied to a breaker-core breaker (every real subject).
+pub(crate) fn act(breaker: &Breaker, action: Action) {
+    match action {
+        Action::Trip => breaker.trip(),
+        Action::ForceOpen => breaker.force_open(),
+        Action::Disable => breaker.disable(),
+        Action::Reset => breaker.reset(),
+        Action::MetricsOnly => breaker.metrics_only(),
     }
 }
 
