@@ -185,8 +185,7 @@ pub(crate) fn reported() -> &'static Reported {
         let reported: Arc<Reported> = Arc::default();
         let sink = Arc::clone(&reported);
         registry().on_transition(move |t| {
-            let state =
-                |s: breaker_core::State| State::from_name(s.as_str()).unwrap_or(State::MetricsOnly);
+            let state = crate::real::state;
             sink.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .entry(t.name.to_string())
@@ -414,7 +413,7 @@ impl Subject for AttrSubject {
 
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
-        State::from_name(self.breaker.state().as_str()).unwrap_or(State::MetricsOnly)
+        crate::real::state(self.breaker.state())
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {

@@ -566,7 +566,7 @@ impl Subject for AsyncSubject<'_> {
 
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
-        State::from_name(self.breaker.state().as_str()).unwrap_or(State::MetricsOnly)
+        crate::real::state(self.breaker.state())
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {

@@ -36,13 +36,15 @@ struct Reported {
     list: Mutex<Vec<Transition>>,
 }
 
-fn state(s: breaker_core::State) -> State {
+/// A breaker-core state as the event log writes it (every real subject).
+pub(crate) fn state(s: breaker_core::State) -> State {
     match s {
         breaker_core::State::Closed => State::Closed,
         breaker_core::State::Open => State::Open,
         breaker_core::State::HalfOpen => State::HalfOpen,
         breaker_core::State::ForcedOpen => State::ForcedOpen,
         breaker_core::State::Disabled => State::Disabled,
+        breaker_core::State::MetricsOnly => State::MetricsOnly,
         // An unknown future state shows as a divergence rather than a crash.
         other => State::from_name(other.as_str()).unwrap_or(State::MetricsOnly),
     }
