@@ -20,6 +20,7 @@ use crate::counter::{Count, Counters};
 use crate::dry_run::{DryRun, Move, Role};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
+use crate::opening::OpeningCell;
 use crate::policy::{Outcome, Trip, Windows, nanos, reopen_period};
 use crate::registry::Shared;
 use crate::state::Word;
@@ -57,6 +58,13 @@ struct Hot {
     since: AtomicU64,
 }
 
+/// A call the slow path refused: what the rejection error will say.
+#[derive(Clone, Copy)]
+struct Refusal {
+    state: State,
+    retry_after: Option<u64>,
+}
+
 /// What is only touched under the control lock.
 struct Control {
     /// The length of the current (or next) open period: `reset`, grown by backoff.
@@ -91,10 +99,8 @@ struct Inner {
     dated: bool,
     counters: Counters,
     control: Mutex<Control>,
-    /// Why it last opened. A plain mutex: it is written at openings only,
-    /// and a read (a rejection) holds it for one `Arc` clone, which costs
-    /// fewer instructions than arc-swap's debt list.
-    reason: std::sync::Mutex<Option<Arc<OpenReason>>>,
+    /// Why it last opened, shared by its rejections.
+    opening: OpeningCell,
     opened_at: AtomicU64,
     transitions: AtomicU64,
     shared: Arc<Shared>,
@@ -161,6 +167,7 @@ impl Breaker {
         let windows = Windows::for_config(&config);
         let period = nanos(config.reset());
         let dry_run = DryRun::new(&config);
+        let opening = OpeningCell::new(name.clone());
         Breaker {
             inner: Arc::new(Inner {
                 hot: Hot {
@@ -196,7 +203,7 @@ impl Breaker {
                     windows,
                     dry_run,
                 }),
-                reason: std::sync::Mutex::new(None),
+                opening,
                 opened_at: AtomicU64::new(NEVER),
                 transitions: AtomicU64::new(0),
                 shared,
@@ -762,14 +769,12 @@ impl Inner {
     }
 
     fn open_reason(&self) -> Option<Arc<OpenReason>> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.opening.reason()
     }
 
+    /// Counts and records a refused call; the caller builds the `Error`.
     #[cold]
-    fn reject(&self, state: State, retry_after: Option<u64>) -> Error {
+    fn refuse(&self, state: State, retry_after: Option<u64>) -> Refusal {
         self.counters.bump(Count::Rejected);
         if let Some(tap) = self.tap.get() {
             // In Open the caller read the clock to decide; elsewhere it did not.
@@ -783,15 +788,23 @@ impl Inner {
             };
             tap.rejected(at);
         }
+        Refusal { state, retry_after }
+    }
+
+    /// The error of a refused call. Inlined into the caller, so the error is
+    /// written once, where the caller keeps it: a copy out of the slow path
+    /// reads it back with wider loads than its fields were stored with, and
+    /// stalls on store forwarding.
+    #[inline]
+    fn reject(&self, refusal: Refusal) -> Error {
         Error::Rejected {
-            name: self.name.clone(),
-            state,
-            retry_after: retry_after.map(Duration::from_nanos),
-            reason: self.open_reason(),
+            state: refusal.state,
+            retry_after: refusal.retry_after.map(Duration::from_nanos),
+            opening: self.opening.get(),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn acquire(&self) -> Result<Permit<'_>, Error> {
         // The common case first, small enough to inline: Closed, untimed.
         let w = self.word();
@@ -804,11 +817,11 @@ impl Inner {
                 started: UNTIMED,
             });
         }
-        self.acquire_slow()
+        self.acquire_slow().map_err(|refusal| self.reject(refusal))
     }
 
     #[inline(never)]
-    fn acquire_slow(&self) -> Result<Permit<'_>, Error> {
+    fn acquire_slow(&self) -> Result<Permit<'_>, Refusal> {
         loop {
             let w = self.word();
             match w.state() {
@@ -820,7 +833,7 @@ impl Inner {
                         .as_mut()
                         .is_some_and(|windows| windows.throttle(now, &self.random))
                     {
-                        return Err(self.reject(State::Closed, None));
+                        return Err(self.refuse(State::Closed, None));
                     }
                     return Ok(self.admit(w.generation(), Some(now)));
                 }
@@ -831,7 +844,7 @@ impl Inner {
                     }
                     let in_flight = w.trials_in_flight();
                     if in_flight >= self.config.half_open() {
-                        return Err(self.reject(State::HalfOpen, None));
+                        return Err(self.refuse(State::HalfOpen, None));
                     }
                     let shared = self.shared_trial()?;
                     let taken = w.with_aux(Word::trials(in_flight + 1, w.trial_successes()));
@@ -851,11 +864,11 @@ impl Inner {
                     // deadline just read), so `retry_after` never exceeds it.
                     let early = early.max(self.hot.since.load(Ordering::Relaxed));
                     if early.saturating_add(lag) < deadline {
-                        return Err(self.reject(State::Open, Some(deadline - early)));
+                        return Err(self.refuse(State::Open, Some(deadline - early)));
                     }
                     let now = self.now();
                     if now < deadline {
-                        return Err(self.reject(State::Open, Some(deadline - now)));
+                        return Err(self.refuse(State::Open, Some(deadline - now)));
                     }
                     let shared = self.shared_trial()?;
                     if let Some(generation) = self.begin_trials(w, now) {
@@ -864,7 +877,7 @@ impl Inner {
                     }
                     self.give_back_trial(shared);
                 }
-                State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
+                State::ForcedOpen => return Err(self.refuse(State::ForcedOpen, None)),
                 State::MetricsOnly => {
                     if let Some(permit) = self.dry_run_admit() {
                         return Ok(permit);
@@ -878,10 +891,10 @@ impl Inner {
     /// to start a trial, or rejects the call when they are all taken. `true`
     /// when a permit was taken (to give back if the call is not admitted).
     #[cold]
-    fn shared_trial(&self) -> Result<bool, Error> {
+    fn shared_trial(&self) -> Result<bool, Refusal> {
         match self.link.get().map(|link| link.acquire_trial()) {
             Some(Trial::Granted) => Ok(true),
-            Some(Trial::Denied) => Err(self.reject(State::HalfOpen, None)),
+            Some(Trial::Denied) => Err(self.refuse(State::HalfOpen, None)),
             Some(Trial::Local) | None => Ok(false),
         }
     }
@@ -1177,16 +1190,11 @@ impl Inner {
 
     fn record_opening(&self, at: u64, reason: &Reason, message: Option<String>) {
         self.opened_at.store(at, Ordering::Relaxed);
-        let reason = Some(Arc::new(OpenReason {
+        self.opening.open(OpenReason {
             reason: reason.clone(),
             at: Duration::from_nanos(at),
             last_failure: message.filter(|m| !m.is_empty()),
-        }));
-        // The previous reason is dropped after the lock is released.
-        let _previous = std::mem::replace(
-            &mut *self.reason.lock().unwrap_or_else(|e| e.into_inner()),
-            reason,
-        );
+        });
     }
 
     /// Opens a Closed (or other) word for `reason`, with the open period the

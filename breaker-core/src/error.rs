@@ -180,6 +180,27 @@ impl fmt::Display for OpenReason {
     }
 }
 
+/// The breaker behind a rejection and why it was open.
+///
+/// One is built per opening and shared by every rejection of that open
+/// period, so a rejection costs one reference count, not a copy of the name
+/// and the reason.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Opening {
+    /// The breaker's name.
+    pub name: Arc<str>,
+    /// Why it opened (none for a breaker that never opened).
+    pub reason: Option<Arc<OpenReason>>,
+}
+
+impl Opening {
+    /// The opening of breaker `name` for `reason`.
+    pub fn new(name: Arc<str>, reason: Option<Arc<OpenReason>>) -> Opening {
+        Opening { name, reason }
+    }
+}
+
 /// What a guarded call returns instead of its own result.
 ///
 /// A function guarded by the attribute returns it through `From`, so its
@@ -190,15 +211,14 @@ pub enum Error {
     /// The breaker did not let the call run.
     #[non_exhaustive]
     Rejected {
-        /// The breaker's name.
-        name: Arc<str>,
         /// Its state when it rejected the call.
         state: State,
         /// In Open, how long until it lets a trial through; `None` in
         /// HalfOpen (all trial permits taken) and ForcedOpen.
         retry_after: Option<Duration>,
-        /// Why it opened (none for a breaker that never opened).
-        reason: Option<Arc<OpenReason>>,
+        /// The breaker's name and why it opened ([`Error::name`] and
+        /// [`Error::open_reason`] read it).
+        opening: Arc<Opening>,
     },
     /// The call ran longer than the breaker's `timeout` and was abandoned; it
     /// counted as a failure.
@@ -215,7 +235,25 @@ impl Error {
     /// The name of the breaker that produced this error.
     pub fn name(&self) -> &str {
         match self {
-            Error::Rejected { name, .. } | Error::Timeout { name, .. } => name,
+            Error::Rejected { opening, .. } => &opening.name,
+            Error::Timeout { name, .. } => name,
+        }
+    }
+
+    /// For a rejection: why the breaker opened (none for a breaker that never
+    /// opened, or for a timeout).
+    pub fn open_reason(&self) -> Option<&OpenReason> {
+        match self {
+            Error::Rejected { opening, .. } => opening.reason.as_deref(),
+            Error::Timeout { .. } => None,
+        }
+    }
+
+    /// For a rejection: the breaker's state when it rejected the call.
+    pub fn state(&self) -> Option<State> {
+        match self {
+            Error::Rejected { state, .. } => Some(*state),
+            Error::Timeout { .. } => None,
         }
     }
 
@@ -247,13 +285,17 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Rejected {
-                name,
                 state,
                 retry_after,
-                reason,
+                opening,
             } => {
-                write!(f, "circuit breaker `{name}` is {}", state.as_str())?;
-                if let Some(reason) = reason {
+                write!(
+                    f,
+                    "circuit breaker `{}` is {}",
+                    opening.name,
+                    state.as_str()
+                )?;
+                if let Some(reason) = &opening.reason {
                     write!(f, " ({reason})")?;
                 }
                 match (state, retry_after) {

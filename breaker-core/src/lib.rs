@@ -82,6 +82,7 @@ mod duration;
 mod error;
 mod event;
 pub mod keyed;
+mod opening;
 pub mod overrides;
 mod owned;
 mod policy;
@@ -110,7 +111,7 @@ pub use config::{
     MAX_TRIALS, Percent, Window, suggest,
 };
 pub use duration::{DurationError, format_duration, parse_duration};
-pub use error::{Action, Error, OpenReason, Reason};
+pub use error::{Action, Error, OpenReason, Opening, Reason};
 pub use event::Transition;
 pub use owned::OwnedPermit;
 pub use registry::{ConfigureError, Registry, registry};

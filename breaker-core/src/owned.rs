@@ -42,7 +42,7 @@ impl Breaker {
     /// permit that keeps the breaker alive (for a `'static` future or another
     /// thread). A rejection costs the same as `acquire`'s; an admission adds
     /// one reference-count increment.
-    #[inline]
+    #[inline(always)]
     pub fn acquire_owned(&self) -> Result<OwnedPermit, Error> {
         let permit = self.acquire()?;
         // SAFETY: the permit borrows the breaker's shared state, which lives

@@ -703,20 +703,23 @@ fn rejection_carries_name_state_retry_after_and_why_it_opened() {
         ),
         other => panic!("expected a rejection, got {other:?}"),
     }
+    let rejection = r.rejection();
     let Error::Rejected {
-        name,
         state,
         retry_after,
-        reason,
+        opening,
         ..
-    } = r.rejection()
+    } = &rejection
     else {
         panic!("expected a rejection")
     };
-    assert_eq!(&*name, "test");
-    assert_eq!(state, State::Open);
-    assert_eq!(retry_after, Some(secs(20)));
-    let reason = reason.unwrap();
+    assert_eq!(&*opening.name, "test");
+    assert_eq!(rejection.name(), "test");
+    assert_eq!(*state, State::Open);
+    assert_eq!(rejection.state(), Some(State::Open));
+    assert_eq!(*retry_after, Some(secs(20)));
+    let reason = rejection.open_reason().unwrap();
+    assert!(std::ptr::eq(reason, &**opening.reason.as_ref().unwrap()));
     assert_eq!(reason.reason, Reason::ConsecutiveFailures { failures: 1 });
     assert_eq!(reason.at, Duration::ZERO);
 }
@@ -833,6 +836,14 @@ fn transitions_are_reported_to_tracing_with_target_breaker() {
             Ok(())
         }
     }
+    // tracing caches each callsite's interest process-wide. With a single
+    // dispatcher registered, a sibling test thread without a subscriber that
+    // reaches the callsite first caches "never" for every thread
+    // (tokio-rs/tracing#3611), and this test saw no event once in 16 runs.
+    // A second dispatcher, kept for the binary's life, makes tracing compute
+    // the interest over all registered dispatchers instead.
+    static PIN: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    PIN.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     let buf = Buf::default();
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()

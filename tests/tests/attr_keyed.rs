@@ -67,8 +67,8 @@ fn only_the_failing_key_opens() {
     assert!(is_rejection(&fetch(&bad, true)), "the bad host is rejected");
     assert_eq!(fetch(&good, true).unwrap(), 1, "the good one still runs");
     match fetch(&bad, true) {
-        Err(AppError::Breaker(Error::Rejected { name, .. })) => {
-            assert_eq!(&*name, "keyed_hosts[host=bad.example]")
+        Err(AppError::Breaker(rejection @ Error::Rejected { .. })) => {
+            assert_eq!(rejection.name(), "keyed_hosts[host=bad.example]")
         }
         other => panic!("expected a rejection, got {other:?}"),
     }

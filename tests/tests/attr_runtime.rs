@@ -355,12 +355,12 @@ fn reset_and_success_govern_recovery_through_half_open() {
     clock.advance(secs(4));
     match recovering(true) {
         Err(AppError::Breaker(Error::Rejected {
-            name,
+            opening,
             state,
             retry_after,
             ..
         })) => {
-            assert_eq!(&*name, "rt_reset");
+            assert_eq!(&*opening.name, "rt_reset");
             assert_eq!(state, State::Open);
             assert_eq!(retry_after, Some(secs(6)));
         }
