@@ -773,22 +773,28 @@ impl Inner {
     }
 
     /// Counts and records a refused call; the caller builds the `Error`.
-    #[cold]
+    /// Inlined into the slow path, where rejections are the common case.
+    #[inline]
     fn refuse(&self, state: State, retry_after: Option<u64>) -> Refusal {
         self.counters.bump(Count::Rejected);
         if let Some(tap) = self.tap.get() {
-            // In Open the caller read the clock to decide; elsewhere it did not.
-            let at = match (state, retry_after) {
-                (State::Open, Some(after)) => self
-                    .hot
-                    .deadline
-                    .load(Ordering::Acquire)
-                    .saturating_sub(after),
-                _ => self.now(),
-            };
-            tap.rejected(at);
+            self.tap_rejected(tap, state, retry_after);
         }
         Refusal { state, retry_after }
+    }
+
+    #[cold]
+    fn tap_rejected(&self, tap: &Arc<dyn Tap>, state: State, retry_after: Option<u64>) {
+        // In Open the caller read the clock to decide; elsewhere it did not.
+        let at = match (state, retry_after) {
+            (State::Open, Some(after)) => self
+                .hot
+                .deadline
+                .load(Ordering::Acquire)
+                .saturating_sub(after),
+            _ => self.now(),
+        };
+        tap.rejected(at);
     }
 
     /// The error of a refused call. Inlined into the caller, so the error is

@@ -13,6 +13,12 @@ fn code(outcome: Outcome) -> u8 {
     (u8::from(outcome.failure) * FAILURE) | (u8::from(outcome.slow) * SLOW)
 }
 
+/// An outcome code as a step of the packed totals: failures in the low 32
+/// bits, slow calls in the high 32.
+fn step(code: u8) -> u64 {
+    u64::from(code & FAILURE) | (u64::from((code & SLOW) >> 1) << 32)
+}
+
 /// The outcomes inside the window.
 enum Outcomes {
     /// A count window: a ring of the last K outcome codes, allocated once.
@@ -34,8 +40,11 @@ pub(crate) struct RateWindow {
     min_calls: u32,
     failure_rate: Option<Percent>,
     slow_rate: Option<Percent>,
-    failures: u32,
-    slow: u32,
+    /// Failures (low 32 bits) and slow calls (high 32 bits) in the window,
+    /// in one word: updated with one load and one store of the same width,
+    /// where two `u32`s were combined into vector loads that stalled on the
+    /// scalar stores before them.
+    totals: u64,
 }
 
 impl RateWindow {
@@ -56,30 +65,28 @@ impl RateWindow {
             min_calls: config.min_calls(),
             failure_rate: config.failure_rate(),
             slow_rate: config.slow_rate(),
-            failures: 0,
-            slow: 0,
+            totals: 0,
         }
     }
 
-    /// Takes an outcome code out of the running totals.
-    fn forget(failures: &mut u32, slow: &mut u32, code: u8) {
-        *failures -= u32::from(code & FAILURE);
-        *slow -= u32::from((code & SLOW) >> 1);
+    fn failures(&self) -> u32 {
+        self.totals as u32
+    }
+
+    fn slow(&self) -> u32 {
+        (self.totals >> 32) as u32
     }
 
     #[inline(always)]
     pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
         let new = code(outcome);
         let RateWindow {
-            outcomes,
-            failures,
-            slow,
-            ..
+            outcomes, totals, ..
         } = self;
         let calls = match outcomes {
             Outcomes::Calls { ring, next, len } => {
                 if *len == ring.len() {
-                    Self::forget(failures, slow, ring[*next]);
+                    *totals -= step(ring[*next]);
                 } else {
                     *len += 1;
                 }
@@ -101,14 +108,13 @@ impl RateWindow {
                             break;
                         }
                         list.pop_front();
-                        Self::forget(failures, slow, old);
+                        *totals -= step(old);
                     }
                 }
                 list.len()
             }
         };
-        *failures += u32::from(new & FAILURE);
-        *slow += u32::from((new & SLOW) >> 1);
+        *totals += step(new);
 
         let calls = calls as u32;
         if calls < self.min_calls {
@@ -119,18 +125,18 @@ impl RateWindow {
             u64::from(count) * 10_000 >= u64::from(p.hundredths()) * u64::from(calls)
         };
         if let Some(p) = self.failure_rate {
-            if reached(self.failures, p) {
+            if reached(self.failures(), p) {
                 return Some(Trip::FailureRate {
-                    failures: self.failures,
+                    failures: self.failures(),
                     calls,
                     threshold: p,
                 });
             }
         }
         if let Some(p) = self.slow_rate {
-            if reached(self.slow, p) {
+            if reached(self.slow(), p) {
                 return Some(Trip::SlowCallRate {
-                    slow: self.slow,
+                    slow: self.slow(),
                     calls,
                     threshold: p,
                 });
@@ -147,15 +153,14 @@ impl RateWindow {
             }
             Outcomes::Time { list, .. } => list.clear(),
         }
-        self.failures = 0;
-        self.slow = 0;
+        self.totals = 0;
     }
 
     /// The failure and slow-call rates (percent) at `now`, once the window
     /// holds `min_calls` outcomes.
     pub(crate) fn rates(&self, now: u64) -> Option<(f64, f64)> {
         let (calls, failures, slow) = match &self.outcomes {
-            Outcomes::Calls { len, .. } => (*len as u32, self.failures, self.slow),
+            Outcomes::Calls { len, .. } => (*len as u32, self.failures(), self.slow()),
             Outcomes::Time { within, list } => {
                 let horizon = now.checked_sub(*within);
                 list.iter()
