@@ -21,7 +21,7 @@ use crate::dry_run::{DryRun, Move, Role};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
 use crate::opening::OpeningCell;
-use crate::policy::{Outcome, Trip, Windows, nanos, reopen_period};
+use crate::policy::{Batched, Outcome, Trip, Windows, nanos, reopen_period};
 use crate::registry::Shared;
 use crate::state::Word;
 use crate::store::{Change, Link, Remote, Store, Trial};
@@ -84,6 +84,12 @@ struct Inner {
     half_open_wait: u64,
     /// Whether a windowed policy is active: outcomes then go through the lock.
     windowed: bool,
+    /// Whether successes on a full count window skip the lock (`batched`):
+    /// a count window, and neither adaptive throttling nor the consecutive
+    /// policy, which must see successes in the same order as the window.
+    batch_successes: bool,
+    /// The successes counted without the lock, for the window to take in.
+    batched: Batched,
     /// Whether adaptive throttling decides admissions (under the lock).
     adaptive: bool,
     /// Adaptive throttling's dice: seedable, so a replay drops the same calls.
@@ -178,6 +184,9 @@ impl Breaker {
                 consecutive: config.consecutive().unwrap_or(0),
                 half_open_wait: config.max_half_open_wait().map_or(0, nanos),
                 windowed: windows.is_some(),
+                batch_successes: config.consecutive().is_none()
+                    && windows.as_ref().is_some_and(Windows::batches_successes),
+                batched: Batched::new(),
                 detours: AtomicU8::new(
                     if config.slow().is_some() { TIMED } else { 0 }
                         | if windows.is_some() { WINDOWED } else { 0 }
@@ -1065,18 +1074,20 @@ impl Inner {
         if !self.cas(from, to) {
             return false;
         }
+        if self.batch_successes && from.state() == State::Closed {
+            // Successes that ended before the move belong to the period that
+            // ends; later ones go through the lock, and find they are late.
+            self.take_batched(ctl, from.generation());
+            self.batched.clear(to.generation());
+        }
         match to.state() {
             State::Open | State::ForcedOpen => self.record_opening(at, &reason, message),
             State::Closed => {
-                if let Some(windows) = &mut ctl.windows {
-                    windows.clear();
-                }
+                self.clear_windows(ctl, to.generation());
                 ctl.period = nanos(self.config.reset());
             }
             State::MetricsOnly => {
-                if let Some(windows) = &mut ctl.windows {
-                    windows.clear();
-                }
+                self.clear_windows(ctl, to.generation());
                 ctl.dry_run = DryRun::new(&self.config);
             }
             _ => {}
@@ -1182,9 +1193,7 @@ impl Inner {
         };
         let Some(m) = moved else { return true };
         if m.to == State::Closed || m.from == State::Closed {
-            if let Some(windows) = &mut ctl.windows {
-                windows.clear();
-            }
+            self.clear_windows(ctl, w.generation());
         }
         // The message of the failure is only kept for live openings.
         drop(message);
@@ -1260,7 +1269,8 @@ impl Inner {
                 // Undated outcomes (count windows only) carry time 0: their
                 // windows never look at it.
                 State::Closed if self.windowed => {
-                    self.feed_windows(generation, failure, slow, now.unwrap_or(0), message)
+                    (!failure && !slow && self.batch_successes && self.batched.add(w.generation()))
+                        || self.feed_windows(generation, failure, slow, now.unwrap_or(0), message)
                 }
                 State::Closed => self.feed_consecutive(generation, failure, message),
                 State::HalfOpen => self.feed_trial(generation, failure, message),
@@ -1335,6 +1345,7 @@ impl Inner {
         if !w.is_period(generation) || w.state() != State::Closed {
             return false;
         }
+        self.take_batched(&mut ctl, w.generation());
         let mut run = w.aux();
         let mut trip = None;
         if self.consecutive > 0 {
@@ -1359,9 +1370,38 @@ impl Inner {
                 if run != w.aux() {
                     self.cas(w, w.with_aux(run));
                 }
+                if self.batch_successes && ctl.windows.as_ref().is_some_and(Windows::is_full) {
+                    self.batched.window_full(w.generation());
+                }
             }
         }
         true
+    }
+
+    /// Clears the policies' windows, and the successes batched for them, for
+    /// the period `generation` that starts with them empty.
+    fn clear_windows(&self, ctl: &mut Control, generation: u32) {
+        if let Some(windows) = &mut ctl.windows {
+            windows.clear();
+        }
+        if self.batch_successes {
+            self.batched.clear(generation);
+        }
+    }
+
+    /// Takes the successes batched for `generation` into the window. Under
+    /// the lock, before anything else reads or feeds the window.
+    #[inline]
+    fn take_batched(&self, ctl: &mut Control, generation: u32) {
+        if !self.batch_successes {
+            return;
+        }
+        let count = self.batched.take(generation);
+        if count > 0 {
+            if let Some(windows) = &mut ctl.windows {
+                windows.successes(count);
+            }
+        }
     }
 
     /// Opens a Closed word for a policy of `feed_windows`; releases the lock.
@@ -1495,9 +1535,7 @@ impl Inner {
                         self.record_opening(at, &reason, None);
                     }
                     Action::Reset => {
-                        if let Some(windows) = &mut ctl.windows {
-                            windows.clear();
-                        }
+                        self.clear_windows(&mut ctl, w.generation());
                         if w.aux() != 0 && !self.cas(w, w.with_aux(0)) {
                             continue;
                         }
@@ -1530,7 +1568,12 @@ impl Inner {
         let w = self.word();
         let rates = if self.windowed {
             let now = self.now();
-            self.lock().windows.as_ref().and_then(|w| w.rates(now))
+            let mut ctl = self.lock();
+            let w = self.word();
+            if w.state() == State::Closed {
+                self.take_batched(&mut ctl, w.generation());
+            }
+            ctl.windows.as_ref().and_then(|w| w.rates(now))
         } else {
             None
         };

@@ -112,6 +112,45 @@ fn loom_a_success_racing_a_tripping_failure_loses_no_count() {
 }
 
 #[test]
+fn loom_a_batched_success_racing_a_tripping_failure_loses_no_count() {
+    // A full count window: the success may skip the lock (policy::batched),
+    // the failure takes it, takes in what was batched, and trips.
+    model(|| {
+        let config = Config::builder()
+            .failure_rate(50.0)
+            .window_calls(2)
+            .reset(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let (b, _clock, log) = breaker(config);
+        b.acquire().unwrap().success();
+        b.acquire().unwrap().success();
+        let ok = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.success().straggler).ok())
+        };
+        let bad = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.failure()).is_ok())
+        };
+        let admitted_ok = ok.join().unwrap();
+        assert!(bad.join().unwrap(), "the failing call starts in Closed");
+        let s = b.stats();
+        assert_eq!(s.admitted + s.rejected, 4);
+        assert_eq!(s.admitted, s.successes + s.failures + s.in_flight);
+        assert_eq!(s.in_flight, 0);
+        assert_eq!(s.failures, 1);
+        // Whatever the order, the window held one failure in two and tripped.
+        assert_eq!(b.state(), State::Open);
+        assert_eq!(*log.lock().unwrap(), vec![(State::Closed, State::Open)]);
+        let reason = b.open_reason().unwrap().reason.to_string();
+        assert_eq!(reason, "1 of 2 calls failed (threshold 50%)");
+        assert_eq!(s.failure_rate, Some(50.0));
+        assert!(admitted_ok.is_none() || s.successes == 3);
+    });
+}
+
+#[test]
 fn loom_half_open_trials_in_flight_never_exceed_the_cap() {
     model(|| {
         let (b, clock, log) = breaker(config(1, 2, 1));

@@ -202,6 +202,51 @@ fn a_count_window_holds_only_the_last_k_outcomes() {
 }
 
 #[test]
+fn a_success_on_a_full_count_window_pushes_the_oldest_outcome_out() {
+    // Once the window is full, successes skip the lock and are taken into
+    // the window by the next reader or outcome: none may be lost.
+    let r = Rig::new(cfg().failure_rate(90.0).window_calls(4));
+    r.fail();
+    r.ok();
+    r.ok();
+    r.ok();
+    assert_eq!(r.breaker.stats().failure_rate, Some(25.0));
+    r.ok(); // the failure leaves the window
+    assert_eq!(r.breaker.stats().failure_rate, Some(0.0));
+    r.fail();
+    r.ok();
+    r.ok();
+    assert_eq!(r.breaker.stats().failure_rate, Some(25.0));
+    for _ in 0..9 {
+        r.ok();
+    }
+    assert_eq!(
+        r.breaker.stats().failure_rate,
+        Some(0.0),
+        "more than K at once"
+    );
+    r.fail();
+    r.fail();
+    r.fail();
+    assert_eq!(r.breaker.stats().failure_rate, Some(75.0));
+    r.fail();
+    assert_eq!(r.moves()[0].2, "4 of 4 calls failed (threshold 90%)");
+}
+
+#[test]
+fn successes_that_ended_before_an_operator_trip_stay_in_the_window() {
+    let r = Rig::new(cfg().failure_rate(90.0).window_calls(4));
+    r.fail();
+    r.ok();
+    r.ok();
+    r.ok();
+    r.ok();
+    r.breaker.trip();
+    assert_eq!(r.state(), State::Open);
+    assert_eq!(r.breaker.stats().failure_rate, Some(0.0));
+}
+
+#[test]
 fn rate_thresholds_compare_exactly_in_hundredths() {
     // 1 of 3 is 33.333...%: at or above 33.33%, below 33.34%.
     let at = Rig::new(cfg().failure_rate(33.33).window_calls(3));

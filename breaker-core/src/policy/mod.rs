@@ -6,6 +6,7 @@
 //! they ended, and answers whether that outcome opens the breaker.
 
 mod adaptive;
+mod batched;
 mod rate;
 mod within;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use crate::Reason;
 use crate::config::{Config, Percent};
 pub(crate) use adaptive::Adaptive;
+pub(crate) use batched::Batched;
 pub(crate) use rate::RateWindow;
 pub(crate) use within::FailuresWithin;
 
@@ -127,6 +129,27 @@ impl Windows {
         let within = self.within.as_mut().and_then(|w| w.record(outcome));
         let rate = self.rate.as_mut().and_then(|r| r.record(outcome));
         within.or(rate)
+    }
+
+    /// Whether successes on a full window may be batched (see `batched`):
+    /// with a count window and no adaptive throttling, which counts successes
+    /// as they end. The time window of `within` only looks at failures.
+    pub(crate) fn batches_successes(&self) -> bool {
+        self.adaptive.is_none() && self.rate.as_ref().is_some_and(RateWindow::counts_calls)
+    }
+
+    /// Whether the count window holds its K outcomes.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.rate.as_ref().is_some_and(RateWindow::is_full)
+    }
+
+    /// Successes batched while the count window was full, in one step.
+    #[inline]
+    pub(crate) fn successes(&mut self, count: u32) {
+        if let Some(rate) = &mut self.rate {
+            rate.successes(count);
+        }
     }
 
     pub(crate) fn clear(&mut self) {

@@ -145,6 +145,46 @@ impl RateWindow {
         None
     }
 
+    /// Whether this is a count window.
+    pub(crate) fn counts_calls(&self) -> bool {
+        matches!(self.outcomes, Outcomes::Calls { .. })
+    }
+
+    /// Whether a count window holds its K outcomes.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        matches!(&self.outcomes, Outcomes::Calls { ring, len, .. } if *len == ring.len())
+    }
+
+    /// `count` successes, not slow, entering a full count window (see
+    /// `batched`): what `count` calls of `record` would leave, without the
+    /// checks, which a success on a full window cannot pass.
+    #[inline]
+    pub(crate) fn successes(&mut self, count: u32) {
+        let RateWindow {
+            outcomes, totals, ..
+        } = self;
+        let Outcomes::Calls { ring, next, len } = outcomes else {
+            return;
+        };
+        debug_assert_eq!(*len, ring.len(), "only a full window batches successes");
+        if count as usize >= ring.len() {
+            ring.fill(0);
+            *totals = 0;
+            *next = (*next + count as usize) % ring.len();
+            return;
+        }
+        for _ in 0..count {
+            *totals -= step(ring[*next]);
+            ring[*next] = 0;
+            *next = if *next + 1 == ring.len() {
+                0
+            } else {
+                *next + 1
+            };
+        }
+    }
+
     pub(crate) fn clear(&mut self) {
         match &mut self.outcomes {
             Outcomes::Calls { next, len, .. } => {
