@@ -42,6 +42,14 @@ fn failing(_x: u64) -> Result<u64, Fail> {
     Err(Fail)
 }
 
+/// The same call through the attribute (a breaker of the global registry,
+/// Closed, default configuration).
+#[breaker_core::circuit_breaker(hot_path_annotated)]
+#[inline(never)]
+fn annotated(x: u64) -> Result<u64, Fail> {
+    Ok(black_box(x).wrapping_add(1))
+}
+
 /// For the rejection: a caller that keeps the breaker's whole error.
 #[inline(never)]
 fn work_keeping_errors(x: u64) -> Result<u64, Error> {
@@ -71,6 +79,7 @@ fn recloser_breaker(closed_len: usize) -> recloser::Recloser {
 fn closed_success(c: &mut Criterion) {
     let mut g = c.benchmark_group("closed_success");
     g.bench_function("direct", |b| b.iter(|| work(black_box(1))));
+    g.bench_function("annotated", |b| b.iter(|| annotated(black_box(1))));
     let breaker = ours(Config::default());
     g.bench_function("breaker_call", |b| {
         b.iter(|| breaker.call(|| work(black_box(1))))

@@ -38,6 +38,12 @@ fn failing(_x: u64) -> Result<u64, Fail> {
     Err(Fail)
 }
 
+#[breaker_core::circuit_breaker(instructions_annotated)]
+#[inline(never)]
+fn annotated(x: u64) -> Result<u64, Fail> {
+    Ok(black_box(x).wrapping_add(1))
+}
+
 #[inline(never)]
 fn work_keeping_errors(x: u64) -> Result<u64, Error> {
     Ok(black_box(x).wrapping_add(1))
@@ -72,6 +78,7 @@ fn mixed(breaker: &Breaker, n: u64) {
 
 const CASES: &[&str] = &[
     "direct",
+    "annotated",
     "call",
     "permit",
     "failsafe",
@@ -101,6 +108,7 @@ fn main() {
     };
     match case.as_str() {
         "direct" => (0..n).for_each(|i| drop(black_box(work(i)))),
+        "annotated" => (0..n).for_each(|i| drop(black_box(annotated(i)))),
         "call" => {
             let b = Breaker::new("bench", Config::default());
             (0..n).for_each(|i| drop(black_box(b.call(|| work(i)))));
