@@ -1118,7 +1118,19 @@ impl Inner {
             return None;
         }
         let now = self.now();
-        let (role, moved) = ctl.dry_run.admit(now, &self.config);
+        let (mut role, moved) = ctl.dry_run.admit(now, &self.config);
+        // Adaptive throttling decides in the dry run's Closed state as it
+        // would live, from the same dice: a call it would drop runs, and
+        // feeds nothing.
+        if role == Role::Closed
+            && self.adaptive
+            && ctl
+                .windows
+                .as_mut()
+                .is_some_and(|windows| windows.throttle(now, &self.random))
+        {
+            role = Role::Rejected;
+        }
         let generation = match moved {
             Some(m) => self.dry_move(w, now, m).generation(),
             None => w.generation(),

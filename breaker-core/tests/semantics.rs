@@ -1422,6 +1422,56 @@ fn adaptive_drops_the_same_calls_for_the_same_seed() {
 }
 
 #[test]
+fn a_dry_run_drops_the_calls_adaptive_throttling_would_drop_live() {
+    // Two breakers from the same seed see the same outcomes: one live, one
+    // in a dry run. The dry run lets every call run, and counts as
+    // `would_reject` exactly the calls the live one drops.
+    let live = Rig::new(cfg().adaptive(1.5));
+    let dry = Rig::new(cfg().adaptive(1.5));
+    live.breaker.reseed(3);
+    dry.breaker.reseed(3);
+    dry.breaker.metrics_only();
+    let mut dropped = 0;
+    for i in 0..400u64 {
+        live.advance(ms(5));
+        dry.advance(ms(5));
+        let fails = i % 5 != 0;
+        let before = dry.breaker.stats().would_reject;
+        let permit = dry.breaker.acquire().expect("a dry run admits every call");
+        let would_drop = dry.breaker.stats().would_reject > before;
+        match live.breaker.acquire() {
+            Ok(p) => {
+                assert!(
+                    !would_drop,
+                    "call {i}: admitted live, dropped in the dry run"
+                );
+                if fails {
+                    p.failure();
+                } else {
+                    p.success();
+                }
+            }
+            Err(_) => {
+                assert!(
+                    would_drop,
+                    "call {i}: dropped live, admitted in the dry run"
+                );
+                dropped += 1;
+            }
+        }
+        if fails {
+            permit.failure();
+        } else {
+            permit.success();
+        }
+    }
+    assert!(dropped > 100, "the failures made it shed load: {dropped}");
+    assert_eq!(dry.breaker.stats().would_reject, dropped);
+    assert_eq!(dry.breaker.stats().admitted, 400);
+    assert_eq!(dry.state(), State::MetricsOnly);
+}
+
+#[test]
 fn adaptive_alone_has_no_consecutive_policy_and_needs_a_time_window() {
     let config = cfg().adaptive(1.5).build().unwrap();
     assert_eq!(config.consecutive(), None);

@@ -145,9 +145,6 @@ pub struct Model {
     dry: Option<Box<Model>>,
     /// Adaptive throttling's dice.
     dice: jitter::Dice,
-    /// Whether `adaptive` decides admissions in Closed: not in a dry run,
-    /// which admits every call and so never draws.
-    throttles: bool,
 }
 
 impl Model {
@@ -166,7 +163,6 @@ impl Model {
         Model {
             waits,
             dice: jitter::Dice::new(seed, name),
-            throttles: config.adaptive.is_some(),
             dry: None,
             config,
             phase: Phase::Closed,
@@ -201,11 +197,7 @@ impl Model {
         });
         self.period += 1;
         self.phase = to;
-        self.dry = (to == Phase::MetricsOnly).then(|| {
-            let mut dry = Model::new(self.config.clone());
-            dry.throttles = false;
-            Box::new(dry)
-        });
+        self.dry = (to == Phase::MetricsOnly).then(|| Box::new(Model::new(self.config.clone())));
         match to {
             Phase::Closed => self.clear(),
             Phase::HalfOpen { .. } => {
@@ -275,7 +267,7 @@ impl Model {
     /// dropped with probability `max(0, R - K*A) / (R + 1)`, in integers,
     /// drawing only when that is above 0; a call let through is one more R.
     fn dropped(&mut self, now: u64) -> bool {
-        let (Some((k, _)), true) = (self.config.adaptive_window(), self.throttles) else {
+        let Some((k, _)) = self.config.adaptive_window() else {
             return false;
         };
         let Some((current, r, a)) = self.adaptive_totals(now) else {
@@ -413,7 +405,12 @@ impl Subject for Model {
             Phase::MetricsOnly => {
                 let role = match self.dry.as_mut() {
                     Some(dry) => {
-                        let role = match dry.admit(now) {
+                        // The dry run's adaptive throttling draws from the
+                        // breaker's own dice, as breaker-core's does.
+                        std::mem::swap(&mut self.dice, &mut dry.dice);
+                        let decision = dry.admit(now);
+                        std::mem::swap(&mut self.dice, &mut dry.dice);
+                        let role = match decision {
                             Decision::Admitted(t) => (t.period, true),
                             Decision::Rejected { .. } => (dry.period, false),
                         };
