@@ -33,7 +33,7 @@ fn valid_edge(from: State, to: State) -> bool {
         )
 }
 
-fn stress(name: &str, config: Config) {
+fn stress(name: &'static str, config: Config) {
     let breaker = Breaker::new(name.to_owned(), config);
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = log.clone();
@@ -50,8 +50,14 @@ fn stress(name: &str, config: Config) {
                     x ^= x >> 7;
                     x ^= x << 17;
                     attempts += 1;
-                    let Ok(permit) = breaker.acquire() else {
-                        continue;
+                    let permit = match breaker.acquire() {
+                        Ok(permit) => permit,
+                        Err(rejection) => {
+                            // Each thread caches the openings it handed out:
+                            // the rejection is still this breaker's.
+                            assert_eq!(rejection.name(), name);
+                            continue;
+                        }
                     };
                     if x % 16 == 0 {
                         thread::sleep(Duration::from_micros(x % 200));
@@ -119,6 +125,20 @@ fn stress_consecutive_policy_on_the_real_clock() {
             .half_open(3)
             .backoff(1.5)
             .reset_max(Duration::from_millis(20))
+            .build()
+            .unwrap(),
+    );
+}
+
+#[test]
+fn stress_count_window_with_batched_successes_on_the_real_clock() {
+    // A count window alone: once full, successes skip the lock.
+    stress(
+        "stress-count-window",
+        Config::builder()
+            .failure_rate(45.0)
+            .window_calls(20)
+            .reset(Duration::from_millis(2))
             .build()
             .unwrap(),
     );
