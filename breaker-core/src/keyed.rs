@@ -82,6 +82,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use crate::clock::{Clock, MonotonicClock, saturating_nanos};
+use crate::overrides::KeyedSettings;
 use crate::registry::Shared;
 use crate::{Breaker, Config, ConfigError, Error, Registry, State};
 use table::{Slot, Table};
@@ -229,7 +230,8 @@ where
     /// name, removed on eviction), on its clock and with its listeners and
     /// store. The configuration takes the registry's overrides for the keyed
     /// breaker's name (`BREAKER_UPSTREAM_FAIL_MAX` reaches every key of
-    /// `upstream`).
+    /// `upstream`), and so do `max_keys` and `idle`
+    /// (`BREAKER_UPSTREAM_MAX_KEYS=5000`).
     ///
     /// A registry holds one keyed breaker per name and key type: building one
     /// that exists returns the existing one (its settings win, as with
@@ -274,20 +276,24 @@ where
             Home::Registry(registry) => Some(*registry),
             Home::Alone(_) => None,
         };
-        let make = |config| KeyedBreaker {
+        let keyed = KeyedSettings {
+            max_keys: self.max_keys,
+            idle: self.idle,
+        };
+        let make = |(config, keyed): (Config, KeyedSettings)| KeyedBreaker {
             inner: Arc::new(Keyed::new(
                 self.name.as_str().into(),
                 self.label.into(),
                 config,
-                self.max_keys,
-                saturating_nanos(self.idle),
+                keyed.max_keys,
+                saturating_nanos(keyed.idle),
                 home,
             )),
         };
         Ok(match registry {
-            None => make(self.config),
+            None => make((self.config, keyed)),
             Some(registry) => registry.keyed_or_insert(&self.name, || {
-                make(registry.configured(&self.name, self.config))
+                make(registry.configured_keyed(&self.name, self.config, keyed))
             }),
         })
     }

@@ -41,12 +41,14 @@
 //! file that cannot be read or parsed is ignored whole.
 //!
 //! Overrides cover the breaker's keys (those of [`KEYS`] that
-//! this version supports); `fallback`, `failure`, `retry` and
+//! this version supports), and for a keyed breaker (`key = ...`) also
+//! `max_keys` and `idle` ([`KEYED_KEYS`]); `fallback`, `failure`, `retry` and
 //! `retry_backoff` belong to the function's code and are refused.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::{Config, ConfigBuilder, ConfigError, KEYS};
 
@@ -58,6 +60,19 @@ pub const CONFIG_VAR: &str = "BREAKER_CONFIG";
 
 /// What every override variable starts with.
 pub const ENV_PREFIX: &str = "BREAKER_";
+
+/// The attribute's keys that only a keyed breaker has: how many keys it keeps
+/// live, and how long a key may go without a call before it is dropped.
+pub const KEYED_KEYS: [&str; 2] = ["max_keys", "idle"];
+
+/// A keyed breaker's own settings, the values of [`KEYED_KEYS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyedSettings {
+    /// At most this many live keys (`max_keys`).
+    pub max_keys: usize,
+    /// A key with no call for this long is dropped (`idle`).
+    pub idle: Duration,
+}
 
 /// The attribute's keys that are code, not configuration.
 const CODE_KEYS: [&str; 5] = ["fallback", "failure", "retry", "retry_backoff", "name"];
@@ -352,7 +367,10 @@ impl Overrides {
             };
             let key = rest.to_ascii_lowercase();
             let origin = Origin::Env { var: var.clone() };
-            if KEYS.contains(&key.as_str()) || CODE_KEYS.contains(&key.as_str()) {
+            if KEYS.contains(&key.as_str())
+                || CODE_KEYS.contains(&key.as_str())
+                || KEYED_KEYS.contains(&key.as_str())
+            {
                 settings.push(Setting {
                     key,
                     value: value.clone(),
@@ -390,9 +408,41 @@ impl Overrides {
     /// assert_eq!(errors[1].key(), Some("reset"));
     /// ```
     pub fn apply(&self, name: &str, base: &Config) -> Result<Config, Vec<OverrideError>> {
+        self.apply_to(name, base, None).map(|(config, _)| config)
+    }
+
+    /// For the keyed breaker `name`: `base` and its `keyed` settings with
+    /// the overrides applied (`max_keys` and `idle` too), or every mistake
+    /// found in them (then both stand unchanged).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use breaker_core::{Config, overrides::{KeyedSettings, Overrides}};
+    ///
+    /// let overrides = Overrides::new().vars([("BREAKER_HOSTS_MAX_KEYS", "5000"), ("BREAKER_HOSTS_IDLE", "1m")]);
+    /// let keyed = KeyedSettings { max_keys: 1000, idle: Duration::from_secs(600) };
+    /// let (_, keyed) = overrides.apply_keyed("hosts", &Config::default(), keyed).unwrap();
+    /// assert_eq!(keyed, KeyedSettings { max_keys: 5000, idle: Duration::from_secs(60) });
+    /// ```
+    pub fn apply_keyed(
+        &self,
+        name: &str,
+        base: &Config,
+        keyed: KeyedSettings,
+    ) -> Result<(Config, KeyedSettings), Vec<OverrideError>> {
+        self.apply_to(name, base, Some(keyed))
+            .map(|(config, settings)| (config, settings.unwrap_or(keyed)))
+    }
+
+    fn apply_to(
+        &self,
+        name: &str,
+        base: &Config,
+        mut keyed: Option<KeyedSettings>,
+    ) -> Result<(Config, Option<KeyedSettings>), Vec<OverrideError>> {
         let (settings, mut errors) = self.settings(name);
         if settings.is_empty() && errors.is_empty() {
-            return Ok(base.clone());
+            return Ok((base.clone(), keyed));
         }
         let mut builder = ConfigBuilder::from(base);
         // The last setting of a key wins; keep where it was written, so a
@@ -400,6 +450,20 @@ impl Overrides {
         let mut written: BTreeMap<&str, &Setting> = BTreeMap::new();
         for setting in &settings {
             let key = setting.key.as_str();
+            if KEYED_KEYS.contains(&key) {
+                match keyed.as_mut() {
+                    Some(keyed) => {
+                        if let Err(message) = keyed.set(key, &setting.value) {
+                            errors.push(setting.value_error(name, message));
+                        }
+                    }
+                    None => errors.push(setting.error(
+                        name,
+                        "applies to keyed breakers only (`key = ...`)".to_owned(),
+                    )),
+                }
+                continue;
+            }
             if CODE_KEYS.contains(&key) {
                 errors.push(setting.error(
                     name,
@@ -434,33 +498,64 @@ impl Overrides {
         if !errors.is_empty() {
             return Err(errors);
         }
-        builder.build().map_err(|error| {
-            // The rule may be broken by a key the overrides did not write
-            // (`min_calls` from the base, above an overridden `window`): then
-            // the mistake points at the first override.
-            let field = error.field();
-            let at = written.get(field).or_else(|| written.values().next());
-            let mut e = match at {
-                Some(setting) => setting.config_error(name, &error),
-                None => OverrideError::new(
-                    Origin::Env {
-                        var: env_prefix(name),
-                    },
-                    Some(name),
-                    None,
-                    String::new(),
-                ),
-            };
-            e.key = Some(field.to_owned());
-            e.message = error.message().to_owned();
-            vec![e]
-        })
+        builder
+            .build()
+            .map(|config| (config, keyed))
+            .map_err(|error| {
+                // The rule may be broken by a key the overrides did not write
+                // (`min_calls` from the base, above an overridden `window`): then
+                // the mistake points at the first override.
+                let field = error.field();
+                let at = written.get(field).or_else(|| written.values().next());
+                let mut e = match at {
+                    Some(setting) => setting.config_error(name, &error),
+                    None => OverrideError::new(
+                        Origin::Env {
+                            var: env_prefix(name),
+                        },
+                        Some(name),
+                        None,
+                        String::new(),
+                    ),
+                };
+                e.key = Some(field.to_owned());
+                e.message = error.message().to_owned();
+                vec![e]
+            })
+    }
+}
+
+impl KeyedSettings {
+    /// Sets `key` (one of [`KEYED_KEYS`]) from its text, as the attribute
+    /// writes it.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let max = crate::keyed::MAX_KEYS;
+        match key {
+            "max_keys" => match value.trim().parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => self.max_keys = n,
+                _ => {
+                    return Err(format!(
+                        "must be a whole number between 1 and {max}, got {value:?}"
+                    ));
+                }
+            },
+            _ => match crate::parse_duration(value.trim()) {
+                Ok(d) if !d.is_zero() => self.idle = d,
+                Ok(_) => return Err("must be longer than zero".to_owned()),
+                Err(e) => return Err(format!("{e}, got {value:?}")),
+            },
+        }
+        Ok(())
     }
 }
 
 impl Setting {
     fn error(&self, name: &str, message: String) -> OverrideError {
         OverrideError::new(self.key_at.clone(), Some(name), Some(&self.key), message)
+    }
+
+    fn value_error(&self, name: &str, message: String) -> OverrideError {
+        OverrideError::new(self.value_at.clone(), Some(name), Some(&self.key), message)
     }
 
     fn config_error(&self, name: &str, error: &ConfigError) -> OverrideError {
@@ -509,6 +604,87 @@ mod tests {
 
     fn base() -> Config {
         "fail_max = 5, reset = 30s".parse().unwrap()
+    }
+
+    fn keyed() -> KeyedSettings {
+        KeyedSettings {
+            max_keys: 1000,
+            idle: Duration::from_secs(600),
+        }
+    }
+
+    #[test]
+    fn max_keys_and_idle_override_a_keyed_breaker_only() {
+        let overrides = Overrides::new().vars([
+            ("BREAKER_HOSTS_MAX_KEYS", "50"),
+            ("BREAKER_HOSTS_IDLE", "90s"),
+            ("BREAKER_HOSTS_FAIL_MAX", "9"),
+        ]);
+        let (config, settings) = overrides.apply_keyed("hosts", &base(), keyed()).unwrap();
+        assert_eq!(config.fail_max(), Some(9));
+        assert_eq!(
+            settings,
+            KeyedSettings {
+                max_keys: 50,
+                idle: Duration::from_secs(90),
+            }
+        );
+        // A breaker without a key has nothing to keep live: every override
+        // of it is refused, and it keeps its base configuration.
+        let errors = overrides.apply("hosts", &base()).unwrap_err();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(
+            errors[0].to_string(),
+            "environment variable `BREAKER_HOSTS_MAX_KEYS`: breaker `hosts`, `max_keys`: applies to keyed breakers only (`key = ...`)"
+        );
+        assert_eq!(errors[1].key(), Some("idle"));
+    }
+
+    #[test]
+    fn bad_keyed_values_are_refused_whole_and_name_the_variable() {
+        let overrides = Overrides::new().vars([
+            ("BREAKER_HOSTS_MAX_KEYS", "0"),
+            ("BREAKER_HOSTS_IDLE", "0s"),
+            ("BREAKER_HOSTS_FAIL_MAX", "9"),
+        ]);
+        let errors = overrides
+            .apply_keyed("hosts", &base(), keyed())
+            .unwrap_err();
+        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "environment variable `BREAKER_HOSTS_MAX_KEYS`: breaker `hosts`, `max_keys`: must be a whole number between 1 and 1000000, got \"0\"",
+                "environment variable `BREAKER_HOSTS_IDLE`: breaker `hosts`, `idle`: must be longer than zero",
+            ]
+        );
+        let errors = Overrides::new()
+            .vars([("BREAKER_HOSTS_IDLE", "soon")])
+            .apply_keyed("hosts", &base(), keyed())
+            .unwrap_err();
+        assert!(
+            errors[0].message().ends_with("got \"soon\""),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[cfg(feature = "config-file")]
+    #[test]
+    fn a_file_sets_max_keys_and_idle_as_the_attribute_writes_them() {
+        let overrides = Overrides::new().file(
+            "ops.toml",
+            "[hosts]\nmax_keys = 5_000\nidle = \"1m\"\n\n[db]\nmax_keys = 5\n",
+        );
+        assert!(overrides.errors().is_empty(), "{:?}", overrides.errors());
+        let (_, settings) = overrides.apply_keyed("hosts", &base(), keyed()).unwrap();
+        assert_eq!(settings.max_keys, 5000);
+        assert_eq!(settings.idle, Duration::from_secs(60));
+        let errors = overrides.apply("db", &base()).unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "ops.toml:6:1: breaker `db`, `max_keys`: applies to keyed breakers only (`key = ...`)"
+        );
     }
 
     #[test]

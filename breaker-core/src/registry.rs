@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use crate::clock::{Clock, ClockCell, MonotonicClock};
 use crate::event::{Listeners, Transition};
-use crate::overrides::{OverrideError, Overrides};
+use crate::overrides::{KeyedSettings, OverrideError, Overrides};
 use crate::retry::{Jitter, RealSleeper, Sleeper};
 use crate::store::Store;
 use crate::{Breaker, Config};
@@ -310,11 +310,26 @@ impl Registry {
         &self.shared
     }
 
-    /// `base` with the overrides of `name` applied; their mistakes reported.
-    pub(crate) fn configured(&self, name: &str, base: Config) -> Config {
-        let (config, errors) = self.overridden(name, base);
-        self.report(errors);
-        config
+    /// For the keyed breaker `name`: `base` and its `keyed` settings with
+    /// the overrides applied; mistakes are reported and leave both as given.
+    pub(crate) fn configured_keyed(
+        &self,
+        name: &str,
+        base: Config,
+        keyed: KeyedSettings,
+    ) -> (Config, KeyedSettings) {
+        let overrides = self
+            .overrides
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match overrides.apply_keyed(name, &base, keyed) {
+            Ok(applied) => applied,
+            Err(errors) => {
+                self.report(errors);
+                (base, keyed)
+            }
+        }
     }
 
     /// Registers the breaker of one key of keyed breaker `owner`, with

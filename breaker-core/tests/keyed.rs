@@ -324,3 +324,29 @@ fn threads_sharing_keys_keep_the_bound() {
     assert!(hosts.len() <= 50);
     assert_eq!(registered(registry, "threads").len(), hosts.len());
 }
+
+#[test]
+fn operators_override_max_keys_and_idle_by_the_keyed_breakers_name() {
+    let overrides = breaker_core::overrides::Overrides::new().vars([
+        ("BREAKER_TUNED_MAX_KEYS", "2"),
+        ("BREAKER_TUNED_IDLE", "5s"),
+        ("BREAKER_TUNED_FAIL_MAX", "1"),
+    ]);
+    let registry: &'static Registry = Box::leak(Box::new(Registry::with_overrides(overrides)));
+    let clock = ManualClock::new();
+    registry.use_clock(clock.clone());
+    let hosts: KeyedBreaker<String> = KeyedBreaker::builder("tuned")
+        .max_keys(100)
+        .idle(Duration::from_secs(600))
+        .registry(registry)
+        .build()
+        .unwrap();
+    assert_eq!(hosts.max_keys(), 2);
+    assert_eq!(hosts.idle(), Duration::from_secs(5));
+    assert_eq!(hosts.config().fail_max(), Some(1));
+    for host in ["a", "b", "c"] {
+        ok(&hosts, host).unwrap();
+    }
+    assert_eq!(hosts.len(), 2, "the overridden bound holds");
+    assert!(registry.config_errors().is_empty());
+}
