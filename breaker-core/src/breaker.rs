@@ -1591,7 +1591,10 @@ impl Inner {
         };
         let opened_at = self.opened_at.load(Ordering::Relaxed);
         let dry_run = (w.state() == State::MetricsOnly).then(|| self.lock().dry_run.state);
-        let drop_probability = if self.adaptive && w.state() == State::Closed {
+        // In a dry run, adaptive throttling decides in the dry run's Closed
+        // state: the probability is the one it draws against.
+        let throttling = w.state() == State::Closed || dry_run == Some(State::Closed);
+        let drop_probability = if self.adaptive && throttling {
             let now = self.now();
             self.lock()
                 .windows

@@ -45,7 +45,9 @@ pub struct Stats {
     /// Calls a dry run admitted that a live breaker would have rejected.
     pub would_reject: u64,
     /// With `adaptive`: the probability that a call arriving now is dropped
-    /// (0 outside Closed, where adaptive throttling does not decide).
+    /// (0 outside Closed, where adaptive throttling does not decide). In
+    /// MetricsOnly, the dry run's: the probability that it counts the call
+    /// in `would_reject`.
     pub drop_probability: Option<f64>,
     /// Calls admitted as half-open trials (they count in `admitted` too).
     pub trials: u64,

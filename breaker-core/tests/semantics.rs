@@ -1466,9 +1466,12 @@ fn a_dry_run_drops_the_calls_adaptive_throttling_would_drop_live() {
         }
     }
     assert!(dropped > 100, "the failures made it shed load: {dropped}");
-    assert_eq!(dry.breaker.stats().would_reject, dropped);
-    assert_eq!(dry.breaker.stats().admitted, 400);
-    assert_eq!(dry.state(), State::MetricsOnly);
+    let (live, dry) = (live.breaker.stats(), dry.breaker.stats());
+    assert!(live.drop_probability.unwrap() > 0.5);
+    assert_eq!(dry.drop_probability, live.drop_probability);
+    assert_eq!(dry.would_reject, dropped);
+    assert_eq!(dry.admitted, 400);
+    assert_eq!(dry.state, State::MetricsOnly);
 }
 
 #[test]
