@@ -698,24 +698,37 @@ pub(crate) async fn armed<'a, F: Future>(
     (permit, output)
 }
 
-/// Holds a permit while guarded code runs; dropped while still armed (the
-/// code panicked) it records a failure, and the panic goes on.
-pub(crate) struct FailOnUnwind<'a>(pub(crate) Option<Permit<'a>>);
+/// A permit that can record the panic of the code it guards.
+pub(crate) trait RecordsPanic {
+    /// The guarded code panicked: a failure, `panicked`.
+    fn panicked(self);
+}
 
-impl<'a> FailOnUnwind<'a> {
+impl RecordsPanic for Permit<'_> {
+    fn panicked(self) {
+        self.failure_with(|| "panicked".to_owned());
+    }
+}
+
+/// Holds a permit (borrowed, or an [`OwnedPermit`](crate::OwnedPermit) in a
+/// tower future) while guarded code runs; dropped while still armed (the
+/// code panicked) it records a failure, and the panic goes on.
+pub(crate) struct FailOnUnwind<P: RecordsPanic>(pub(crate) Option<P>);
+
+impl<P: RecordsPanic> FailOnUnwind<P> {
     /// The guarded code returned: hands the permit back.
     #[inline]
-    pub(crate) fn release(mut self) -> Option<Permit<'a>> {
+    pub(crate) fn release(mut self) -> Option<P> {
         let permit = self.0.take();
         std::mem::forget(self);
         permit
     }
 }
 
-impl Drop for FailOnUnwind<'_> {
+impl<P: RecordsPanic> Drop for FailOnUnwind<P> {
     fn drop(&mut self) {
         if let Some(permit) = self.0.take() {
-            permit.failure_with(|| "panicked".to_owned());
+            permit.panicked();
         }
     }
 }

@@ -59,6 +59,12 @@ impl Breaker {
     }
 }
 
+impl crate::breaker::RecordsPanic for OwnedPermit {
+    fn panicked(self) {
+        self.failure_with(|| "panicked".to_owned());
+    }
+}
+
 impl OwnedPermit {
     /// The breaker this permit was acquired from.
     pub fn breaker(&self) -> &Breaker {

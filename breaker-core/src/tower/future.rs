@@ -8,6 +8,7 @@ use pin_project_lite::pin_project;
 
 use super::{Classify, Reject};
 use crate::OwnedPermit;
+use crate::breaker::FailOnUnwind;
 
 pin_project! {
     /// The future of a call through a [`BreakerService`](super::BreakerService).
@@ -97,27 +98,6 @@ where
                 Some(rejection) => Poll::Ready(reject.rejected(rejection)),
                 None => panic!("a breaker's ResponseFuture was polled after it completed"),
             },
-        }
-    }
-}
-
-/// Holds the permit while the inner future is polled; dropped while still
-/// armed (the poll panicked), it records a failure.
-struct FailOnUnwind(Option<OwnedPermit>);
-
-impl FailOnUnwind {
-    #[inline]
-    fn release(mut self) -> Option<OwnedPermit> {
-        let permit = self.0.take();
-        std::mem::forget(self);
-        permit
-    }
-}
-
-impl Drop for FailOnUnwind {
-    fn drop(&mut self) {
-        if let Some(permit) = self.0.take() {
-            permit.failure_with(|| "panicked".to_owned());
         }
     }
 }
