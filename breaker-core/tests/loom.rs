@@ -54,6 +54,21 @@ fn assert_path(log: &Log, end: State) {
     assert_eq!(state, end);
 }
 
+/// One successful call and one failing call on two threads at once:
+/// whether the success was admitted (and then whether it straggled), and
+/// whether the failure was admitted.
+fn race_success_and_failure(b: &Breaker) -> (Option<bool>, bool) {
+    let ok = {
+        let b = b.clone();
+        thread::spawn(move || b.acquire().map(|p| p.success().straggler).ok())
+    };
+    let bad = {
+        let b = b.clone();
+        thread::spawn(move || b.acquire().map(|p| p.failure()).is_ok())
+    };
+    (ok.join().unwrap(), bad.join().unwrap())
+}
+
 #[test]
 fn loom_racing_failures_open_the_breaker_exactly_once() {
     model(|| {
@@ -82,16 +97,7 @@ fn loom_a_success_racing_a_tripping_failure_loses_no_count() {
     model(|| {
         let (b, _clock, log) = breaker(config(2, 1, 1));
         b.acquire().unwrap().failure();
-        let ok = {
-            let b = b.clone();
-            thread::spawn(move || b.acquire().map(|p| p.success().straggler).ok())
-        };
-        let bad = {
-            let b = b.clone();
-            thread::spawn(move || b.acquire().map(|p| p.failure()).is_ok())
-        };
-        let admitted_ok = ok.join().unwrap();
-        let admitted_bad = bad.join().unwrap();
+        let (admitted_ok, admitted_bad) = race_success_and_failure(&b);
         let s = b.stats();
         assert_eq!(s.admitted + s.rejected, 3);
         assert_eq!(
@@ -125,16 +131,8 @@ fn loom_a_batched_success_racing_a_tripping_failure_loses_no_count() {
         let (b, _clock, log) = breaker(config);
         b.acquire().unwrap().success();
         b.acquire().unwrap().success();
-        let ok = {
-            let b = b.clone();
-            thread::spawn(move || b.acquire().map(|p| p.success().straggler).ok())
-        };
-        let bad = {
-            let b = b.clone();
-            thread::spawn(move || b.acquire().map(|p| p.failure()).is_ok())
-        };
-        let admitted_ok = ok.join().unwrap();
-        assert!(bad.join().unwrap(), "the failing call starts in Closed");
+        let (admitted_ok, admitted_bad) = race_success_and_failure(&b);
+        assert!(admitted_bad, "the failing call starts in Closed");
         let s = b.stats();
         assert_eq!(s.admitted + s.rejected, 4);
         assert_eq!(s.admitted, s.successes + s.failures + s.in_flight);
