@@ -832,6 +832,8 @@ impl Inner {
         }
     }
 
+    // Always inlined, also where the compiler would not: a rejection's
+    // `Error` is then built in the caller's frame (see `reject`).
     #[inline(always)]
     fn acquire(&self) -> Result<Permit<'_>, Error> {
         // The common case first, small enough to inline: Closed, untimed.

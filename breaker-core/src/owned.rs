@@ -42,6 +42,8 @@ impl Breaker {
     /// permit that keeps the breaker alive (for a `'static` future or another
     /// thread). A rejection costs the same as `acquire`'s; an admission adds
     /// one reference-count increment.
+    // Always inlined: a rejection is then written once, into the caller's
+    // future (the tower layer's), not copied out of a frame of its own.
     #[inline(always)]
     pub fn acquire_owned(&self) -> Result<OwnedPermit, Error> {
         let permit = self.acquire()?;
