@@ -1534,7 +1534,7 @@ impl Inner {
         let mut ctl = self.lock();
         let at = self.now();
         if let Some(tap) = self.tap.get() {
-            tap.acted(at, action);
+            tap.acted(at, action, open_for);
         }
         let reason = Reason::Manual(action);
         loop {

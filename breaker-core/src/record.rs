@@ -143,7 +143,8 @@ enum What {
     /// An admitted call; `None` while it runs.
     Call(Option<Ended>),
     Rejected,
-    Action(Action),
+    /// An operator's action, with the period of a `trip_for`.
+    Action(Action, Option<u64>),
 }
 
 #[derive(Clone, Copy)]
@@ -344,10 +345,10 @@ impl Tap for BreakerTap {
         }
     }
 
-    fn acted(&self, at: u64, action: Action) {
+    fn acted(&self, at: u64, action: Action, open_for: Option<u64>) {
         let mut state = self.shared.lock();
         if !state.stopped {
-            state.push(self.breaker, at, What::Action(action));
+            state.push(self.breaker, at, What::Action(action, open_for));
             state.drain();
         }
     }
@@ -444,11 +445,17 @@ impl Recording {
                 )
             }
             // A trace has no dry run: replayed, the breaker stays live.
-            What::Action(Action::MetricsOnly) => write!(
+            What::Action(Action::MetricsOnly, _) => write!(
                 line,
                 "# {at} {name}: metrics_only (a dry run; a trace cannot express it)"
             ),
-            What::Action(action) => write!(line, "{at} {name} {}", action.as_str()),
+            // A trace has no `trip_for`: replayed, the trip opens for `reset`.
+            What::Action(Action::Trip, Some(open_for)) => write!(
+                line,
+                "{at} {name} trip # trip_for {}: replayed, it opens for `reset`",
+                crate::format_duration(Duration::from_nanos(open_for))
+            ),
+            What::Action(action, _) => write!(line, "{at} {name} {}", action.as_str()),
         };
         self.write_line(&line);
         self.line = line;

@@ -27,6 +27,6 @@ pub(crate) trait Tap: Send + Sync {
     fn cancelled(&self, ticket: Ticket, latency: u64);
     /// A call was rejected at `at`.
     fn rejected(&self, at: u64);
-    /// An operator acted at `at`.
-    fn acted(&self, at: u64, action: Action);
+    /// An operator acted at `at`; `open_for` is the period of a `trip_for`.
+    fn acted(&self, at: u64, action: Action, open_for: Option<u64>);
 }

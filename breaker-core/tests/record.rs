@@ -103,6 +103,8 @@ fn rejections_actions_and_cancellations_are_written_as_a_trace_says_them() {
     clock.advance(ms(1));
     db.force_open();
     assert!(db.acquire().is_err());
+    db.reset();
+    db.trip_for(Duration::from_secs(300));
     recorder.flush().unwrap();
     assert_eq!(
         sink.lines(),
@@ -115,6 +117,8 @@ fn rejections_actions_and_cancellations_are_written_as_a_trace_says_them() {
             "5ms db err",
             "6ms db force_open",
             "6ms db err # rejected: the outcome of the last admitted call",
+            "6ms db reset",
+            "6ms db trip # trip_for 5m: replayed, it opens for `reset`",
         ]
     );
 }
