@@ -262,6 +262,43 @@ pub struct AttrTicket {
     transitions_at_start: u64,
 }
 
+/// A mistake of declaration `d` of `file`, pointing at its line.
+pub(crate) fn declaration_error(file: &str, d: &Declaration, message: String) -> TraceError {
+    TraceError {
+        file: file.to_string(),
+        line: d.line_no,
+        column: 1,
+        message,
+    }
+}
+
+/// What neither attribute mode can replay: adaptive drops, which the
+/// registry's breakers draw from entropy, and retries, which the annotated
+/// functions of these modes do not make.
+pub(crate) fn refuse_unreplayable(file: &str, d: &Declaration) -> Result<(), TraceError> {
+    if d.config.adaptive.is_some() {
+        return Err(declaration_error(
+            file,
+            d,
+            format!(
+                "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
+                d.name
+            ),
+        ));
+    }
+    if d.config.attempts() > 1 {
+        return Err(declaration_error(
+            file,
+            d,
+            format!(
+                "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
+                d.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl AttrSubject {
     /// The subjects of a trace, one per declaration, each matched to the
     /// annotated function of the same name and the same configuration.
@@ -273,24 +310,8 @@ impl AttrSubject {
             .breakers
             .iter()
             .map(|d| {
-                let fail = |message: String| TraceError {
-                    file: file.to_string(),
-                    line: d.line_no,
-                    column: 1,
-                    message,
-                };
-                if d.config.adaptive.is_some() {
-                    return Err(fail(format!(
-                        "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
-                        d.name
-                    )));
-                }
-                if d.config.attempts() > 1 {
-                    return Err(fail(format!(
-                        "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
-                        d.name
-                    )));
-                }
+                let fail = |message| declaration_error(file, d, message);
+                refuse_unreplayable(file, d)?;
                 if d.config.timeout.is_some() {
                     return Err(fail(format!(
                         "breaker `{}` has a timeout, which sync annotated functions cannot enforce",

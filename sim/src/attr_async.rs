@@ -40,7 +40,8 @@ use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
 use crate::attr::{
-    Finish, SimError, config_of, counts, pending_reported, registered, take_reported,
+    Finish, SimError, config_of, counts, declaration_error, pending_reported, refuse_unreplayable,
+    registered, take_reported,
 };
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended, Subject, Transition};
@@ -272,24 +273,8 @@ fn matched(
     crate::attr::reported();
     let mut found: Vec<(&'static str, Function, Breaker)> = Vec::new();
     for d in &trace.breakers {
-        let fail = |message: String| TraceError {
-            file: file.to_string(),
-            line: d.line_no,
-            column: 1,
-            message,
-        };
-        if d.config.adaptive.is_some() {
-            return Err(fail(format!(
-                "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
-                d.name
-            )));
-        }
-        if d.config.attempts() > 1 {
-            return Err(fail(format!(
-                "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
-                d.name
-            )));
-        }
+        let fail = |message| declaration_error(file, d, message);
+        refuse_unreplayable(file, d)?;
         let config = config_of(d).map_err(fail)?;
         let free = FUNCTIONS.iter().find_map(|&(name, function)| {
             if found.iter().any(|(used, _, _)| *used == name) {
