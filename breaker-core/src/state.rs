@@ -23,6 +23,18 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of its discriminant (the state word's and
+    /// the state gauge's order).
+    #[cfg(any(test, feature = "admin", feature = "metrics"))]
+    pub(crate) const ALL: [State; 6] = [
+        State::Closed,
+        State::Open,
+        State::HalfOpen,
+        State::ForcedOpen,
+        State::Disabled,
+        State::MetricsOnly,
+    ];
+
     /// The state as written in event logs: `closed`, `open`, `half_open`,
     /// `forced_open`, `disabled`, `metrics_only`.
     pub fn as_str(self) -> &'static str {
@@ -139,14 +151,7 @@ mod tests {
 
     #[test]
     fn word_round_trips_every_field() {
-        for state in [
-            State::Closed,
-            State::Open,
-            State::HalfOpen,
-            State::ForcedOpen,
-            State::Disabled,
-            State::MetricsOnly,
-        ] {
+        for state in State::ALL {
             let w = Word::new(state, GEN_MASK, u32::MAX);
             assert_eq!(w.state(), state);
             assert_eq!(w.generation(), GEN_MASK);

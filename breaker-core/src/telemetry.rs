@@ -10,16 +10,6 @@
 
 use crate::{Registry, State, Stats};
 
-/// Every state, in the order the state gauge lists them.
-pub(crate) const STATES: [State; 6] = [
-    State::Closed,
-    State::Open,
-    State::HalfOpen,
-    State::ForcedOpen,
-    State::Disabled,
-    State::MetricsOnly,
-];
-
 /// A Prometheus metric type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -93,7 +83,7 @@ pub(crate) const FAMILIES: [Family; 11] = [
         help: "The breaker's state: 1 for the current state, 0 for the others.",
         kind: Kind::Gauge,
         samples: |s, emit| {
-            for state in STATES {
+            for state in State::ALL {
                 let on = if s.state == state { 1.0 } else { 0.0 };
                 emit(Some(("state", state.as_str())), Value::Level(on));
             }
