@@ -79,9 +79,8 @@ impl OpeningCell {
 
     /// Makes `reason` the breaker's current opening.
     pub(crate) fn open(&self, reason: OpenReason) {
-        let name = self.locked().name.clone();
-        let next = Arc::new(Opening::new(name, Some(Arc::new(reason))));
         let mut current = self.locked();
+        let next = Arc::new(Opening::new(current.name.clone(), Some(Arc::new(reason))));
         self.address
             .store(Arc::as_ptr(&next) as usize, Ordering::Relaxed);
         let previous = std::mem::replace(&mut *current, next);

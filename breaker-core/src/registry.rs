@@ -176,14 +176,17 @@ impl Registry {
             .extend(errors);
     }
 
-    /// `base` with the overrides of `name` applied, and their mistakes.
-    fn overridden(&self, name: &str, base: Config) -> (Config, Vec<OverrideError>) {
-        let overrides = self
-            .overrides
+    /// The overrides in force, released from the lock at once.
+    fn overrides(&self) -> Arc<Overrides> {
+        self.overrides
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match overrides.apply(name, &base) {
+            .clone()
+    }
+
+    /// `base` with the overrides of `name` applied, and their mistakes.
+    fn overridden(&self, name: &str, base: Config) -> (Config, Vec<OverrideError>) {
+        match self.overrides().apply(name, &base) {
             Ok(config) => (config, Vec::new()),
             Err(errors) => (base, errors),
         }
@@ -318,12 +321,7 @@ impl Registry {
         base: Config,
         keyed: KeyedSettings,
     ) -> (Config, KeyedSettings) {
-        let overrides = self
-            .overrides
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match overrides.apply_keyed(name, &base, keyed) {
+        match self.overrides().apply_keyed(name, &base, keyed) {
             Ok(applied) => applied,
             Err(errors) => {
                 self.report(errors);
