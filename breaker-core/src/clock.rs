@@ -4,12 +4,20 @@
 //! Every breaker reads time through a [`Clock`]. Breakers of a registry share the
 //! registry's clock, which [`Registry::use_clock`](crate::Registry::use_clock)
 //! replaces, so a test installs a [`ManualClock`] once and never sleeps.
+//!
+//! A clock gives two readings: [`Clock::now`], exact, and [`Clock::coarse`], a
+//! cheap one that may lag behind by a bound it states. An Open breaker rejects
+//! on the cheap reading while it is clearly before the end of the period, and
+//! reads the exact one near the end, so the first trial is never late. The
+//! real clock's two readings share one base, taken once (see
+//! [`MonotonicClock`]); [`LaggingClock`] is virtual time with a lagging cheap
+//! reading, so the tests of that branch run without the real clock.
 
 use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 /// A source of time for breakers: the time elapsed since the clock's own epoch.
 ///
@@ -18,17 +26,38 @@ use std::time::{Duration, Instant};
 pub trait Clock: Send + Sync + 'static {
     /// The time elapsed since this clock's epoch.
     fn now(&self) -> Duration;
+
+    /// A cheap reading `(early, lag)`: `early` is never later than what
+    /// [`now`](Clock::now) would read at the same instant, and at most `lag`
+    /// earlier. An Open breaker rejects on it while `early + lag` is before
+    /// the end of its period, so `retry_after` may be up to `lag` long, and
+    /// reads [`now`](Clock::now) near the end. The default is exact: `now()`
+    /// with a lag of zero.
+    fn coarse(&self) -> (Duration, Duration) {
+        (self.now(), Duration::ZERO)
+    }
 }
 
 /// Real monotonic time, measured from the first time any breaker read it.
+///
+/// On Linux both readings come from the kernel on one base: [`now`](Clock::now)
+/// is `CLOCK_MONOTONIC`, [`coarse`](Clock::coarse) is
+/// `CLOCK_MONOTONIC_COARSE` (the last timer tick, read from the vDSO in a few
+/// nanoseconds), both minus the same `CLOCK_MONOTONIC` reading taken once, the
+/// first time either is read. The coarse reading's stated lag is twice the
+/// coarse clock's resolution (one tick, 1 to 10 ms). Elsewhere both readings
+/// are `Instant`'s and exact.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MonotonicClock;
 
-static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
-
 impl Clock for MonotonicClock {
     fn now(&self) -> Duration {
-        EPOCH.elapsed()
+        Duration::from_nanos(real::now_ns())
+    }
+
+    fn coarse(&self) -> (Duration, Duration) {
+        let (early, lag) = real::coarse_ns();
+        (Duration::from_nanos(early), Duration::from_nanos(lag))
     }
 }
 
@@ -75,7 +104,11 @@ impl ManualClock {
 
     /// The current virtual time.
     pub fn now(&self) -> Duration {
-        Duration::from_nanos(self.nanos.load(Ordering::Acquire))
+        Duration::from_nanos(self.now_ns())
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.nanos.load(Ordering::Acquire)
     }
 }
 
@@ -93,72 +126,157 @@ impl Clock for ManualClock {
     }
 }
 
+/// Virtual time whose cheap reading lags the way the kernel's coarse clock
+/// does: it stands at the last multiple of `tick` and states a lag of two
+/// ticks, as [`MonotonicClock`] does on Linux.
+///
+/// A [`ManualClock`] reads exactly both ways, so tests on it never reach the
+/// code that decides on a lagging reading; this clock does, on virtual time.
+/// Clones share one time.
+///
+/// ```
+/// use std::time::Duration;
+/// use breaker_core::clock::{Clock, LaggingClock};
+///
+/// let clock = LaggingClock::new(Duration::from_millis(4));
+/// clock.advance(Duration::from_millis(10));
+/// assert_eq!(clock.now(), Duration::from_millis(10));
+/// assert_eq!(clock.coarse(), (Duration::from_millis(8), Duration::from_millis(8)));
+/// ```
+#[derive(Clone, Debug)]
+pub struct LaggingClock {
+    time: ManualClock,
+    tick: u64,
+}
+
+impl LaggingClock {
+    /// A clock standing at zero whose cheap reading moves in steps of `tick`
+    /// (at least one nanosecond).
+    pub fn new(tick: Duration) -> Self {
+        LaggingClock {
+            time: ManualClock::new(),
+            tick: saturating_nanos(tick).max(1),
+        }
+    }
+
+    /// The same virtual time, read exactly both ways: advancing either clock
+    /// advances both.
+    pub fn manual(&self) -> ManualClock {
+        self.time.clone()
+    }
+
+    /// Moves time forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        self.time.advance(by);
+    }
+
+    /// Sets the time to `to`.
+    pub fn set(&self, to: Duration) {
+        self.time.set(to);
+    }
+
+    fn coarse_ns(&self) -> (u64, u64) {
+        let now = self.time.now_ns();
+        (now - now % self.tick, self.tick.saturating_mul(2))
+    }
+}
+
+impl Clock for LaggingClock {
+    fn now(&self) -> Duration {
+        self.time.now()
+    }
+
+    fn coarse(&self) -> (Duration, Duration) {
+        let (early, lag) = self.coarse_ns();
+        (Duration::from_nanos(early), Duration::from_nanos(lag))
+    }
+}
+
 pub(crate) fn saturating_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The clocks a breaker can read; the two built-in ones avoid a virtual call.
-enum Source {
-    Monotonic,
-    Manual(ManualClock),
-    Custom(Box<dyn Clock>),
+/// A clock that gives a precise and a cheap reading of the same time, in
+/// nanoseconds on its own (arbitrary) base.
+trait Raw {
+    fn precise(&self) -> u64;
+    /// Never later than `precise`.
+    fn coarse(&self) -> u64;
+    /// How far `coarse` moves at a time (0 if unknown).
+    fn resolution(&self) -> u64;
 }
 
-impl Source {
-    fn of<C: Clock>(clock: C) -> Self {
-        let any: &dyn Any = &clock;
-        if any.is::<MonotonicClock>() {
-            Source::Monotonic
-        } else if let Some(manual) = any.downcast_ref::<ManualClock>() {
-            Source::Manual(manual.clone())
-        } else {
-            Source::Custom(Box::new(clock))
+/// A [`Raw`] clock's two readings on one base: the precise reading taken the
+/// first time either is read. Two bases, each taken on its reading's first
+/// use, would put every cheap reading early by the time between the two, and
+/// an Open breaker would reject past its period by as much (hours, in a
+/// service whose first failure and first opening are hours apart).
+struct Timeline<R> {
+    raw: R,
+    base: OnceLock<Base>,
+}
+
+#[derive(Clone, Copy)]
+struct Base {
+    at: u64,
+    /// Twice the cheap reading's resolution: the most it lags, with a margin.
+    lag: u64,
+}
+
+/// An unknown resolution (0) would claim exactness: assume 10 ms.
+const UNKNOWN_RESOLUTION_NS: u64 = 10_000_000;
+
+impl<R: Raw> Timeline<R> {
+    const fn new(raw: R) -> Self {
+        Timeline {
+            raw,
+            base: OnceLock::new(),
         }
     }
 
-    fn now_ns(&self) -> u64 {
-        match self {
-            Source::Monotonic => {
-                // Seconds and nanoseconds, not `as_nanos()`: no 128-bit arithmetic.
-                let elapsed = EPOCH.elapsed();
-                elapsed
-                    .as_secs()
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(u64::from(elapsed.subsec_nanos()))
+    #[inline]
+    fn base(&self) -> Base {
+        *self.base.get_or_init(|| {
+            let tick = match self.raw.resolution() {
+                0 => UNKNOWN_RESOLUTION_NS,
+                tick => tick,
+            };
+            Base {
+                at: self.raw.precise(),
+                lag: tick.saturating_mul(2),
             }
-            Source::Manual(clock) => clock.nanos.load(Ordering::Acquire),
-            Source::Custom(clock) => saturating_nanos(clock.now()),
-        }
+        })
     }
 
-    /// A cheap reading `(early, lag)`: `early` is no later than
-    /// [`now_ns`](Source::now_ns) would read, and at most `lag` earlier.
-    /// Exact (`lag` 0) for every clock but the real one on Linux.
+    /// The base is fixed before the reading, so no reading precedes it.
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        let base = self.base();
+        self.raw.precise().saturating_sub(base.at)
+    }
+
+    /// `(early, lag)`; a cheap reading from before the base reads 0, which
+    /// only errs on the early side.
+    #[inline]
     fn coarse_ns(&self) -> (u64, u64) {
-        match self {
-            #[cfg(target_os = "linux")]
-            Source::Monotonic => coarse::now_ns(),
-            _ => (self.now_ns(), 0),
-        }
+        let base = self.base();
+        (self.raw.coarse().saturating_sub(base.at), base.lag)
     }
 }
 
-/// The kernel's coarse monotonic clock: the time of the last timer tick, read
-/// from the vDSO in a few nanoseconds (a precise read costs 25 to 35 ns on a
-/// virtual machine). It runs on the same base as `CLOCK_MONOTONIC`, which
-/// `Instant` reads, and is never ahead of it.
+/// The real clock's readings.
 #[cfg(target_os = "linux")]
-mod coarse {
-    use std::sync::LazyLock;
+mod real {
+    use super::{Raw, Timeline};
 
-    use super::EPOCH;
+    /// `CLOCK_MONOTONIC` (what `Instant` reads) and `CLOCK_MONOTONIC_COARSE`:
+    /// the same clock, the coarse one as of the last timer tick, never ahead.
+    pub(super) struct Kernel;
 
-    struct Base {
-        /// `EPOCH` on `CLOCK_MONOTONIC`, read after it: never earlier than EPOCH.
-        epoch: u64,
-        /// Twice the coarse clock's resolution (one tick, 1 to 10 ms): the most
-        /// a coarse reading lags behind, with a margin.
-        lag: u64,
+    fn nanos(ts: libc::timespec) -> u64 {
+        (ts.tv_sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec as u64)
     }
 
     fn read(clock: libc::clockid_t) -> u64 {
@@ -169,42 +287,106 @@ mod coarse {
         // SAFETY: `ts` is a valid, writable timespec; both clock ids exist on
         // every Linux since 2.6.32.
         unsafe { libc::clock_gettime(clock, &mut ts) };
-        (ts.tv_sec as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(ts.tv_nsec as u64)
+        nanos(ts)
     }
 
-    static BASE: LazyLock<Base> = LazyLock::new(|| {
-        let _ = *EPOCH;
-        let epoch = read(libc::CLOCK_MONOTONIC);
-        let mut res = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: as in `read`.
-        unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut res) };
-        let tick = (res.tv_sec as u64)
-            .saturating_mul(1_000_000_000)
-            .saturating_add(res.tv_nsec as u64);
-        Base {
-            epoch,
-            // An unknown resolution (0) would claim exactness: assume 10 ms.
-            lag: if tick == 0 {
-                20_000_000
-            } else {
-                tick.saturating_mul(2)
-            },
+    impl Raw for Kernel {
+        #[inline]
+        fn precise(&self) -> u64 {
+            read(libc::CLOCK_MONOTONIC)
         }
-    });
 
-    /// `(early, lag)` on the `MonotonicClock`'s epoch. `epoch` was read after
-    /// `EPOCH`, so `early` only errs further on the early side.
-    pub(super) fn now_ns() -> (u64, u64) {
-        let base = &*BASE;
-        (
-            read(libc::CLOCK_MONOTONIC_COARSE).saturating_sub(base.epoch),
-            base.lag,
-        )
+        #[inline]
+        fn coarse(&self) -> u64 {
+            read(libc::CLOCK_MONOTONIC_COARSE)
+        }
+
+        fn resolution(&self) -> u64 {
+            let mut res = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: as in `read`.
+            unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut res) };
+            nanos(res)
+        }
+    }
+
+    static REAL: Timeline<Kernel> = Timeline::new(Kernel);
+
+    #[inline]
+    pub(super) fn now_ns() -> u64 {
+        REAL.now_ns()
+    }
+
+    #[inline]
+    pub(super) fn coarse_ns() -> (u64, u64) {
+        REAL.coarse_ns()
+    }
+}
+
+/// The real clock's readings, where there is no cheap one: both `Instant`'s.
+#[cfg(not(target_os = "linux"))]
+mod real {
+    use std::sync::LazyLock;
+    use std::time::Instant;
+
+    static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+    pub(super) fn now_ns() -> u64 {
+        super::saturating_nanos(EPOCH.elapsed())
+    }
+
+    pub(super) fn coarse_ns() -> (u64, u64) {
+        (now_ns(), 0)
+    }
+}
+
+/// The clocks a breaker can read; the built-in ones avoid a virtual call.
+enum Source {
+    Monotonic,
+    Manual(ManualClock),
+    Lagging(LaggingClock),
+    Custom(Box<dyn Clock>),
+}
+
+impl Source {
+    fn of<C: Clock>(clock: C) -> Self {
+        let any: &dyn Any = &clock;
+        if any.is::<MonotonicClock>() {
+            Source::Monotonic
+        } else if let Some(manual) = any.downcast_ref::<ManualClock>() {
+            Source::Manual(manual.clone())
+        } else if let Some(lagging) = any.downcast_ref::<LaggingClock>() {
+            Source::Lagging(lagging.clone())
+        } else {
+            Source::Custom(Box::new(clock))
+        }
+    }
+
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        match self {
+            Source::Monotonic => real::now_ns(),
+            Source::Manual(clock) => clock.now_ns(),
+            Source::Lagging(clock) => clock.time.now_ns(),
+            Source::Custom(clock) => saturating_nanos(clock.now()),
+        }
+    }
+
+    /// A cheap reading `(early, lag)`: `early` is no later than
+    /// [`now_ns`](Source::now_ns) would read, and at most `lag` earlier.
+    #[inline]
+    fn coarse_ns(&self) -> (u64, u64) {
+        match self {
+            Source::Monotonic => real::coarse_ns(),
+            Source::Manual(clock) => (clock.now_ns(), 0),
+            Source::Lagging(clock) => clock.coarse_ns(),
+            Source::Custom(clock) => {
+                let (early, lag) = clock.coarse();
+                (saturating_nanos(early), saturating_nanos(lag))
+            }
+        }
     }
 }
 
@@ -276,6 +458,116 @@ mod tests {
                 "coarse {early} + {lag} before an earlier {before}"
             );
         }
+    }
+
+    /// Virtual raw time on an arbitrary base (the kernel's is its boot), its
+    /// cheap reading at the last 4 ms tick.
+    struct FakeRaw {
+        nanos: AtomicU64,
+    }
+
+    const TICK: u64 = 4_000_000;
+
+    impl FakeRaw {
+        fn at(nanos: u64) -> Self {
+            FakeRaw {
+                nanos: AtomicU64::new(nanos),
+            }
+        }
+
+        fn advance(&self, by: u64) {
+            self.nanos.fetch_add(by, Ordering::Relaxed);
+        }
+    }
+
+    impl Raw for FakeRaw {
+        fn precise(&self) -> u64 {
+            self.nanos.load(Ordering::Relaxed)
+        }
+        fn coarse(&self) -> u64 {
+            let now = self.precise();
+            now - now % TICK
+        }
+        fn resolution(&self) -> u64 {
+            TICK
+        }
+    }
+
+    /// Checks one cheap reading against precise readings on either side.
+    fn check_cheap_reading(timeline: &Timeline<FakeRaw>) {
+        let before = timeline.now_ns();
+        let (early, lag) = timeline.coarse_ns();
+        let after = timeline.now_ns();
+        assert!(
+            early <= after,
+            "cheap {early} after a later precise {after}"
+        );
+        assert!(
+            early + lag >= before,
+            "cheap {early} + lag {lag} before an earlier precise {before}"
+        );
+    }
+
+    #[test]
+    fn both_readings_share_the_base_taken_when_the_first_is_read() {
+        // The precise reading first, the cheap one 3 s later (the first
+        // failure, then the first rejection): one base for both.
+        let timeline = Timeline::new(FakeRaw::at(86_400_000_000_123));
+        assert_eq!(timeline.now_ns(), 0);
+        timeline.raw.advance(3_000_000_000);
+        check_cheap_reading(&timeline);
+        assert_eq!(timeline.coarse_ns(), (3_000_000_000 - 123, 2 * TICK));
+        assert_eq!(timeline.now_ns(), 3_000_000_000);
+
+        // The cheap reading first, the precise one an hour later.
+        let timeline = Timeline::new(FakeRaw::at(7_000_000_001));
+        assert_eq!(timeline.coarse_ns(), (0, 2 * TICK));
+        timeline.raw.advance(3_600_000_000_000);
+        check_cheap_reading(&timeline);
+        assert_eq!(timeline.now_ns(), 3_600_000_000_000);
+        for _ in 0..1000 {
+            timeline.raw.advance(1_234_567);
+            check_cheap_reading(&timeline);
+        }
+    }
+
+    #[test]
+    fn an_unknown_resolution_states_a_lag_of_twenty_milliseconds() {
+        struct Unknown;
+        impl Raw for Unknown {
+            fn precise(&self) -> u64 {
+                5
+            }
+            fn coarse(&self) -> u64 {
+                5
+            }
+            fn resolution(&self) -> u64 {
+                0
+            }
+        }
+        assert_eq!(Timeline::new(Unknown).coarse_ns(), (0, 20_000_000));
+    }
+
+    #[test]
+    fn a_lagging_clock_reads_the_last_tick_and_states_two() {
+        let clock = LaggingClock::new(Duration::from_millis(4));
+        let cell = ClockCell::new(clock.clone());
+        clock.advance(Duration::from_millis(11));
+        assert_eq!(cell.now_ns(), 11_000_000);
+        assert_eq!(cell.coarse_ns(), (8_000_000, 8_000_000));
+        clock.manual().advance(Duration::from_millis(1));
+        assert_eq!(cell.coarse_ns(), (12_000_000, 8_000_000));
+    }
+
+    #[test]
+    fn a_custom_clock_is_exact_unless_it_says_otherwise() {
+        struct Fixed;
+        impl Clock for Fixed {
+            fn now(&self) -> Duration {
+                Duration::from_millis(3)
+            }
+        }
+        assert_eq!(ClockCell::new(Fixed).coarse_ns(), (3_000_000, 0));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use breaker_core::clock::ManualClock;
+use breaker_core::clock::{LaggingClock, ManualClock};
 use breaker_core::{
     Action, Breaker, Config, ConfigBuilder, Error, Reason, Registry, State, Transition,
 };
@@ -1024,6 +1024,67 @@ fn sequential_calls_match_pybreaker() {
         let got = if fails { r.fail() } else { r.ok() };
         assert_eq!((got, r.state()), (admitted, state), "step {i}");
     }
+}
+
+// ---- A lagging cheap reading (the real clock's coarse one) ---------------------------
+
+/// A breaker on a clock whose cheap reading stands at the last 4 ms tick and
+/// states a lag of 8 ms, as the real clock's does: the Open rejection decides
+/// on it far from the end of the period and on the precise reading near it.
+fn lagging(config: ConfigBuilder) -> (Breaker, LaggingClock) {
+    let clock = LaggingClock::new(ms(4));
+    let breaker = Breaker::with_clock("lagging", config.build().unwrap(), clock.clone());
+    (breaker, clock)
+}
+
+#[test]
+fn on_a_lagging_clock_retry_after_is_at_most_the_lag_longer_and_never_beyond_the_period() {
+    let (breaker, clock) = lagging(cfg().fail_max(1).reset(ms(500)));
+    breaker.acquire().unwrap().failure();
+    // 1.3 ms steps cross every phase of the 4 ms tick.
+    let step = Duration::from_micros(1300);
+    let mut at = Duration::ZERO;
+    while at + step < ms(500) {
+        clock.advance(step);
+        at += step;
+        let left = ms(500) - at;
+        let told = breaker
+            .acquire()
+            .err()
+            .and_then(|e| e.retry_after())
+            .unwrap_or_else(|| panic!("admitted at {at:?}, before the period's end"));
+        assert!(
+            told >= left && told <= left + ms(8) && told <= ms(500),
+            "at {at:?}: retry_after {told:?}, {left:?} left"
+        );
+    }
+}
+
+#[test]
+fn on_a_lagging_clock_the_first_trial_is_admitted_at_exactly_the_end_of_the_period() {
+    let (breaker, clock) = lagging(cfg().fail_max(1).reset(ms(500)));
+    breaker.acquire().unwrap().failure();
+    // Within the lag of the end, the precise reading decides: exact.
+    clock.advance(ms(500) - Duration::from_nanos(1));
+    let e = breaker.acquire().unwrap_err();
+    assert_eq!(e.retry_after(), Some(Duration::from_nanos(1)));
+    clock.advance(Duration::from_nanos(1));
+    assert!(breaker.acquire().is_ok(), "the first trial, at t0 + reset");
+    assert_eq!(breaker.state(), State::HalfOpen);
+}
+
+#[test]
+fn on_a_lagging_clock_an_idle_hour_does_not_delay_the_next_open_period() {
+    // The real clock's bug: a cheap reading early by the time between the
+    // first use of each reading kept every later Open period open that long.
+    let (breaker, clock) = lagging(cfg().fail_max(1).reset(ms(500)));
+    clock.advance(secs(3600));
+    breaker.acquire().unwrap().failure();
+    clock.advance(ms(250));
+    let told = breaker.acquire().unwrap_err().retry_after().unwrap();
+    assert!(told >= ms(250) && told <= ms(258), "retry_after {told:?}");
+    clock.advance(ms(250));
+    assert!(breaker.acquire().is_ok());
 }
 
 #[test]
