@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::State;
 use crate::config::Percent;
 use crate::format_duration;
+use crate::opening::OpeningRef;
 
 /// An operator's action on a breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -183,8 +184,8 @@ impl fmt::Display for OpenReason {
 /// The breaker behind a rejection and why it was open.
 ///
 /// One is built per opening and shared by every rejection of that open
-/// period, so a rejection costs one reference count, not a copy of the name
-/// and the reason.
+/// period through an [`OpeningRef`], so a rejection copies neither the name
+/// nor the reason.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Opening {
@@ -218,7 +219,7 @@ pub enum Error {
         retry_after: Option<Duration>,
         /// The breaker's name and why it opened ([`Error::name`] and
         /// [`Error::open_reason`] read it).
-        opening: Arc<Opening>,
+        opening: OpeningRef,
     },
     /// The call ran longer than the breaker's `timeout` and was abandoned; it
     /// counted as a failure.

@@ -113,6 +113,7 @@ pub use config::{
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Action, Error, OpenReason, Opening, Reason};
 pub use event::Transition;
+pub use opening::OpeningRef;
 pub use owned::OwnedPermit;
 pub use registry::{ConfigureError, Registry, registry};
 pub use state::State;

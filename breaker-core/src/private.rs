@@ -156,8 +156,17 @@ impl Handle {
     /// The breaker, from the global registry. The first lookup of any handle
     /// also registers every annotated function, so that the rule of which
     /// configuration wins holds whichever function runs first.
-    #[inline]
+    #[inline(always)]
     pub fn breaker(&'static self) -> &'static Breaker {
+        match self.breaker.get() {
+            Some(breaker) => breaker,
+            None => self.look_up(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn look_up(&'static self) -> &'static Breaker {
         self.breaker.get_or_init(|| {
             static ANNOTATED: Once = Once::new();
             let registry = crate::registry();
@@ -174,14 +183,17 @@ impl Handle {
     }
 
     /// Asks the breaker to admit one call.
-    #[inline]
+    // Always inlined, into the user's crate too: out of line, its `Result`
+    // came back through memory, written in narrower stores than the caller
+    // read it with, and the caller stalled on store forwarding.
+    #[inline(always)]
     pub fn acquire(&'static self) -> Result<Call<'static>, Error> {
         acquire(self.breaker())
     }
 }
 
 /// Asks `breaker` (a key's, from [`KeyedHandle::breaker`]) to admit one call.
-#[inline]
+#[inline(always)]
 pub fn acquire(breaker: &Breaker) -> Result<Call<'_>, Error> {
     breaker.acquire().map(|permit| Call {
         breaker,
@@ -343,7 +355,7 @@ pub struct Call<'a> {
 
 impl Call<'_> {
     /// Records a success (also for an error the `failure` predicate excuses).
-    #[inline]
+    #[inline(always)]
     pub fn success(&mut self) {
         if let Some(permit) = self.permit.take() {
             let _ = permit.success();
@@ -383,7 +395,7 @@ impl Drop for PanicGuard<'_, '_> {
 /// Runs a sync body once. Taking `FnOnce` makes the closure own what it
 /// captures, so a body may return borrows of its `&mut` arguments; the
 /// expansion names `R`, so the body is checked against the return type.
-#[inline]
+#[inline(always)]
 pub fn run<R, F: FnOnce() -> R>(call: &mut Call<'_>, body: F) -> R {
     let guard = PanicGuard { call };
     let output = body();

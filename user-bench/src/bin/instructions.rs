@@ -1,0 +1,33 @@
+//! A plain loop over one case, for instruction counts under callgrind:
+//! `instructions <case> <calls>`; without arguments it lists the cases.
+//! `scripts/user-instructions` runs each at two lengths and reports the
+//! difference per call, so the setup cancels out.
+
+use std::hint::black_box;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(name), Some(calls)) = (args.next(), args.next()) else {
+        println!("cases: {}", breaker_user_bench::CASES.join(", "));
+        return;
+    };
+    let Some(case) = breaker_user_bench::case(&name) else {
+        eprintln!(
+            "unknown case `{name}`; cases: {}",
+            breaker_user_bench::CASES.join(", ")
+        );
+        std::process::exit(2);
+    };
+    let calls: u64 = calls.parse().unwrap_or_else(|_| {
+        eprintln!("`{calls}` is not a number of calls");
+        std::process::exit(2);
+    });
+    // The first call sets the case up (statics, registry); the rest is the loop.
+    breaker_user_bench::setup();
+    case(0);
+    let mut admitted = 0u64;
+    for i in 0..calls {
+        admitted += u64::from(case(black_box(i)));
+    }
+    black_box(admitted);
+}
