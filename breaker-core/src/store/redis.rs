@@ -852,7 +852,11 @@ async fn serve(
                 let Some(message) = message else {
                     return End::Lost("the subscription was closed".into());
                 };
-                apply_message(core, message.get_payload_bytes());
+                for link in apply_message(core, message.get_payload_bytes()) {
+                    if let Err(e) = reread(core, scripts, &mut conn, &link).await {
+                        return End::Lost(e.to_string());
+                    }
+                }
             }
             _ = heartbeat.tick() => {
                 if let Err(e) = tick(core, &mut conn).await {
@@ -861,6 +865,24 @@ async fn serve(
             }
         }
     }
+}
+
+/// Reads a breaker's hash again after a message older than the newest
+/// epoch it has seen: epochs only grow within one hash, so either the message
+/// was overtaken (the read finds the newer state, already applied), or the
+/// hash was deleted and written anew since (the read finds its state, which
+/// applies, and the epochs of the old hash are forgotten).
+async fn reread(
+    core: &Core,
+    scripts: &Scripts,
+    conn: &mut MultiplexedConnection,
+    link: &LinkState,
+) -> Result<(), RedisError> {
+    let result = read(core, scripts, conn, link).await;
+    if let Ok(raw) = &result {
+        take_held(core, link, raw, false);
+    }
+    settle(core, link, result)
 }
 
 /// The heartbeat: Redis answers, and says its time.
@@ -1037,7 +1059,7 @@ async fn publish(
     if link.adoptions.load(Ordering::Acquire) != write.adoptions {
         if let Some(breaker) = link.breaker.upgrade() {
             if let Ok(Some(shared)) = wire::check_hash(&raw, breaker.config()) {
-                adopt(link, &breaker, &shared, true);
+                adopt(link, &breaker, &shared);
             }
         }
     }
@@ -1084,7 +1106,9 @@ async fn reconcile(
         publish(core, scripts, conn, link, &write).await
     } else {
         if let Some(Some(shared)) = held {
-            adopt(link, &breaker, &shared, false);
+            if link.seen.swap(shared.epoch, Ordering::AcqRel) != shared.epoch {
+                adopt(link, &breaker, &shared);
+            }
         }
         Ok(())
     }
@@ -1113,35 +1137,36 @@ fn checked(
     }
 }
 
-/// Applies the shared state in `raw` if it passes the checks and is newer
-/// than what the breaker has seen, or, with `overruled`, if it overruled the
-/// breaker's own transition.
+/// Applies the shared state a read found, if it passes the checks and its
+/// epoch is not the one the breaker has seen, or, with `overruled`, because
+/// it overruled the breaker's own transition. What a read finds is the state
+/// now held: an epoch lower than the one seen means the hash was written
+/// anew (deleted, or lost in a Redis restart), and it applies too.
 fn take_held(core: &Core, link: &LinkState, raw: &RawHash, overruled: bool) {
     let Some(breaker) = link.breaker.upgrade() else {
         return;
     };
     if let Some(Some(shared)) = checked(core, link, &breaker, raw) {
-        adopt(link, &breaker, &shared, overruled);
+        if link.seen.swap(shared.epoch, Ordering::AcqRel) != shared.epoch || overruled {
+            adopt(link, &breaker, &shared);
+        }
     }
 }
 
-/// Applies a checked shared state newer than what the breaker has seen, or,
-/// with `overruled`, the one that overruled the breaker's own transition.
-fn adopt(link: &LinkState, breaker: &Breaker, shared: &Shared, overruled: bool) {
-    if link.seen.fetch_max(shared.epoch, Ordering::AcqRel) >= shared.epoch && !overruled {
-        return;
-    }
+fn adopt(link: &LinkState, breaker: &Breaker, shared: &Shared) {
     link.adoptions.fetch_add(1, Ordering::AcqRel);
     breaker.adopt(&shared.remote);
 }
 
 /// A transition pushed by some process (`wire::Message`), checked for each
-/// breaker of its name before it is applied.
-fn apply_message(core: &Core, payload: &[u8]) {
+/// breaker of its name and applied if it is newer than what the breaker has
+/// seen. Returns the breakers for which it was older, to read again.
+fn apply_message(core: &Core, payload: &[u8]) -> Vec<Arc<LinkState>> {
     let Some(message) = Message::parse(payload) else {
         core.refuse("", &Refused::new(Fault::Message, wire::shown(payload)));
-        return;
+        return Vec::new();
     };
+    let mut older = Vec::new();
     for link in core.links_named(message.name) {
         let Some(breaker) = link.breaker.upgrade() else {
             continue;
@@ -1155,8 +1180,16 @@ fn apply_message(core: &Core, payload: &[u8]) {
             continue;
         }
         match message.check(&limits) {
-            Ok(shared) => adopt(&link, &breaker, &shared, false),
+            Ok(shared) => {
+                let seen = link.seen.fetch_max(shared.epoch, Ordering::AcqRel);
+                if seen < shared.epoch {
+                    adopt(&link, &breaker, &shared);
+                } else if seen > shared.epoch {
+                    older.push(link);
+                }
+            }
             Err(refused) => core.refuse(&link.name, &refused),
         }
     }
+    older
 }
