@@ -41,7 +41,7 @@ use crate::{Breaker, State};
 
 mod wire;
 
-use wire::{EPOCH_SKEW, Fault, Limits, Message, RawHash, Refused, Shared};
+use wire::{EPOCH_SKEW, Fault, Limits, Message, PublishReply, RawHash, Refused, Shared};
 
 /// How to reach Redis and how long anything may wait for it.
 #[derive(Clone)]
@@ -1015,16 +1015,7 @@ async fn publish(
     link: &LinkState,
     write: &Write,
 ) -> Result<(), RedisError> {
-    let (written, now_ms, now_us, state, epoch, opened_at, period, reason): (
-        u64,
-        u64,
-        u64,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-    ) = scripts
+    let (written, now_ms, now_us, state, epoch, opened_at, period, reason): PublishReply = scripts
         .publish
         .key(&link.key)
         .key(&link.trials_key)

@@ -156,15 +156,14 @@ impl Limits {
 /// at that moment: `{now_ms, now_us, state, epoch, opened_at, period, reason}`
 /// (a missing field is `None`). Scripts return the fields as they are, so no
 /// junk in them can make a script fail.
-pub(super) type RawHash = (
-    u64,
-    u64,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-);
+pub(super) type RawHash = (u64, u64, Field, Field, Field, Field, Field);
+
+/// One field of the hash as Redis holds it, `None` when it is missing.
+pub(super) type Field = Option<Vec<u8>>;
+
+/// The publish script's reply: whether it wrote (1) or was overruled (0),
+/// then the hash now held, as in [`RawHash`].
+pub(super) type PublishReply = (u64, u64, u64, Field, Field, Field, Field, Field);
 
 /// Checks a hash: `Ok(None)` when it holds no state (the key is gone, or has
 /// no `state` field), `Ok(Some)` when every field this state needs parses and
