@@ -892,16 +892,17 @@ async fn tick(core: &Core, conn: &mut MultiplexedConnection) -> Result<(), Redis
     Ok(())
 }
 
-/// Whether a failed command means Redis is unreachable. An error *reply*
-/// (a script meeting a key of another type) is bad data in Redis, not an
-/// outage: reconnecting would meet it again at once.
+/// Whether a failed command means Redis is unreachable. An error reply
+/// caused by what a key holds (`WRONGTYPE`, a script's `ERR`) or a reply of
+/// an unexpected shape is bad data in Redis, not an outage: reconnecting
+/// would meet it again at once. Any other error (`LOADING`, `BUSY`,
+/// `READONLY`, I/O, a timeout) is one.
 fn connection_lost(e: &RedisError) -> bool {
-    !matches!(
+    let bad_data = matches!(
         e.kind(),
-        ErrorKind::Server(ServerErrorKind::ResponseError)
-            | ErrorKind::Extension
-            | ErrorKind::UnexpectedReturnType
-    )
+        ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::UnexpectedReturnType
+    ) || e.code() == Some("WRONGTYPE");
+    !bad_data
 }
 
 /// Keeps a failed command's error if Redis is unreachable; reports bad data
