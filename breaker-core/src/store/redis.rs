@@ -23,21 +23,25 @@
 //! script, so it is atomic. Transitions are pushed on the channel
 //! `{namespace}:transitions`. The whole design is in `docs/shared-state.md`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Client, Script};
+use ::redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError, Script, ServerErrorKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::{Change, Link, Remote, Store, Trial};
+use super::{Change, Link, Store, Trial};
 use crate::breaker::WeakBreaker;
 use crate::{Breaker, State};
+
+mod wire;
+
+use wire::{EPOCH_SKEW, Fault, Limits, Message, PublishReply, RawHash, Refused, Shared};
 
 /// How to reach Redis and how long anything may wait for it.
 #[derive(Clone)]
@@ -131,6 +135,8 @@ impl RedisStoreBuilder {
             options: self,
             up: AtomicBool::new(false),
             links: Mutex::new(HashMap::new()),
+            reported: Mutex::new(HashSet::new()),
+            redis_time: Mutex::new(None),
         });
         let (ready_tx, ready_rx) = sync_channel(1);
         let task_core = core.clone();
@@ -290,9 +296,52 @@ struct Core {
     up: AtomicBool,
     /// Every breaker that joined, by name (several may share one).
     links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,
+    /// The kinds of bad data already reported, by breaker name: junk is
+    /// read again at every transition, and reported only the first time.
+    reported: Mutex<HashSet<(String, Fault)>>,
+    /// Redis' `TIME` in µs at the last reply that carried it, and when that
+    /// was here: a message has no time of its own to check its epoch against.
+    redis_time: Mutex<Option<(u64, Instant)>>,
 }
 
 impl Core {
+    /// Reports a refused value, once per breaker and kind.
+    fn refuse(&self, name: &str, refused: &Refused) {
+        let first = self
+            .reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((name.to_owned(), refused.fault));
+        if first {
+            tracing::warn!(
+                target: "breaker",
+                namespace = %self.options.namespace,
+                breaker = name,
+                problem = %refused.fault,
+                value = %refused.detail,
+                "ignored bad shared state in Redis; the breaker keeps its local state \
+                 (reported once)"
+            );
+        }
+    }
+
+    fn note_redis_time(&self, now_us: u64) {
+        *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_us, Instant::now()));
+    }
+
+    /// Redis' clock now, in µs: the last one read, advanced by the time
+    /// passed here since (this process's clock, if Redis never said).
+    fn redis_now_us(&self) -> u64 {
+        match *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((at, when)) => {
+                at.saturating_add(u64::try_from(when.elapsed().as_micros()).unwrap_or(u64::MAX))
+            }
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        }
+    }
+
     fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         let Some(named) = links.get_mut(name) else {
@@ -331,6 +380,16 @@ struct LinkState {
     fail_max: u32,
     window_ms: u64,
     period_ms: u64,
+}
+
+impl LinkState {
+    /// The breaker's longest open period in ms: a script treats a hash
+    /// holding a longer Open as junk to overwrite, as the store refuses it.
+    fn longest_ms(&self) -> u64 {
+        self.breaker
+            .upgrade()
+            .map_or(u64::MAX, |b| Limits::new(b.config(), 0).longest_ms)
+    }
 }
 
 /// The [`Link`] a breaker holds.
@@ -518,18 +577,6 @@ fn millis(d: Duration) -> u64 {
 fn state_name(state: State) -> &'static str {
     state.as_str()
 }
-
-fn parse_state(name: &str) -> Option<State> {
-    match name {
-        "closed" => Some(State::Closed),
-        "open" => Some(State::Open),
-        "forced_open" => Some(State::ForcedOpen),
-        "disabled" => Some(State::Disabled),
-        "metrics_only" => Some(State::MetricsOnly),
-        _ => None,
-    }
-}
-
 // Every script reads Redis's own clock (TIME), so opened_at never depends on
 // a process's clock, and the time left is measured where it is stored.
 const CLOCK: &str = "
@@ -538,79 +585,104 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 ";
 
-// The shared state of one breaker: {epoch, state, remaining_ms, period_ms, reason}.
+// How the scripts read what they hold: a number is digits only (the rule
+// `wire::whole` follows), anything else is nil and never reaches arithmetic,
+// so no junk in Redis makes a script fail. A hash a replica would refuse
+// (`wire::check_hash`) counts as holding no state, so the next write repairs
+// it instead of joining it. `skew_us` is `EPOCH_SKEW`; ARGV `longest` is the
+// writer's longest open period, in ms.
+const HELD: &str = "
+local function num(s)
+  if s and string.match(s, '^%d+$') then return tonumber(s) end
+  return nil
+end
+local states = {closed = true, open = true, forced_open = true, disabled = true, metrics_only = true}
+-- {state, epoch, left, period, junk}: 'none' for no state or a refused one.
+local function held(h, longest)
+  local cur, epoch = h[1], num(h[2])
+  if not cur then return 'none', 0, 0, 0, false end
+  if not states[cur] or not epoch or epoch > now_us + skew_us then return 'none', 0, 0, 0, true end
+  if cur ~= 'open' then return cur, epoch, 0, 0, false end
+  local at, period = num(h[3]), num(h[4])
+  if not at or not period then return 'none', 0, 0, 0, true end
+  local left = math.max(0, at + period - now)
+  if period > longest or left > longest then return 'none', 0, 0, 0, true end
+  return cur, epoch, left, period, false
+end
+";
+
+// The hash as it is, with the clock: {now_ms, now_us, state, epoch,
+// opened_at, period, reason}; the store checks it (`wire::check_hash`).
 const READ: &str = "
 local h = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'opened_at', 'period', 'reason')
-if not h[1] then return {0, 'none', 0, 0, ''} end
-local left = 0
-if h[1] == 'open' then left = math.max(0, tonumber(h[3]) + tonumber(h[4]) - now) end
-return {tonumber(h[2]), h[1], left, tonumber(h[4]), h[5]}
+return {now, now_us, h[1], h[2], h[3], h[4], h[5]}
 ";
 
 // Writes a transition unless the shared state overrules it; returns
-// {written, epoch, state, remaining_ms, period_ms, reason} of the state now held.
-// KEYS: hash, trials, failures, channel.
-// ARGV: state, remaining_ms, period_ms, reason, manual, seen_epoch, origin, name.
+// {written, now_ms, now_us, state, epoch, opened_at, period, reason} of the
+// hash now held. KEYS: hash, trials, failures, channel.
+// ARGV: state, remaining_ms, period_ms, reason, manual, seen_epoch, origin,
+// name, longest_ms.
 const PUBLISH: &str = "
 local h = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'opened_at', 'period', 'reason')
-local cur = h[1] or 'none'
-local epoch = tonumber(h[2] or '0')
-local left = 0
-if cur == 'open' then left = math.max(0, tonumber(h[3]) + tonumber(h[4]) - now) end
-local held = {0, epoch, cur, left, tonumber(h[4] or '0'), h[5] or ''}
+local cur, epoch, left, _, junk = held(h, tonumber(ARGV[9]))
+local kept = {0, now, now_us, h[1], h[2], h[3], h[4], h[5]}
 local state = ARGV[1]
-if ARGV[5] ~= '1' then
-  if state == 'open' and cur == 'open' and left > 0 then return held end
+if ARGV[5] ~= '1' and not junk then
+  if state == 'open' and cur == 'open' and left > 0 then return kept end
   local newer = epoch > tonumber(ARGV[6])
   if newer and ((cur == 'open' and left > 0) or cur == 'forced_open' or cur == 'disabled') then
-    return held
+    return kept
   end
-  if state == 'closed' and (cur == 'closed' or cur == 'none') then return held end
+  if state == 'closed' and (cur == 'closed' or cur == 'none') then return kept end
 end
-local next_epoch = math.max(epoch + 1, now_us)
-local period = tonumber(ARGV[3])
-local remaining = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'state', state, 'epoch', string.format('%.0f', next_epoch),
-  'opened_at', string.format('%.0f', now - (period - remaining)), 'period', ARGV[3], 'reason', ARGV[4])
+local next_epoch = string.format('%.0f', math.max(epoch + 1, now_us))
+local opened_at = string.format('%.0f', now - (tonumber(ARGV[3]) - tonumber(ARGV[2])))
+redis.call('HSET', KEYS[1], 'state', state, 'epoch', next_epoch,
+  'opened_at', opened_at, 'period', ARGV[3], 'reason', ARGV[4])
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('PUBLISH', KEYS[4], string.format('%.0f', next_epoch) .. '\\n' .. state .. '\\n' .. ARGV[2]
+redis.call('PUBLISH', KEYS[4], next_epoch .. '\\n' .. state .. '\\n' .. ARGV[2]
   .. '\\n' .. ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. string.len(ARGV[8]) .. '\\n' .. ARGV[8] .. ARGV[4])
-return {1, next_epoch, state, remaining, period, ARGV[4]}
+return {1, now, now_us, state, next_epoch, opened_at, ARGV[3], ARGV[4]}
 ";
 
 // Takes a half-open trial permit if fewer than ARGV[1] are out; each taking
-// extends the counter's life to ARGV[2] ms. KEYS: trials.
+// extends the counter's life to ARGV[2] ms. A counter that is not a number
+// counts as none taken. KEYS: trials.
 const ACQUIRE: &str = "
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = num(redis.call('GET', KEYS[1])) or 0
 if n >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[1], string.format('%.0f', n + 1), 'PX', ARGV[2])
 return 1
 ";
 
 // Gives a permit back; the counter never goes below zero. KEYS: trials.
 const RELEASE: &str = "
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = num(redis.call('GET', KEYS[1])) or 0
 if n > 0 then redis.call('DECR', KEYS[1]) end
 return n
 ";
 
 // Counts a failure in Closed; the failure that reaches the threshold opens the
-// breaker for everyone. KEYS: hash, trials, failures, channel.
-// ARGV: fail_max, window_ms, period_ms, name.
+// breaker for everyone. A counter that is not a number starts again, with its
+// window. KEYS: hash, trials, failures, channel.
+// ARGV: fail_max, window_ms, period_ms, name, longest_ms.
 const FAILURE: &str = "
-local h = redis.call('HMGET', KEYS[1], 'state', 'epoch')
-local cur = h[1] or 'none'
+local h = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'opened_at', 'period')
+local cur, epoch = held(h, tonumber(ARGV[5]))
 if cur ~= 'closed' and cur ~= 'none' then return 0 end
-local n = redis.call('INCR', KEYS[3])
-if n == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+local counted = num(redis.call('GET', KEYS[3]))
+local n = (counted or 0) + 1
+local ttl = redis.call('PTTL', KEYS[3])
+if not counted or ttl < 0 then ttl = ARGV[2] end
+redis.call('SET', KEYS[3], string.format('%.0f', n), 'PX', ttl)
 if n < tonumber(ARGV[1]) then return 0 end
-local next_epoch = math.max(tonumber(h[2] or '0') + 1, now_us)
+local next_epoch = string.format('%.0f', math.max(epoch + 1, now_us))
 local reason = n .. ' failures across replicas'
-redis.call('HSET', KEYS[1], 'state', 'open', 'epoch', string.format('%.0f', next_epoch),
+redis.call('HSET', KEYS[1], 'state', 'open', 'epoch', next_epoch,
   'opened_at', string.format('%.0f', now), 'period', ARGV[3], 'reason', reason)
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('PUBLISH', KEYS[4], string.format('%.0f', next_epoch) .. '\\nopen\\n' .. ARGV[3] .. '\\n'
+redis.call('PUBLISH', KEYS[4], next_epoch .. '\\nopen\\n' .. ARGV[3] .. '\\n'
   .. ARGV[3] .. '\\ncluster\\n' .. string.len(ARGV[4]) .. '\\n' .. ARGV[4] .. reason)
 return 1
 ";
@@ -625,19 +697,18 @@ struct Scripts {
 
 impl Scripts {
     fn new() -> Scripts {
-        let timed = |body: &str| Script::new(&format!("{CLOCK}{body}"));
+        let skew_us = EPOCH_SKEW.as_micros();
+        let script =
+            |body: &str| Script::new(&format!("local skew_us = {skew_us}\n{CLOCK}{HELD}{body}"));
         Scripts {
-            read: timed(READ),
-            publish: timed(PUBLISH),
-            acquire: Script::new(ACQUIRE),
-            release: Script::new(RELEASE),
-            failure: timed(FAILURE),
+            read: script(READ),
+            publish: script(PUBLISH),
+            acquire: script(ACQUIRE),
+            release: script(RELEASE),
+            failure: script(FAILURE),
         }
     }
 }
-
-/// The shared state as a script returns it.
-type Held = (u64, String, u64, u64, String);
 
 /// Why a connected session ended.
 enum End {
@@ -756,8 +827,13 @@ async fn serve(
     mut stream: ::redis::aio::PubSubStream,
     rx: &mut UnboundedReceiver<Command>,
 ) -> End {
+    // Messages are checked against Redis' clock: know it before the first.
+    if let Err(e) = tick(core, &mut conn).await {
+        return End::Lost(e.to_string());
+    }
     for link in core.all_links() {
-        if let Err(e) = reconcile(core, scripts, &mut conn, &link).await {
+        let reconciled = reconcile(core, scripts, &mut conn, &link).await;
+        if let Err(e) = settle(core, &link, reconciled) {
             link.dirty.store(true, Ordering::Release);
             return End::Lost(e.to_string());
         }
@@ -776,14 +852,72 @@ async fn serve(
                 let Some(message) = message else {
                     return End::Lost("the subscription was closed".into());
                 };
-                apply_message(core, message.get_payload_bytes());
+                for link in apply_message(core, message.get_payload_bytes()) {
+                    if let Err(e) = reread(core, scripts, &mut conn, &link).await {
+                        return End::Lost(e.to_string());
+                    }
+                }
             }
             _ = heartbeat.tick() => {
-                let ping: Result<String, _> = ::redis::cmd("PING").query_async(&mut conn).await;
-                if let Err(e) = ping {
+                if let Err(e) = tick(core, &mut conn).await {
                     return End::Lost(e.to_string());
                 }
             }
+        }
+    }
+}
+
+/// Reads a breaker's hash again after a message older than the newest
+/// epoch it has seen: epochs only grow within one hash, so either the message
+/// was overtaken (the read finds the newer state, already applied), or the
+/// hash was deleted and written anew since (the read finds its state, which
+/// applies, and the epochs of the old hash are forgotten).
+async fn reread(
+    core: &Core,
+    scripts: &Scripts,
+    conn: &mut MultiplexedConnection,
+    link: &LinkState,
+) -> Result<(), RedisError> {
+    let result = read(core, scripts, conn, link).await;
+    if let Ok(raw) = &result {
+        take_held(core, link, raw, false);
+    }
+    settle(core, link, result)
+}
+
+/// The heartbeat: Redis answers, and says its time.
+async fn tick(core: &Core, conn: &mut MultiplexedConnection) -> Result<(), RedisError> {
+    let (secs, micros): (u64, u64) = ::redis::cmd("TIME").query_async(conn).await?;
+    core.note_redis_time(secs.saturating_mul(1_000_000).saturating_add(micros));
+    Ok(())
+}
+
+/// Whether a failed command means Redis is unreachable. An error reply
+/// caused by what a key holds (`WRONGTYPE`, a script's `ERR`) or a reply of
+/// an unexpected shape is bad data in Redis, not an outage: reconnecting
+/// would meet it again at once. Any other error (`LOADING`, `BUSY`,
+/// `READONLY`, I/O, a timeout) is one.
+fn connection_lost(e: &RedisError) -> bool {
+    let bad_data = matches!(
+        e.kind(),
+        ErrorKind::Server(ServerErrorKind::ResponseError) | ErrorKind::UnexpectedReturnType
+    ) || e.code() == Some("WRONGTYPE");
+    !bad_data
+}
+
+/// Keeps a failed command's error if Redis is unreachable; reports bad data
+/// in Redis (once) and goes on otherwise.
+fn settle<T>(
+    core: &Core,
+    link: &LinkState,
+    result: Result<T, RedisError>,
+) -> Result<(), RedisError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if connection_lost(&e) => Err(e),
+        Err(e) => {
+            core.refuse(&link.name, &Refused::new(Fault::Reply, e.to_string()));
+            Ok(())
         }
     }
 }
@@ -793,22 +927,22 @@ async fn execute(
     scripts: &Scripts,
     conn: &mut MultiplexedConnection,
     command: Command,
-) -> Result<(), ::redis::RedisError> {
+) -> Result<(), RedisError> {
     match command {
         Command::Join { link, done } => {
-            let result = read(scripts, conn, &link).await;
-            if let Ok(held) = &result {
-                adopt_held(&link, held, false);
+            let result = read(core, scripts, conn, &link).await;
+            if let Ok(raw) = &result {
+                take_held(core, &link, raw, false);
             }
             let _ = done.try_send(());
-            result.map(drop)
+            settle(core, &link, result)
         }
         Command::Publish { link, write } => {
             let result = publish(core, scripts, conn, &link, &write).await;
             if result.is_err() {
                 link.dirty.store(true, Ordering::Release);
             }
-            result
+            settle(core, &link, result)
         }
         Command::Acquire { link, reply } => {
             let result: Result<i64, _> = scripts
@@ -831,7 +965,7 @@ async fn execute(
                     .invoke_async(conn)
                     .await;
             }
-            result.map(drop)
+            settle(core, &link, result)
         }
         Command::Flush { done } => {
             let _ = done.try_send(());
@@ -843,7 +977,7 @@ async fn execute(
                 .key(&link.trials_key)
                 .invoke_async(conn)
                 .await;
-            result.map(drop)
+            settle(core, &link, result)
         }
         Command::Failure { link } => {
             let result: Result<i64, _> = scripts
@@ -856,19 +990,23 @@ async fn execute(
                 .arg(link.window_ms.max(1))
                 .arg(link.period_ms.max(1))
                 .arg(&link.name)
+                .arg(link.longest_ms())
                 .invoke_async(conn)
                 .await;
-            result.map(drop)
+            settle(core, &link, result)
         }
     }
 }
 
 async fn read(
+    core: &Core,
     scripts: &Scripts,
     conn: &mut MultiplexedConnection,
     link: &LinkState,
-) -> Result<Held, ::redis::RedisError> {
-    scripts.read.key(&link.key).invoke_async(conn).await
+) -> Result<RawHash, RedisError> {
+    let raw: RawHash = scripts.read.key(&link.key).invoke_async(conn).await?;
+    core.note_redis_time(raw.1);
+    Ok(raw)
 }
 
 async fn publish(
@@ -877,8 +1015,8 @@ async fn publish(
     conn: &mut MultiplexedConnection,
     link: &LinkState,
     write: &Write,
-) -> Result<(), ::redis::RedisError> {
-    let result: (u64, u64, String, u64, u64, String) = scripts
+) -> Result<(), RedisError> {
+    let (written, now_ms, now_us, state, epoch, opened_at, period, reason): PublishReply = scripts
         .publish
         .key(&link.key)
         .key(&link.trials_key)
@@ -892,20 +1030,30 @@ async fn publish(
         .arg(write.seen)
         .arg(&link.origin)
         .arg(&link.name)
+        .arg(link.longest_ms())
         .invoke_async(conn)
         .await?;
-    let (written, epoch, state, remaining, period, reason) = result;
-    if written == 1 {
-        let adopted_since = link.adoptions.load(Ordering::Acquire) != write.adoptions;
-        if adopted_since {
-            adopt_held(link, &(epoch, state, remaining, period, reason), true);
-        } else {
-            link.seen.fetch_max(epoch, Ordering::AcqRel);
-        }
-    } else {
+    core.note_redis_time(now_us);
+    let raw: RawHash = (now_ms, now_us, state, epoch, opened_at, period, reason);
+    if written != 1 {
         // Overruled (an Open or an operator's mode held elsewhere) or joined
         // (an Open already running): take the shared state.
-        adopt_held(link, &(epoch, state, remaining, period, reason), true);
+        take_held(core, link, &raw, true);
+        return Ok(());
+    }
+    // What was just written is the newest state in Redis: the newest epoch
+    // seen is that one, even if a higher one was seen before (a hash deleted
+    // since, or an epoch from Redis' future): otherwise every message after
+    // it would look old here.
+    if let Some(epoch) = wire::epoch_of(&raw) {
+        link.seen.store(epoch, Ordering::Release);
+    }
+    if link.adoptions.load(Ordering::Acquire) != write.adoptions {
+        if let Some(breaker) = link.breaker.upgrade() {
+            if let Ok(Some(shared)) = wire::check_hash(&raw, breaker.config()) {
+                adopt(link, &breaker, &shared);
+            }
+        }
     }
     Ok(())
 }
@@ -913,20 +1061,22 @@ async fn publish(
 /// After a (re)connection: a transition made while Redis was unreachable is
 /// written now (and overruled by an Open held elsewhere, which then wins
 /// here); otherwise a newer shared state is applied here, and a local Open
-/// that Redis lost (a restart without persistence) is written back.
+/// that Redis lost (a restart without persistence), or that Redis holds
+/// junk in place of, is written back.
 async fn reconcile(
     core: &Core,
     scripts: &Scripts,
     conn: &mut MultiplexedConnection,
     link: &LinkState,
-) -> Result<(), ::redis::RedisError> {
+) -> Result<(), RedisError> {
     let Some(breaker) = link.breaker.upgrade() else {
         return Ok(());
     };
-    let held = read(scripts, conn, link).await?;
+    let raw = read(core, scripts, conn, link).await?;
+    let held = checked(core, link, &breaker, &raw);
     let (state, left, period) = breaker.shared_view();
-    let lost = held.1 == "none" && state != State::Closed;
-    if link.dirty.swap(false, Ordering::AcqRel) || lost {
+    let missing = !matches!(held, Some(Some(_))) && state != State::Closed;
+    if link.dirty.swap(false, Ordering::AcqRel) || missing {
         let state = if state == State::HalfOpen {
             State::Open
         } else {
@@ -947,121 +1097,91 @@ async fn reconcile(
         };
         publish(core, scripts, conn, link, &write).await
     } else {
-        adopt_held(link, &held, false);
+        if let Some(Some(shared)) = held {
+            if link.seen.swap(shared.epoch, Ordering::AcqRel) != shared.epoch {
+                adopt(link, &breaker, &shared);
+            }
+        }
         Ok(())
     }
 }
 
-/// Applies a shared state newer than what the breaker has seen, or, with
-/// `overruled`, the one that overruled the breaker's own transition.
-fn adopt_held(link: &LinkState, held: &Held, overruled: bool) {
-    let (epoch, state, remaining, period, reason) = held;
-    let Some(state) = parse_state(state) else {
-        return;
-    };
-    if link.seen.fetch_max(*epoch, Ordering::AcqRel) >= *epoch && !overruled {
-        return;
-    }
-    if let Some(breaker) = link.breaker.upgrade() {
-        link.adoptions.fetch_add(1, Ordering::AcqRel);
-        breaker.adopt(&Remote::new(
-            state,
-            Duration::from_millis(*remaining),
-            Duration::from_millis(*period),
-            Arc::from(reason.as_str()),
-        ));
+/// The hash checked for `breaker`: `None` when it was refused (and
+/// reported), `Some(None)` when it holds no state. No state means the hash
+/// is new (deleted, or Redis restarted empty): the epochs seen before mean
+/// nothing against the ones it will hold.
+fn checked(
+    core: &Core,
+    link: &LinkState,
+    breaker: &Breaker,
+    raw: &RawHash,
+) -> Option<Option<Shared>> {
+    match wire::check_hash(raw, breaker.config()) {
+        Ok(None) => {
+            link.seen.store(0, Ordering::Release);
+            Some(None)
+        }
+        Ok(Some(shared)) => Some(Some(shared)),
+        Err(refused) => {
+            core.refuse(&link.name, &refused);
+            None
+        }
     }
 }
 
-/// A transition pushed by some process:
-/// `epoch\nstate\nremaining_ms\nperiod_ms\norigin\nname_len\n{name}{reason}`.
-fn apply_message(core: &Core, payload: &[u8]) {
-    let Some(message) = Message::parse(payload) else {
-        tracing::debug!(target: "breaker", "ignored a malformed shared-state message");
+/// Applies the shared state a read found, if it passes the checks and its
+/// epoch is not the one the breaker has seen, or, with `overruled`, because
+/// it overruled the breaker's own transition. What a read finds is the state
+/// now held: an epoch lower than the one seen means the hash was written
+/// anew (deleted, or lost in a Redis restart), and it applies too.
+fn take_held(core: &Core, link: &LinkState, raw: &RawHash, overruled: bool) {
+    let Some(breaker) = link.breaker.upgrade() else {
         return;
     };
+    if let Some(Some(shared)) = checked(core, link, &breaker, raw) {
+        if link.seen.swap(shared.epoch, Ordering::AcqRel) != shared.epoch || overruled {
+            adopt(link, &breaker, &shared);
+        }
+    }
+}
+
+fn adopt(link: &LinkState, breaker: &Breaker, shared: &Shared) {
+    link.adoptions.fetch_add(1, Ordering::AcqRel);
+    breaker.adopt(&shared.remote);
+}
+
+/// A transition pushed by some process (`wire::Message`), checked for each
+/// breaker of its name and applied if it is newer than what the breaker has
+/// seen. Returns the breakers for which it was older, to read again.
+fn apply_message(core: &Core, payload: &[u8]) -> Vec<Arc<LinkState>> {
+    let Some(message) = Message::parse(payload) else {
+        core.refuse("", &Refused::new(Fault::Message, wire::shown(payload)));
+        return Vec::new();
+    };
+    let mut older = Vec::new();
     for link in core.links_named(message.name) {
+        let Some(breaker) = link.breaker.upgrade() else {
+            continue;
+        };
+        let limits = Limits::new(breaker.config(), core.redis_now_us());
         if link.origin == message.origin {
-            link.seen.fetch_max(message.epoch, Ordering::AcqRel);
+            // The echo of this breaker's own write.
+            if let Ok(epoch) = message.epoch_within(&limits) {
+                link.seen.fetch_max(epoch, Ordering::AcqRel);
+            }
             continue;
         }
-        adopt_held(
-            &link,
-            &(
-                message.epoch,
-                state_name(message.state).to_owned(),
-                message.remaining_ms,
-                message.period_ms,
-                message.reason.to_owned(),
-            ),
-            false,
-        );
-    }
-}
-
-struct Message<'a> {
-    epoch: u64,
-    state: State,
-    remaining_ms: u64,
-    period_ms: u64,
-    origin: &'a str,
-    name: &'a str,
-    reason: &'a str,
-}
-
-impl<'a> Message<'a> {
-    fn parse(payload: &'a [u8]) -> Option<Message<'a>> {
-        let text = std::str::from_utf8(payload).ok()?;
-        let mut fields = text.splitn(7, '\n');
-        let epoch = fields.next()?.parse().ok()?;
-        let state = parse_state(fields.next()?)?;
-        let remaining_ms = fields.next()?.parse().ok()?;
-        let period_ms = fields.next()?.parse().ok()?;
-        let origin = fields.next()?;
-        let name_len: usize = fields.next()?.parse().ok()?;
-        let rest = fields.next()?;
-        let name = rest.get(..name_len)?;
-        let reason = rest.get(name_len..)?;
-        Some(Message {
-            epoch,
-            state,
-            remaining_ms,
-            period_ms,
-            origin,
-            name,
-            reason,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_message_keeps_names_and_reasons_with_newlines() {
-        let m =
-            Message::parse(b"17\nopen\n250\n1000\np.1\n4\na\nb:5 consecutive\nfailures").unwrap();
-        assert_eq!(
-            (m.epoch, m.state, m.remaining_ms, m.period_ms),
-            (17, State::Open, 250, 1000)
-        );
-        assert_eq!(
-            (m.origin, m.name, m.reason),
-            ("p.1", "a\nb:", "5 consecutive\nfailures")
-        );
-    }
-
-    #[test]
-    fn a_malformed_message_is_ignored() {
-        for bad in [
-            &b""[..],
-            b"x\nopen\n1\n1\no\n1\nn",
-            b"1\nhalf_open\n1\n1\no\n1\nn",
-            b"1\nopen\n1\n1\no\n9\nn",
-            b"\xff\xfe",
-        ] {
-            assert!(Message::parse(bad).is_none());
+        match message.check(&limits) {
+            Ok(shared) => {
+                let seen = link.seen.fetch_max(shared.epoch, Ordering::AcqRel);
+                if seen < shared.epoch {
+                    adopt(&link, &breaker, &shared);
+                } else if seen > shared.epoch {
+                    older.push(link);
+                }
+            }
+            Err(refused) => core.refuse(&link.name, &refused),
         }
     }
+    older
 }
