@@ -181,6 +181,15 @@ fn loom_half_open_trials_in_flight_never_exceed_the_cap() {
             1
         );
         assert_path(&log, b.state());
+        // The second caller came after the first trial's success (two
+        // successes close) or while it ran (rejected: one success of two).
+        let s = b.stats();
+        assert_eq!((s.admitted + s.rejected, s.in_flight), (2, 0));
+        match s.rejected {
+            0 => assert_eq!((b.state(), s.successes), (State::Closed, 2)),
+            1 => assert_eq!((b.state(), s.successes), (State::HalfOpen, 1)),
+            _ => panic!("both callers rejected: {s:?}"),
+        }
     });
 }
 
@@ -258,23 +267,45 @@ fn loom_a_manual_reset_racing_a_tripping_failure_keeps_a_valid_path() {
         let (b, _clock, log) = breaker(config(1, 1, 1));
         let permit_holder = {
             let b = b.clone();
-            thread::spawn(move || {
-                if let Ok(p) = b.acquire() {
-                    p.failure();
-                }
-            })
+            thread::spawn(move || b.acquire().map(|p| p.failure().straggler).ok())
         };
         let operator = {
             let b = b.clone();
-            thread::spawn(move || b.force_open())
+            thread::spawn(move || b.reset())
         };
-        permit_holder.join().unwrap();
+        let failure = permit_holder.join().unwrap();
         operator.join().unwrap();
+        // A reset while Closed ends no period (docs/semantics.md, Manual
+        // control): the failure is never a straggler and always trips.
+        assert_eq!(
+            failure,
+            Some(false),
+            "admitted in Closed, never a straggler"
+        );
         let s = b.stats();
+        assert_eq!(
+            (s.admitted, s.rejected, s.failures, s.in_flight),
+            (1, 0, 1, 0)
+        );
         assert_eq!(s.transitions as usize, log.lock().unwrap().len());
-        assert_eq!(s.admitted + s.rejected, 1);
         assert_path(&log, b.state());
-        assert!(matches!(b.state(), State::ForcedOpen | State::Open));
+        // The reset came after the opening and closed it, or came first (no
+        // transition) and the failure opened the breaker after it.
+        let opened = vec![(State::Closed, State::Open)];
+        let reopened_and_reset = vec![(State::Closed, State::Open), (State::Open, State::Closed)];
+        let moves = log.lock().unwrap().clone();
+        match b.state() {
+            State::Closed => {
+                assert_eq!(moves, reopened_and_reset);
+                assert_eq!(s.consecutive_failures, 0, "the reset cleared the run");
+            }
+            State::Open => {
+                assert_eq!(moves, opened);
+                let reason = b.open_reason().unwrap().reason.to_string();
+                assert_eq!(reason, "1 consecutive failure");
+            }
+            other => panic!("a reset and a failure left the breaker {other:?}"),
+        }
     });
 }
 
@@ -290,19 +321,50 @@ fn loom_three_threads_through_trip_trial_and_operator() {
         };
         let failing = {
             let b = b.clone();
-            thread::spawn(move || b.acquire().map(|p| p.failure()).ok())
+            thread::spawn(move || b.acquire().map(|p| p.failure().straggler).ok())
         };
         let operator = {
             let b = b.clone();
             thread::spawn(move || b.reset())
         };
         trial.join().unwrap();
-        failing.join().unwrap();
+        let failed = failing.join().unwrap();
         operator.join().unwrap();
         let s = b.stats();
         assert_eq!(s.admitted + s.rejected, 2);
         assert_eq!(s.admitted, s.successes + s.failures);
         assert_eq!(s.transitions as usize, log.lock().unwrap().len());
         assert_path(&log, b.state());
+        // A half-open period ends with its one trial's outcome or with the
+        // reset, so nothing is left undecided at the end.
+        let state = b.state();
+        assert!(
+            matches!(state, State::Closed | State::Open),
+            "ended {state:?}"
+        );
+        // Every failure of a current period opens the breaker (fail_max = 1
+        // in Closed, a failed trial in HalfOpen); a straggler never does.
+        let failure_opened = matches!(failed, Some(false));
+        let openings = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.1 == State::Open)
+            .count();
+        assert_eq!(
+            openings,
+            1 + usize::from(failure_opened),
+            "the trip, then {failed:?}"
+        );
+        if state == State::Open {
+            assert!(failure_opened, "only the failing call reopens it");
+            // Its new period started now: nothing is admitted.
+            match b.acquire() {
+                Err(e) => assert_eq!(e.retry_after(), Some(Duration::from_secs(1))),
+                Ok(_) => panic!("admitted in a period that has just begun"),
+            }
+        } else {
+            assert!(b.acquire().map(|p| p.success()).is_ok(), "Closed admits");
+        }
     });
 }

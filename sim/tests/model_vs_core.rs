@@ -195,15 +195,6 @@ fn render(decls: &[Decl], steps: &[Step]) -> String {
             "reset",
             "metrics_only",
         ][what as usize];
-        // breaker-core's dry run reports a trial that decides after
-        // `max_half_open_wait` as current, where docs/semantics.md (and the
-        // model) make it a straggler: `exact_logs.rs` pins that case
-        // (ignored until breaker-core is fixed), so it is not generated here.
-        let what = if what == "metrics_only" && decls[b].max_half_open_wait_ms.is_some() {
-            "reset"
-        } else {
-            what
-        };
         if what.len() > 4 || what == "trip" {
             text += &format!("+{gap}ms b{b} {what}\n");
         } else if attempts > 1 && list > 0 {

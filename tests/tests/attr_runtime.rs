@@ -40,18 +40,31 @@ fn never_called() -> Result<u32, AppError> {
 
 /// Runs the named test alone in a fresh process of this binary, where no
 /// guarded function has run yet (the other tests of this process call theirs).
+///
+/// The child must report exactly one test passed: a name that matches no test
+/// (a test renamed, its string not) runs nothing, and libtest calls that a
+/// success.
 fn in_fresh_process(test: &str) -> bool {
     const FRESH: &str = "BREAKER_ATTR_FRESH_PROCESS";
     if std::env::var_os(FRESH).is_some() {
         return true;
     }
     let exe = std::env::current_exe().expect("the test binary");
-    let status = std::process::Command::new(exe)
-        .args(["--exact", test, "--test-threads=1"])
+    let output = std::process::Command::new(exe)
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
         .env(FRESH, "1")
-        .status()
+        .output()
         .expect("run the test binary");
-    assert!(status.success(), "`{test}` failed in a fresh process");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "`{test}` failed in a fresh process:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("test result: ok. 1 passed;"),
+        "`{test}` is not one test of this binary: the fresh process ran\n{stdout}"
+    );
     false
 }
 
