@@ -796,7 +796,7 @@ impl Inner {
 
     /// Counts and records a refused call; the caller builds the `Error`.
     /// Inlined into the slow path, where rejections are the common case.
-    #[inline]
+    #[inline(always)]
     fn refuse(&self, state: State, retry_after: Option<u64>) -> Refusal {
         self.counters.bump(Count::Rejected);
         if let Some(tap) = self.tap.get() {
@@ -852,6 +852,27 @@ impl Inner {
 
     #[inline(never)]
     fn acquire_slow(&self) -> Result<Permit<'_>, Refusal> {
+        // Most calls that get here are rejections in Open, well before the
+        // deadline: settled first, in straight-line code, before the state
+        // dispatch below.
+        if self.word().is(State::Open) {
+            let deadline = self.hot.deadline.load(Ordering::Acquire);
+            // A cheap reading settles them; `retry_after` is then at most
+            // `lag` long (exact on a manual clock, where `lag` is 0).
+            let (early, lag) = self.shared.clock.coarse_ns();
+            // Now is past the period's start (written before the deadline
+            // just read), so `retry_after` never exceeds the period.
+            let early = early.max(self.hot.since.load(Ordering::Relaxed));
+            if early.saturating_add(lag) < deadline {
+                return Err(self.refuse(State::Open, Some(deadline - early)));
+            }
+        }
+        self.admit_or_refuse()
+    }
+
+    /// Every admission decision but the Closed fast path and the cheap Open
+    /// rejection: the state machine proper.
+    fn admit_or_refuse(&self) -> Result<Permit<'_>, Refusal> {
         loop {
             let w = self.word();
             match w.state() {
@@ -885,17 +906,9 @@ impl Inner {
                     self.give_back_trial(shared);
                 }
                 State::Open => {
+                    // Near the deadline (or after it, or after a race with
+                    // the opening): the precise clock decides.
                     let deadline = self.hot.deadline.load(Ordering::Acquire);
-                    // Most rejections are well before the deadline: a cheap
-                    // reading settles them. `retry_after` is then at most
-                    // `lag` long (exact on a manual clock, where `lag` is 0).
-                    let (early, lag) = self.shared.clock.coarse_ns();
-                    // Now is past the period's start (written before the
-                    // deadline just read), so `retry_after` never exceeds it.
-                    let early = early.max(self.hot.since.load(Ordering::Relaxed));
-                    if early.saturating_add(lag) < deadline {
-                        return Err(self.refuse(State::Open, Some(deadline - early)));
-                    }
                     let now = self.now();
                     if now < deadline {
                         return Err(self.refuse(State::Open, Some(deadline - now)));

@@ -15,7 +15,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -396,6 +396,10 @@ impl Source {
 /// the old pointer an instant before the swap still reads valid memory.
 pub(crate) struct ClockCell {
     current: AtomicPtr<Source>,
+    /// Whether `current` is the real clock: an Open rejection in production
+    /// reads it with one load and no dispatch. A reading that races with a
+    /// swap reads the old clock or the new one, as it would through `current`.
+    monotonic: AtomicBool,
     // Boxed so that a source keeps its address when the vector grows.
     #[allow(clippy::vec_box)]
     installed: Mutex<Vec<Box<Source>>>,
@@ -405,6 +409,7 @@ impl ClockCell {
     pub(crate) fn new<C: Clock>(clock: C) -> Self {
         let cell = ClockCell {
             current: AtomicPtr::new(std::ptr::null_mut()),
+            monotonic: AtomicBool::new(false),
             installed: Mutex::new(Vec::new()),
         };
         cell.install(clock);
@@ -414,8 +419,10 @@ impl ClockCell {
     pub(crate) fn install<C: Clock>(&self, clock: C) {
         let mut boxed = Box::new(Source::of(clock));
         let ptr: *mut Source = &mut *boxed;
+        let monotonic = matches!(*boxed, Source::Monotonic);
         let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
         installed.push(boxed);
+        self.monotonic.store(monotonic, Ordering::Release);
         self.current.store(ptr, Ordering::Release);
     }
 
@@ -432,6 +439,9 @@ impl ClockCell {
     /// and at most `lag` earlier (exact on a manual clock).
     #[inline]
     pub(crate) fn coarse_ns(&self) -> (u64, u64) {
+        if self.monotonic.load(Ordering::Relaxed) {
+            return real::coarse_ns();
+        }
         let ptr = self.current.load(Ordering::Acquire);
         // SAFETY: as in `now_ns`.
         unsafe { (*ptr).coarse_ns() }
