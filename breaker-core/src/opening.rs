@@ -174,21 +174,24 @@ impl Slot {
     }
 }
 
-/// This thread's slots. `Cell`s, not a `RefCell`: nothing here calls out
-/// while a slot is half-changed (freeing an opening drops only its name and
-/// reason, never an `OpeningRef`).
-struct Recent([Slot; SLOTS]);
-
-impl Drop for Recent {
-    fn drop(&mut self) {
-        for slot in &self.0 {
-            slot.clear();
-        }
-    }
+thread_local! {
+    /// This thread's slots. `Cell`s, not a `RefCell`: nothing here calls
+    /// out while a slot is half-changed (freeing an opening drops only its
+    /// name and reason, never an `OpeningRef`). No destructor of its own, so
+    /// a rejection reads it without the check of a lazily registered one;
+    /// [`CLEANUP`] gives its references back when the thread exits.
+    static RECENT: [Slot; SLOTS] = const { [Slot::empty(), Slot::empty(), Slot::empty(), Slot::empty()] };
+    /// Registered when this thread first keeps an opening.
+    static CLEANUP: Cleanup = const { Cleanup };
 }
 
-thread_local! {
-    static RECENT: Recent = const { Recent([Slot::empty(), Slot::empty(), Slot::empty(), Slot::empty()]) };
+/// Gives this thread's kept references back when it exits.
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        RECENT.with(|recent| recent.iter().for_each(Slot::clear));
+    }
 }
 
 fn slot_of(ptr: NonNull<Counted>) -> usize {
@@ -198,62 +201,70 @@ fn slot_of(ptr: NonNull<Counted>) -> usize {
 /// A reference from this thread's budget for `ptr`, if it keeps `ptr`.
 #[inline]
 fn take_from_budget(ptr: NonNull<Counted>) -> Option<OpeningRef> {
-    RECENT
-        .try_with(|recent| {
-            let slot = &recent.0[slot_of(ptr)];
-            if slot.ptr.get() != Some(ptr) {
-                return None;
-            }
-            match slot.budget.get() {
-                0 => {
-                    add(ptr, BATCH);
-                    slot.budget.set(BATCH - 1);
-                }
-                budget => slot.budget.set(budget - 1),
-            }
-            Some(OpeningRef { ptr })
-        })
-        .ok()
-        .flatten()
+    RECENT.with(|recent| {
+        let slot = &recent[slot_of(ptr)];
+        if slot.ptr.get() != Some(ptr) {
+            return None;
+        }
+        match slot.budget.get() {
+            0 => refill(ptr, slot),
+            budget => slot.budget.set(budget - 1),
+        }
+        Some(OpeningRef { ptr })
+    })
+}
+
+/// Counts a batch into an empty budget and spends one of it.
+#[cold]
+#[inline(never)]
+fn refill(ptr: NonNull<Counted>, slot: &Slot) {
+    add(ptr, BATCH);
+    slot.budget.set(BATCH - 1);
 }
 
 /// Takes a reference to `ptr` into this thread's budget, if it keeps `ptr`.
 #[inline]
 fn give_to_budget(ptr: NonNull<Counted>) -> bool {
-    RECENT
-        .try_with(|recent| {
-            let slot = &recent.0[slot_of(ptr)];
-            if slot.ptr.get() != Some(ptr) {
-                return false;
-            }
-            let budget = slot.budget.get() + 1;
-            if budget >= 2 * BATCH {
-                // A thread that drops what others made: hand the surplus back.
-                slot.budget.set(budget - BATCH);
-                // SAFETY: the budget owned these; the slot keeps its own and the rest.
-                unsafe { release(ptr, BATCH) };
-            } else {
-                slot.budget.set(budget);
-            }
-            true
-        })
-        .unwrap_or(false)
+    RECENT.with(|recent| {
+        let slot = &recent[slot_of(ptr)];
+        if slot.ptr.get() != Some(ptr) {
+            return false;
+        }
+        let budget = slot.budget.get() + 1;
+        if budget < 2 * BATCH {
+            slot.budget.set(budget);
+        } else {
+            give_surplus_back(ptr, slot, budget);
+        }
+        true
+    })
+}
+
+/// A thread that drops what others made: hands the surplus back.
+#[cold]
+#[inline(never)]
+fn give_surplus_back(ptr: NonNull<Counted>, slot: &Slot, budget: usize) {
+    slot.budget.set(budget - BATCH);
+    // SAFETY: the budget owned these; the slot keeps its own and the rest.
+    unsafe { release(ptr, BATCH) };
 }
 
 /// Keeps `opening` (a counted reference, now the slot's own) in this
 /// thread's slot for it, giving up what the slot kept before.
 fn keep(opening: OpeningRef) {
     let ptr = opening.into_raw();
-    let kept = RECENT.try_with(|recent| {
-        let slot = &recent.0[slot_of(ptr)];
+    // Registers the cleanup; fails once the thread is exiting and the
+    // cleanup has run (or is running): nothing is kept then.
+    if CLEANUP.try_with(|_| ()).is_err() {
+        // SAFETY: `ptr` carries the reference `into_raw` gave up.
+        unsafe { release(ptr, 1) };
+        return;
+    }
+    RECENT.with(|recent| {
+        let slot = &recent[slot_of(ptr)];
         slot.clear();
         slot.ptr.set(Some(ptr));
     });
-    if kept.is_err() {
-        // The thread is exiting: nowhere to keep it.
-        // SAFETY: `ptr` carries the reference `into_raw` gave up.
-        unsafe { release(ptr, 1) };
-    }
 }
 
 /// A breaker's current opening.
@@ -408,7 +419,7 @@ mod tests {
         let probe = handed[0].clone();
         std::thread::spawn(move || drop(handed)).join().unwrap();
         // This thread's slot, `current` and `probe` remain.
-        let slot_budget = RECENT.with(|r| r.0[slot_of(probe.ptr)].budget.get());
+        let slot_budget = RECENT.with(|r| r[slot_of(probe.ptr)].budget.get());
         assert_eq!(count(&probe), 1 + slot_budget + 1 + 1);
         // Another opening replaces it; this thread's slot gives it up when the
         // next rejection keeps the new one, and `probe` is the last reference.
@@ -417,7 +428,7 @@ mod tests {
         let mut left = count(&probe);
         if left != 1 {
             // The new opening went to another slot: clear them all.
-            RECENT.with(|r| r.0.iter().for_each(Slot::clear));
+            RECENT.with(|r| r.iter().for_each(Slot::clear));
             left = count(&probe);
         }
         assert_eq!(left, 1, "only `probe` is left");
@@ -460,7 +471,7 @@ mod tests {
             drop(left);
         }
         drop(cell);
-        RECENT.with(|r| r.0.iter().for_each(Slot::clear));
+        RECENT.with(|r| r.iter().for_each(Slot::clear));
         assert_eq!(Arc::strong_count(&name), 1, "every opening was freed");
     }
 
@@ -475,7 +486,7 @@ mod tests {
                 .unwrap()
         });
         drop(made_elsewhere);
-        let budget = RECENT.with(|r| r.0[slot_of(kept_here.ptr)].budget.get());
+        let budget = RECENT.with(|r| r[slot_of(kept_here.ptr)].budget.get());
         assert!(budget < 2 * BATCH, "budget {budget}");
     }
 }

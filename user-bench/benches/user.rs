@@ -24,6 +24,9 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("direct_async", |b| {
         b.iter(|| user::polled_direct_async(black_box(1)))
     });
+    g.bench_function("breaker_call_async", |b| {
+        b.iter(|| user::polled_breaker_call_async(&closed.ours, black_box(1)))
+    });
     g.bench_function("annotated_async", |b| {
         b.iter(|| user::polled_annotated_async(black_box(1)))
     });

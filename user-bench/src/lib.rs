@@ -125,6 +125,13 @@ pub fn polled_annotated_async_fallback(x: u64) -> Result<u64, E> {
     poll_once(annotated_async_fallback(x))
 }
 
+/// `Breaker::call_async` around the same async body, polled once: what the
+/// annotated async function is measured against.
+#[inline(never)]
+pub fn polled_breaker_call_async(breaker: &Breaker, x: u64) -> Result<u64, E> {
+    poll_once(breaker.call_async(async move { Ok(black_box(x) * 3) }))
+}
+
 /// `Breaker::call` around the same body.
 #[inline(never)]
 pub fn breaker_call(breaker: &Breaker, x: u64) -> Result<u64, E> {
@@ -262,6 +269,7 @@ pub fn case(name: &str) -> Option<fn(u64) -> bool> {
         "annotated_keyed" => |x| annotated_keyed(x).is_ok(),
         "direct_async" => |x| polled_direct_async(x).is_ok(),
         "annotated_async" => |x| polled_annotated_async(x).is_ok(),
+        "breaker_call_async" => |x| polled_breaker_call_async(&CLOSED.ours, x).is_ok(),
         "annotated_async_fallback" => |x| polled_annotated_async_fallback(x).is_ok(),
         "failsafe" => |x| failsafe_call(&CLOSED.failsafe, x).is_ok(),
         "recloser" => |x| recloser_call(&CLOSED.recloser, x).is_ok(),
@@ -282,6 +290,7 @@ pub const CASES: &[&str] = &[
     "annotated_keyed",
     "direct_async",
     "annotated_async",
+    "breaker_call_async",
     "annotated_async_fallback",
     "failsafe",
     "recloser",
