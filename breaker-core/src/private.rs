@@ -392,15 +392,26 @@ impl Drop for PanicGuard<'_, '_> {
     }
 }
 
-/// Runs a sync body once. Taking `FnOnce` makes the closure own what it
-/// captures, so a body may return borrows of its `&mut` arguments; the
-/// expansion names `R`, so the body is checked against the return type.
+impl crate::breaker::RecordsPanic for Call<'_> {
+    fn panicked(mut self) {
+        self.failure(|| "panicked".to_owned());
+    }
+}
+
+/// Runs a sync body once, and hands the call back for its outcome. Taking
+/// `FnOnce` makes the closure own what it captures, so a body may return
+/// borrows of its `&mut` arguments; the expansion names `R`, so the body is
+/// checked against the return type. The call is held by value, as
+/// `Breaker::call` holds its permit: borrowed, it had to live in memory for
+/// the unwinding path, and every call stored and reloaded it.
 #[inline(always)]
-pub fn run<R, F: FnOnce() -> R>(call: &mut Call<'_>, body: F) -> R {
-    let guard = PanicGuard { call };
+pub fn run<'a, R, F: FnOnce() -> R>(call: Call<'a>, body: F) -> (R, Call<'a>) {
+    let armed = crate::breaker::FailOnUnwind(Some(call));
     let output = body();
-    std::mem::forget(guard);
-    output
+    match armed.release() {
+        Some(call) => (output, call),
+        None => unreachable!("armed with a call"),
+    }
 }
 
 /// Runs an async body to completion. A panic while it is polled is recorded

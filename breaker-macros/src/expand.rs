@@ -251,7 +251,17 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }
     } else {
         let capture = retries.is_none().then(|| quote!(move));
-        quote!(::breaker_core::__private::run::<#ty, _>(&mut __cb_call, #capture || { #(#unpack)* #(#block)* }))
+        quote!(::breaker_core::__private::run::<#ty, _>(__cb_call, #capture || { #(#unpack)* #(#block)* }))
+    };
+    // A sync body takes the call by value and hands it back with the result;
+    // an async one borrows it across its awaits.
+    let (call_binding, ret_binding) = if is_async {
+        (quote!(mut __cb_call), quote!(__cb_ret: #ty))
+    } else {
+        (
+            quote!(__cb_call),
+            quote!((__cb_ret, mut __cb_call): (#ty, ::breaker_core::__private::Call<'_>)),
+        )
     };
 
     let failed = match &attr.failure {
@@ -268,7 +278,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // arguments end with this statement.
     let acquire = match &attr.key {
         None => quote! {
-            let mut __cb_call = match __CB_BREAKER.acquire() {
+            let #call_binding = match __CB_BREAKER.acquire() {
                 ::core::result::Result::Ok(__cb_call) => __cb_call,
                 ::core::result::Result::Err(__cb_rejected) => #on_reject
             };
@@ -284,7 +294,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                     use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
                     #lookup
                 };
-                let mut __cb_call = match ::breaker_core::__private::acquire(&__cb_breaker) {
+                let #call_binding = match ::breaker_core::__private::acquire(&__cb_breaker) {
                     ::core::result::Result::Ok(__cb_call) => __cb_call,
                     ::core::result::Result::Err(__cb_rejected) => #on_reject
                 };
@@ -327,7 +337,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         None => quote!({
             #site
             #acquire
-            let __cb_ret: #ty = #run;
+            let #ret_binding = #run;
             {
                 #record;
             }
@@ -340,7 +350,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             loop {
                 #acquire
                 #(#copies)*
-                let __cb_ret: #ty = #run;
+                let #ret_binding = #run;
                 let __cb_failed: bool = { #record };
                 if !__cb_failed || !#again {
                     break __cb_ret;
