@@ -355,16 +355,25 @@ pub struct Call<'a> {
 
 impl Call<'_> {
     /// Records a success (also for an error the `failure` predicate excuses).
+    /// By value, as `Breaker::call` records: a permit taken out of a borrowed
+    /// call left a `None` to drop, and kept the call in memory for it.
     #[inline(always)]
-    pub fn success(&mut self) {
-        if let Some(permit) = self.permit.take() {
+    pub fn success(self) {
+        if let Some(permit) = self.permit {
             let _ = permit.success();
         }
     }
 
     /// Records a failure; `message` is called only if the failure opens the breaker.
     #[inline]
-    pub fn failure(&mut self, message: impl FnOnce() -> String) {
+    pub fn failure(self, message: impl FnOnce() -> String) {
+        if let Some(permit) = self.permit {
+            let _ = permit.failure_with(message);
+        }
+    }
+
+    /// Records a failure of a call still borrowed (a panic while polled).
+    fn failure_in_place(&mut self, message: impl FnOnce() -> String) {
         if let Some(permit) = self.permit.take() {
             let _ = permit.failure_with(message);
         }
@@ -388,12 +397,12 @@ struct PanicGuard<'a, 'b> {
 
 impl Drop for PanicGuard<'_, '_> {
     fn drop(&mut self) {
-        self.call.failure(|| "panicked".to_owned());
+        self.call.failure_in_place(|| "panicked".to_owned());
     }
 }
 
 impl crate::breaker::RecordsPanic for Call<'_> {
-    fn panicked(mut self) {
+    fn panicked(self) {
         self.failure(|| "panicked".to_owned());
     }
 }

@@ -11,14 +11,13 @@
 
 mod redis_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use breaker_core::clock::ManualClock;
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
-use redis_support::{RedisServer, eventually};
+use redis_support::{Captured, RedisServer, eventually};
 
 const REFUSED: &str = "ignored bad shared state in Redis";
 const DOWN: &str = "shared-state store unreachable";
@@ -30,19 +29,6 @@ const SOON: Duration = Duration::from_secs(2);
 // ---------------------------------------------------------------------------
 // The reports: one global subscriber, lines counted by namespace.
 // ---------------------------------------------------------------------------
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn log() -> &'static Captured {
     static LOG: OnceLock<Captured> = OnceLock::new();
@@ -60,7 +46,8 @@ fn log() -> &'static Captured {
 /// The lines reported for namespace `ns` that contain `what`.
 fn reports(ns: &str, what: &str) -> Vec<String> {
     let field = format!("namespace={ns} ");
-    String::from_utf8_lossy(&log().0.lock().unwrap())
+    log()
+        .text()
         .lines()
         .filter(|l| l.contains(what) && l.contains(&field))
         .map(str::to_owned)

@@ -5,34 +5,11 @@
 
 mod redis_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
-use redis_support::{RedisServer, eventually};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn count(&self, needle: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .matches(needle)
-            .count()
-    }
-}
+use redis_support::{Captured, RedisServer, eventually};
 
 const DOWN: &str = "shared-state store unreachable";
 const UP: &str = "shared-state store reachable again";
@@ -132,16 +109,12 @@ fn redis_killed_mid_run_local_state_goes_on_and_replicas_converge_after_restart(
         log.count(DOWN),
         2,
         "one outage report a store:\n{}",
-        text(&log)
+        log.text()
     );
     assert_eq!(
         log.count(UP),
         2,
         "one recovery report a store:\n{}",
-        text(&log)
+        log.text()
     );
-}
-
-fn text(log: &Captured) -> String {
-    String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned()
 }

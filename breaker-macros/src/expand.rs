@@ -260,7 +260,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     } else {
         (
             quote!(__cb_call),
-            quote!((__cb_ret, mut __cb_call): (#ty, ::breaker_core::__private::Call<'_>)),
+            quote!((__cb_ret, __cb_call): (#ty, ::breaker_core::__private::Call<'_>)),
         )
     };
 
