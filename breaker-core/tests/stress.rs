@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use breaker_core::{Breaker, Config, State};
+use breaker_core::{Action, Breaker, Config, Reason, State};
 
 fn budget() -> Duration {
     let ms = std::env::var("BREAKER_STRESS_MS")
@@ -17,27 +17,64 @@ fn budget() -> Duration {
     Duration::from_millis(ms)
 }
 
-fn valid_edge(from: State, to: State) -> bool {
+/// An edge the semantics allow, for its reason: the policies' four, or an
+/// operator's action into the state it names (from any other state).
+fn valid_edge(from: State, to: State, reason: &Reason) -> bool {
     use State::*;
-    from != to
-        && matches!(
+    if from == to {
+        return false;
+    }
+    match reason {
+        Reason::Manual(action) => matches!(
+            (action, to),
+            (Action::Trip, Open)
+                | (Action::ForceOpen, ForcedOpen)
+                | (Action::Disable, Disabled)
+                | (Action::Reset, Closed)
+        ),
+        _ => matches!(
             (from, to),
-            (Closed, Open)
-                | (Open, HalfOpen)
-                | (HalfOpen, Closed)
-                | (HalfOpen, Open)
-                | (_, ForcedOpen)
-                | (_, Disabled)
-                | (_, Closed)
-                | (_, Open)
-        )
+            (Closed, Open) | (Open, HalfOpen) | (HalfOpen, Closed) | (HalfOpen, Open)
+        ),
+    }
+}
+
+/// After the storm, on the real clock: a trip, then calls until one is
+/// admitted. A breaker stuck Open (the operator's resets every few
+/// milliseconds above would hide it) fails here; so does one that lets a
+/// trial through before `reset`.
+fn recovers_after_a_trip(breaker: &Breaker, reset: Duration) {
+    let before = Instant::now();
+    breaker.trip();
+    let after = Instant::now();
+    loop {
+        let asked = Instant::now();
+        match breaker.acquire() {
+            Ok(permit) => {
+                assert!(
+                    asked >= before + reset,
+                    "a trial {:?} after the trip",
+                    asked - before
+                );
+                permit.success();
+                return;
+            }
+            Err(_) => assert!(
+                asked < after + reset + Duration::from_millis(200),
+                "still rejecting {:?} after a trip with reset {reset:?}",
+                asked - after
+            ),
+        }
+        thread::sleep(Duration::from_micros(500));
+    }
 }
 
 fn stress(name: &'static str, config: Config) {
+    let reset = config.reset();
     let breaker = Breaker::new(name.to_owned(), config);
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = log.clone();
-    breaker.on_transition(move |t| sink.lock().unwrap().push((t.from, t.to)));
+    breaker.on_transition(move |t| sink.lock().unwrap().push(t.clone()));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..4u64)
         .map(|seed| {
@@ -102,16 +139,24 @@ fn stress(name: &'static str, config: Config) {
     assert_eq!(s.in_flight, 0, "{s:?}");
     assert_eq!(s.admitted, s.successes + s.failures + s.cancelled, "{s:?}");
     assert_eq!(s.admitted + s.rejected, attempts, "{s:?}");
-    let log = log.lock().unwrap();
+    let log = std::mem::take(&mut *log.lock().unwrap());
     assert_eq!(log.len() as u64, s.transitions);
     let mut state = State::Closed;
-    for &(from, to) in log.iter() {
-        assert_eq!(from, state);
-        assert!(valid_edge(from, to), "{from:?} -> {to:?}");
-        state = to;
+    let mut opened_at = Duration::ZERO;
+    for t in &log {
+        assert_eq!(t.from, state);
+        assert!(valid_edge(t.from, t.to, &t.reason), "{t:?}");
+        match t.to {
+            State::Open => opened_at = t.at,
+            // No period is shorter than `reset` (backoff only grows it).
+            State::HalfOpen => assert!(t.at >= opened_at + reset, "{t:?}, opened at {opened_at:?}"),
+            _ => {}
+        }
+        state = t.to;
     }
     assert_eq!(state, breaker.state());
     assert!(attempts > 1000, "the stress ran: {attempts} attempts");
+    recovers_after_a_trip(&breaker, reset);
 }
 
 #[test]
