@@ -188,12 +188,6 @@ fn assert_matches(g: &Generated, real: &[Event], speed: u64) {
             g.text
         )
     };
-    assert_eq!(
-        real.len(),
-        g.expected.len(),
-        "{}",
-        context(real.len().min(g.expected.len()))
-    );
     for (i, (m, r)) in g.expected.iter().zip(real).enumerate() {
         assert_eq!(m.breaker, r.breaker, "{}", context(i));
         let ok = match (&m.kind, &r.kind) {
@@ -267,6 +261,13 @@ fn assert_matches(g: &Generated, real: &[Event], speed: u64) {
         };
         assert!(ok, "{}", context(i));
     }
+    // After the pairs: the first divergence says more than a count.
+    assert_eq!(
+        real.len(),
+        g.expected.len(),
+        "{}",
+        context(real.len().min(g.expected.len()))
+    );
 }
 
 /// Replays the trace of `seed` on the real clock at `speed` and checks it
