@@ -20,6 +20,7 @@ pub mod log;
 pub mod model;
 pub mod plot;
 pub mod real;
+pub mod realtime;
 pub mod suggest;
 pub mod summary;
 pub mod trace;

@@ -110,6 +110,16 @@ enum Command {
         /// derived from this seed and its name.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Replay through breaker-core on the real clock (with `--via core`
+        /// only): each step waits for its wall-clock instant, and the log
+        /// carries the times the breaker reported.
+        #[arg(long)]
+        real_time: bool,
+        /// With `--real-time`: replay this many times faster than the trace
+        /// (a step at trace time t comes t / F after the start; the
+        /// configuration's durations are divided by F). Default 1.
+        #[arg(long, value_name = "F")]
+        speed: Option<f64>,
     },
     /// Replay traces through breaker-core and the reference model and compare every event.
     Check {
@@ -196,7 +206,15 @@ fn main() -> ExitCode {
             events,
             via,
             seed,
-        } => run(&trace, events.as_deref(), via, seed, quiet),
+            real_time,
+            speed,
+        } => match real_time_speed(via, real_time, speed) {
+            Ok(real_time) => run(&trace, events.as_deref(), via, seed, real_time, quiet),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Check { traces, seed } => check(&traces, seed, quiet),
         Command::Plot { trace, output } => plot(&trace, &output),
         Command::Tune {
@@ -268,7 +286,35 @@ fn write_out(path: Option<&str>, text: &str) -> ExitCode {
     }
 }
 
-fn run(path: &str, events_to: Option<&str>, via: Via, seed: u64, quiet: bool) -> ExitCode {
+/// The speed of a real-time replay (`None`: virtual time), or why the flags
+/// do not go together.
+fn real_time_speed(via: Via, real_time: bool, speed: Option<f64>) -> Result<Option<f64>, String> {
+    if !real_time {
+        return match speed {
+            Some(_) => Err("--speed needs --real-time".to_string()),
+            None => Ok(None),
+        };
+    }
+    if via != Via::Core {
+        let name = clap::ValueEnum::to_possible_value(&via)
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        return Err(format!(
+            "--real-time replays through breaker-core only (--via core), not --via {name}"
+        ));
+    }
+    let speed = speed.unwrap_or(1.0);
+    breaker_sim::realtime::Pace::check(speed)?;
+    Ok(Some(speed))
+}
+
+fn run(
+    path: &str,
+    events_to: Option<&str>,
+    via: Via,
+    seed: u64,
+    real_time: Option<f64>,
+    quiet: bool,
+) -> ExitCode {
     let trace = match load(path) {
         Ok(t) => t,
         Err(e) => {
@@ -276,7 +322,7 @@ fn run(path: &str, events_to: Option<&str>, via: Via, seed: u64, quiet: bool) ->
             return ExitCode::from(2);
         }
     };
-    let breakers = if via == Via::Core {
+    let breakers = if via == Via::Core && real_time.is_none() {
         match real::RealBreaker::for_trace_seeded(path, &trace, seed) {
             Ok(b) => b,
             Err(e) => {
@@ -332,17 +378,23 @@ fn run(path: &str, events_to: Option<&str>, via: Via, seed: u64, quiet: bool) ->
             }
         }
     };
-    let mut async_failed: Option<String> = None;
-    if via == Via::AttrAsync {
+    // A refusal of the replay itself (reported after the log is flushed).
+    let mut refused: Option<String> = None;
+    if let Some(speed) = real_time {
+        // The breakers are built, or refused, before the first event.
+        if let Err(e) = breaker_sim::realtime::replay_into(path, &trace, seed, speed, &mut sink) {
+            refused = Some(e);
+        }
+    } else if via == Via::AttrAsync {
         // Refusals come before any event (the trace is matched and checked
         // first); a call that ended otherwise than the trace says, after.
         match breaker_sim::attr_async::AsyncReplay::new() {
             Ok(replay) => {
                 if let Err(e) = replay.replay_into(path, &trace, &mut sink) {
-                    async_failed = Some(e);
+                    refused = Some(e);
                 }
             }
-            Err(e) => async_failed = Some(format!("cannot start a tokio runtime: {e}")),
+            Err(e) => refused = Some(format!("cannot start a tokio runtime: {e}")),
         }
     } else if via == Via::Model {
         let mut models = model::for_trace(&trace, seed);
@@ -354,7 +406,7 @@ fn run(path: &str, events_to: Option<&str>, via: Via, seed: u64, quiet: bool) ->
             breakers.iter().map(real::RealBreaker::subject).collect();
         replay_into(&trace, &mut subjects, &mut sink);
     }
-    if let Some(e) = async_failed {
+    if let Some(e) = refused {
         eprintln!("{e}");
         return ExitCode::from(2);
     }

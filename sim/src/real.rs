@@ -25,15 +25,71 @@ pub struct RealBreaker {
     clock_ns: Cell<u64>,
     reported: Arc<Reported>,
     /// With `retry`: the waits between attempts, drawn as the attribute does.
-    retry: Option<(Backoff, Jitter)>,
+    retry: RetryWaits,
 }
 
-/// Transitions reported and not yet taken. The flag spares the replay a
-/// lock after every event: transitions are rare.
+/// Transitions reported and not yet taken (every breaker-core subject). The
+/// flag spares the replay a lock after every event: transitions are rare.
 #[derive(Default)]
-struct Reported {
+pub(crate) struct Reported {
     any: AtomicBool,
     list: Mutex<Vec<Transition>>,
+}
+
+impl Reported {
+    /// Collects what `breaker` reports to `on_transition`, at the times it gives.
+    pub(crate) fn watch(breaker: &Breaker) -> Arc<Reported> {
+        let reported = Arc::new(Reported::default());
+        let sink = Arc::clone(&reported);
+        breaker.on_transition(move |t| {
+            sink.list
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Transition {
+                    t_ns: nanos(t.at),
+                    from: state(t.from),
+                    to: state(t.to),
+                    reason: t.reason.to_string(),
+                    dry_run: t.dry_run,
+                });
+            sink.any.store(true, Ordering::Release);
+        });
+        reported
+    }
+
+    /// The transitions reported since the last call, oldest first.
+    pub(crate) fn take(&self) -> Vec<Transition> {
+        if !self.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        // Cleared before taking: a transition reported meanwhile sets it again.
+        self.any.store(false, Ordering::Release);
+        std::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The caller's retry waits of a declaration with `retry`: breaker-core's
+/// backoff, drawn from the breaker's own jitter generator.
+pub(crate) type RetryWaits = Option<(Backoff, Jitter)>;
+
+/// The breaker-core configuration a declaration describes, through
+/// breaker-core's text builder, and its retry waits drawn under `seed`
+/// (every breaker-core subject: they must build the same breaker).
+pub(crate) fn configure(decl: &Declaration, seed: u64) -> Result<(Config, RetryWaits), String> {
+    let retry = match decl.config.retry {
+        Some(_) => {
+            let (base, max) = decl.config.retry_waits();
+            let backoff = Backoff::new(Duration::from_nanos(base), Duration::from_nanos(max))
+                .map_err(|e| e.to_string())?;
+            Some((backoff, Jitter::derive(seed, &decl.name)))
+        }
+        None => None,
+    };
+    let mut builder = Config::builder();
+    for (key, value) in decl.config.breaker_keys() {
+        builder = builder.set(key, value).map_err(|e| e.to_string())?;
+    }
+    Ok((builder.build().map_err(|e| e.to_string())?, retry))
 }
 
 /// A breaker-core state as the event log writes it (every real subject).
@@ -57,7 +113,7 @@ pub fn adaptive_seed(seed: u64, name: &str) -> u64 {
     Jitter::derive(seed, &format!("adaptive/{name}")).next_u64()
 }
 
-fn nanos(d: Duration) -> u64 {
+pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -73,38 +129,11 @@ impl RealBreaker {
     /// `Jitter::derive(seed, name)`; its adaptive dice are reseeded with
     /// [`adaptive_seed`]`(seed, name)`.
     pub fn seeded(decl: &Declaration, seed: u64) -> Result<RealBreaker, String> {
-        let retry = match decl.config.retry {
-            Some(_) => {
-                let (base, max) = decl.config.retry_waits();
-                let backoff = Backoff::new(Duration::from_nanos(base), Duration::from_nanos(max))
-                    .map_err(|e| e.to_string())?;
-                Some((backoff, Jitter::derive(seed, &decl.name)))
-            }
-            None => None,
-        };
-        let mut builder = Config::builder();
-        for (key, value) in decl.config.breaker_keys() {
-            builder = builder.set(key, value).map_err(|e| e.to_string())?;
-        }
-        let config = builder.build().map_err(|e| e.to_string())?;
+        let (config, retry) = configure(decl, seed)?;
         let clock = ManualClock::new();
         let breaker = Breaker::with_clock(decl.name.as_str(), config, clock.clone());
         breaker.reseed(adaptive_seed(seed, &decl.name));
-        let reported = Arc::new(Reported::default());
-        let sink = Arc::clone(&reported);
-        breaker.on_transition(move |t| {
-            sink.list
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(Transition {
-                    t_ns: nanos(t.at),
-                    from: state(t.from),
-                    to: state(t.to),
-                    reason: t.reason.to_string(),
-                    dry_run: t.dry_run,
-                });
-            sink.any.store(true, Ordering::Release);
-        });
+        let reported = Reported::watch(&breaker);
         Ok(RealBreaker {
             breaker,
             clock,
@@ -218,13 +247,7 @@ impl<'a> Subject for RealSubject<'a> {
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {
-        let reported = &self.real.reported;
-        if !reported.any.load(Ordering::Acquire) {
-            return Vec::new();
-        }
-        // Cleared before taking: a transition reported meanwhile sets it again.
-        reported.any.store(false, Ordering::Release);
-        std::mem::take(&mut *reported.list.lock().unwrap_or_else(|e| e.into_inner()))
+        self.real.reported.take()
     }
 
     fn retry_delay(&mut self, attempt: u32) -> u64 {
