@@ -425,15 +425,42 @@ pub fn run<'a, R, F: FnOnce() -> R>(call: Call<'a>, body: F) -> (R, Call<'a>) {
 
 /// Runs an async body to completion. A panic while it is polled is recorded
 /// as a failure; dropping the returned future first leaves the call cancelled.
-pub async fn run_async<F: Future>(call: &mut Call<'_>, body: F) -> F::Output {
-    let mut body = std::pin::pin!(body);
-    std::future::poll_fn(|cx| {
-        let guard = PanicGuard { call: &mut *call };
-        let poll = body.as_mut().poll(cx);
+#[inline(always)]
+pub fn run_async<'c, 'b, F: Future>(call: &'c mut Call<'b>, body: F) -> RunAsync<'c, 'b, F> {
+    RunAsync { call, body }
+}
+
+/// The future of [`run_async`]: the body, polled in place under a guard that
+/// records a panic. A future of its own rather than an `async fn`, whose
+/// state machine pinned the body by moving it, a second copy of its state on
+/// every call.
+#[derive(Debug)]
+pub struct RunAsync<'c, 'b, F> {
+    call: &'c mut Call<'b>,
+    body: F,
+}
+
+impl<F: Future> Future for RunAsync<'_, '_, F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        // SAFETY: `body` is structurally pinned: nothing moves it out of a
+        // pinned `RunAsync` (no method hands it out, there is no `Drop`), and
+        // `RunAsync` is `Unpin` only when `F` is.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above; `this.body` stays where it is until dropped.
+        let body = unsafe { std::pin::Pin::new_unchecked(&mut this.body) };
+        let guard = PanicGuard {
+            call: &mut *this.call,
+        };
+        let poll = body.poll(cx);
         std::mem::forget(guard);
         poll
-    })
-    .await
+    }
 }
 
 /// The retries of one annotated function (`retry = N, retry_backoff = ..`):
