@@ -174,11 +174,6 @@ impl LaggingClock {
     pub fn set(&self, to: Duration) {
         self.time.set(to);
     }
-
-    fn coarse_ns(&self) -> (u64, u64) {
-        let now = self.time.now_ns();
-        (now - now % self.tick, self.tick.saturating_mul(2))
-    }
 }
 
 impl Clock for LaggingClock {
@@ -187,8 +182,11 @@ impl Clock for LaggingClock {
     }
 
     fn coarse(&self) -> (Duration, Duration) {
-        let (early, lag) = self.coarse_ns();
-        (Duration::from_nanos(early), Duration::from_nanos(lag))
+        let now = self.time.now_ns();
+        (
+            Duration::from_nanos(now - now % self.tick),
+            Duration::from_nanos(self.tick.saturating_mul(2)),
+        )
     }
 }
 
@@ -345,11 +343,10 @@ mod real {
     }
 }
 
-/// The clocks a breaker can read; the built-in ones avoid a virtual call.
+/// The clocks a breaker can read; the two built-in ones avoid a virtual call.
 enum Source {
     Monotonic,
     Manual(ManualClock),
-    Lagging(LaggingClock),
     Custom(Box<dyn Clock>),
 }
 
@@ -360,8 +357,6 @@ impl Source {
             Source::Monotonic
         } else if let Some(manual) = any.downcast_ref::<ManualClock>() {
             Source::Manual(manual.clone())
-        } else if let Some(lagging) = any.downcast_ref::<LaggingClock>() {
-            Source::Lagging(lagging.clone())
         } else {
             Source::Custom(Box::new(clock))
         }
@@ -372,7 +367,6 @@ impl Source {
         match self {
             Source::Monotonic => real::now_ns(),
             Source::Manual(clock) => clock.now_ns(),
-            Source::Lagging(clock) => clock.time.now_ns(),
             Source::Custom(clock) => saturating_nanos(clock.now()),
         }
     }
@@ -384,7 +378,6 @@ impl Source {
         match self {
             Source::Monotonic => real::coarse_ns(),
             Source::Manual(clock) => (clock.now_ns(), 0),
-            Source::Lagging(clock) => clock.coarse_ns(),
             Source::Custom(clock) => {
                 let (early, lag) = clock.coarse();
                 (saturating_nanos(early), saturating_nanos(lag))
