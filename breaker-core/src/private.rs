@@ -387,23 +387,18 @@ impl Call<'_> {
     }
 }
 
-/// Records a failure when dropped: it is only dropped if the guarded code
-/// unwinds, since a normal return forgets it. So the code's own panic counts,
-/// then unwinds on, and a normal call pays nothing (no `thread::panicking()`
-/// check, no drop).
-struct PanicGuard<'a, 'b> {
-    call: &'a mut Call<'b>,
-}
-
-impl Drop for PanicGuard<'_, '_> {
-    fn drop(&mut self) {
-        self.call.failure_in_place(|| "panicked".to_owned());
-    }
-}
-
+// Both are held by `FailOnUnwind` while the body runs: a sync body's call by
+// value, an async body's borrowed across its polls. A panic is a failure,
+// then unwinds on; a normal return forgets the guard and pays nothing.
 impl crate::breaker::RecordsPanic for Call<'_> {
     fn panicked(self) {
         self.failure(|| "panicked".to_owned());
+    }
+}
+
+impl crate::breaker::RecordsPanic for &mut Call<'_> {
+    fn panicked(self) {
+        self.failure_in_place(|| "panicked".to_owned());
     }
 }
 
@@ -454,11 +449,9 @@ impl<F: Future> Future for RunAsync<'_, '_, F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above; `this.body` stays where it is until dropped.
         let body = unsafe { std::pin::Pin::new_unchecked(&mut this.body) };
-        let guard = PanicGuard {
-            call: &mut *this.call,
-        };
+        let armed = crate::breaker::FailOnUnwind(Some(&mut *this.call));
         let poll = body.poll(cx);
-        std::mem::forget(guard);
+        armed.release();
         poll
     }
 }
