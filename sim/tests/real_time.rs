@@ -17,8 +17,6 @@
 //! An Open period that overran `reset` by more than `TOL` would reject the
 //! trial the model admits after the period's end, and fail here.
 
-use std::process::{Command, Output};
-
 use breaker_sim::duration::parse_duration;
 use breaker_sim::log::{Event, EventKind, State};
 use breaker_sim::trace::{Trace, parse};
@@ -333,107 +331,4 @@ fn generated_trace_4_twice_as_fast() {
 #[test]
 fn generated_trace_5_twice_as_fast() {
     replay_matches(5, 2);
-}
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_breaker-sim"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn temp_trace(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("breaker-sim-real-time-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
-
-#[test]
-fn the_command_line_refuses_what_real_time_cannot_do_and_names_the_flag() {
-    let path = temp_trace(
-        "short.trace",
-        "breaker a fail_max=1 reset=100ms\n0ms a err\n50ms a ok\n",
-    );
-    for (args, message) in [
-        (
-            vec!["--via", "model", "--real-time"],
-            "error: --real-time replays through breaker-core only (--via core), not --via model",
-        ),
-        (
-            vec!["--via", "attr-async", "--real-time"],
-            "error: --real-time replays through breaker-core only (--via core), not --via attr-async",
-        ),
-        (vec!["--speed", "2"], "error: --speed needs --real-time"),
-        (
-            vec!["--real-time", "--speed", "0"],
-            "error: --speed must be a finite number > 0 (such as 1 or 2.5), got 0",
-        ),
-        (
-            vec!["--real-time", "--speed=-1"],
-            "error: --speed must be a finite number > 0 (such as 1 or 2.5), got -1",
-        ),
-        (
-            vec!["--real-time", "--speed", "inf"],
-            "error: --speed must be a finite number > 0 (such as 1 or 2.5), got inf",
-        ),
-    ] {
-        let mut all = vec!["run", path.as_str(), "--events", "-"];
-        all.extend(args);
-        let out = sim(&all);
-        assert_eq!(out.status.code(), Some(2), "{all:?}");
-        assert!(out.stdout.is_empty(), "nothing replayed: {all:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), message);
-    }
-    let out = sim(&["run", path.as_str(), "--real-time", "--speed", "nope"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("'--speed <F>'"));
-}
-
-#[test]
-fn the_command_line_replays_on_the_real_clock() {
-    let path = temp_trace(
-        "run.trace",
-        "breaker a fail_max=1 reset=100ms success=1\n0ms a err\n50ms a ok\n200ms a ok\n",
-    );
-    let out = sim(&[
-        "run",
-        path.as_str(),
-        "--real-time",
-        "--speed",
-        "2",
-        "--events",
-        "-",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let log = String::from_utf8_lossy(&out.stdout);
-    let kinds: Vec<&str> = log
-        .lines()
-        .map(|l| {
-            l.split("\"event\":\"")
-                .nth(1)
-                .and_then(|s| s.split('"').next())
-                .unwrap_or("")
-        })
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            "admitted",
-            "ended",
-            "transition",
-            "rejected",
-            "admitted",
-            "transition",
-            "ended",
-            "transition"
-        ],
-        "{log}"
-    );
 }
