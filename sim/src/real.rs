@@ -1,6 +1,9 @@
-//! The real breaker-core `Breaker` as a replay [`Subject`], on a `ManualClock`.
+//! The real breaker-core `Breaker` as a replay [`Subject`], on a `ManualClock`
+//! ([`RealBreaker`]) or, through the same subject, on the real clock
+//! ([`crate::realtime`]).
 //!
-//! Before each step the breaker's own clock is set to the step's time; the
+//! Before each step the breaker's clock is brought to the step's time (a
+//! manual clock is set; the real one is waited for: [`Timing`]); the
 //! transitions it reports to `on_transition` are collected and written right
 //! after the event that caused them, at the time breaker-core gave them.
 
@@ -17,16 +20,65 @@ use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
 use crate::trace::{Action, Declaration, Outcome, Trace, TraceError};
 
-/// A breaker-core breaker, its clock, and the transitions it reported.
-pub struct RealBreaker {
-    breaker: Breaker,
+/// How a breaker-core subject's breaker meets trace time: its clock is
+/// brought to each step's time, and what it reports on that clock is read
+/// back as trace time.
+pub trait Timing {
+    /// Brings the breaker's clock to trace time `t_ns`; the clock's reading then.
+    fn reach(&self, t_ns: u64) -> u64;
+    /// Brings the clock to `t_ns` for a read of the state, where a clock that
+    /// cannot be set (the real one) is left as it is.
+    fn reach_for_state(&self, t_ns: u64);
+    /// A reading of the breaker's clock, as trace time.
+    fn trace_ns(&self, clock_ns: u64) -> u64;
+    /// A span on the breaker's clock, as trace time.
+    fn trace_span(&self, span: Duration) -> u64;
+}
+
+/// Virtual time: a manual clock set to each step's time, so the breaker's
+/// clock reads trace time itself.
+pub struct VirtualTime {
     clock: ManualClock,
     /// The time last given to `clock`: most steps happen at the time of the step before.
     clock_ns: Cell<u64>,
-    reported: Arc<Reported>,
-    /// With `retry`: the waits between attempts, drawn as the attribute does.
-    retry: RetryWaits,
 }
+
+impl Timing for VirtualTime {
+    fn reach(&self, t_ns: u64) -> u64 {
+        if self.clock_ns.replace(t_ns) != t_ns {
+            self.clock.set(Duration::from_nanos(t_ns));
+        }
+        t_ns
+    }
+
+    fn reach_for_state(&self, t_ns: u64) {
+        self.reach(t_ns);
+    }
+
+    fn trace_ns(&self, clock_ns: u64) -> u64 {
+        clock_ns
+    }
+
+    fn trace_span(&self, span: Duration) -> u64 {
+        nanos(span)
+    }
+}
+
+/// A breaker-core breaker, how it meets trace time, and the transitions it
+/// reported.
+pub struct CoreBreaker<T> {
+    pub(crate) breaker: Breaker,
+    pub(crate) timing: T,
+    pub(crate) reported: Arc<Reported>,
+    /// With `retry`: the waits between attempts, drawn as the attribute does.
+    pub(crate) retry: RetryWaits,
+}
+
+/// breaker-core on virtual time.
+pub type RealBreaker = CoreBreaker<VirtualTime>;
+
+/// A borrowed [`RealBreaker`] under replay.
+pub type RealSubject<'a> = CoreSubject<'a, VirtualTime>;
 
 /// Transitions reported and not yet taken (every breaker-core subject). The
 /// flag spares the replay a lock after every event: transitions are rare.
@@ -117,6 +169,30 @@ pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// Builds one subject per declaration with `build`; a configuration
+/// breaker-core refuses is reported at its declaration.
+pub(crate) fn for_each_declaration<B>(
+    file: &str,
+    trace: &Trace,
+    build: impl Fn(&Declaration) -> Result<B, String>,
+) -> Result<Vec<B>, TraceError> {
+    trace
+        .breakers
+        .iter()
+        .map(|d| {
+            build(d).map_err(|message| TraceError {
+                file: file.to_string(),
+                line: d.line_no,
+                column: 1,
+                message: format!(
+                    "breaker-core refuses the configuration of `{}`: {message}",
+                    d.name
+                ),
+            })
+        })
+        .collect()
+}
+
 impl RealBreaker {
     /// Builds the breaker a declaration describes, through breaker-core's
     /// text builder (retry waits under seed 0).
@@ -132,15 +208,15 @@ impl RealBreaker {
         let (config, retry) = configure(decl, seed)?;
         let clock = ManualClock::new();
         let breaker = Breaker::with_clock(decl.name.as_str(), config, clock.clone());
-        breaker.reseed(adaptive_seed(seed, &decl.name));
-        let reported = Reported::watch(&breaker);
-        Ok(RealBreaker {
+        Ok(CoreBreaker::watch(
             breaker,
-            clock,
-            clock_ns: Cell::new(0),
-            reported,
+            VirtualTime {
+                clock,
+                clock_ns: Cell::new(0),
+            },
+            seed,
             retry,
-        })
+        ))
     }
 
     /// Builds one breaker per declaration (retry waits under seed 0); a
@@ -155,58 +231,63 @@ impl RealBreaker {
         trace: &Trace,
         seed: u64,
     ) -> Result<Vec<RealBreaker>, TraceError> {
-        trace
-            .breakers
-            .iter()
-            .map(|d| {
-                RealBreaker::seeded(d, seed).map_err(|message| TraceError {
-                    file: file.to_string(),
-                    line: d.line_no,
-                    column: 1,
-                    message: format!(
-                        "breaker-core refuses the configuration of `{}`: {message}",
-                        d.name
-                    ),
-                })
-            })
-            .collect()
+        for_each_declaration(file, trace, |d| RealBreaker::seeded(d, seed))
+    }
+}
+
+impl<T: Timing> CoreBreaker<T> {
+    /// The subject of `breaker`: its adaptive dice reseeded with
+    /// [`adaptive_seed`]`(seed, name)`, its transitions collected.
+    pub(crate) fn watch(breaker: Breaker, timing: T, seed: u64, retry: RetryWaits) -> Self {
+        breaker.reseed(adaptive_seed(seed, breaker.name()));
+        let reported = Reported::watch(&breaker);
+        CoreBreaker {
+            breaker,
+            timing,
+            reported,
+            retry,
+        }
     }
 
     /// The breaker, as a [`Subject`] for one replay.
-    pub fn subject(&self) -> RealSubject<'_> {
-        RealSubject { real: self }
-    }
-
-    fn at(&self, now_ns: u64) {
-        if self.clock_ns.replace(now_ns) != now_ns {
-            self.clock.set(Duration::from_nanos(now_ns));
-        }
+    pub fn subject(&self) -> CoreSubject<'_, T> {
+        CoreSubject { real: self }
     }
 }
 
-/// A borrowed [`RealBreaker`] under replay: permits borrow the breaker.
-pub struct RealSubject<'a> {
-    real: &'a RealBreaker,
+/// A borrowed [`CoreBreaker`] under replay: permits borrow the breaker.
+pub struct CoreSubject<'a, T> {
+    real: &'a CoreBreaker<T>,
 }
 
-/// An admitted call on the real breaker.
-pub struct RealTicket<'a> {
+/// An admitted call on a breaker-core breaker.
+pub struct CoreTicket<'a> {
     permit: Permit<'a>,
     start_ns: u64,
 }
 
-impl<'a> Subject for RealSubject<'a> {
-    type Ticket = RealTicket<'a>;
+impl<'a, T: Timing> Subject for CoreSubject<'a, T> {
+    type Ticket = CoreTicket<'a>;
 
-    fn admit(&mut self, now_ns: u64) -> Decision<RealTicket<'a>> {
-        self.real.at(now_ns);
+    fn admit(&mut self, now_ns: u64) -> Decision<CoreTicket<'a>> {
+        let timing = &self.real.timing;
+        let read = timing.reach(now_ns);
         match self.real.breaker.acquire() {
-            Ok(permit) => Decision::Admitted(RealTicket {
+            Ok(permit) => Decision::Admitted(CoreTicket {
                 permit,
                 start_ns: now_ns,
             }),
+            // `retry_after` counts from the breaker's own reading, at or a
+            // little after `read`; counted from `read` and read back as trace
+            // time it names the trace instant of the promised trial, stated
+            // relative to the call's trace time (on a manual clock, exactly
+            // what the breaker said).
             Err(Error::Rejected { retry_after, .. }) => Decision::Rejected {
-                retry_after_ns: retry_after.map(nanos),
+                retry_after_ns: retry_after.map(|r| {
+                    timing
+                        .trace_ns(read.saturating_add(nanos(r)))
+                        .saturating_sub(now_ns)
+                }),
             },
             Err(_) => Decision::Rejected {
                 retry_after_ns: None,
@@ -217,11 +298,12 @@ impl<'a> Subject for RealSubject<'a> {
     fn end(
         &mut self,
         now_ns: u64,
-        ticket: RealTicket<'a>,
+        ticket: CoreTicket<'a>,
         outcome: EndKind,
         _written: Outcome,
     ) -> Ended {
-        self.real.at(now_ns);
+        let timing = &self.real.timing;
+        timing.reach(now_ns);
         let recorded = match outcome {
             EndKind::Success => ticket.permit.success(),
             EndKind::Failure => ticket.permit.failure(),
@@ -230,27 +312,35 @@ impl<'a> Subject for RealSubject<'a> {
         Ended {
             latency_ns: recorded
                 .latency
-                .map_or(now_ns.saturating_sub(ticket.start_ns), nanos),
+                .map_or(now_ns.saturating_sub(ticket.start_ns), |l| {
+                    timing.trace_span(l)
+                }),
             slow: recorded.slow,
             straggler: recorded.straggler,
         }
     }
 
     fn action(&mut self, now_ns: u64, action: Action) {
-        self.real.at(now_ns);
+        self.real.timing.reach(now_ns);
         act(&self.real.breaker, action);
     }
 
     fn state(&mut self, now_ns: u64) -> State {
-        self.real.at(now_ns);
+        self.real.timing.reach_for_state(now_ns);
         state(self.real.breaker.state())
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {
-        self.real.reported.take()
+        let mut list = self.real.reported.take();
+        for t in &mut list {
+            t.t_ns = self.real.timing.trace_ns(t.t_ns);
+        }
+        list
     }
 
     fn retry_delay(&mut self, attempt: u32) -> u64 {
+        // Drawn in trace time, as the model draws them: the engine schedules
+        // the retry, and reaching it is the timing's.
         self.real
             .retry
             .as_ref()
