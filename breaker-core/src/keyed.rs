@@ -65,11 +65,18 @@
 //!
 //! # Cost
 //! Looking up a known key hashes it once (foldhash, seeded per process),
-//! takes the read lock of one of up to 64 shards, compares keys, stamps the
-//! key's last use (a relaxed store, only when the coarse clock moved on) and
-//! clones the key's breaker (one reference count): no global lock and no
-//! allocation. Creating and evicting keys is serialised per keyed breaker.
+//! compares keys and stamps the key's last use (a coarse clock reading, and a
+//! relaxed store only when that clock moved on). A key this thread called
+//! recently is found in the thread's own memory of its last keys (32 of
+//! them, over every keyed breaker): no lock and no reference count, so
+//! [`call`](KeyedBreaker::call) and the attribute run on it with no atomic
+//! read-modify-write beyond the breaker's own. Any other key takes the read
+//! lock of one of up to 64 shards, and is remembered. No global lock and no
+//! allocation either way. Creating and evicting keys is serialised per keyed
+//! breaker; a removal makes every thread forget what it remembered of that
+//! keyed breaker's keys.
 
+mod recent;
 mod table;
 
 use std::any::TypeId;
@@ -122,6 +129,9 @@ struct Keyed<K> {
     max_keys: usize,
     idle: u64,
     table: Table<K>,
+    /// How many times keys were taken out of the table: what a thread's
+    /// remembered keys (`recent.rs`) are checked against.
+    removals: AtomicU64,
     len: AtomicUsize,
     home: Home,
     /// Until when (coarse clock) no room can be made: new keys go straight
@@ -328,12 +338,37 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
+        self.ticket(key).with(Breaker::clone)
+    }
+
+    /// The breaker of `key` as [`get`](KeyedBreaker::get) finds it, without
+    /// taking a reference to it when this thread called the key recently:
+    /// then its place in the thread's recent keys, to run the call on with
+    /// [`Ticket::with`]. The key is borrowed only here, so the call's body
+    /// may take what the key borrowed.
+    // Always inlined: out of line, the ticket came back through memory in
+    // narrower stores than the caller read it with (a store-forwarding
+    // stall that cost more than the lookup).
+    #[inline(always)]
+    pub(crate) fn ticket<Q>(&self, key: &Q) -> Ticket<K>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let inner = &*self.inner;
         let hash = inner.table.hash(key);
         let now = inner.now();
-        match inner.table.find(hash, key, Some(now)) {
-            Some(breaker) => breaker,
-            None => inner.create(hash, key, now),
+        let removals = inner.removals.load(Ordering::Acquire);
+        let found = recent::find(inner.id, removals, hash, |slot: &Slot<K>| {
+            let found = slot.key.borrow() == key;
+            if found {
+                slot.touch(now);
+            }
+            found
+        });
+        match found {
+            Some(place) => Ticket::recent(place),
+            None => inner.ticket_slow(hash, key, now, removals),
         }
     }
 
@@ -357,7 +392,7 @@ where
         F: FnOnce() -> Result<T, E>,
         E: From<Error> + Display,
     {
-        self.get(key).call(f)
+        self.ticket(key).with(|breaker| breaker.call(f))
     }
 
     /// Runs a future through the breaker of `key` (see [`Breaker::call_async`]).
@@ -384,7 +419,7 @@ where
         let _admin = inner.admin();
         let slot = inner.table.remove(hash, |slot| slot.key.borrow() == key)?;
         inner.removed(std::slice::from_ref(&slot));
-        Some(slot.breaker)
+        Some(slot.breaker.clone())
     }
 
     /// Drops every idle key now (see the [module documentation](self)), and
@@ -505,6 +540,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
             max_keys,
             idle,
             table: Table::new(shards(max_keys)),
+            removals: AtomicU64::new(0),
             len: AtomicUsize::new(0),
             home,
             full_until: AtomicU64::new(0),
@@ -542,6 +578,24 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         }
         name.push(']');
         name
+    }
+
+    /// A key this thread did not call recently: found in the table (and
+    /// remembered), or created.
+    #[cold]
+    #[inline(never)]
+    fn ticket_slow<Q>(&self, hash: u64, key: &Q, now: u64, removals: u64) -> Ticket<K>
+    where
+        K: Borrow<Q> + 'static,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let Some(slot) = self.table.find_slot(hash, key, now) else {
+            return Ticket::owned(self.create(hash, key, now));
+        };
+        match recent::remember(self.id, removals, hash, slot.clone()) {
+            Some(place) => Ticket::recent(place),
+            None => Ticket::owned(slot.breaker.clone()),
+        }
     }
 
     /// A key not found: created under the admin lock, making room first.
@@ -632,7 +686,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
             closed.truncate(wanted);
         }
         closed.sort_unstable_by_key(order);
-        let evicted: Vec<Slot<K>> = closed
+        let evicted: Vec<Arc<Slot<K>>> = closed
             .iter()
             .filter_map(|c| {
                 // Still Closed and not used since the scan: a key used
@@ -656,7 +710,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
                 idle.push((slot.hash, slot.seq));
             }
         });
-        let dropped: Vec<Slot<K>> = idle
+        let dropped: Vec<Arc<Slot<K>>> = idle
             .into_iter()
             .filter_map(|(hash, seq)| {
                 self.table
@@ -683,10 +737,13 @@ impl<K: Hash + Eq + Display> Keyed<K> {
     }
 
     /// Accounts for slots taken out of the table, and unregisters them.
-    fn removed(&self, slots: &[Slot<K>]) {
+    fn removed(&self, slots: &[Arc<Slot<K>>]) {
         if slots.is_empty() {
             return;
         }
+        // After the slots left the table: a thread that reads the new count
+        // finds the key gone from the table too.
+        self.removals.fetch_add(1, Ordering::Release);
         self.len.fetch_sub(slots.len(), Ordering::Release);
         self.home
             .forget(slots.iter().map(|slot| &*slot.name), self.id);
@@ -698,6 +755,44 @@ impl<K: Hash + Eq + Display> Keyed<K> {
                 "key dropped from keyed breaker `{}`",
                 self.name
             );
+        }
+    }
+}
+
+/// A key's breaker, found by [`KeyedBreaker::ticket`], to run one call on:
+/// its place in this thread's recent keys, pinned there until the call runs,
+/// or the breaker itself when it is not remembered there (a new key, the
+/// overflow breaker, a key found from inside another key's call).
+pub(crate) struct Ticket<K> {
+    recent: Option<recent::Place>,
+    owned: Option<Breaker>,
+    key: PhantomData<fn() -> K>,
+}
+
+impl<K: 'static> Ticket<K> {
+    fn recent(place: recent::Place) -> Ticket<K> {
+        Ticket {
+            recent: Some(place),
+            owned: None,
+            key: PhantomData,
+        }
+    }
+
+    fn owned(breaker: Breaker) -> Ticket<K> {
+        Ticket {
+            recent: None,
+            owned: Some(breaker),
+            key: PhantomData,
+        }
+    }
+
+    /// Runs `f` on the key's breaker.
+    #[inline(always)]
+    pub(crate) fn with<R>(self, f: impl FnOnce(&Breaker) -> R) -> R {
+        match (self.recent, self.owned) {
+            (Some(place), _) => recent::with(place, |slot: &Slot<K>| f(&slot.breaker)),
+            (None, Some(breaker)) => f(&breaker),
+            (None, None) => unreachable!("a ticket is made with a breaker"),
         }
     }
 }

@@ -29,9 +29,9 @@
 //! that feature, a function using `timeout` fails to compile with a message
 //! that names the feature.
 
-use std::any::{Any, type_name};
+use std::any::{Any, TypeId, type_name};
 use std::convert::Infallible;
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};
@@ -217,8 +217,9 @@ pub struct KeyedHandle {
     label: &'static str,
     max_keys: usize,
     idle: u64,
-    /// The `KeyedBreaker<K>` of the first call's key type.
-    set: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// The `KeyedBreaker<K>` of the first call's key type, and that type:
+    /// compared without a call through `dyn Any`'s table.
+    set: OnceLock<(TypeId, Box<dyn Any + Send + Sync>)>,
 }
 
 impl KeyedHandle {
@@ -242,15 +243,40 @@ impl KeyedHandle {
     /// The breaker of `key`: one lookup in the keyed breaker's table.
     #[inline]
     pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
-        let kept = self
-            .set
-            .get_or_init(|| Box::new(self.keyed::<<Q as ToOwned>::Owned>()))
-            .downcast_ref::<KeyedBreaker<<Q as ToOwned>::Owned>>();
-        match kept {
+        match self.kept::<<Q as ToOwned>::Owned>() {
             Some(keyed) => keyed.get(key),
             // A generic function called with a second key type.
             None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
         }
+    }
+
+    /// The breaker of `key`, to run one call on with [`KeyTicket::with`]:
+    /// without a lock or a reference count when this thread called the key
+    /// recently. The key is borrowed only here.
+    #[inline(always)]
+    pub fn ticket<Q: Key + ?Sized>(&'static self, key: &Q) -> KeyTicket<<Q as ToOwned>::Owned> {
+        match self.kept::<<Q as ToOwned>::Owned>() {
+            Some(keyed) => KeyTicket(keyed.ticket(key)),
+            // A generic function called with a second key type.
+            None => KeyTicket(self.keyed::<<Q as ToOwned>::Owned>().ticket(key)),
+        }
+    }
+
+    /// The keyed breaker kept for the first call's key type, if it is `K`.
+    #[inline(always)]
+    fn kept<K>(&'static self) -> Option<&'static KeyedBreaker<K>>
+    where
+        K: std::hash::Hash + Eq + Display + Send + Sync + 'static,
+    {
+        let (kind, keyed) = self.set.get_or_init(|| {
+            let keyed: Box<dyn Any + Send + Sync> = Box::new(self.keyed::<K>());
+            (TypeId::of::<KeyedBreaker<K>>(), keyed)
+        });
+        if *kind != TypeId::of::<KeyedBreaker<K>>() {
+            return None;
+        }
+        // SAFETY: `kind` is the `TypeId` of the boxed value, set with it.
+        Some(unsafe { &*(&**keyed as *const (dyn Any + Send + Sync)).cast::<KeyedBreaker<K>>() })
     }
 
     #[cold]
@@ -281,6 +307,23 @@ impl KeyedHandle {
                     .unwrap_or_else(|_| unreachable!("the default settings are valid"))
             }
         }
+    }
+}
+
+/// A key's breaker found by [`KeyedHandle::ticket`], for one call.
+pub struct KeyTicket<K>(crate::keyed::Ticket<K>);
+
+impl<K: 'static> KeyTicket<K> {
+    /// Runs `f` (the call: admission, body, outcome) on the key's breaker.
+    #[inline(always)]
+    pub fn with<R>(self, f: impl FnOnce(&Breaker) -> R) -> R {
+        self.0.with(f)
+    }
+}
+
+impl<K> fmt::Debug for KeyTicket<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyTicket")
     }
 }
 

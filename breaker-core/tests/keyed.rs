@@ -350,3 +350,119 @@ fn operators_override_max_keys_and_idle_by_the_keyed_breakers_name() {
     assert_eq!(hosts.len(), 2, "the overridden bound holds");
     assert!(registry.config_errors().is_empty());
 }
+
+// A thread remembers the keys it called recently (`keyed/recent.rs`), so
+// that calling them again takes no lock and no reference count. What it
+// remembers must never outlive what the table says.
+
+#[test]
+fn a_key_this_thread_remembers_starts_anew_after_its_removal() {
+    let clock = ManualClock::new();
+    let registry = registry(&clock);
+    let hosts = keyed(registry, "remembered", 10, 3);
+    // Two failures of `a`, on the breaker this thread now remembers.
+    let _ = fail(&hosts, "a");
+    let _ = fail(&hosts, "a");
+    assert_eq!(hosts.peek("a").unwrap().stats().failures, 2);
+    hosts.remove("a").unwrap();
+    // A third failure on the old breaker would open it: the new one counts 1.
+    let _ = fail(&hosts, "a");
+    let a = hosts.peek("a").unwrap();
+    assert_eq!(a.state(), State::Closed);
+    assert_eq!(a.stats().failures, 1, "the call went to a new breaker");
+}
+
+#[test]
+fn a_key_this_thread_remembers_starts_anew_after_it_went_idle() {
+    let clock = ManualClock::new();
+    let registry = registry(&clock);
+    let hosts = keyed(registry, "remembered_idle", 10, 3);
+    let _ = fail(&hosts, "a");
+    let _ = fail(&hosts, "a");
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(hosts.sweep(), 1);
+    let _ = fail(&hosts, "a");
+    assert_eq!(hosts.peek("a").unwrap().stats().failures, 1);
+}
+
+#[test]
+fn a_remembered_key_is_stamped_used_on_each_call() {
+    let clock = ManualClock::new();
+    let registry = registry(&clock);
+    let hosts = keyed(registry, "remembered_stamp", 10, 3);
+    ok(&hosts, "a").unwrap();
+    ok(&hosts, "b").unwrap();
+    // `a` is called (from this thread's memory) just before `b` would go
+    // idle with it: only `b` is idle a moment later.
+    clock.advance(Duration::from_secs(599));
+    ok(&hosts, "a").unwrap();
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(hosts.sweep(), 1);
+    assert!(hosts.peek("a").is_some());
+    assert!(hosts.peek("b").is_none());
+}
+
+#[test]
+fn keys_called_from_inside_a_keys_call_go_to_their_own_breakers() {
+    let clock = ManualClock::new();
+    let registry = registry(&clock);
+    let hosts = keyed(registry, "nested", 10, 3);
+    // Inside `a`'s call this thread's memory is in use: `b` (new), `a`
+    // again (remembered), and `c` many times all reach the right breakers.
+    hosts
+        .call("a", || {
+            fail(&hosts, "b").unwrap_err();
+            ok(&hosts, "a").unwrap();
+            for _ in 0..3 {
+                let _ = fail(&hosts, "c");
+            }
+            Ok::<(), Error>(())
+        })
+        .unwrap();
+    assert_eq!(hosts.peek("a").unwrap().stats().successes, 2);
+    assert_eq!(hosts.peek("b").unwrap().stats().failures, 1);
+    assert_eq!(hosts.peek("c").unwrap().state(), State::Open);
+}
+
+#[test]
+fn a_thread_gives_back_the_keys_it_remembered_when_it_exits() {
+    use std::fmt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    struct Host(&'static str);
+    impl fmt::Display for Host {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl Drop for Host {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let clock = ManualClock::new();
+    let registry = registry(&clock);
+    let hosts: KeyedBreaker<Host> = KeyedBreaker::builder("exiting")
+        .registry(registry)
+        .build()
+        .unwrap();
+    let caller = hosts.clone();
+    std::thread::spawn(move || {
+        for _ in 0..3 {
+            caller.call(&Host("a"), || Ok::<(), Error>(())).unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    let before = DROPPED.load(Ordering::SeqCst);
+    // The table's slot is the last one: the thread's memory let go of it.
+    hosts.remove(&Host("a")).unwrap();
+    assert_eq!(
+        DROPPED.load(Ordering::SeqCst),
+        before + 2,
+        "the probe and the slot's key"
+    );
+}

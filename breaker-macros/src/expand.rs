@@ -276,9 +276,19 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // A keyed call looks its key's breaker up first: the key expression is
     // evaluated here, before the body runs, and its borrows of the
     // arguments end with this statement.
+    let sync_keyed = !is_async && attr.key.is_some() && retries.is_none();
     let acquire = match &attr.key {
         None => quote! {
             let #call_binding = match __CB_BREAKER.acquire() {
+                ::core::result::Result::Ok(__cb_call) => __cb_call,
+                ::core::result::Result::Err(__cb_rejected) => #on_reject
+            };
+        },
+        // A sync keyed call without retries runs inside its ticket's `with`
+        // (below): the key's breaker is borrowed from this thread's recent
+        // keys, not counted.
+        Some(_) if sync_keyed => quote! {
+            let #call_binding = match ::breaker_core::__private::acquire(__cb_breaker) {
                 ::core::result::Result::Ok(__cb_call) => __cb_call,
                 ::core::result::Result::Err(__cb_rejected) => #on_reject
             };
@@ -334,6 +344,31 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }
     };
     let new_body = match again {
+        None if sync_keyed => {
+            let Some(key) = &attr.key else {
+                unreachable!("sync_keyed has a key")
+            };
+            let expr = &key.value.expr;
+            let ticket = quote_spanned!(key.span=>
+                __CB_KEYED.ticket((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
+            );
+            quote!({
+                #site
+                let __cb_ticket = {
+                    #[allow(unused_imports)]
+                    use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
+                    #ticket
+                };
+                __cb_ticket.with(move |__cb_breaker: &::breaker_core::Breaker| {
+                    #acquire
+                    let #ret_binding = #run;
+                    {
+                        #record;
+                    }
+                    __cb_ret
+                })
+            })
+        }
         None => quote!({
             #site
             #acquire

@@ -9,14 +9,15 @@
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::Breaker;
 
-/// One live key.
+/// One live key. Shared: a thread's recently called keys (`recent.rs`)
+/// keep their slots alive, so that a slot evicted meanwhile is still whole.
 pub(super) struct Slot<K> {
     pub(super) key: K,
     pub(super) hash: u64,
@@ -35,7 +36,7 @@ impl<K> Slot<K> {
     /// calls of one key at one instant of the coarse clock share its line
     /// without bouncing it.
     #[inline]
-    fn touch(&self, now: u64) {
+    pub(super) fn touch(&self, now: u64) {
         if self.last_used.load(Ordering::Relaxed) < now {
             self.last_used.fetch_max(now, Ordering::Relaxed);
         }
@@ -49,7 +50,7 @@ impl<K> Slot<K> {
 /// A shard alone on its cache lines, so that readers of two shards do not
 /// write to one line.
 #[repr(align(128))]
-struct Shard<K>(RwLock<HashTable<Slot<K>>>);
+struct Shard<K>(RwLock<HashTable<Arc<Slot<K>>>>);
 
 pub(super) struct Table<K> {
     shards: Box<[Shard<K>]>,
@@ -78,7 +79,7 @@ impl<K> Table<K> {
     }
 
     #[inline]
-    fn shard(&self, hash: u64) -> &RwLock<HashTable<Slot<K>>> {
+    fn shard(&self, hash: u64) -> &RwLock<HashTable<Arc<Slot<K>>>> {
         let index = (hash >> SHARD_SHIFT) as usize & (self.shards.len() - 1);
         &self.shards[index].0
     }
@@ -90,6 +91,31 @@ impl<K> Table<K> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        self.look(hash, key, now, |slot| slot.breaker.clone())
+    }
+
+    /// The slot of `key`, marked used at `now`: what a thread remembers.
+    #[inline]
+    pub(super) fn find_slot<Q>(&self, hash: u64, key: &Q, now: u64) -> Option<Arc<Slot<K>>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.look(hash, key, Some(now), Arc::clone)
+    }
+
+    #[inline]
+    fn look<Q, T>(
+        &self,
+        hash: u64,
+        key: &Q,
+        now: Option<u64>,
+        take: impl FnOnce(&Arc<Slot<K>>) -> T,
+    ) -> Option<T>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         // A panic never happens under these locks (no user code runs there
         // but `Eq`); if one did, the table is still consistent.
         let table = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
@@ -97,7 +123,7 @@ impl<K> Table<K> {
         if let Some(now) = now {
             slot.touch(now);
         }
-        Some(slot.breaker.clone())
+        Some(take(slot))
     }
 
     /// Adds a key known to be absent.
@@ -106,14 +132,18 @@ impl<K> Table<K> {
             .shard(slot.hash)
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        table.insert_unique(slot.hash, slot, |slot| slot.hash);
+        table.insert_unique(slot.hash, Arc::new(slot), |slot| slot.hash);
     }
 
     /// Removes the slot with this hash that `which` chooses (under the
     /// shard's write lock, so a slot it says yes to is removed as seen).
-    pub(super) fn remove(&self, hash: u64, which: impl FnMut(&Slot<K>) -> bool) -> Option<Slot<K>> {
+    pub(super) fn remove(
+        &self,
+        hash: u64,
+        mut which: impl FnMut(&Slot<K>) -> bool,
+    ) -> Option<Arc<Slot<K>>> {
         let mut table = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
-        let entry = table.find_entry(hash, which).ok()?;
+        let entry = table.find_entry(hash, |slot| which(slot)).ok()?;
         Some(entry.remove().0)
     }
 
@@ -121,7 +151,7 @@ impl<K> Table<K> {
     pub(super) fn for_each(&self, mut f: impl FnMut(&Slot<K>)) {
         for shard in &*self.shards {
             let table = shard.0.read().unwrap_or_else(|e| e.into_inner());
-            table.iter().for_each(&mut f);
+            table.iter().for_each(|slot| f(slot));
         }
     }
 }

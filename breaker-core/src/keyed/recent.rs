@@ -1,0 +1,301 @@
+//! Each thread's recently called keys, so that calling a key again finds its
+//! breaker without the shard's lock and without a reference count: both are
+//! atomic read-modify-writes, four per call, and they cost several times the
+//! breaker's own work.
+//!
+//! A small set-associative cache per thread, over every keyed breaker. An
+//! entry names its keyed breaker (`owner`), the key's hash, the keyed
+//! breaker's removal count when it was filled (`epoch`), and holds the key's
+//! slot. A removal (eviction, idle drop, `remove`) bumps the count after the
+//! slot left the table, so an entry filled before it no longer matches: the
+//! next call of that key goes to the table, as every call did before. The
+//! entry's own reference keeps its slot whole until then, so a call that
+//! matched just before the removal finishes on the old breaker, as a call in
+//! flight at the eviction does.
+//!
+//! A hit is used in two steps, because the key borrows the arguments that
+//! the body then takes: [`find`] pins the entry and gives its place, then
+//! [`with`] runs the call on its slot and unpins it. A pinned entry is never
+//! replaced, so its slot lives as long as the pin: the call reaches it
+//! through the place alone, without looking the thread's storage up again.
+//! Every field is a `Cell`, so that a key's `Eq` or `Drop` calling another
+//! key (user code runs here) finds the cache usable, never half-borrowed.
+//! The cache has no destructor of its own, so a call reads it without the
+//! check of a lazily registered one (as `opening.rs`'s do); [`CLEANUP`]
+//! gives its slots back when the thread exits.
+
+use std::any::{Any, TypeId};
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// Sets of the cache; the key's hash picks one.
+const SETS: usize = 8;
+/// Entries per set: keys of one keyed breaker called in turn rarely evict
+/// each other.
+const WAYS: usize = 4;
+
+struct Entry {
+    /// The keyed breaker's id; 0 for an empty entry (ids start at 1).
+    owner: Cell<u64>,
+    epoch: Cell<u64>,
+    hash: Cell<u64>,
+    /// The type `slot` holds.
+    kind: Cell<Option<TypeId>>,
+    /// Where `slot` points, read without touching its reference count.
+    at: Cell<*const ()>,
+    /// Found and not yet done with ([`find`] until the end of [`with`]).
+    pins: Cell<u32>,
+    /// Keeps the slot alive while the entry names it; given back by
+    /// `remember` when it refills the entry, or by [`Cleanup`].
+    slot: Cell<ManuallyDrop<Option<Arc<dyn Any>>>>,
+}
+
+impl Entry {
+    const fn empty() -> Entry {
+        Entry {
+            owner: Cell::new(0),
+            epoch: Cell::new(0),
+            hash: Cell::new(0),
+            kind: Cell::new(None),
+            at: Cell::new(std::ptr::null()),
+            pins: Cell::new(0),
+            slot: Cell::new(ManuallyDrop::new(None)),
+        }
+    }
+
+    #[inline]
+    fn is(&self, owner: u64, epoch: u64, hash: u64) -> bool {
+        self.owner.get() == owner && self.hash.get() == hash && self.epoch.get() == epoch
+    }
+
+    /// Empties the entry; returns the slot it kept.
+    fn clear(&self) -> Option<Arc<dyn Any>> {
+        self.owner.set(0);
+        self.at.set(std::ptr::null());
+        ManuallyDrop::into_inner(self.slot.replace(ManuallyDrop::new(None)))
+    }
+
+    /// The slot, if it is an `S`.
+    #[inline]
+    fn slot_of<S: Any>(&self) -> Option<&S> {
+        if self.kind.get() != Some(TypeId::of::<S>()) || self.at.get().is_null() {
+            return None;
+        }
+        // SAFETY: `at` and `kind` are set with `slot`, from the `Arc<S>` it
+        // holds (`remember`), and only an unpinned entry is refilled. Both
+        // callers pin the entry first and use the borrow only while pinned
+        // (`find` during `matches`, `with` during `f`).
+        Some(unsafe { &*self.at.get().cast::<S>() })
+    }
+}
+
+struct Recent {
+    /// Set by set, `WAYS` entries each.
+    entries: [Entry; SETS * WAYS],
+    /// The way each set fills next, round robin.
+    next: [Cell<u8>; SETS],
+}
+
+thread_local! {
+    static RECENT: Recent = const {
+        Recent {
+            entries: [const { Entry::empty() }; SETS * WAYS],
+            next: [const { Cell::new(0) }; SETS],
+        }
+    };
+    /// Registered when this thread first remembers a key.
+    static CLEANUP: Cleanup = const { Cleanup };
+}
+
+/// Gives this thread's remembered slots back when it exits.
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        RECENT.with(|recent| {
+            for entry in &recent.entries {
+                // Unpinned at exit: no call runs on this thread any more.
+                drop(entry.clear());
+            }
+        });
+    }
+}
+
+/// A pinned entry of this thread's recent keys. Not `Send`: it points into
+/// this thread's storage.
+#[derive(Debug)]
+pub(super) struct Place {
+    entry: NonNull<Entry>,
+    thread: PhantomData<*const ()>,
+}
+
+#[inline]
+fn set_of(owner: u64, hash: u64) -> usize {
+    // The hash's top bits: the table's shard and bucket use the middle and
+    // low ones.
+    ((hash >> 58) ^ owner) as usize % SETS
+}
+
+/// The entry of `owner`'s key with this `hash`, filled at `epoch`, whose slot
+/// `matches` (the key compared, and marked used), pinned.
+#[inline(always)]
+pub(super) fn find<S: Any>(
+    owner: u64,
+    epoch: u64,
+    hash: u64,
+    matches: impl FnOnce(&S) -> bool,
+) -> Option<Place> {
+    let recent = this_thread();
+    let set = set_of(owner, hash) * WAYS;
+    let entry = recent.entries[set..set + WAYS]
+        .iter()
+        .find(|e| e.is(owner, epoch, hash))?;
+    // Pinned before `matches` runs the key's `Eq`, which may call other keys
+    // and fill entries: never this one.
+    entry.pins.set(entry.pins.get() + 1);
+    let place = Place {
+        entry: NonNull::from(entry),
+        thread: PhantomData,
+    };
+    match entry.slot_of::<S>() {
+        Some(slot) if matches(slot) => Some(place),
+        _ => None,
+    }
+}
+
+/// This thread's recent keys. Fetched on their own, so that the lookup
+/// around them is small enough to inline: `with` given the whole lookup
+/// stayed out of line, and reached the storage through a function pointer.
+#[inline(always)]
+fn this_thread() -> &'static Recent {
+    let recent = RECENT.with(|recent| recent as *const Recent);
+    // SAFETY: `RECENT` has no destructor, so this thread's copy lives as
+    // long as the thread; `Recent` is not `Sync`, so the reference stays on
+    // it.
+    unsafe { &*recent }
+}
+
+/// Remembers `slot` as `owner`'s key with this `hash`, at `epoch`, and pins
+/// it; `None` when every entry of its set is pinned, or this thread's
+/// storage is being torn down.
+pub(super) fn remember<S: Any>(owner: u64, epoch: u64, hash: u64, slot: Arc<S>) -> Option<Place> {
+    // Registers the cleanup; refused once it ran, so nothing is kept after.
+    CLEANUP.try_with(|_| ()).ok()?;
+    let recent = this_thread();
+    {
+        let set = set_of(owner, hash);
+        let start = recent.next[set].get() as usize;
+        let way = (0..WAYS)
+            .map(|i| (start + i) % WAYS)
+            .find(|&way| recent.entries[set * WAYS + way].pins.get() == 0)?;
+        recent.next[set].set(((way + 1) % WAYS) as u8);
+        let entry = &recent.entries[set * WAYS + way];
+        // Emptied first, filled, then the old slot dropped last: its
+        // key's `Drop` is user code, and may call keys too.
+        let old = entry.clear();
+        entry.at.set(Arc::as_ptr(&slot).cast());
+        entry.kind.set(Some(TypeId::of::<S>()));
+        let slot: Arc<dyn Any> = slot;
+        entry.slot.set(ManuallyDrop::new(Some(slot)));
+        entry.epoch.set(epoch);
+        entry.hash.set(hash);
+        entry.owner.set(owner);
+        entry.pins.set(1);
+        drop(old);
+        Some(Place {
+            entry: NonNull::from(entry),
+            thread: PhantomData,
+        })
+    }
+}
+
+/// Runs `f` on the slot pinned at `place`, and unpins it (also when `f`
+/// panics).
+#[inline(always)]
+pub(super) fn with<S: Any, R>(place: Place, f: impl FnOnce(&S) -> R) -> R {
+    match place.entry().slot_of::<S>() {
+        Some(slot) => f(slot),
+        None => unreachable!("a pinned entry of the recent keys is never replaced"),
+    }
+}
+
+impl Place {
+    #[inline(always)]
+    fn entry(&self) -> &Entry {
+        // SAFETY: a `Place` is made only for an entry of this thread's
+        // storage (it is not `Send`), which lives until the thread ends,
+        // after every call on it.
+        unsafe { self.entry.as_ref() }
+    }
+}
+
+// Dropping the place unpins its entry: after `with`, or for a call found and
+// not made.
+impl Drop for Place {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let pins = &self.entry().pins;
+        pins.set(pins.get() - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pins(owner: u64, hash: u64) -> u32 {
+        let set = set_of(owner, hash) * WAYS;
+        this_thread().entries[set..set + WAYS]
+            .iter()
+            .find(|e| e.owner.get() == owner && e.hash.get() == hash)
+            .map_or(0, |e| e.pins.get())
+    }
+
+    #[test]
+    fn a_call_that_panics_unpins_its_entry() {
+        let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32)).unwrap();
+        assert_eq!(pins(u64::MAX - 1, 7), 1);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with(place, |_: &u32| panic!("the body panicked"))
+        }));
+        assert!(caught.is_err());
+        assert_eq!(pins(u64::MAX - 1, 7), 0);
+        // Found again and used: pinned during the call only.
+        let place = find(u64::MAX - 1, 0, 7, |n: &u32| *n == 5).unwrap();
+        assert_eq!(with(place, |n: &u32| (*n, pins(u64::MAX - 1, 7))), (5, 1));
+        assert_eq!(pins(u64::MAX - 1, 7), 0);
+    }
+
+    #[test]
+    fn another_epoch_another_type_or_a_mismatch_is_not_found_and_not_pinned() {
+        let owner = u64::MAX - 2;
+        drop(remember(owner, 3, 9, Arc::new(1_u64)));
+        assert!(
+            find(owner, 4, 9, |_: &u64| true).is_none(),
+            "a removal since"
+        );
+        assert!(find(owner, 3, 9, |_: &u32| true).is_none(), "another type");
+        assert!(find(owner, 3, 9, |_: &u64| false).is_none(), "another key");
+        assert_eq!(pins(owner, 9), 0);
+        assert!(find(owner, 3, 9, |n: &u64| *n == 1).is_some());
+        assert_eq!(pins(owner, 9), 0, "a place dropped unused unpins");
+    }
+
+    #[test]
+    fn pinned_entries_are_never_replaced() {
+        let owner = u64::MAX - 3;
+        // Every way of one set pinned (hashes that differ in their low bits
+        // share a set): a fifth key of that set is not kept.
+        let places: Vec<Place> = (0..WAYS as u64)
+            .map(|i| remember(owner, 0, i, Arc::new(i)).unwrap())
+            .collect();
+        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_none());
+        for (i, place) in places.into_iter().enumerate() {
+            assert_eq!(with(place, |n: &u64| *n), i as u64);
+        }
+        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_some());
+    }
+}
