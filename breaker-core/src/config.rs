@@ -5,16 +5,19 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use crate::duration::{parse_decimal, parse_nanos};
+use breaker_vocab::duration::decimal_lenient;
+use breaker_vocab::keys;
+
+use crate::duration::parse_nanos;
 
 /// The longest duration any setting accepts.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub const MAX_DURATION: Duration = Duration::from_nanos(keys::MAX_DURATION_NANOS);
 /// The largest `fail_max`, count `window` and `min_calls`.
-pub const MAX_COUNT: u32 = 1_000_000;
+pub const MAX_COUNT: u32 = keys::MAX_COUNT;
 /// The largest `success` and `half_open`.
-pub const MAX_TRIALS: u32 = 65_535;
+pub const MAX_TRIALS: u32 = keys::MAX_TRIALS;
 /// The largest `backoff` factor.
-pub const MAX_BACKOFF: f64 = 1000.0;
+pub const MAX_BACKOFF: f64 = keys::MAX_FACTOR as f64;
 
 /// A percentage in (0, 100] with at most two decimals, held exactly in hundredths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,7 +39,7 @@ impl Percent {
     }
 
     fn parse(text: &str) -> Option<Percent> {
-        let hundredths = parse_decimal(text, 100)?;
+        let hundredths = decimal_lenient(text, 100)?;
         (1..=10_000)
             .contains(&hundredths)
             .then_some(Percent(hundredths as u32))
@@ -81,7 +84,7 @@ impl Factor {
     }
 
     fn parse(text: &str) -> Option<Factor> {
-        let millionths = parse_decimal(text, 1_000_000)?;
+        let millionths = decimal_lenient(text, 1_000_000)?;
         (1_000_000..=(MAX_BACKOFF as u64) * 1_000_000)
             .contains(&millionths)
             .then_some(Factor(millionths))
@@ -150,23 +153,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Every key a breaker can be configured with, in the order of SEMANTICS.md.
-pub const KEYS: [&str; 15] = [
-    "fail_max",
-    "within",
-    "failure_rate",
-    "window",
-    "min_calls",
-    "slow",
-    "slow_rate",
-    "reset",
-    "backoff",
-    "reset_max",
-    "success",
-    "half_open",
-    "timeout",
-    "max_half_open_wait",
-    "adaptive",
-];
+pub const KEYS: [&str; 15] = keys::CONFIG_KEYS;
 
 /// A validated breaker configuration.
 ///
@@ -925,26 +912,7 @@ fn check_duration(field: &'static str, d: Duration) -> Result<(), ConfigError> {
 
 /// The known key closest to `given`, if one is close enough to be a typo.
 pub fn suggest(given: &str) -> Option<&'static str> {
-    KEYS.iter()
-        .map(|k| (edit_distance(given, k), *k))
-        .filter(|(d, k)| *d <= (k.len() / 3).max(1))
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    breaker_vocab::suggest::config_key(given)
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ use table::{Slot, Table};
 /// The default bound on live keys.
 pub const DEFAULT_MAX_KEYS: usize = 1000;
 /// The largest bound on live keys.
-pub const MAX_KEYS: usize = 1_000_000;
+pub const MAX_KEYS: usize = breaker_vocab::keys::MAX_KEYS as usize;
 /// The default time without a call after which a key is dropped.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(600);
 /// The default label of the keys' names (`name[key=...]`).

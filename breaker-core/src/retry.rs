@@ -57,7 +57,7 @@ use crate::clock::ManualClock;
 use crate::{Breaker, ConfigError, Error, MAX_DURATION, Permit};
 
 /// The most attempts a retry makes (`retry = N` accepts 1..=100).
-pub const MAX_ATTEMPTS: u32 = 100;
+pub const MAX_ATTEMPTS: u32 = breaker_vocab::keys::MAX_ATTEMPTS;
 
 /// How long to wait between attempts: exponential from `base`, capped at
 /// `max`, with full jitter. Written `base..max` (`100ms..5s`), as the

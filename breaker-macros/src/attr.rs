@@ -7,51 +7,12 @@ use quote::ToTokens;
 use syn::spanned::Spanned as _;
 use syn::{Error, Lit};
 
+use breaker_vocab::keys::{
+    ATTRIBUTE_KEYS, MAX_ATTEMPTS, MAX_COUNT, MAX_FACTOR, MAX_KEYS, MAX_TRIALS, RESERVED,
+};
+
 use crate::duration;
 use crate::model::{Attr, Key, Name, Range, Spanned, Window};
-
-/// Every key the attribute knows, in the order of API.md.
-pub const KEYS: [&str; 24] = [
-    "name",
-    "fail_max",
-    "within",
-    "failure_rate",
-    "window",
-    "min_calls",
-    "slow",
-    "slow_rate",
-    "reset",
-    "backoff",
-    "reset_max",
-    "success",
-    "half_open",
-    "timeout",
-    "max_half_open_wait",
-    "fallback",
-    "failure",
-    "ok_is_failure",
-    "retry",
-    "retry_backoff",
-    "key",
-    "max_keys",
-    "idle",
-    "adaptive",
-];
-
-/// Keys whose names are reserved by API.md for later work: refused with a
-/// message that says so, rather than as a typo.
-const LATER: [&str; 1] = ["metrics_only"];
-
-/// The largest `fail_max`, count `window` and `min_calls` (as breaker-core).
-const MAX_COUNT: u64 = 1_000_000;
-/// The largest `success` and `half_open` (as breaker-core).
-const MAX_TRIALS: u64 = 65_535;
-/// The largest `backoff` factor.
-const MAX_BACKOFF: u64 = 1_000;
-/// The most attempts of `retry` (as breaker-core's `retry::MAX_ATTEMPTS`).
-const MAX_ATTEMPTS: u64 = 100;
-/// The largest `max_keys` (as breaker-core's `keyed::MAX_KEYS`).
-const MAX_KEYS: u64 = 1_000_000;
 
 /// Parses the arguments. `Err` holds every mistake found, combined.
 pub fn parse(args: TokenStream) -> Result<Attr, Error> {
@@ -165,7 +126,7 @@ fn entry_into(attr: &mut Attr, index: usize, entry: &Entry) -> Result<(), Error>
         }
         [TokenTree::Ident(ident)] => {
             let text = ident_text(ident);
-            if KEYS.contains(&text.as_str()) || LATER.contains(&text.as_str()) {
+            if ATTRIBUTE_KEYS.contains(&text.as_str()) || RESERVED.contains(&text.as_str()) {
                 return Err(Error::new(
                     ident.span(),
                     format!(
@@ -293,7 +254,7 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
         "key" => set!(key, v.key()),
         "max_keys" => set!(max_keys, v.count(MAX_KEYS)),
         "idle" => set!(idle, v.duration()),
-        other if LATER.contains(&other) => {
+        other if RESERVED.contains(&other) => {
             return Err(Error::new(
                 key_span,
                 format!("`{other}` is not supported by this version of `#[circuit_breaker]`"),
@@ -304,7 +265,7 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
                 Some(near) => format!("unknown key `{other}`; did you mean `{near}`?"),
                 None => format!(
                     "unknown key `{other}`; expected one of: {}",
-                    KEYS.join(", ")
+                    ATTRIBUTE_KEYS.join(", ")
                 ),
             };
             return Err(Error::new(key_span, message));
@@ -353,7 +314,7 @@ impl Value<'_> {
     }
 
     /// A whole number in 1..=max.
-    fn count(&self, max: u64) -> Result<Spanned<u32>, Error> {
+    fn count(&self, max: u32) -> Result<Spanned<u32>, Error> {
         let expected = "a whole number";
         let lit = self.literal(expected)?;
         let Lit::Int(int) = &lit else {
@@ -371,7 +332,10 @@ impl Value<'_> {
                 int.suffix()
             )));
         }
-        let n = int.base10_parse::<u64>().ok().filter(|n| *n <= max);
+        let n = int
+            .base10_parse::<u64>()
+            .ok()
+            .filter(|n| *n <= u64::from(max));
         match n {
             Some(0) => Err(self.error(format!("`{}` must be at least 1, got 0", self.key))),
             Some(n) => Ok(self.spanned(n as u32)),
@@ -484,9 +448,9 @@ impl Value<'_> {
             }
         };
         match duration::decimal(&digits, 1_000_000) {
-            Some(m) if (1_000_000..=MAX_BACKOFF * 1_000_000).contains(&m) => Ok(self.spanned(m)),
+            Some(m) if (1_000_000..=u64::from(MAX_FACTOR) * 1_000_000).contains(&m) => Ok(self.spanned(m)),
             Some(_) => Err(self.error(format!(
-                "`backoff` multiplies the open period: a factor from 1 to {MAX_BACKOFF}, got {digits}"
+                "`backoff` multiplies the open period: a factor from 1 to {MAX_FACTOR}, got {digits}"
             ))),
             None => Err(self.error(format!(
                 "`backoff` takes at most six decimals, got {digits}"
@@ -693,29 +657,7 @@ fn tokens_text(tokens: &[TokenTree]) -> String {
 
 /// The known key closest to `given`, if it is close enough to be a typo.
 pub fn suggest(given: &str) -> Option<&'static str> {
-    KEYS.iter()
-        .chain(LATER.iter())
-        .map(|k| (edit_distance(given, k), *k))
-        .filter(|(d, k)| *d <= (k.len() / 3).max(1))
-        .min()
-        .map(|(_, k)| k)
-}
-
-/// Levenshtein distance, counted in chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
+    breaker_vocab::suggest::attribute_key(given)
 }
 
 #[cfg(test)]

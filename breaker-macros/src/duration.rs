@@ -6,119 +6,53 @@
 //! `1m30s` the integer `1` with suffix `m30s`. Gluing digits and suffix back
 //! together gives the text a quoted duration would have, so one parser reads
 //! both forms.
+//!
+//! The grammar is breaker-vocab's ([`Grammar::ATTRIBUTE`]: `_` may separate
+//! digits, as in any Rust literal); this module words its mistakes for the
+//! attribute's user.
 
-/// The units, smallest first, with their length in nanoseconds.
-const UNITS: [(&str, u64); 6] = [
-    ("ns", 1),
-    ("us", 1_000),
-    ("ms", 1_000_000),
-    ("s", 1_000_000_000),
-    ("m", 60_000_000_000),
-    ("h", 3_600_000_000_000),
-];
+pub use breaker_vocab::duration::{decimal, format};
+/// The longest duration any key accepts (365 days).
+pub use breaker_vocab::keys::MAX_DURATION_NANOS as MAX_NANOS;
 
-/// The longest duration any key accepts (365 days), as breaker-core checks.
-pub const MAX_NANOS: u64 = 365 * 24 * 3_600 * 1_000_000_000;
+use breaker_vocab::duration::{self, Fault, Grammar};
 
 /// Reads `text` (`1m30s`, `1.5s`, `250ms`) as whole nanoseconds, or says what
-/// is wrong with it.
+/// is wrong with it, with a hint for the units Rust users reach for.
 pub fn parse(text: &str) -> Result<u64, String> {
-    if text.is_empty() {
-        return Err("expected a duration such as `30s`, `250ms` or `1m30s`".into());
-    }
-    let bytes = text.as_bytes();
-    let mut total: u64 = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.' || bytes[i] == b'_')
-        {
-            i += 1;
-        }
-        let number: String = text[start..i].chars().filter(|c| *c != '_').collect();
-        if number.is_empty() {
-            return Err(format!(
+    duration::parse(text, Grammar::ATTRIBUTE).map_err(|e| {
+        let (number, unit) = (&e.number, &e.unit);
+        match e.fault {
+            Fault::Empty => "expected a duration such as `30s`, `250ms` or `1m30s`".into(),
+            Fault::MissingNumber => format!(
                 "expected a number in duration `{text}`; units follow numbers, as in `30s` or `1m30s`"
-            ));
-        }
-        let unit_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = &text[unit_start..i];
-        if unit.is_empty() {
-            return Err(format!(
+            ),
+            Fault::MissingUnit => format!(
                 "missing unit after `{number}`: write `{number}s`, `{number}ms` or another of ns, us, ms, s, m, h"
-            ));
-        }
-        let Some(&(_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
-            let hint = match unit {
-                "sec" | "secs" | "second" | "seconds" => " (write `s`)",
-                "min" | "mins" | "minute" | "minutes" => " (write `m`)",
-                "hr" | "hrs" | "hour" | "hours" => " (write `h`)",
-                "msec" | "millis" => " (write `ms`)",
-                "µs" | "micros" => " (write `us`)",
-                "d" | "day" | "days" => " (write `24h`)",
-                _ => "",
-            };
-            return Err(format!(
-                "unknown unit `{unit}`{hint}: expected one of ns, us, ms, s, m, h"
-            ));
-        };
-        let Some(scaled) = decimal(&number, scale) else {
-            return Err(format!(
+            ),
+            Fault::UnknownUnit => {
+                let hint = match unit.as_str() {
+                    "sec" | "secs" | "second" | "seconds" => " (write `s`)",
+                    "min" | "mins" | "minute" | "minutes" => " (write `m`)",
+                    "hr" | "hrs" | "hour" | "hours" => " (write `h`)",
+                    "msec" | "millis" => " (write `ms`)",
+                    "µs" | "micros" => " (write `us`)",
+                    "d" | "day" | "days" => " (write `24h`)",
+                    _ => "",
+                };
+                format!("unknown unit `{unit}`{hint}: expected one of ns, us, ms, s, m, h")
+            }
+            // Units in any order and numbers read loosely: the last two
+            // faults belong to the trace grammar and never come back here.
+            Fault::NotWhole
+            | Fault::SegmentTooLarge
+            | Fault::DigitsAfterDot
+            | Fault::OutOfOrder => format!(
                 "`{number}{unit}` is not a whole number of nanoseconds, or is too large"
-            ));
-        };
-        total = total
-            .checked_add(scaled)
-            .ok_or_else(|| format!("duration `{text}` is too large"))?;
-    }
-    Ok(total)
-}
-
-/// `number * scale` for a non-negative decimal `number`, exactly: `None` when
-/// the digits are malformed, the product overflows or is not whole.
-pub fn decimal(number: &str, scale: u64) -> Option<u64> {
-    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
-    if int.is_empty()
-        || number.ends_with('.')
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let mut value = int.parse::<u128>().ok()?.checked_mul(u128::from(scale))?;
-    let mut denominator: u128 = 1;
-    let mut fraction: u128 = 0;
-    for digit in frac.bytes() {
-        denominator = denominator.checked_mul(10)?;
-        fraction = fraction.checked_mul(10)? + u128::from(digit - b'0');
-    }
-    let fraction = fraction.checked_mul(u128::from(scale))?;
-    if fraction % denominator != 0 {
-        return None;
-    }
-    value = value.checked_add(fraction / denominator)?;
-    u64::try_from(value).ok()
-}
-
-/// Writes whole nanoseconds back in the same syntax, largest unit first
-/// (`1m30s`), for messages.
-pub fn format(mut nanos: u64) -> String {
-    if nanos == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for &(unit, scale) in UNITS.iter().rev() {
-        let count = nanos / scale;
-        if count > 0 {
-            out.push_str(&count.to_string());
-            out.push_str(unit);
-            nanos -= count * scale;
+            ),
+            Fault::TooLarge => format!("duration `{text}` is too large"),
         }
-    }
-    out
+    })
 }
 
 #[cfg(test)]

@@ -9,37 +9,19 @@
 use crate::duration::parse_duration;
 
 /// Every key a `breaker` declaration accepts, as the attribute spells it.
-pub const KEYS: [&str; 17] = [
-    "fail_max",
-    "within",
-    "failure_rate",
-    "window",
-    "min_calls",
-    "slow",
-    "slow_rate",
-    "reset",
-    "backoff",
-    "reset_max",
-    "success",
-    "half_open",
-    "timeout",
-    "max_half_open_wait",
-    "adaptive",
-    "retry",
-    "retry_backoff",
-];
+pub const KEYS: [&str; 17] = breaker_vocab::keys::TRACE_KEYS;
 
 /// The keys that shape the caller's retries rather than the breaker.
 pub const RETRY_KEYS: [&str; 2] = ["retry", "retry_backoff"];
 
 /// The most attempts `retry` allows, as the attribute.
-pub const MAX_ATTEMPTS: u32 = 100;
+pub const MAX_ATTEMPTS: u32 = breaker_vocab::keys::MAX_ATTEMPTS;
 
 /// The waits between attempts without `retry_backoff`: `100ms..5s`, in ns.
 pub const DEFAULT_RETRY_BACKOFF: (u64, u64) = (100_000_000, 5_000_000_000);
 
 /// The largest `adaptive` factor, in millionths (as breaker-core: 1000).
-pub const MAX_ADAPTIVE: u64 = 1_000_000_000;
+pub const MAX_ADAPTIVE: u64 = breaker_vocab::keys::MAX_FACTOR as u64 * 1_000_000;
 
 /// The adaptive window without `window`: 10 s, in ns.
 pub const DEFAULT_ADAPTIVE_WINDOW: u64 = 10_000_000_000;
@@ -162,28 +144,7 @@ fn duration(key: &str, value: &str, positive: bool) -> Result<u64, ConfigError> 
 /// Parses a decimal `int[.frac]` with at most `decimals` fraction digits,
 /// scaled by 10^decimals. None on anything else.
 pub fn parse_scaled(value: &str, decimals: u32) -> Option<u64> {
-    let (int, frac) = match value.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (value, None),
-    };
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut result = int.parse::<u64>().ok()?.checked_mul(10u64.pow(decimals))?;
-    if let Some(frac) = frac {
-        let trimmed = frac.trim_end_matches('0');
-        if frac.is_empty()
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-            || trimmed.len() > decimals as usize
-        {
-            return None;
-        }
-        if !trimmed.is_empty() {
-            let f: u64 = trimmed.parse().ok()?;
-            result = result.checked_add(f * 10u64.pow(decimals - trimmed.len() as u32))?;
-        }
-    }
-    Some(result)
+    breaker_vocab::duration::decimal(value, 10u64.checked_pow(decimals)?)
 }
 
 /// `base..max`, both durations > 0, base <= max.

@@ -22,17 +22,14 @@ use crate::log::Event;
 use crate::real::{CoreBreaker, Timing, configure, for_each_declaration, nanos};
 use crate::trace::{Declaration, Trace, TraceError};
 
-/// The keys of a declaration whose values are durations (`window` only when
-/// it is a time window): the ones a replay faster than real time shortens.
-const DURATION_KEYS: [&str; 7] = [
-    "within",
-    "window",
-    "slow",
-    "reset",
-    "reset_max",
-    "timeout",
-    "max_half_open_wait",
-];
+/// Whether `key` of a declaration takes a duration (`window` only when it is
+/// a time window): the keys a replay faster than real time shortens.
+fn is_duration_key(key: &str) -> bool {
+    use breaker_vocab::keys::{Kind, Scope, find};
+    find(key).is_some_and(|k| {
+        k.scope == Scope::Breaker && matches!(k.kind, Kind::Duration | Kind::Window { .. })
+    })
+}
 
 /// The mapping between trace time and the real clock of one replay, shared
 /// by all its breakers so that they keep the trace's order between them.
@@ -75,7 +72,7 @@ impl Pace {
 
     /// `value` (of `key`) divided by the speed, when it is a duration.
     fn scaled(&self, key: &str, value: &str) -> Option<String> {
-        if self.speed == 1.0 || !DURATION_KEYS.contains(&key) {
+        if self.speed == 1.0 || !is_duration_key(key) {
             return None;
         }
         let ns = parse_duration(value).ok()?;
