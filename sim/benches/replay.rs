@@ -10,7 +10,7 @@ use std::time::Duration;
 use breaker_sim::engine::replay_into;
 use breaker_sim::generate::{Scenario, generate};
 use breaker_sim::model::Model;
-use breaker_sim::real::{RealBreaker, RealSubject};
+use breaker_sim::subject::real::{RealBreaker, RealSubject};
 use breaker_sim::trace::{Trace, parse, read};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 

@@ -10,7 +10,7 @@ pub fn trace(data: &[u8]) {
     match crate::trace::parse("fuzz.trace", &text) {
         Ok(trace) => {
             let model = crate::model::replay(&trace);
-            if let Ok(real) = crate::real::replay("fuzz.trace", &trace) {
+            if let Ok(real) = crate::subject::real::replay("fuzz.trace", &trace) {
                 assert!(model == real, "model and breaker-core disagree on {text:?}");
             }
         }

@@ -3,12 +3,12 @@
 //!
 //! - [`trace`] parses the trace format of TRACES.md;
 //! - [`model`] is the reference model of SEMANTICS.md, written apart from breaker-core;
-//! - [`engine`] replays a trace through any [`engine::Subject`] and writes the event log of [`log`].
+//! - [`engine`] replays a trace through any [`engine::Subject`] and writes the event log of [`log`];
+//! - [`subject`] holds the subjects breaker-core is replayed through: its
+//!   breakers directly, or annotated functions.
 
 #![warn(missing_docs)]
 
-pub mod attr;
-pub mod attr_async;
 pub mod check;
 pub mod config;
 pub mod duration;
@@ -19,8 +19,7 @@ pub mod generate;
 pub mod log;
 pub mod model;
 pub mod plot;
-pub mod real;
-pub mod realtime;
+pub mod subject;
 pub mod suggest;
 pub mod summary;
 pub mod trace;

@@ -10,9 +10,10 @@ use breaker_sim::check::Checker;
 use breaker_sim::duration::parse_duration;
 use breaker_sim::engine::replay_into;
 use breaker_sim::generate::{Scenario, generate_with};
+use breaker_sim::subject::real;
 use breaker_sim::summary::{Summariser, all_edges, edges};
 use breaker_sim::trace::{Trace, read};
-use breaker_sim::{log, model, real};
+use breaker_sim::{log, model};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -303,7 +304,7 @@ fn real_time_speed(via: Via, real_time: bool, speed: Option<f64>) -> Result<Opti
         ));
     }
     let speed = speed.unwrap_or(1.0);
-    breaker_sim::realtime::Pace::check(speed)?;
+    breaker_sim::subject::realtime::Pace::check(speed)?;
     Ok(Some(speed))
 }
 
@@ -334,7 +335,7 @@ fn run(
         Vec::new()
     };
     let mut annotated = if via == Via::Attr {
-        match breaker_sim::attr::AttrSubject::for_trace(path, &trace) {
+        match breaker_sim::subject::attr::sync::AttrSubject::for_trace(path, &trace) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("{e}");
@@ -345,7 +346,7 @@ fn run(
         Vec::new()
     };
     if via == Via::AttrAsync {
-        if let Err(e) = breaker_sim::attr_async::check(path, &trace) {
+        if let Err(e) = breaker_sim::subject::attr::asynchronous::check(path, &trace) {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
@@ -382,13 +383,15 @@ fn run(
     let mut refused: Option<String> = None;
     if let Some(speed) = real_time {
         // The breakers are built, or refused, before the first event.
-        if let Err(e) = breaker_sim::realtime::replay_into(path, &trace, seed, speed, &mut sink) {
+        if let Err(e) =
+            breaker_sim::subject::realtime::replay_into(path, &trace, seed, speed, &mut sink)
+        {
             refused = Some(e);
         }
     } else if via == Via::AttrAsync {
         // Refusals come before any event (the trace is matched and checked
         // first); a call that ended otherwise than the trace says, after.
-        match breaker_sim::attr_async::AsyncReplay::new() {
+        match breaker_sim::subject::attr::asynchronous::AsyncReplay::new() {
             Ok(replay) => {
                 if let Err(e) = replay.replay_into(path, &trace, &mut sink) {
                     refused = Some(e);

@@ -1,4 +1,4 @@
-//! The async `#[circuit_breaker]` functions of `breaker_sim::attr_async`,
+//! The async `#[circuit_breaker]` functions of `breaker_sim::subject::attr::asynchronous`,
 //! driven under tokio's paused clock, write the same event log as the direct
 //! replay through `Breaker`, byte for byte: for the shipped traces and for
 //! seeded generated traces. (One process, one replay at a time: the
@@ -19,9 +19,12 @@ fn names(trace: &Trace) -> Vec<String> {
 /// The direct replay's log and the async attribute mode's, rendered.
 fn both(file: &str, trace: &Trace) -> (String, Result<String, String>) {
     let names = names(trace);
-    let direct = breaker_sim::log::render(&breaker_sim::real::replay(file, trace).unwrap(), &names);
+    let direct = breaker_sim::log::render(
+        &breaker_sim::subject::real::replay(file, trace).unwrap(),
+        &names,
+    );
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let annotated = breaker_sim::attr_async::replay(file, trace)
+    let annotated = breaker_sim::subject::attr::asynchronous::replay(file, trace)
         .map(|events| breaker_sim::log::render(&events, &names));
     (direct, annotated)
 }
@@ -73,7 +76,7 @@ fn backoff_is_refused_for_its_one_nanosecond_sleep_and_the_same_otherwise() {
     let (path, text) = shipped("backoff");
     let trace = parse(&path, &text).unwrap();
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let e = breaker_sim::attr_async::replay(&path, &trace).unwrap_err();
+    let e = breaker_sim::subject::attr::asynchronous::replay(&path, &trace).unwrap_err();
     drop(_turn);
     assert_eq!(
         e,
@@ -107,7 +110,7 @@ fn generated_traces_write_the_direct_replays_log() {
 fn microsecond_traces_are_refused_before_anything_runs() {
     let text = generate(Scenario::Outage, 1, 10_000_000_000, 20);
     let trace = parse("us.trace", &text).unwrap();
-    let e = breaker_sim::attr_async::check("us.trace", &trace).unwrap_err();
+    let e = breaker_sim::subject::attr::asynchronous::check("us.trace", &trace).unwrap_err();
     assert!(
         e.message
             .contains("tokio's timers fire on whole milliseconds"),
@@ -119,7 +122,7 @@ fn microsecond_traces_are_refused_before_anything_runs() {
 #[test]
 fn refuses_a_configuration_without_an_async_function() {
     let trace = parse("t", "breaker zz fail_max=9\n").unwrap();
-    let e = breaker_sim::attr_async::check("t", &trace).unwrap_err();
+    let e = breaker_sim::subject::attr::asynchronous::check("t", &trace).unwrap_err();
     assert!(
         e.message
             .contains("no unused annotated async function is configured"),
@@ -127,6 +130,6 @@ fn refuses_a_configuration_without_an_async_function() {
     );
     // Two breakers of one configuration need two functions: there is one.
     let trace = parse("t", "breaker a fail_max=2\nbreaker b fail_max=2\n").unwrap();
-    let e = breaker_sim::attr_async::check("t", &trace).unwrap_err();
+    let e = breaker_sim::subject::attr::asynchronous::check("t", &trace).unwrap_err();
     assert_eq!(e.line, 2, "{e}");
 }

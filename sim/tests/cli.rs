@@ -249,7 +249,7 @@ fn tune_takes_retry_keys_and_a_seed() {
     );
 }
 
-// ---- run --real-time (sim/src/realtime.rs; its replays are checked in real_time.rs)
+// ---- run --real-time (sim/src/subject/realtime.rs; its replays are checked in real_time.rs)
 
 #[test]
 fn the_command_line_refuses_what_real_time_cannot_do_and_names_the_flag() {

@@ -5,7 +5,10 @@ fn both(text: &str) -> (String, String) {
     let trace = breaker_sim::trace::parse("t", text).unwrap();
     let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
     let model = breaker_sim::log::render(&breaker_sim::model::replay(&trace), &names);
-    let real = breaker_sim::log::render(&breaker_sim::real::replay("t", &trace).unwrap(), &names);
+    let real = breaker_sim::log::render(
+        &breaker_sim::subject::real::replay("t", &trace).unwrap(),
+        &names,
+    );
     (model, real)
 }
 

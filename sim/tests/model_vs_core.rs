@@ -234,7 +234,7 @@ fn diverges(text: &str) -> Option<String> {
         Ok(t) => t,
         Err(e) => return Some(format!("generated trace does not parse: {e}\n{text}")),
     };
-    let actual = match breaker_sim::real::replay_seeded("generated", &trace, seed) {
+    let actual = match breaker_sim::subject::real::replay_seeded("generated", &trace, seed) {
         Ok(a) => a,
         Err(e) => {
             return Some(format!(

@@ -2,7 +2,8 @@
 //! the transitions and why it opened, with a legend: checked by parsing the
 //! SVG it writes.
 
-use breaker_sim::{plot, real, trace};
+use breaker_sim::subject::real;
+use breaker_sim::{plot, trace};
 
 fn render(name: &str) -> String {
     let path = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));

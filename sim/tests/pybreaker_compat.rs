@@ -63,7 +63,7 @@ fn pybreaker(input: &str) -> Vec<String> {
 /// breaker-core's decision and state after each call of a zero-latency trace.
 fn core(trace_text: &str) -> Vec<String> {
     let trace = breaker_sim::trace::parse("t", trace_text).unwrap();
-    let events = breaker_sim::real::replay("t", &trace).unwrap();
+    let events = breaker_sim::subject::real::replay("t", &trace).unwrap();
     let mut out = Vec::new();
     for e in &events {
         match &e.kind {

@@ -19,8 +19,9 @@
 
 use breaker_sim::duration::parse_duration;
 use breaker_sim::log::{Event, EventKind, State};
+use breaker_sim::model;
+use breaker_sim::subject::realtime;
 use breaker_sim::trace::{Trace, parse};
-use breaker_sim::{model, realtime};
 
 /// How late the replay may be (wall time): sleeps overshooting, a loaded
 /// machine. Calls are kept further than this from every period's end.

@@ -13,7 +13,7 @@ fn both(text: &str, seed: u64) -> (String, String) {
     let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
     let model = breaker_sim::log::render(&breaker_sim::model::replay_seeded(&trace, seed), &names);
     let real = breaker_sim::log::render(
-        &breaker_sim::real::replay_seeded("t", &trace, seed).unwrap(),
+        &breaker_sim::subject::real::replay_seeded("t", &trace, seed).unwrap(),
         &names,
     );
     (model, real)
@@ -166,7 +166,7 @@ fn each_breaker_draws_from_its_own_generator_in_the_order_attempts_fail() {
     let trace = breaker_sim::trace::parse("t", text).unwrap();
     for events in [
         breaker_sim::model::replay_seeded(&trace, 4),
-        breaker_sim::real::replay_seeded("t", &trace, 4).unwrap(),
+        breaker_sim::subject::real::replay_seeded("t", &trace, 4).unwrap(),
     ] {
         let retries: Vec<(usize, u64, u64)> = events
             .iter()
@@ -262,7 +262,7 @@ fn trace_text(config: &str, calls: &[Call]) -> String {
 
 fn through_sim(text: &str, seed: u64) -> Outline {
     let trace = breaker_sim::trace::parse("t", text).unwrap();
-    let events = breaker_sim::real::replay_seeded("t", &trace, seed).unwrap();
+    let events = breaker_sim::subject::real::replay_seeded("t", &trace, seed).unwrap();
     assert_eq!(
         breaker_sim::check::compare(
             &breaker_sim::model::replay_seeded(&trace, seed),

@@ -27,7 +27,7 @@ fn every_shipped_trace_matches_the_reference_model() {
         let text = std::fs::read_to_string(&path).unwrap();
         let trace = breaker_sim::trace::parse(&name, &text).unwrap();
         let expected = breaker_sim::model::replay(&trace);
-        let actual = breaker_sim::real::replay(&name, &trace).unwrap();
+        let actual = breaker_sim::subject::real::replay(&name, &trace).unwrap();
         let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
         if let Some(d) = breaker_sim::check::compare(&expected, &actual, &names) {
             panic!("{name}: {d}");

@@ -128,7 +128,7 @@ fn a_recorded_workload_replays_to_the_same_decisions_and_transitions() {
     let declared: Vec<&str> = trace.breakers.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(declared, names);
 
-    let through_core = breaker_sim::real::replay("recorded.trace", &trace).unwrap();
+    let through_core = breaker_sim::subject::real::replay("recorded.trace", &trace).unwrap();
     let (decisions, transitions) = replayed(&through_core);
     for i in 0..2 {
         let name = names[i];

@@ -9,88 +9,25 @@
 //! the same, byte for byte.
 //!
 //! Sync functions have no timeout, so traces with `timeout` are refused here
-//! (the async mode, [`crate::attr_async`], runs them). The registry is
+//! (the async mode, [`super::asynchronous`], runs them). The registry is
 //! global and each replay installs its clock in it: one replay at a time per
 //! process, and each trace's breakers used once.
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use breaker_core::clock::ManualClock;
-use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
+use breaker_core::{Breaker, circuit_breaker, registry};
 
+use super::{
+    Finish, SimError, config_of, counts, declaration_error, pending_reported, refuse_unreplayable,
+    registered, reported, take_reported,
+};
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Declaration, Outcome, Trace, TraceError};
-
-/// The error of a simulated call.
-#[derive(Debug)]
-pub enum SimError {
-    /// `err`: a failure.
-    Failed,
-    /// `ignored`: an error the `failure` predicate excuses.
-    Ignored,
-    /// The breaker did not let the call run.
-    Breaker(Error),
-}
-
-impl From<Error> for SimError {
-    fn from(e: Error) -> Self {
-        SimError::Breaker(e)
-    }
-}
-
-impl std::fmt::Display for SimError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SimError::Failed => f.write_str("simulated failure"),
-            SimError::Ignored => f.write_str("simulated ignored error"),
-            SimError::Breaker(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for SimError {}
-
-/// The `failure` predicate of every simulated function: `ignored` is not a failure.
-pub fn counts(e: &SimError) -> bool {
-    !matches!(e, SimError::Ignored)
-}
-
-/// How the engine tells a running body to end.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Finish {
-    Ok,
-    Err,
-    Ignored,
-    Panic,
-}
-
-impl Finish {
-    /// The ending a trace line wrote.
-    pub(crate) fn of(written: Outcome) -> Finish {
-        match written {
-            Outcome::Ok => Finish::Ok,
-            Outcome::Err => Finish::Err,
-            Outcome::Ignored => Finish::Ignored,
-            Outcome::Panic => Finish::Panic,
-        }
-    }
-
-    /// Ends a body: returns its result, or panics for `panic`.
-    pub(crate) fn apply(self) -> Result<(), SimError> {
-        match self {
-            Finish::Ok => Ok(()),
-            Finish::Err => Err(SimError::Failed),
-            Finish::Ignored => Err(SimError::Ignored),
-            // resume_unwind skips the panic hook: a simulated panic prints nothing.
-            Finish::Panic => std::panic::resume_unwind(Box::new("simulated panic")),
-        }
-    }
-}
+use crate::trace::{Action, Outcome, Trace, TraceError};
 
 /// What a call's thread tells the engine.
 enum Report {
@@ -174,74 +111,10 @@ pub const FUNCTIONS: [(&str, Function); 8] = [
     ("n", n),
 ];
 
-/// The transitions of every breaker of the global registry, by name, not
-/// yet taken by a replay.
-pub(crate) type Reported = Mutex<HashMap<String, Vec<Transition>>>;
-
-/// The transitions the global registry reported (its listener is added once).
-pub(crate) fn reported() -> &'static Reported {
-    static REPORTED: OnceLock<Arc<Reported>> = OnceLock::new();
-    REPORTED.get_or_init(|| {
-        let reported: Arc<Reported> = Arc::default();
-        let sink = Arc::clone(&reported);
-        registry().on_transition(move |t| {
-            let state = crate::real::state;
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(t.name.to_string())
-                .or_default()
-                .push(Transition {
-                    t_ns: u64::try_from(t.at.as_nanos()).unwrap_or(u64::MAX),
-                    from: state(t.from),
-                    to: state(t.to),
-                    reason: t.reason.to_string(),
-                    dry_run: t.dry_run,
-                });
-        });
-        reported
-    })
-}
-
-/// Takes the transitions `name` reported since the last take.
-pub(crate) fn take_reported(name: &str) -> Vec<Transition> {
-    reported()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_mut(name)
-        .map(std::mem::take)
-        .unwrap_or_default()
-}
-
-/// How many transitions `name` reported that are not taken yet.
-pub(crate) fn pending_reported(name: &str) -> u64 {
-    reported()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(name)
-        .map_or(0, |v| v.len() as u64)
-}
-
 /// The virtual clock of the sync mode.
 fn clock() -> &'static ManualClock {
     static CLOCK: OnceLock<ManualClock> = OnceLock::new();
     CLOCK.get_or_init(ManualClock::new)
-}
-
-/// The registry breaker `name`, registering every annotated function first if needed.
-pub(crate) fn registered(name: &str) -> Option<Breaker> {
-    registry().get(name).or_else(|| {
-        let _ = probe();
-        registry().get(name)
-    })
-}
-
-/// The configuration a declaration writes, as breaker-core builds it.
-pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
-    let mut builder = Config::builder();
-    for (key, value) in decl.config.breaker_keys() {
-        builder = builder.set(key, value).map_err(|e| e.to_string())?;
-    }
-    builder.build().map_err(|e| e.to_string())
 }
 
 /// One breaker of the trace, driven through its annotated function.
@@ -260,43 +133,6 @@ pub struct AttrTicket {
     thread: JoinHandle<()>,
     start_ns: u64,
     transitions_at_start: u64,
-}
-
-/// A mistake of declaration `d` of `file`, pointing at its line.
-pub(crate) fn declaration_error(file: &str, d: &Declaration, message: String) -> TraceError {
-    TraceError {
-        file: file.to_string(),
-        line: d.line_no,
-        column: 1,
-        message,
-    }
-}
-
-/// What neither attribute mode can replay: adaptive drops, which the
-/// registry's breakers draw from entropy, and retries, which the annotated
-/// functions of these modes do not make.
-pub(crate) fn refuse_unreplayable(file: &str, d: &Declaration) -> Result<(), TraceError> {
-    if d.config.adaptive.is_some() {
-        return Err(declaration_error(
-            file,
-            d,
-            format!(
-                "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
-                d.name
-            ),
-        ));
-    }
-    if d.config.attempts() > 1 {
-        return Err(declaration_error(
-            file,
-            d,
-            format!(
-                "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
-                d.name
-            ),
-        ));
-    }
-    Ok(())
 }
 
 impl AttrSubject {
@@ -351,14 +187,6 @@ impl AttrSubject {
     fn at(&self, now_ns: u64) {
         clock().set(Duration::from_nanos(now_ns));
     }
-}
-
-/// A function of its own breaker, called once before a replay: the first call
-/// of any annotated function registers them all (with their attributes'
-/// configurations), without touching the breakers under test.
-#[circuit_breaker(breaker_sim_probe)]
-fn probe() -> Result<(), SimError> {
-    Ok(())
 }
 
 impl Subject for AttrSubject {
@@ -429,12 +257,12 @@ impl Subject for AttrSubject {
 
     fn action(&mut self, now_ns: u64, action: Action) {
         self.at(now_ns);
-        crate::real::act(&self.breaker, action);
+        crate::subject::real::act(&self.breaker, action);
     }
 
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
-        crate::real::state(self.breaker.state())
+        crate::subject::real::state(self.breaker.state())
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {

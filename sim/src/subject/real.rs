@@ -1,6 +1,6 @@
 //! The real breaker-core `Breaker` as a replay [`Subject`], on a `ManualClock`
 //! ([`RealBreaker`]) or, through the same subject, on the real clock
-//! ([`crate::realtime`]).
+//! ([`crate::subject::realtime`]).
 //!
 //! Before each step the breaker's clock is brought to the step's time (a
 //! manual clock is set; the real one is waited for: [`Timing`]); the

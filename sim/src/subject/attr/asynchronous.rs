@@ -39,7 +39,7 @@ use breaker_core::{Breaker, circuit_breaker, registry};
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
-use crate::attr::{
+use super::{
     Finish, SimError, config_of, counts, declaration_error, pending_reported, refuse_unreplayable,
     registered, take_reported,
 };
@@ -270,7 +270,7 @@ fn matched(
     file: &str,
     trace: &Trace,
 ) -> Result<Vec<(&'static str, Function, Breaker)>, TraceError> {
-    crate::attr::reported();
+    super::reported();
     let mut found: Vec<(&'static str, Function, Breaker)> = Vec::new();
     for d in &trace.breakers {
         let fail = |message| declaration_error(file, d, message);
@@ -546,12 +546,12 @@ impl Subject for AsyncSubject<'_> {
 
     fn action(&mut self, now_ns: u64, action: Action) {
         self.at(now_ns);
-        crate::real::act(&self.breaker, action);
+        crate::subject::real::act(&self.breaker, action);
     }
 
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
-        crate::real::state(self.breaker.state())
+        crate::subject::real::state(self.breaker.state())
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {

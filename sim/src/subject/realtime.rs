@@ -17,9 +17,9 @@ use std::time::Duration;
 use breaker_core::clock::{Clock, MonotonicClock};
 use breaker_core::{Breaker, Config};
 
+use super::real::{CoreBreaker, Timing, configure, for_each_declaration, nanos};
 use crate::duration::parse_duration;
 use crate::log::Event;
-use crate::real::{CoreBreaker, Timing, configure, for_each_declaration, nanos};
 use crate::trace::{Declaration, Trace, TraceError};
 
 /// Whether `key` of a declaration takes a duration (`window` only when it is
@@ -117,7 +117,7 @@ pub type RealTimeBreaker = CoreBreaker<Pace>;
 impl RealTimeBreaker {
     /// Builds the breaker a declaration describes on the real clock, its
     /// durations divided by the pace's speed; retry waits and adaptive dice
-    /// are seeded as [`crate::real::RealBreaker::seeded`] seeds them.
+    /// are seeded as [`crate::subject::real::RealBreaker::seeded`] seeds them.
     pub fn seeded(decl: &Declaration, seed: u64, pace: Pace) -> Result<RealTimeBreaker, String> {
         // Validated as written first, so a refusal names the trace's values.
         let (config, retry) = configure(decl, seed)?;

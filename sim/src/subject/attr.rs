@@ -1,0 +1,193 @@
+//! The attribute's subjects: real `#[circuit_breaker]` functions driven from
+//! a trace, sync ([`sync`], each call on a thread of its own under the
+//! registry's `ManualClock`) or async ([`asynchronous`], tasks under tokio's
+//! paused clock). What both need lives here: the simulated error and how a
+//! body is told to end, the transitions the global registry reported, the
+//! registry's breakers and the configurations declarations write, and what
+//! neither mode can replay.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
+
+use crate::engine::Transition;
+use crate::trace::{Declaration, Outcome, TraceError};
+
+pub mod asynchronous;
+pub mod sync;
+
+/// The error of a simulated call.
+#[derive(Debug)]
+pub enum SimError {
+    /// `err`: a failure.
+    Failed,
+    /// `ignored`: an error the `failure` predicate excuses.
+    Ignored,
+    /// The breaker did not let the call run.
+    Breaker(Error),
+}
+
+impl From<Error> for SimError {
+    fn from(e: Error) -> Self {
+        SimError::Breaker(e)
+    }
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::Failed => f.write_str("simulated failure"),
+            SimError::Ignored => f.write_str("simulated ignored error"),
+            SimError::Breaker(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// The `failure` predicate of every simulated function: `ignored` is not a failure.
+pub fn counts(e: &SimError) -> bool {
+    !matches!(e, SimError::Ignored)
+}
+
+/// How the engine tells a running body to end.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Finish {
+    Ok,
+    Err,
+    Ignored,
+    Panic,
+}
+
+impl Finish {
+    /// The ending a trace line wrote.
+    pub(crate) fn of(written: Outcome) -> Finish {
+        match written {
+            Outcome::Ok => Finish::Ok,
+            Outcome::Err => Finish::Err,
+            Outcome::Ignored => Finish::Ignored,
+            Outcome::Panic => Finish::Panic,
+        }
+    }
+
+    /// Ends a body: returns its result, or panics for `panic`.
+    pub(crate) fn apply(self) -> Result<(), SimError> {
+        match self {
+            Finish::Ok => Ok(()),
+            Finish::Err => Err(SimError::Failed),
+            Finish::Ignored => Err(SimError::Ignored),
+            // resume_unwind skips the panic hook: a simulated panic prints nothing.
+            Finish::Panic => std::panic::resume_unwind(Box::new("simulated panic")),
+        }
+    }
+}
+
+/// The transitions of every breaker of the global registry, by name, not
+/// yet taken by a replay.
+pub(crate) type Reported = Mutex<HashMap<String, Vec<Transition>>>;
+
+/// The transitions the global registry reported (its listener is added once).
+pub(crate) fn reported() -> &'static Reported {
+    static REPORTED: OnceLock<Arc<Reported>> = OnceLock::new();
+    REPORTED.get_or_init(|| {
+        let reported: Arc<Reported> = Arc::default();
+        let sink = Arc::clone(&reported);
+        registry().on_transition(move |t| {
+            let state = crate::subject::real::state;
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(t.name.to_string())
+                .or_default()
+                .push(Transition {
+                    t_ns: u64::try_from(t.at.as_nanos()).unwrap_or(u64::MAX),
+                    from: state(t.from),
+                    to: state(t.to),
+                    reason: t.reason.to_string(),
+                    dry_run: t.dry_run,
+                });
+        });
+        reported
+    })
+}
+
+/// Takes the transitions `name` reported since the last take.
+pub(crate) fn take_reported(name: &str) -> Vec<Transition> {
+    reported()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(name)
+        .map(std::mem::take)
+        .unwrap_or_default()
+}
+
+/// How many transitions `name` reported that are not taken yet.
+pub(crate) fn pending_reported(name: &str) -> u64 {
+    reported()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(name)
+        .map_or(0, |v| v.len() as u64)
+}
+
+/// The registry breaker `name`, registering every annotated function first if needed.
+pub(crate) fn registered(name: &str) -> Option<Breaker> {
+    registry().get(name).or_else(|| {
+        let _ = probe();
+        registry().get(name)
+    })
+}
+
+/// The configuration a declaration writes, as breaker-core builds it.
+pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
+    let mut builder = Config::builder();
+    for (key, value) in decl.config.breaker_keys() {
+        builder = builder.set(key, value).map_err(|e| e.to_string())?;
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// A mistake of declaration `d` of `file`, pointing at its line.
+pub(crate) fn declaration_error(file: &str, d: &Declaration, message: String) -> TraceError {
+    TraceError {
+        file: file.to_string(),
+        line: d.line_no,
+        column: 1,
+        message,
+    }
+}
+
+/// What neither attribute mode can replay: adaptive drops, which the
+/// registry's breakers draw from entropy, and retries, which the annotated
+/// functions of these modes do not make.
+pub(crate) fn refuse_unreplayable(file: &str, d: &Declaration) -> Result<(), TraceError> {
+    if d.config.adaptive.is_some() {
+        return Err(declaration_error(
+            file,
+            d,
+            format!(
+                "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
+                d.name
+            ),
+        ));
+    }
+    if d.config.attempts() > 1 {
+        return Err(declaration_error(
+            file,
+            d,
+            format!(
+                "breaker `{}` retries (`retry`), which the annotated functions of this mode do not; replay it directly",
+                d.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A function of its own breaker, called once before a replay: the first call
+/// of any annotated function registers them all (with their attributes'
+/// configurations), without touching the breakers under test.
+#[circuit_breaker(breaker_sim_probe)]
+fn probe() -> Result<(), SimError> {
+    Ok(())
+}
