@@ -11,8 +11,8 @@
 //! assert_eq!(e.to_string(), "t.trace:2:4: unknown breaker `dbb`; did you mean `db`?");
 //! ```
 
-mod fast;
-mod general;
+mod any_line;
+mod common_line;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -258,8 +258,8 @@ impl std::error::Error for TraceError {}
 /// Parses a trace line by line, from text that may arrive in pieces.
 ///
 /// Plain call and action lines take a fast path straight from the bytes
-/// (`fast`); every other line, and every mistake, goes through the full
-/// parser (`general`), which alone writes error messages. Parsing stops
+/// (`common_line`); every other line, and every mistake, goes through the full
+/// parser (`any_line`), which alone writes error messages. Parsing stops
 /// at the first mistake, except that after a call to an undeclared breaker
 /// the rest is scanned for a later declaration of it, to say so.
 #[derive(Debug)]
@@ -379,7 +379,7 @@ impl TraceParser {
         };
         if let Some(failure) = &mut self.failure {
             if let Some(name) = &failure.undeclared {
-                if general::declares(text, name) {
+                if any_line::declares(text, name) {
                     failure.error.message = format!(
                         "breaker `{name}` is used before its declaration on line {}; declare every breaker before its first call",
                         self.line_no
@@ -390,14 +390,14 @@ impl TraceParser {
             return;
         }
         match self.general(text) {
-            Ok(general::Parsed::Nothing) => {}
-            Ok(general::Parsed::Declaration(decl)) => {
+            Ok(any_line::Parsed::Nothing) => {}
+            Ok(any_line::Parsed::Declaration(decl)) => {
                 // `general` refuses a declaration beyond u32::MAX breakers.
                 let index = self.trace.breakers.len() as u32;
                 self.index.insert(decl.name.clone(), index);
                 self.trace.breakers.push(decl);
             }
-            Ok(general::Parsed::Timed(line, listed)) => {
+            Ok(any_line::Parsed::Timed(line, listed)) => {
                 self.previous = Some(line.t_ns);
                 if let Some((outcomes, latencies_ns)) = listed {
                     self.trace.attempts.push(Attempts {

@@ -2,7 +2,7 @@
 //! `<time> <breaker> <action>` in ASCII, with no comment, read straight from
 //! the bytes in one pass.
 //!
-//! Whatever this accepts, the full parser ([`super::general`]) accepts with
+//! Whatever this accepts, the full parser ([`super::any_line`]) accepts with
 //! the same result; anything else (a declaration, a comment, a blank line,
 //! non-ASCII text, a mistake, a line not yet ended by `\n`) is left to it.
 
