@@ -442,7 +442,11 @@ impl Registry {
         // The attribute's keys written at their default value: the global
         // registry's breakers are the annotated functions'.
         let global = GLOBAL_MADE.load(Ordering::Acquire) && std::ptr::eq(self, registry());
-        let annotated = global.then(|| attribute_keys(name)).unwrap_or_default();
+        let annotated = if global {
+            attribute_keys(name)
+        } else {
+            Vec::new()
+        };
         Some(
             crate::KEYS
                 .iter()
