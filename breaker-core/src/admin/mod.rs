@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /breakers` | `{"breakers": [..]}`: every breaker, sorted by name |
-//! | `GET /breakers/{name}` | one breaker: `name`, `state`, `stats`, `config`, `open_reason` |
+//! | `GET /breakers/{name}` | one breaker: `name`, `state`, `retry_after_ms`, `stats`, `open_reason`, `config` |
 //! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
 //! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
 //! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` as each happens |
@@ -14,8 +14,18 @@
 //! `Authorization: Bearer <token>`: without it the answer is 401 (with
 //! `WWW-Authenticate: Bearer`), with another token 403. The token is compared
 //! in constant time, and a router built with an empty token refuses every
-//! request. Errors are JSON, `{"error": "..."}`: an unknown breaker or action
-//! is 404.
+//! request. Errors are JSON, `{"error": "...", "status": 404}`, whatever
+//! produced them: an unknown breaker, action or route is 404, a path that
+//! does not decode 400, a wrong method 405 (with `Allow`), a body announced
+//! larger than [`MAX_BODY`] 413.
+//!
+//! The JSON is a documented contract: `docs/admin-api.md` describes every
+//! route, body and status, and `docs/admin-api.schema.json` is its JSON
+//! Schema, which the tests check real answers against. Durations are whole
+//! milliseconds (`retry_after_ms`), instants RFC 3339 wall-clock times
+//! (`opened_at`) beside the breaker clock's figure (`opened_at_ms`), and the
+//! configuration lists every key with its effective value and its source
+//! (default, code, file, environment: [`Registry::config_sources`]).
 //!
 //! # The dashboard
 //!
