@@ -31,7 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let app = Router::new()
         .route("/pay", get(pay))
-        .layer(BreakerLayer::http(payments))
+        // `route_layer`: `layer` would also wrap the fallback, making every
+        // stray 404 a call of the breaker (and a 503 while it is open).
+        .route_layer(BreakerLayer::http(payments))
         // In production, serve the admin router on a port only operators reach.
         .nest("/admin", breaker_core::admin::router(TOKEN));
 

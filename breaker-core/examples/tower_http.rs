@@ -48,7 +48,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }),
         )
         // 5xx and errors are failures; a rejection is a 503 with Retry-After.
-        .layer(BreakerLayer::http(quotes.clone()));
+        // `route_layer` guards the routes only: `layer` would also wrap the
+        // fallback, so a stray 404 would be a call of the breaker.
+        .route_layer(BreakerLayer::http(quotes.clone()));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -252,7 +252,11 @@ impl Breaker {
         Some(Duration::from_nanos(deadline.saturating_sub(inner.now())))
     }
 
-    /// The time on this breaker's clock.
+    /// The time on this breaker's clock, since the clock's epoch (the real
+    /// clock: the first time any breaker of the process read it; a
+    /// [`ManualClock`](crate::clock::ManualClock): zero). Every instant a
+    /// breaker reports (`Stats::opened_at`, `OpenReason::at`,
+    /// `Transition::at`) is on this clock.
     pub fn now(&self) -> Duration {
         Duration::from_nanos(self.inner.now())
     }

@@ -12,6 +12,18 @@
 //! real clock's two readings share one base, taken once (see
 //! [`MonotonicClock`]); [`LaggingClock`] is virtual time with a lagging cheap
 //! reading, so the tests of that branch run without the real clock.
+//!
+//! # The epoch
+//!
+//! A clock's reading is the time since its own epoch, never a wall-clock
+//! time: [`MonotonicClock`]'s epoch is the first time any breaker of the
+//! process read it, a [`ManualClock`]'s is zero, a custom clock's its own.
+//! Every instant a breaker reports is such a reading
+//! ([`Stats::opened_at`](crate::Stats::opened_at),
+//! [`OpenReason::at`](crate::OpenReason::at),
+//! [`Transition::at`](crate::Transition::at)); subtract it from
+//! [`Breaker::now`](crate::Breaker::now) for how long ago. The admin API
+//! also shows each as an RFC 3339 wall-clock time (docs/admin-api.md).
 
 use std::any::Any;
 use std::fmt;

@@ -164,7 +164,13 @@ impl fmt::Display for Reason {
 pub struct OpenReason {
     /// The policy or action that opened the breaker.
     pub reason: Reason,
-    /// When it opened, on the breaker's clock.
+    /// When it opened, on the breaker's clock: the time since that clock's
+    /// epoch, not a wall-clock time. The real clock
+    /// ([`MonotonicClock`](crate::clock::MonotonicClock)) counts from the
+    /// first time any breaker of the process read it, a
+    /// [`ManualClock`](crate::clock::ManualClock) from zero; compare it with
+    /// [`Breaker::now`](crate::Breaker::now) (`now - at` is how long ago).
+    /// The admin API shows it as an RFC 3339 time too.
     pub at: Duration,
     /// The message of the failure that opened it (an error's `Display`, a
     /// `panicked` for a panic, or "timed out after ...").

@@ -24,7 +24,11 @@ pub struct Transition {
     pub from: State,
     /// The state it entered.
     pub to: State,
-    /// When, on the breaker's clock.
+    /// When, on the breaker's clock: the time since that clock's epoch (the
+    /// real clock's is the first time any breaker of the process read it, a
+    /// [`ManualClock`](crate::clock::ManualClock)'s is zero), not a
+    /// wall-clock time. A listener runs right after the move, so
+    /// `SystemTime::now()` in the listener is its wall-clock time.
     pub at: Duration,
     /// Why.
     pub reason: Reason,

@@ -63,6 +63,7 @@
 //! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
 //! | `admin` | `admin::router`: an axum `Router` for operators, with Prometheus text on `/metrics` |
 //! | `metrics` | `metrics::publish`: counters and gauges through the `metrics` facade |
+//! | `opentelemetry` | `opentelemetry::observe`: the same as observable OpenTelemetry instruments; transitions as log records |
 //!
 //! # Design
 //! The state is one packed atomic word; a successful call in Closed reads it
@@ -100,7 +101,9 @@ mod tap;
 pub mod admin;
 #[cfg(feature = "metrics")]
 pub mod metrics;
-#[cfg(any(feature = "admin", feature = "metrics"))]
+#[cfg(feature = "opentelemetry")]
+pub mod opentelemetry;
+#[cfg(any(feature = "admin", feature = "metrics", feature = "opentelemetry"))]
 mod telemetry;
 #[cfg(feature = "tower")]
 pub mod tower;

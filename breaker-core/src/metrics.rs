@@ -19,12 +19,17 @@
 //! |---|---|---|
 //! | `breaker_calls_total` | counter | `breaker`, `outcome` = `success`, `failure`, `cancelled` |
 //! | `breaker_rejections_total` | counter | `breaker` |
+//! | `breaker_half_open_trials_total` | counter | `breaker` |
+//! | `breaker_would_reject_total` | counter | `breaker` (dry runs, `metrics_only`) |
 //! | `breaker_slow_calls_total` | counter | `breaker` |
 //! | `breaker_transitions_total` | counter | `breaker`, `from`, `to` (states as in [`State::as_str`](crate::State::as_str)) |
 //! | `breaker_calls_in_flight` | gauge | `breaker` |
 //! | `breaker_state` | gauge | `breaker`, `state`: 1 for the current state, 0 for the others |
 //! | `breaker_consecutive_failures` | gauge | `breaker` |
-//! | `breaker_failure_rate_percent`, `breaker_slow_call_rate_percent` | gauge | `breaker` (rate policies only) |
+//! | `breaker_failure_rate_ratio`, `breaker_slow_call_rate_ratio` | gauge | `breaker`, from 0 to 1 (rate policies only, once the window holds `min_calls` outcomes) |
+//! | `breaker_drop_probability` | gauge | `breaker`, from 0 to 1 (`adaptive` only) |
+//!
+//! The list, with what each family means, is also in `docs/metrics.md`.
 //!
 //! Half-open trials show in `breaker_transitions_total{from="half_open"}`:
 //! `to="closed"` when a period's trials succeeded, `to="open"` when a trial

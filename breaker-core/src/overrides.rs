@@ -136,6 +136,43 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Where one key of a breaker's configuration got the value the breaker
+/// runs with ([`Registry::config_sources`](crate::Registry::config_sources)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// Nobody wrote the key: the default value.
+    Default,
+    /// The program: the `#[circuit_breaker]` attribute, or the [`Config`]
+    /// given to `get_or_create` or `configure`. A key written in code at its
+    /// default value (`success = 2`) counts as written when the attribute
+    /// wrote it; a [`Config`] built in code does not remember such keys.
+    Code,
+    /// An operator's override: the file or the environment variable.
+    Override(Origin),
+}
+
+impl Source {
+    /// `default`, `code`, `file` or `env`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Source::Default => "default",
+            Source::Code => "code",
+            Source::Override(Origin::File { .. }) => "file",
+            Source::Override(Origin::Env { .. }) => "env",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Override(origin) => write!(f, "{origin}"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
 /// A mistake in the overrides: where, which breaker and key, and what is
 /// allowed. The breaker it concerns keeps its base configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -393,6 +430,18 @@ impl Overrides {
             }
         }
         (settings, errors)
+    }
+
+    /// Where each key of [`KEYS`] that the overrides of breaker `name`
+    /// write was written, the last writer of a key winning (the variables
+    /// after the file), as [`apply`](Overrides::apply) applies them.
+    pub(crate) fn origins(&self, name: &str) -> BTreeMap<String, Origin> {
+        let (settings, _) = self.settings(name);
+        settings
+            .into_iter()
+            .filter(|setting| KEYS.contains(&setting.key.as_str()))
+            .map(|setting| (setting.key, setting.value_at))
+            .collect()
     }
 
     /// `base` with the overrides of breaker `name` applied, or every mistake

@@ -8,7 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use crate::clock::{Clock, ClockCell, MonotonicClock};
 use crate::event::{Listeners, Transition};
-use crate::overrides::{KeyedSettings, OverrideError, Overrides};
+use crate::overrides::{KeyedSettings, Origin, OverrideError, Overrides, Source};
 use crate::retry::{Jitter, RealSleeper, Sleeper};
 use crate::store::Store;
 use crate::{Breaker, Config};
@@ -77,6 +77,9 @@ struct Entry {
     handed_out: AtomicBool,
     /// The keyed breaker whose key this is (`keyed::KeyedBreaker::id`), or 0.
     owner: u64,
+    /// Where each key of the configuration came from, by [`KEYS`](crate::KEYS)
+    /// order; read only by operators' tools (`config_sources`).
+    sources: Arc<[Source]>,
 }
 
 impl Entry {
@@ -84,6 +87,41 @@ impl Entry {
         self.handed_out.store(true, Ordering::Release);
         self.breaker.clone()
     }
+}
+
+/// Where each key of `base` came from, given the overrides' `origins`: a
+/// key the overrides wrote is theirs, a key `base` holds at a value other
+/// than the default is the program's, any other is the default.
+fn sources(base: &Config, origins: BTreeMap<String, Origin>) -> Arc<[Source]> {
+    let written = base.to_keys();
+    let in_code: Vec<&str> = written
+        .split(", ")
+        .filter_map(|pair| pair.split(" = ").next())
+        .collect();
+    crate::KEYS
+        .iter()
+        .map(|key| match origins.get(*key) {
+            Some(origin) => Source::Override(origin.clone()),
+            None if in_code.contains(key) => Source::Code,
+            None => Source::Default,
+        })
+        .collect()
+}
+
+/// The keys that the `#[circuit_breaker]` attributes naming breaker `name`
+/// wrote (the first function in sort order wins, as at registration).
+fn attribute_keys(name: &str) -> Vec<&'static str> {
+    let mut sites: Vec<&'static crate::__private::Site> =
+        crate::__private::inventory::iter::<crate::__private::Registration>
+            .into_iter()
+            .map(|registration| registration.0)
+            .filter(|site| site.name == name)
+            .collect();
+    sites.sort_by_key(|site| site.function);
+    sites
+        .first()
+        .map(|site| site.keys.iter().map(|(key, _)| *key).collect())
+        .unwrap_or_default()
 }
 
 /// Why [`Registry::configure`] refused.
@@ -184,11 +222,16 @@ impl Registry {
             .clone()
     }
 
-    /// `base` with the overrides of `name` applied, and their mistakes.
-    fn overridden(&self, name: &str, base: Config) -> (Config, Vec<OverrideError>) {
-        match self.overrides().apply(name, &base) {
-            Ok(config) => (config, Vec::new()),
-            Err(errors) => (base, errors),
+    /// `base` with the overrides of `name` applied, where each key came
+    /// from, and the overrides' mistakes.
+    fn overridden(&self, name: &str, base: Config) -> (Config, Arc<[Source]>, Vec<OverrideError>) {
+        let overrides = self.overrides();
+        match overrides.apply(name, &base) {
+            Ok(config) => {
+                let sources = sources(&base, overrides.origins(name));
+                (config, sources, Vec::new())
+            }
+            Err(errors) => (base.clone(), sources(&base, BTreeMap::new()), errors),
         }
     }
 
@@ -222,12 +265,13 @@ impl Registry {
         let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
         let mut created = None;
         let entry = breakers.entry(Arc::from(name)).or_insert_with_key(|name| {
-            let (config, errors) = self.overridden(name, config());
+            let (config, sources, errors) = self.overridden(name, config());
             created = Some(errors);
             Entry {
                 breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
                 handed_out: AtomicBool::new(false),
                 owner: 0,
+                sources,
             }
         });
         let breaker = if hand_out {
@@ -292,7 +336,7 @@ impl Registry {
             }
         }
         let name: Arc<str> = Arc::from(name);
-        let (config, errors) = self.overridden(&name, config);
+        let (config, sources, errors) = self.overridden(&name, config);
         let breaker = Breaker::in_shared(name.clone(), config, self.shared.clone());
         breakers.insert(
             name,
@@ -300,6 +344,7 @@ impl Registry {
                 breaker: breaker.clone(),
                 handed_out: AtomicBool::new(false),
                 owner: 0,
+                sources,
             },
         );
         drop(breakers);
@@ -341,11 +386,13 @@ impl Registry {
             .entry(Arc::from(name))
             .or_insert_with_key(|name| {
                 created = true;
+                let sources = sources(&config, BTreeMap::new());
                 Entry {
                     breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
                     // Held by the keyed breaker: `configure` cannot replace it.
                     handed_out: AtomicBool::new(true),
                     owner,
+                    sources,
                 }
             })
             .breaker
@@ -365,6 +412,51 @@ impl Registry {
                 breakers.remove(name);
             }
         }
+    }
+
+    /// Where each key of breaker `name`'s configuration came from, for every
+    /// key of [`KEYS`](crate::KEYS) in that order: an operator's override
+    /// (file or variable, the one that won), the program (the attribute, or
+    /// the configuration given in code), or the default. `None` when no
+    /// breaker has that name.
+    ///
+    /// ```
+    /// use breaker_core::{Registry, overrides::{Overrides, Source}};
+    ///
+    /// let registry = Registry::with_overrides(Overrides::new().vars([("BREAKER_DB_RESET", "1m")]));
+    /// registry.get_or_create("db", || "fail_max = 3".parse().unwrap());
+    /// let sources = registry.config_sources("db").unwrap();
+    /// assert_eq!(sources[0], ("fail_max", Source::Code));
+    /// assert_eq!(sources[7].0, "reset");
+    /// assert_eq!(sources[7].1.to_string(), "environment variable `BREAKER_DB_RESET`");
+    /// assert_eq!(sources[10], ("success", Source::Default));
+    /// ```
+    pub fn config_sources(&self, name: &str) -> Option<Vec<(&'static str, Source)>> {
+        let sources = self
+            .breakers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)?
+            .sources
+            .clone();
+        // The attribute's keys written at their default value: the global
+        // registry's breakers are the annotated functions'.
+        let global = GLOBAL_MADE.load(Ordering::Acquire) && std::ptr::eq(self, registry());
+        let annotated = if global {
+            attribute_keys(name)
+        } else {
+            Vec::new()
+        };
+        Some(
+            crate::KEYS
+                .iter()
+                .zip(sources.iter())
+                .map(|(&key, source)| match source {
+                    Source::Default if annotated.contains(&key) => (key, Source::Code),
+                    source => (key, source.clone()),
+                })
+                .collect(),
+        )
     }
 
     /// Every breaker, sorted by name.
@@ -466,8 +558,13 @@ impl std::fmt::Debug for Registry {
 static GLOBAL: LazyLock<Registry> = LazyLock::new(|| {
     let registry = Registry::with_overrides(Overrides::from_process());
     crate::__private::register_annotated(&registry);
+    GLOBAL_MADE.store(true, Ordering::Release);
     registry
 });
+
+/// Whether [`GLOBAL`] has been made, so that asking whether a registry is
+/// the global one never makes it.
+static GLOBAL_MADE: AtomicBool = AtomicBool::new(false);
 
 /// The program's registry: every `#[circuit_breaker]` function's breaker is
 /// in it, and operators find breakers there by name.

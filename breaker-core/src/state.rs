@@ -25,7 +25,12 @@ pub enum State {
 impl State {
     /// Every state, in the order of its discriminant (the state word's and
     /// the state gauge's order).
-    #[cfg(any(test, feature = "admin", feature = "metrics"))]
+    #[cfg(any(
+        test,
+        feature = "admin",
+        feature = "metrics",
+        feature = "opentelemetry"
+    ))]
     pub(crate) const ALL: [State; 6] = [
         State::Closed,
         State::Open,

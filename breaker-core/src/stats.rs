@@ -6,6 +6,10 @@ use crate::State;
 
 /// Counters and gauges of one breaker, read without stopping it.
 ///
+/// Its one instant, `opened_at`, is on the breaker's monotonic clock (see
+/// [`clock`](crate::clock) for the epoch); durations and counts need no
+/// epoch.
+///
 /// The counters are cumulative over the breaker's life (like Prometheus
 /// counters): `reset()` clears the policies' counters, not these. At every
 /// instant `admitted = successes + failures + cancelled + in_flight`.
@@ -35,7 +39,12 @@ pub struct Stats {
     pub failure_rate: Option<f64>,
     /// The slow-call rate (percent) over the same window.
     pub slow_call_rate: Option<f64>,
-    /// When the breaker last opened, on its clock.
+    /// When the breaker last opened, on its clock: the time since that
+    /// clock's epoch, not a wall-clock time (the real clock counts from the
+    /// first time any breaker of the process read it, a
+    /// [`ManualClock`](crate::clock::ManualClock) from zero). How long ago:
+    /// [`Breaker::now`](crate::Breaker::now) minus this. `None` if it never
+    /// opened.
     pub opened_at: Option<Duration>,
     /// Transitions since the breaker was created (dry-run moves excluded).
     pub transitions: u64,

@@ -308,3 +308,44 @@ fn the_layer_named_after_a_breaker_guards_with_the_global_one() {
     layer.breaker().force_open();
     assert_eq!(global.state(), State::ForcedOpen);
 }
+
+/// `Router::layer` wraps the router's fallback too: with the breaker open,
+/// a path no route serves answers 503 instead of 404, and every stray 404
+/// is a call of the breaker. `route_layer` guards the routes alone.
+#[tokio::test]
+async fn route_layer_guards_the_routes_and_layer_also_the_fallback() {
+    let clock = ManualClock::new();
+    let client = client();
+    for (route_layer, stray) in [
+        (true, StatusCode::NOT_FOUND),
+        (false, StatusCode::SERVICE_UNAVAILABLE),
+    ] {
+        let quotes = breaker("quotes", 1, &clock);
+        let routes = Router::new().route("/quote", get(|| async { "1.08" }));
+        let app = if route_layer {
+            routes.route_layer(BreakerLayer::http(quotes.clone()))
+        } else {
+            routes.layer(BreakerLayer::http(quotes.clone()))
+        };
+        let addr = serve(app).await;
+
+        assert_eq!(
+            get_path(&client, addr, "/nope").await.status,
+            StatusCode::NOT_FOUND
+        );
+        let stray_calls = quotes.stats().admitted;
+        assert_eq!(
+            stray_calls,
+            u64::from(!route_layer),
+            "route_layer: {route_layer}"
+        );
+
+        quotes.trip();
+        assert_eq!(
+            get_path(&client, addr, "/quote").await.status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let answer = get_path(&client, addr, "/nope").await;
+        assert_eq!(answer.status, stray, "route_layer: {route_layer}");
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! A registry listener serializes each transition once and hands it to a
 //! broadcast channel; every connection then merges that channel with a
-//! one-second timer of stats snapshots (all breakers in one message).
+//! one-second timer of stats snapshots (all breakers in one message, each in
+//! the shape of `GET /breakers/{name}`).
 
 use std::convert::Infallible;
 use std::pin::pin;
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Interval, MissedTickBehavior};
 
-use crate::{Breaker, Registry, State, Transition, format_duration};
+use crate::Registry;
 
 /// How often every connection gets a stats snapshot. The snapshots double as
 /// the keep-alive: a connection never stays silent longer than this.
@@ -38,7 +39,10 @@ impl Transitions {
         registry.on_transition(move |t| {
             // `send` never waits: with no connection it fails, and a full
             // channel overwrites the oldest message (its receivers lag).
-            let _ = listener.send(Arc::from(transition(t).to_string()));
+            // `t.at` is the breaker's clock at the move, an instant ago:
+            // the wall clock read now places it.
+            let data = super::json::transition(t, t.at).to_string();
+            let _ = listener.send(Arc::from(data));
         });
         Transitions(sender)
     }
@@ -97,59 +101,14 @@ impl Connection {
     }
 
     fn stats(&self) -> Event {
-        let breakers: Vec<Value> = self.registry.list().iter().map(snapshot).collect();
+        let breakers: Vec<Value> = self
+            .registry
+            .list()
+            .iter()
+            .map(|breaker| super::json::breaker(self.registry, breaker))
+            .collect();
         Event::default()
             .event("stats")
             .data(json!({ "breakers": breakers }).to_string())
     }
-}
-
-/// A transition as the stream sends it.
-fn transition(t: &Transition) -> Value {
-    json!({
-        "name": &*t.name,
-        "from": t.from.as_str(),
-        "to": t.to.as_str(),
-        "reason": t.reason.to_string(),
-        "at": format_duration(t.at),
-        "dry_run": t.dry_run,
-    })
-}
-
-/// What the dashboard shows of a breaker: its state, the counters it turns
-/// into rates, and how long until the next trial.
-fn snapshot(breaker: &Breaker) -> Value {
-    let stats = breaker.stats();
-    json!({
-        "name": breaker.name(),
-        "state": stats.state.as_str(),
-        "dry_run": stats.dry_run.map(State::as_str),
-        "admitted": stats.admitted,
-        "rejected": stats.rejected,
-        "successes": stats.successes,
-        "failures": stats.failures,
-        "in_flight": stats.in_flight,
-        "failure_rate": stats.failure_rate,
-        "retry_after_ms": retry_after(breaker, stats.state, stats.opened_at).map(millis),
-        "reset_ms": millis(breaker.config().reset()),
-        "open_reason": breaker.open_reason().map(|reason| json!({
-            "reason": reason.reason.to_string(),
-            "at": format_duration(reason.at),
-            // The breaker's clock is its own: the page can only show "ago".
-            "ago_ms": millis(breaker.now().saturating_sub(reason.at)),
-            "last_failure": reason.last_failure,
-        })),
-    })
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Time left in Open until the next call becomes a trial: the current open
-/// period's own end (grown by `backoff`, or set by `trip_for`).
-fn retry_after(breaker: &Breaker, state: State, _opened_at: Option<Duration>) -> Option<Duration> {
-    (state == State::Open)
-        .then(|| breaker.retry_after())
-        .flatten()
 }

@@ -1,15 +1,36 @@
-//! A breaker as the admin router shows it, in JSON.
+//! A breaker as the admin router shows it, in JSON: the one shape of
+//! `GET /breakers`, `GET /breakers/{name}`, the actions' answers and the
+//! `stats` events of `/events`, described by `docs/admin-api.schema.json`.
+//!
+//! The rules every field follows: durations are whole milliseconds in a
+//! field named `..._ms`; instants are RFC 3339 wall-clock times (`opened_at`)
+//! beside the same instant on the breaker's clock (`opened_at_ms`, since the
+//! clock's epoch; see [`clock`](crate::clock)); states are spelled as
+//! [`State::as_str`](crate::State::as_str) everywhere; rates are percents
+//! in a field named `..._percent`.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Breaker, Config, Window, format_duration};
+use super::wall::{Wall, millis};
+use crate::overrides::{Origin, Source};
+use crate::{Breaker, Config, Registry, State, Transition, Window, format_duration};
 
-/// Name, state, statistics, configuration and open reason of `breaker`.
-pub(super) fn breaker(breaker: &Breaker) -> Value {
+/// Everything about `breaker`: state, statistics, open reason and
+/// configuration with each key's source.
+pub(super) fn breaker(registry: &Registry, breaker: &Breaker) -> Value {
     let stats = breaker.stats();
+    let wall = Wall::now(breaker.now());
+    let retry_after = (stats.state == State::Open)
+        .then(|| breaker.retry_after())
+        .flatten();
     json!({
         "name": breaker.name(),
         "state": stats.state.as_str(),
+        "dry_run_state": stats.dry_run.map(State::as_str),
+        "clock_ms": millis(wall.clock_now()),
+        "retry_after_ms": retry_after.map(millis),
         "stats": {
             "admitted": stats.admitted,
             "rejected": stats.rejected,
@@ -18,47 +39,171 @@ pub(super) fn breaker(breaker: &Breaker) -> Value {
             "slow": stats.slow,
             "cancelled": stats.cancelled,
             "in_flight": stats.in_flight,
+            "trials": stats.trials,
+            "would_reject": stats.would_reject,
             "consecutive_failures": stats.consecutive_failures,
-            "failure_rate": stats.failure_rate,
-            "slow_call_rate": stats.slow_call_rate,
-            "opened_at": stats.opened_at.map(format_duration),
+            "failure_rate_percent": stats.failure_rate,
+            "slow_call_rate_percent": stats.slow_call_rate,
+            "drop_probability": stats.drop_probability,
             "transitions": stats.transitions,
+            "opened_at": stats.opened_at.map(|t| wall.rfc3339(t)),
+            "opened_at_ms": stats.opened_at.map(millis),
         },
-        "config": config(breaker.config()),
         "open_reason": breaker.open_reason().map(|reason| json!({
             "reason": reason.reason.to_string(),
-            "at": format_duration(reason.at),
+            "at": wall.rfc3339(reason.at),
+            "at_ms": millis(reason.at),
+            "ago_ms": millis(wall.clock_now().saturating_sub(reason.at)),
             "last_failure": reason.last_failure,
         })),
+        "config": config(breaker.config(), registry.config_sources(breaker.name())),
     })
 }
 
-/// Every setting, durations written as the attribute writes them (`30s`),
-/// and the whole as the attribute's keys (`keys`, the non-default ones).
-fn config(config: &Config) -> Value {
-    let duration = |d: Option<std::time::Duration>| d.map(format_duration);
+/// A transition as the `transition` events of `/events` send it.
+pub(super) fn transition(t: &Transition, clock_now: Duration) -> Value {
+    let wall = Wall::now(clock_now);
     json!({
-        "keys": config.to_keys(),
-        "fail_max": config.fail_max(),
-        "within": duration(config.within()),
-        "failure_rate": config.failure_rate().map(|p| p.to_string()),
-        "window": match config.window() {
-            Window::Calls(n) => n.to_string(),
-            Window::Time(d) => format_duration(d),
-        },
-        "min_calls": config.min_calls(),
-        "slow": duration(config.slow()),
-        "slow_rate": config.slow_rate().map(|p| p.to_string()),
-        "reset": format_duration(config.reset()),
-        "backoff": config.backoff().map(|f| f.to_string()),
-        "reset_max": duration(config.reset_max()),
-        "success": config.success(),
-        "half_open": config.half_open(),
-        "timeout": duration(config.timeout()),
+        "name": &*t.name,
+        "from": t.from.as_str(),
+        "to": t.to.as_str(),
+        "reason": t.reason.to_string(),
+        "at": wall.rfc3339(t.at),
+        "at_ms": millis(t.at),
+        "dry_run": t.dry_run,
     })
 }
 
-/// The body of every error answer: `{"error": message}`.
-pub(super) fn error(message: impl Into<String>) -> Value {
-    json!({ "error": message.into() })
+/// The configuration the breaker runs with: every key of [`KEYS`](crate::KEYS),
+/// its effective value, whether it is in effect, and where it came from;
+/// `keys` is the whole in the attribute's syntax (the keys that differ from
+/// the defaults).
+fn config(config: &Config, sources: Option<Vec<(&'static str, Source)>>) -> Value {
+    let sources = sources.unwrap_or_default();
+    let mut settings = serde_json::Map::new();
+    for key in crate::KEYS {
+        let (value, in_effect) = setting(config, key);
+        let source = sources
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(Source::Default, |(_, s)| s.clone());
+        let mut entry = match value {
+            Setting::Count(n) => json!({ "value": n }),
+            Setting::Millis(d) => json!({ "value_ms": d.map(millis) }),
+            Setting::Percent(p) => json!({ "value_percent": p }),
+            Setting::Factor(f) => json!({ "value": f }),
+            Setting::Window(Window::Calls(n)) => json!({ "value_calls": n }),
+            Setting::Window(Window::Time(d)) => json!({ "value_ms": millis(d) }),
+        };
+        let text = config_text(config, key);
+        entry["text"] = json!(text);
+        entry["in_effect"] = json!(in_effect);
+        entry["source"] = json!(source.as_str());
+        entry["origin"] = match &source {
+            Source::Override(origin @ Origin::File { .. }) => json!(origin.to_string()),
+            Source::Override(Origin::Env { var }) => json!(var),
+            _ => Value::Null,
+        };
+        settings.insert(key.to_owned(), entry);
+    }
+    json!({ "keys": config.to_keys(), "settings": settings })
+}
+
+/// A key's effective value, typed for its unit.
+enum Setting {
+    Count(Option<u32>),
+    Millis(Option<Duration>),
+    Percent(Option<f64>),
+    Factor(Option<f64>),
+    Window(Window),
+}
+
+/// The effective value of `key` and whether the breaker uses it.
+fn setting(config: &Config, key: &str) -> (Setting, bool) {
+    let percent = |p: Option<crate::Percent>| p.map(|p| f64::from(p.hundredths()) / 100.0);
+    let factor = |f: Option<crate::Factor>| f.map(|f| f.millionths() as f64 / 1e6);
+    let rates = config.has_rate_policy();
+    match key {
+        "fail_max" => {
+            let n = config.fail_max().or(config.consecutive());
+            (Setting::Count(n), n.is_some())
+        }
+        "within" => (Setting::Millis(config.within()), config.within().is_some()),
+        "failure_rate" => {
+            let p = percent(config.failure_rate());
+            (Setting::Percent(p), p.is_some())
+        }
+        "window" => (
+            Setting::Window(config.window()),
+            rates || config.adaptive().is_some(),
+        ),
+        "min_calls" => (Setting::Count(Some(config.min_calls())), rates),
+        "slow" => (Setting::Millis(config.slow()), config.slow().is_some()),
+        "slow_rate" => {
+            let p = percent(config.slow_rate());
+            (Setting::Percent(p), p.is_some())
+        }
+        "reset" => (Setting::Millis(Some(config.reset())), true),
+        "backoff" => {
+            let f = factor(config.backoff());
+            (Setting::Factor(f), f.is_some())
+        }
+        "reset_max" => {
+            let d = config.reset_max();
+            (
+                Setting::Millis(d),
+                d.is_some() && config.backoff().is_some(),
+            )
+        }
+        "success" => (Setting::Count(Some(config.success())), true),
+        "half_open" => (Setting::Count(Some(config.half_open())), true),
+        "timeout" => (
+            Setting::Millis(config.timeout()),
+            config.timeout().is_some(),
+        ),
+        "max_half_open_wait" => {
+            let d = config.max_half_open_wait();
+            (Setting::Millis(d), d.is_some())
+        }
+        "adaptive" => {
+            let f = factor(config.adaptive());
+            (Setting::Factor(f), f.is_some())
+        }
+        _ => (Setting::Count(None), false),
+    }
+}
+
+/// The value of `key` as the attribute and the overrides write it (`"30s"`),
+/// or `None` when the key has no value.
+fn config_text(config: &Config, key: &str) -> Option<String> {
+    let d = |d: Option<Duration>| d.map(format_duration);
+    match key {
+        "fail_max" => config
+            .fail_max()
+            .or(config.consecutive())
+            .map(|n| n.to_string()),
+        "within" => d(config.within()),
+        "failure_rate" => config.failure_rate().map(|p| p.to_string()),
+        "window" => Some(match config.window() {
+            Window::Calls(n) => n.to_string(),
+            Window::Time(w) => format_duration(w),
+        }),
+        "min_calls" => Some(config.min_calls().to_string()),
+        "slow" => d(config.slow()),
+        "slow_rate" => config.slow_rate().map(|p| p.to_string()),
+        "reset" => Some(format_duration(config.reset())),
+        "backoff" => config.backoff().map(|f| f.to_string()),
+        "reset_max" => d(config.reset_max()),
+        "success" => Some(config.success().to_string()),
+        "half_open" => Some(config.half_open().to_string()),
+        "timeout" => d(config.timeout()),
+        "max_half_open_wait" => d(config.max_half_open_wait()),
+        "adaptive" => config.adaptive().map(|f| f.to_string()),
+        _ => None,
+    }
+}
+
+/// The body of every error answer: `{"error": message, "status": code}`.
+pub(super) fn error(status: http::StatusCode, message: impl Into<String>) -> Value {
+    json!({ "error": message.into(), "status": status.as_u16() })
 }

@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /breakers` | `{"breakers": [..]}`: every breaker, sorted by name |
-//! | `GET /breakers/{name}` | one breaker: `name`, `state`, `stats`, `config`, `open_reason` |
+//! | `GET /breakers/{name}` | one breaker: `name`, `state`, `retry_after_ms`, `stats`, `open_reason`, `config` |
 //! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
 //! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
 //! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` as each happens |
@@ -14,8 +14,18 @@
 //! `Authorization: Bearer <token>`: without it the answer is 401 (with
 //! `WWW-Authenticate: Bearer`), with another token 403. The token is compared
 //! in constant time, and a router built with an empty token refuses every
-//! request. Errors are JSON, `{"error": "..."}`: an unknown breaker or action
-//! is 404.
+//! request. Errors are JSON, `{"error": "...", "status": 404}`, whatever
+//! produced them: an unknown breaker, action or route is 404, a path that
+//! does not decode 400, a wrong method 405 (with `Allow`), a body announced
+//! larger than [`MAX_BODY`] 413.
+//!
+//! The JSON is a documented contract: `docs/admin-api.md` describes every
+//! route, body and status, and `docs/admin-api.schema.json` is its JSON
+//! Schema, which the tests check real answers against. Durations are whole
+//! milliseconds (`retry_after_ms`), instants RFC 3339 wall-clock times
+//! (`opened_at`) beside the breaker clock's figure (`opened_at_ms`), and the
+//! configuration lists every key with its effective value and its source
+//! (default, code, file, environment: [`Registry::config_sources`]).
 //!
 //! # The dashboard
 //!
@@ -60,6 +70,7 @@
 mod events;
 mod json;
 mod prometheus;
+mod wall;
 
 use std::sync::Arc;
 
@@ -71,8 +82,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::telemetry::TransitionCounts;
 use crate::{Breaker, Registry};
-use prometheus::TransitionCounts;
 
 /// The router for the global [`registry()`](crate::registry), guarded by
 /// `token`.
@@ -104,7 +115,78 @@ pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Rout
     Router::new()
         .route("/", get(dashboard))
         .merge(guarded)
+        .layer(middleware::from_fn(refuse_large_bodies))
+        .layer(middleware::map_response(json_errors))
         .with_state(admin)
+}
+
+/// The most a request may announce in `Content-Length`. No route reads a
+/// body (the actions take none), so this only bounds what a client may
+/// send before it is told so.
+pub const MAX_BODY: u64 = 64 * 1024;
+
+/// How much of a name or a path an error message repeats.
+const ECHOED: usize = 120;
+
+/// Refuses a body announced larger than [`MAX_BODY`] with 413, before
+/// anything else looks at the request.
+async fn refuse_large_bodies(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY) {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request bodies are limited to {MAX_BODY} bytes; no route of this router reads one"
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+/// Gives every error answer the JSON shape, including those axum writes
+/// itself (405 for a method a route does not take, 400 for a path that does
+/// not decode), keeping their headers (`Allow`).
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let said = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        // axum adds `Allow` outside this layer, on the way out.
+        "method not allowed on this route; the Allow header lists the methods it takes".to_owned()
+    } else if said.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        shorten(&said, 4 * ECHOED)
+    };
+    let mut answer = error(status, message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// `text` cut to at most `max` characters, marked with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// The dashboard: inline CSS and JavaScript, nothing fetched from elsewhere.
@@ -130,7 +212,10 @@ impl Admin {
         self.registry.get(name).ok_or_else(|| {
             Box::new(error(
                 StatusCode::NOT_FOUND,
-                format!("no breaker named `{name}`; GET /breakers lists them"),
+                format!(
+                    "no breaker named `{}`; GET /breakers lists them",
+                    shorten(name, ECHOED)
+                ),
             ))
         })
     }
@@ -183,13 +268,18 @@ fn same_token(given: &[u8], expected: &[u8]) -> bool {
 }
 
 async fn list(State(admin): State<Admin>) -> Response {
-    let breakers: Vec<_> = admin.registry.list().iter().map(json::breaker).collect();
+    let breakers: Vec<_> = admin
+        .registry
+        .list()
+        .iter()
+        .map(|breaker| json::breaker(admin.registry, breaker))
+        .collect();
     respond(StatusCode::OK, &serde_json::json!({ "breakers": breakers }))
 }
 
 async fn show(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
     match admin.breaker(&name) {
-        Ok(breaker) => respond(StatusCode::OK, &json::breaker(&breaker)),
+        Ok(breaker) => respond(StatusCode::OK, &json::breaker(admin.registry, &breaker)),
         Err(response) => *response,
     }
 }
@@ -208,12 +298,13 @@ async fn act(State(admin): State<Admin>, Path((name, action)): Path<(String, Str
             return error(
                 StatusCode::NOT_FOUND,
                 format!(
-                    "unknown action `{action}`; expected one of trip, force_open, disable, reset"
+                    "unknown action `{}`; expected one of trip, force_open, disable, reset",
+                    shorten(&action, ECHOED)
                 ),
             );
         }
     }
-    respond(StatusCode::OK, &json::breaker(&breaker))
+    respond(StatusCode::OK, &json::breaker(admin.registry, &breaker))
 }
 
 async fn metrics(State(admin): State<Admin>) -> Response {
@@ -251,13 +342,13 @@ async fn unknown_route(request: Request) -> Response {
         format!(
             "no route {} {}; the routes are GET /, GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, GET /metrics, GET /events",
             request.method(),
-            request.uri().path()
+            shorten(request.uri().path(), ECHOED)
         ),
     )
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    respond(status, &json::error(message))
+    respond(status, &json::error(status, message))
 }
 
 fn respond(status: StatusCode, body: &serde_json::Value) -> Response {

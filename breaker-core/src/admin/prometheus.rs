@@ -1,48 +1,13 @@
 //! The Prometheus text exposition of a registry (format 0.0.4), rendered
 //! straight from the breakers' statistics: no exporter needed.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::{Arc, Mutex};
 
-use crate::telemetry::{FAMILIES, Kind, TRANSITIONS, Value, snapshot};
-use crate::{Registry, Transition};
+use crate::Registry;
+use crate::telemetry::{FAMILIES, Kind, TRANSITIONS, TransitionCounts, Value, snapshot};
 
 /// The content type of the text format.
 pub(super) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// A breaker's name, the state it left and the state it entered.
-type Move = (Arc<str>, &'static str, &'static str);
-
-/// Transitions by breaker, state left and state entered, counted by a
-/// registry listener from the moment the router was built.
-#[derive(Default)]
-pub(super) struct TransitionCounts(Mutex<BTreeMap<Move, u64>>);
-
-impl TransitionCounts {
-    /// Counts from now on every transition of every breaker of `registry`.
-    pub(super) fn listen(registry: &Registry) -> Arc<TransitionCounts> {
-        let counts = Arc::new(TransitionCounts::default());
-        let listener = counts.clone();
-        registry.on_transition(move |t| listener.count(t));
-        counts
-    }
-
-    fn count(&self, t: &Transition) {
-        let key = (t.name.clone(), t.from.as_str(), t.to.as_str());
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_default() += 1;
-    }
-
-    fn read(&self) -> Vec<(Move, u64)> {
-        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        counts.iter().map(|(k, n)| (k.clone(), *n)).collect()
-    }
-}
 
 /// Every family of every breaker of `registry`, with HELP and TYPE lines.
 pub(super) fn render(registry: &Registry, transitions: &TransitionCounts) -> String {
@@ -148,7 +113,7 @@ mod tests {
             "breaker_transitions_total{breaker=\"db \\\"main\\\"\",from=\"closed\",to=\"open\"} 1\n"
         ));
         // No rate policy: no rate sample, but the family is still declared.
-        assert!(text.contains("# TYPE breaker_failure_rate_percent gauge\n"));
-        assert!(!text.contains("breaker_failure_rate_percent{"));
+        assert!(text.contains("# TYPE breaker_failure_rate_ratio gauge\n"));
+        assert!(!text.contains("breaker_failure_rate_ratio{"));
     }
 }

@@ -15,6 +15,12 @@
 //!   `503 Service Unavailable` response with `Retry-After`, so the service's
 //!   error type stays the inner one (axum needs `Infallible`).
 //!
+//! On an axum `Router`, put it with `route_layer`, not `layer`:
+//! `Router::layer` also wraps the fallback, so with the breaker open a path
+//! no route serves answers 503 instead of 404, and every stray 404 counts as
+//! a call of the breaker. `route_layer` guards the routes added before it,
+//! and nothing else.
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use std::future::{Future, Ready, ready};
