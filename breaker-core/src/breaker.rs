@@ -93,7 +93,7 @@ struct Inner {
     /// Whether adaptive throttling decides admissions (under the lock).
     adaptive: bool,
     /// Adaptive throttling's dice: seedable, so a replay drops the same calls.
-    random: crate::retry::Jitter,
+    random: crate::jitter::Jitter,
     /// Whether calls are timed (a `slow` latency is configured).
     timed: bool,
     /// `TIMED | WINDOWED | TAPPED`: one byte the fast paths test, so they
@@ -197,7 +197,7 @@ impl Breaker {
                         },
                 ),
                 adaptive: config.adaptive().is_some(),
-                random: crate::retry::Jitter::from_entropy(),
+                random: crate::jitter::Jitter::from_entropy(),
                 tap: OnceLock::new(),
                 dated: config.slow().is_some()
                     || config.within().is_some()

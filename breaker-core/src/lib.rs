@@ -81,6 +81,7 @@ mod dry_run;
 mod duration;
 mod error;
 mod event;
+mod jitter;
 pub mod keyed;
 mod opening;
 pub mod overrides;

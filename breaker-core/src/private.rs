@@ -38,7 +38,8 @@ use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use crate::keyed::KeyedBreaker;
-use crate::retry::{Backoff, Jitter};
+use crate::jitter::Jitter;
+use crate::retry::Backoff;
 use crate::{Breaker, Config, Error, Permit, Registry};
 
 pub use inventory;

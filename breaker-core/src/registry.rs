@@ -9,7 +9,8 @@ use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use crate::clock::{Clock, ClockCell, MonotonicClock};
 use crate::event::{Listeners, Transition};
 use crate::overrides::{KeyedSettings, OverrideError, Overrides};
-use crate::retry::{Jitter, RealSleeper, Sleeper};
+use crate::jitter::Jitter;
+use crate::retry::{RealSleeper, Sleeper};
 use crate::store::Store;
 use crate::{Breaker, Config};
 

@@ -107,7 +107,7 @@ impl Windows {
 
     /// Adaptive throttling's answer for a call arriving at `now`: whether to
     /// drop it (never without `adaptive`).
-    pub(crate) fn throttle(&mut self, now: u64, random: &crate::retry::Jitter) -> bool {
+    pub(crate) fn throttle(&mut self, now: u64, random: &crate::jitter::Jitter) -> bool {
         self.adaptive.as_mut().is_some_and(|a| a.admit(now, random))
     }
 
