@@ -529,7 +529,9 @@ impl KeyedSettings {
     /// Sets `key` (one of [`KEYED_KEYS`]) from its text, as the attribute
     /// writes it.
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let max = crate::keyed::MAX_KEYS;
+        // The vocabulary's limit, not keyed's constant: overrides stand below
+        // the keyed breakers that read them.
+        let max = breaker_vocab::keys::MAX_KEYS as usize;
         match key {
             "max_keys" => match value.trim().parse::<usize>() {
                 Ok(n) if (1..=max).contains(&n) => self.max_keys = n,
