@@ -77,7 +77,6 @@ mod breaker;
 pub mod clock;
 mod config;
 mod counter;
-mod dry_run;
 mod duration;
 mod error;
 mod event;

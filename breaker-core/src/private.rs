@@ -37,8 +37,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
-use crate::keyed::KeyedBreaker;
 use crate::jitter::Jitter;
+use crate::keyed::KeyedBreaker;
 use crate::retry::Backoff;
 use crate::{Breaker, Config, Error, Permit, Registry};
 

@@ -6,28 +6,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
-use crate::clock::{Clock, ClockCell, MonotonicClock};
-use crate::event::{Listeners, Transition};
-use crate::overrides::{KeyedSettings, OverrideError, Overrides};
+use crate::breaker::Environment;
+use crate::clock::{Clock, MonotonicClock};
+use crate::event::Transition;
 use crate::jitter::Jitter;
+use crate::overrides::{KeyedSettings, OverrideError, Overrides};
 use crate::retry::{RealSleeper, Sleeper};
 use crate::store::Store;
 use crate::{Breaker, Config};
-
-/// What a registry's breakers share: the clock and the registry's listeners.
-pub(crate) struct Shared {
-    pub(crate) clock: ClockCell,
-    pub(crate) listeners: Listeners,
-}
-
-impl Shared {
-    pub(crate) fn new(clock: impl Clock) -> Shared {
-        Shared {
-            clock: ClockCell::new(clock),
-            listeners: Listeners::default(),
-        }
-    }
-}
 
 /// A set of breakers by name, created on first use.
 ///
@@ -50,7 +36,7 @@ impl Shared {
 /// assert_eq!(registry.list().len(), 1);
 /// ```
 pub struct Registry {
-    shared: Arc<Shared>,
+    env: Arc<Environment>,
     breakers: RwLock<BTreeMap<Arc<str>, Entry>>,
     /// The shared-state store every breaker joins (`use_store`).
     store: RwLock<Option<Arc<dyn Store>>>,
@@ -124,7 +110,7 @@ impl Registry {
     /// An empty registry on the real monotonic clock, without overrides.
     pub fn new() -> Registry {
         Registry {
-            shared: Arc::new(Shared::new(MonotonicClock)),
+            env: Arc::new(Environment::new(MonotonicClock)),
             breakers: RwLock::new(BTreeMap::new()),
             store: RwLock::new(None),
             overrides: RwLock::new(Arc::new(Overrides::new())),
@@ -226,7 +212,7 @@ impl Registry {
             let (config, errors) = self.overridden(name, config());
             created = Some(errors);
             Entry {
-                breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
+                breaker: Breaker::in_environment(name.clone(), config, self.env.clone()),
                 handed_out: AtomicBool::new(false),
                 owner: 0,
             }
@@ -294,7 +280,7 @@ impl Registry {
         }
         let name: Arc<str> = Arc::from(name);
         let (config, errors) = self.overridden(&name, config);
-        let breaker = Breaker::in_shared(name.clone(), config, self.shared.clone());
+        let breaker = Breaker::in_environment(name.clone(), config, self.env.clone());
         breakers.insert(
             name,
             Entry {
@@ -310,8 +296,8 @@ impl Registry {
     }
 
     /// What the registry's breakers share (a keyed breaker's clock).
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    pub(crate) fn environment(&self) -> &Arc<Environment> {
+        &self.env
     }
 
     /// For the keyed breaker `name`: `base` and its `keyed` settings with
@@ -343,7 +329,7 @@ impl Registry {
             .or_insert_with_key(|name| {
                 created = true;
                 Entry {
-                    breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
+                    breaker: Breaker::in_environment(name.clone(), config, self.env.clone()),
                     // Held by the keyed breaker: `configure` cannot replace it.
                     handed_out: AtomicBool::new(true),
                     owner,
@@ -423,7 +409,7 @@ impl Registry {
     /// from now on. Install it before traffic: times already recorded were read
     /// on the previous clock.
     pub fn use_clock(&self, clock: impl Clock) {
-        self.shared.clock.install(clock);
+        self.env.clock.install(clock);
     }
 
     /// Shares the state of every breaker of this registry, existing and
@@ -449,7 +435,7 @@ impl Registry {
     /// Calls `listener` with every transition of every breaker of this
     /// registry, existing and future (see [`Breaker::on_transition`]).
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
-        self.shared.listeners.add(Arc::new(listener));
+        self.env.listeners.add(Arc::new(listener));
     }
 }
 

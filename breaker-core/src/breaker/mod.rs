@@ -15,19 +15,22 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+mod environment;
+mod metrics_only;
+
 use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
-use crate::dry_run::{DryRun, Move, Role};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
 use crate::opening::OpeningCell;
 use crate::policy::{Batched, Outcome, Trip, Windows, nanos, reopen_period};
-use crate::registry::Shared;
 use crate::state::Word;
 use crate::store::{Change, Link, Remote, Store, Trial};
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::tap::{Tap, Ticket};
 use crate::{Config, Error, State, Stats, Window};
+pub(crate) use environment::Environment;
+use metrics_only::{DryRun, Move, Role};
 
 /// `Permit::started` when the breaker does not time its calls.
 const UNTIMED: u64 = u64::MAX;
@@ -109,7 +112,7 @@ struct Inner {
     opening: OpeningCell,
     opened_at: AtomicU64,
     transitions: AtomicU64,
-    shared: Arc<Shared>,
+    env: Arc<Environment>,
     listeners: Listeners,
     dispatch: Dispatch,
     /// The breaker's link to a shared-state store, once it joined one
@@ -166,10 +169,10 @@ impl Breaker {
     /// A breaker on its own clock (a [`ManualClock`](crate::clock::ManualClock)
     /// in tests and the simulator), outside any registry.
     pub fn with_clock(name: impl Into<Arc<str>>, config: Config, clock: impl Clock) -> Breaker {
-        Breaker::in_shared(name.into(), config, Arc::new(Shared::new(clock)))
+        Breaker::in_environment(name.into(), config, Arc::new(Environment::new(clock)))
     }
 
-    pub(crate) fn in_shared(name: Arc<str>, config: Config, shared: Arc<Shared>) -> Breaker {
+    pub(crate) fn in_environment(name: Arc<str>, config: Config, env: Arc<Environment>) -> Breaker {
         let windows = Windows::for_config(&config);
         let period = nanos(config.reset());
         let dry_run = DryRun::new(&config);
@@ -215,7 +218,7 @@ impl Breaker {
                 opening,
                 opened_at: AtomicU64::new(NEVER),
                 transitions: AtomicU64::new(0),
-                shared,
+                env,
                 listeners: Listeners::default(),
                 dispatch: Dispatch::new(),
                 link: OnceLock::new(),
@@ -749,7 +752,7 @@ impl Inner {
 
     #[inline]
     fn now(&self) -> u64 {
-        self.shared.clock.now_ns()
+        self.env.clock.now_ns()
     }
 
     /// Starts an open period of `period` at `at` (before the word says Open,
@@ -768,8 +771,7 @@ impl Inner {
     }
 
     fn deliver(&self) {
-        self.dispatch
-            .deliver(&self.listeners, &self.shared.listeners);
+        self.dispatch.deliver(&self.listeners, &self.env.listeners);
     }
 
     #[inline]
@@ -859,7 +861,7 @@ impl Inner {
             let deadline = self.hot.deadline.load(Ordering::Acquire);
             // A cheap reading settles them; `retry_after` is then at most
             // `lag` long (exact on a manual clock, where `lag` is 0).
-            let (early, lag) = self.shared.clock.coarse_ns();
+            let (early, lag) = self.env.clock.coarse_ns();
             // Now is past the period's start (written before the deadline
             // just read), so `retry_after` never exceeds the period.
             let early = early.max(self.hot.since.load(Ordering::Relaxed));
