@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 mod environment;
+mod link;
 mod metrics_only;
 
 use crate::clock::{Clock, MonotonicClock};
@@ -25,11 +26,11 @@ use crate::event::{Dispatch, Listeners, Transition};
 use crate::opening::OpeningCell;
 use crate::policy::{Batched, Outcome, Trip, Windows, nanos, reopen_period};
 use crate::state::Word;
-use crate::store::{Change, Link, Remote, Store, Trial};
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::tap::{Tap, Ticket};
 use crate::{Config, Error, State, Stats, Window};
 pub(crate) use environment::Environment;
+pub use link::{Change, Link, Remote, Trial};
 use metrics_only::{DryRun, Move, Role};
 
 /// `Permit::started` when the breaker does not time its calls.
@@ -460,19 +461,14 @@ impl Breaker {
         self.inner.open_reason()
     }
 
-    /// Joins this breaker to a shared-state [`Store`]: from then on its
-    /// transitions are shared with the breakers of the same name in other
-    /// processes, and theirs are applied here (see the `store` module). A
-    /// breaker joins one store, once: `false` if it had joined one already
-    /// or the store declined.
-    pub fn use_store(&self, store: &dyn Store) -> bool {
-        if self.inner.link.get().is_some() {
-            return false;
-        }
-        match store.attach(self) {
-            Some(link) => self.inner.link.set(link).is_ok(),
-            None => false,
-        }
+    /// Whether the breaker joined a store already.
+    pub(crate) fn has_link(&self) -> bool {
+        self.inner.link.get().is_some()
+    }
+
+    /// Keeps the link of the store the breaker joined: `false` if it had one.
+    pub(crate) fn set_link(&self, link: Arc<dyn Link>) -> bool {
+        self.inner.link.set(link).is_ok()
     }
 
     /// Lets `tap` see every call and action of this breaker from now on
