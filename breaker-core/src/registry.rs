@@ -4,7 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::breaker::Environment;
 use crate::clock::{Clock, MonotonicClock};
@@ -445,26 +445,4 @@ impl std::fmt::Debug for Registry {
             .field("breakers", &self.names())
             .finish()
     }
-}
-
-/// Created with every annotated function's breaker already in it, so that
-/// operators see (and can act on) them before any traffic, and with the
-/// process's overrides (environment and `BREAKER_CONFIG`), read once, here.
-static GLOBAL: LazyLock<Registry> = LazyLock::new(|| {
-    let registry = Registry::with_overrides(Overrides::from_process());
-    crate::__private::register_annotated(&registry);
-    registry
-});
-
-/// The program's registry: every `#[circuit_breaker]` function's breaker is
-/// in it, and operators find breakers there by name.
-///
-/// When first touched it reads the operators' overrides once (the
-/// `BREAKER_<NAME>_<KEY>` variables, and the TOML file named by
-/// `BREAKER_CONFIG` with the `config-file` feature; see
-/// [`overrides`](crate::overrides)), then creates every annotated function's
-/// breaker with them applied. Mistakes in them are logged then: install the
-/// `tracing` subscriber first, or read [`Registry::config_errors`].
-pub fn registry() -> &'static Registry {
-    &GLOBAL
 }
