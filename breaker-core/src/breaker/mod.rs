@@ -24,7 +24,9 @@ use crate::counter::{Count, Counters};
 use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
 use crate::opening::OpeningCell;
-use crate::policy::{Batched, Outcome, Trip, Windows, nanos, reopen_period};
+use crate::policy::{
+    Batched, Consecutive, Outcome, Trip, Windows, decide_closed, nanos, reopen_period,
+};
 use crate::state::Word;
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::tap::{Tap, Ticket};
@@ -82,8 +84,8 @@ struct Inner {
     hot: Hot,
     name: Arc<str>,
     config: Config,
-    /// The consecutive policy's threshold, 0 when it is not active.
-    consecutive: u32,
+    /// The consecutive policy (its run is the word's `aux` in Closed).
+    consecutive: Consecutive,
     /// `max_half_open_wait` in nanoseconds, 0 when it is not set.
     half_open_wait: u64,
     /// Whether a windowed policy is active: outcomes then go through the lock.
@@ -185,7 +187,7 @@ impl Breaker {
                     deadline: AtomicU64::new(0),
                     since: AtomicU64::new(0),
                 },
-                consecutive: config.consecutive().unwrap_or(0),
+                consecutive: Consecutive::for_config(&config),
                 half_open_wait: config.max_half_open_wait().map_or(0, nanos),
                 windowed: windows.is_some(),
                 batch_successes: config.consecutive().is_none()
@@ -1215,17 +1217,14 @@ impl Inner {
             Role::Rejected => None,
             Role::Trial => ctl.dry_run.trial_ended(at, failure, &self.config),
             Role::Closed => {
-                let run = if failure { ctl.dry_run.run + 1 } else { 0 };
+                let outcome = Outcome { at, failure, slow };
+                let (run, trip) = decide_closed(
+                    self.consecutive,
+                    ctl.dry_run.run,
+                    ctl.windows.as_mut(),
+                    outcome,
+                );
                 ctl.dry_run.run = run;
-                let mut trip = None;
-                if self.consecutive > 0 && run >= self.consecutive {
-                    trip = Some(Trip::Consecutive { failures: run });
-                }
-                if trip.is_none() {
-                    if let Some(windows) = &mut ctl.windows {
-                        trip = windows.record(Outcome { at, failure, slow });
-                    }
-                }
                 trip.map(|trip| ctl.dry_run.trip(at, trip.into()))
             }
         };
@@ -1339,17 +1338,11 @@ impl Inner {
             if !w.is_period(generation) || w.state() != State::Closed {
                 return false;
             }
-            if !failure {
+            let (run, trip) = self.consecutive.record(w.aux(), failure);
+            if trip.is_none() {
                 // Only write when the run changes: a success on a clean run
                 // writes nothing, so successes do not bounce the line.
-                if w.aux() == 0 || self.cas(w, w.with_aux(0)) {
-                    return true;
-                }
-                continue;
-            }
-            let run = w.aux() + 1;
-            if run < self.consecutive {
-                if self.cas(w, w.with_aux(run)) {
+                if run == w.aux() || self.cas(w, w.with_aux(run)) {
                     return true;
                 }
                 continue;
@@ -1384,19 +1377,8 @@ impl Inner {
             return false;
         }
         self.take_batched(&mut ctl, w.generation());
-        let mut run = w.aux();
-        let mut trip = None;
-        if self.consecutive > 0 {
-            run = if failure { run + 1 } else { 0 };
-            if run >= self.consecutive {
-                trip = Some(Trip::Consecutive { failures: run });
-            }
-        }
-        if trip.is_none() {
-            if let Some(windows) = &mut ctl.windows {
-                trip = windows.record(Outcome { at, failure, slow });
-            }
-        }
+        let outcome = Outcome { at, failure, slow };
+        let (run, trip) = decide_closed(self.consecutive, w.aux(), ctl.windows.as_mut(), outcome);
         // Under the lock nothing else writes a Closed word, so these
         // compare-and-swaps cannot fail.
         match trip {
@@ -1638,7 +1620,7 @@ impl Inner {
             slow: self.counters.read(Count::Slow),
             cancelled,
             in_flight: admitted.saturating_sub(successes + failures + cancelled),
-            consecutive_failures: if w.state() == State::Closed && self.consecutive > 0 {
+            consecutive_failures: if w.state() == State::Closed && self.consecutive.is_on() {
                 w.aux()
             } else {
                 0
