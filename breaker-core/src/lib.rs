@@ -88,6 +88,7 @@ mod opening;
 pub mod overrides;
 mod owned;
 mod policy;
+mod reason;
 #[cfg(feature = "record")]
 pub mod record;
 mod registry;
@@ -113,11 +114,12 @@ pub use config::{
     MAX_TRIALS, Percent, Window, suggest,
 };
 pub use duration::{DurationError, format_duration, parse_duration};
-pub use error::{Action, Error, OpenReason, Opening, Reason};
+pub use error::Error;
 pub use event::Transition;
 pub use global::registry;
 pub use opening::OpeningRef;
 pub use owned::OwnedPermit;
+pub use reason::{Action, OpenReason, Opening, Reason};
 pub use registry::{ConfigureError, Registry};
 pub use state::State;
 pub use stats::Stats;

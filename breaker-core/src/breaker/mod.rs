@@ -21,12 +21,12 @@ mod metrics_only;
 
 use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
-use crate::error::{Action, OpenReason, Reason};
 use crate::event::{Dispatch, Listeners, Transition};
 use crate::opening::OpeningCell;
 use crate::policy::{
     Batched, Consecutive, Outcome, Trip, Windows, decide_closed, nanos, reopen_period,
 };
+use crate::reason::{Action, OpenReason, Reason};
 use crate::state::Word;
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::tap::{Tap, Ticket};
