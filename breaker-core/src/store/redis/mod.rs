@@ -41,7 +41,9 @@ use crate::{Breaker, State};
 
 mod wire;
 
-use wire::{CheckedState, EPOCH_SKEW, Fault, Limits, Message, PublishReply, RawHash, Refused};
+use wire::{
+    CheckedState, EPOCH_SKEW, Fault, Limits, Message, PublishReply, RawHash, Refused, millis,
+};
 
 /// How to reach Redis and how long anything may wait for it.
 #[derive(Clone)]
@@ -567,10 +569,6 @@ fn next_origin() -> String {
         format!("{}.{nanos:x}", std::process::id())
     });
     format!("{}.{}", *PROCESS, SEQ.fetch_add(1, Ordering::Relaxed))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The state names written in Redis.

@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::super::Remote;
+use crate::store::Remote;
 use crate::{Config, MAX_DURATION, State};
 
 /// How far ahead of Redis' clock (`TIME`, in µs) an epoch may be.
@@ -123,7 +123,7 @@ impl Limits {
         let partial = u64::from(longest.subsec_nanos() % 1_000_000 != 0);
         Limits {
             now_us,
-            longest_ms: super::millis(longest).saturating_add(partial),
+            longest_ms: millis(longest).saturating_add(partial),
         }
     }
 
@@ -332,6 +332,11 @@ pub(super) fn parse_state(name: &str) -> Option<State> {
         "metrics_only" => Some(State::MetricsOnly),
         _ => None,
     }
+}
+
+/// A duration in whole milliseconds, saturating: Redis' unit for periods.
+pub(super) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
