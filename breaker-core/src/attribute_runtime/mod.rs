@@ -40,6 +40,8 @@ mod site;
 
 pub use inventory;
 
+pub use crate::config::Value;
+
 pub use handle::{
     Call, Handle, RunAsync, TimeoutNeedsTokioFeature, acquire, run, run_async, run_async_timeout,
     timeout_of,

@@ -7,16 +7,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{Config, Registry};
 
+use crate::config::Value;
+
 /// One annotated function: the breaker it names and the configuration its
-/// attribute wrote, in the text form of [`ConfigBuilder::set`](crate::ConfigBuilder::set).
+/// attribute wrote, each value already typed ([`Value`]).
 #[derive(Debug)]
 pub struct Site {
     /// The breaker's name.
     pub name: &'static str,
     /// The annotated function, as `module::path::function`.
     pub function: &'static str,
-    /// The attribute's keys and values (`("reset", "30000000000ns")`).
-    pub keys: &'static [(&'static str, &'static str)],
+    /// The attribute's keys and values (`("reset", Value::Nanos(30_000_000_000))`).
+    pub keys: &'static [(&'static str, Value)],
 }
 
 impl Site {
@@ -29,7 +31,7 @@ impl Site {
             .keys
             .iter()
             .try_fold(Config::builder(), |builder, (key, value)| {
-                builder.set(key, value)
+                builder.set_value(key, *value)
             })
             .and_then(|builder| builder.build());
         match built {
