@@ -28,7 +28,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A source of time for breakers: the time elapsed since the clock's own epoch.
@@ -206,78 +206,85 @@ pub(crate) fn saturating_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// A clock that gives a precise and a cheap reading of the same time, in
-/// nanoseconds on its own (arbitrary) base.
-trait Raw {
-    fn precise(&self) -> u64;
-    /// Never later than `precise`.
-    fn coarse(&self) -> u64;
-    /// How far `coarse` moves at a time (0 if unknown).
-    fn resolution(&self) -> u64;
-}
+/// A raw clock's two readings on one base: its own module, so that the real
+/// clock (and the tests) stand on it without importing the clock cell.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod timeline {
+    use std::sync::OnceLock;
 
-/// A [`Raw`] clock's two readings on one base: the precise reading taken the
-/// first time either is read. Two bases, each taken on its reading's first
-/// use, would put every cheap reading early by the time between the two, and
-/// an Open breaker would reject past its period by as much (hours, in a
-/// service whose first failure and first opening are hours apart).
-struct Timeline<R> {
-    raw: R,
-    base: OnceLock<Base>,
-}
-
-#[derive(Clone, Copy)]
-struct Base {
-    at: u64,
-    /// Twice the cheap reading's resolution: the most it lags, with a margin.
-    lag: u64,
-}
-
-/// An unknown resolution (0) would claim exactness: assume 10 ms.
-const UNKNOWN_RESOLUTION_NS: u64 = 10_000_000;
-
-impl<R: Raw> Timeline<R> {
-    const fn new(raw: R) -> Self {
-        Timeline {
-            raw,
-            base: OnceLock::new(),
-        }
+    /// A clock that gives a precise and a cheap reading of the same time, in
+    /// nanoseconds on its own (arbitrary) base.
+    pub(super) trait Raw {
+        fn precise(&self) -> u64;
+        /// Never later than `precise`.
+        fn coarse(&self) -> u64;
+        /// How far `coarse` moves at a time (0 if unknown).
+        fn resolution(&self) -> u64;
     }
 
-    #[inline]
-    fn base(&self) -> Base {
-        *self.base.get_or_init(|| {
-            let tick = match self.raw.resolution() {
-                0 => UNKNOWN_RESOLUTION_NS,
-                tick => tick,
-            };
-            Base {
-                at: self.raw.precise(),
-                lag: tick.saturating_mul(2),
+    /// A [`Raw`] clock's two readings on one base: the precise reading taken the
+    /// first time either is read. Two bases, each taken on its reading's first
+    /// use, would put every cheap reading early by the time between the two, and
+    /// an Open breaker would reject past its period by as much (hours, in a
+    /// service whose first failure and first opening are hours apart).
+    pub(super) struct Timeline<R> {
+        pub(super) raw: R,
+        base: OnceLock<Base>,
+    }
+
+    #[derive(Clone, Copy)]
+    struct Base {
+        at: u64,
+        /// Twice the cheap reading's resolution: the most it lags, with a margin.
+        lag: u64,
+    }
+
+    /// An unknown resolution (0) would claim exactness: assume 10 ms.
+    const UNKNOWN_RESOLUTION_NS: u64 = 10_000_000;
+
+    impl<R: Raw> Timeline<R> {
+        pub(super) const fn new(raw: R) -> Self {
+            Timeline {
+                raw,
+                base: OnceLock::new(),
             }
-        })
-    }
+        }
 
-    /// The base is fixed before the reading, so no reading precedes it.
-    #[inline]
-    fn now_ns(&self) -> u64 {
-        let base = self.base();
-        self.raw.precise().saturating_sub(base.at)
-    }
+        #[inline]
+        fn base(&self) -> Base {
+            *self.base.get_or_init(|| {
+                let tick = match self.raw.resolution() {
+                    0 => UNKNOWN_RESOLUTION_NS,
+                    tick => tick,
+                };
+                Base {
+                    at: self.raw.precise(),
+                    lag: tick.saturating_mul(2),
+                }
+            })
+        }
 
-    /// `(early, lag)`; a cheap reading from before the base reads 0, which
-    /// only errs on the early side.
-    #[inline]
-    fn coarse_ns(&self) -> (u64, u64) {
-        let base = self.base();
-        (self.raw.coarse().saturating_sub(base.at), base.lag)
+        /// The base is fixed before the reading, so no reading precedes it.
+        #[inline]
+        pub(super) fn now_ns(&self) -> u64 {
+            let base = self.base();
+            self.raw.precise().saturating_sub(base.at)
+        }
+
+        /// `(early, lag)`; a cheap reading from before the base reads 0, which
+        /// only errs on the early side.
+        #[inline]
+        pub(super) fn coarse_ns(&self) -> (u64, u64) {
+            let base = self.base();
+            (self.raw.coarse().saturating_sub(base.at), base.lag)
+        }
     }
 }
 
 /// The real clock's readings.
 #[cfg(target_os = "linux")]
 mod real {
-    use super::{Raw, Timeline};
+    use super::timeline::{Raw, Timeline};
 
     /// `CLOCK_MONOTONIC` (what `Instant` reads) and `CLOCK_MONOTONIC_COARSE`:
     /// the same clock, the coarse one as of the last timer tick, never ahead.
@@ -347,7 +354,9 @@ mod real {
     static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
     pub(super) fn now_ns() -> u64 {
-        super::saturating_nanos(EPOCH.elapsed())
+        // Saturating, as `saturating_nanos`, written here so that the real
+        // clock does not import the cell that reads it.
+        u64::try_from(EPOCH.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     pub(super) fn coarse_ns() -> (u64, u64) {
@@ -458,6 +467,7 @@ impl ClockCell {
 
 #[cfg(test)]
 mod tests {
+    use super::timeline::{Raw, Timeline};
     use super::*;
 
     #[test]

@@ -457,6 +457,23 @@ impl std::str::FromStr for Config {
     }
 }
 
+/// A value of one of [`KEYS`] as the attribute wrote it, already in the type
+/// the key takes: the attribute's expansion hands it to the runtime as is
+/// (`__private::Site`), so nothing it wrote is read back from text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A whole number: `fail_max`, `min_calls`, `success`, `half_open`, or a
+    /// count `window`.
+    Count(u32),
+    /// A duration in nanoseconds: `within`, `slow`, `reset`, `reset_max`,
+    /// `timeout`, `max_half_open_wait`, or a time `window`.
+    Nanos(u64),
+    /// A percentage in hundredths: `failure_rate`, `slow_rate`.
+    Hundredths(u32),
+    /// A factor in millionths: `backoff`, `adaptive`.
+    Millionths(u64),
+}
+
 /// A value as given to the builder, checked only by [`ConfigBuilder::build`].
 #[derive(Clone, Debug, Default)]
 enum Given<T> {
@@ -659,6 +676,58 @@ impl ConfigBuilder {
     pub fn timeout(mut self, after: Duration) -> Self {
         self.timeout = Given::Value(after);
         self
+    }
+
+    /// Sets `key` to a value the attribute wrote; [`build`](Self::build)
+    /// checks it as any other. A key that does not take this kind of value is
+    /// refused here.
+    pub(crate) fn set_value(mut self, key: &str, value: Value) -> Result<Self, ConfigError> {
+        let nanos = Duration::from_nanos;
+        let percent = |h: u32| {
+            if (1..=10_000).contains(&h) {
+                Given::Value(Percent(h))
+            } else {
+                Given::Invalid(format!(
+                    "must be a percentage in (0, 100] with at most two decimals (got {h} hundredths)"
+                ))
+            }
+        };
+        let factor = |m: u64| {
+            if (1_000_000..=MAX_BACKOFF as u64 * 1_000_000).contains(&m) {
+                Given::Value(Factor(m))
+            } else {
+                Given::Invalid(format!(
+                    "must be a factor from 1 to {MAX_BACKOFF} with at most six decimals (got {m} millionths)"
+                ))
+            }
+        };
+        match (key, value) {
+            ("fail_max", Value::Count(n)) => self.fail_max = Given::Value(n),
+            ("within", Value::Nanos(ns)) => self.within = Given::Value(nanos(ns)),
+            ("failure_rate", Value::Hundredths(h)) => self.failure_rate = percent(h),
+            ("window", Value::Count(k)) => self.window = Given::Value(Window::Calls(k)),
+            ("window", Value::Nanos(ns)) => self.window = Given::Value(Window::Time(nanos(ns))),
+            ("min_calls", Value::Count(n)) => self.min_calls = Given::Value(n),
+            ("slow", Value::Nanos(ns)) => self.slow = Given::Value(nanos(ns)),
+            ("slow_rate", Value::Hundredths(h)) => self.slow_rate = percent(h),
+            ("reset", Value::Nanos(ns)) => self.reset = Given::Value(nanos(ns)),
+            ("backoff", Value::Millionths(m)) => self.backoff = factor(m),
+            ("reset_max", Value::Nanos(ns)) => self.reset_max = Given::Value(nanos(ns)),
+            ("success", Value::Count(n)) => self.success = Given::Value(n),
+            ("half_open", Value::Count(n)) => self.half_open = Given::Value(n),
+            ("timeout", Value::Nanos(ns)) => self.timeout = Given::Value(nanos(ns)),
+            ("max_half_open_wait", Value::Nanos(ns)) => {
+                self.max_half_open_wait = Given::Value(nanos(ns))
+            }
+            ("adaptive", Value::Millionths(m)) => self.adaptive = factor(m),
+            _ => {
+                return Err(ConfigError::new(
+                    key.to_owned(),
+                    format!("does not take {value:?}"),
+                ));
+            }
+        }
+        Ok(self)
     }
 
     /// Sets a key from text, as written in a trace, a config file or an
@@ -922,6 +991,41 @@ mod tests {
     fn err(b: ConfigBuilder) -> (String, String) {
         let e = b.build().unwrap_err();
         (e.field().to_owned(), e.to_string())
+    }
+
+    #[test]
+    fn typed_values_build_the_config_their_text_builds() {
+        let typed = |pairs: &[(&str, Value)]| {
+            pairs
+                .iter()
+                .try_fold(Config::builder(), |b, (k, v)| b.set_value(k, *v))
+                .and_then(ConfigBuilder::build)
+        };
+        let text = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .try_fold(Config::builder(), |b, (k, v)| b.set(k, v))
+                .and_then(ConfigBuilder::build)
+        };
+        assert_eq!(
+            typed(&[
+                ("fail_max", Value::Count(3)),
+                ("reset", Value::Nanos(30_000_000_000))
+            ]),
+            text(&[("fail_max", "3"), ("reset", "30s")])
+        );
+        assert_eq!(
+            typed(&[
+                ("failure_rate", Value::Hundredths(5050)),
+                ("window", Value::Count(20))
+            ]),
+            text(&[("failure_rate", "50.5"), ("window", "20")])
+        );
+        assert!(
+            Config::builder()
+                .set_value("fail_max", Value::Nanos(1))
+                .is_err()
+        );
     }
 
     #[test]

@@ -10,33 +10,37 @@
 //! thread-locals handed between threads, and the stripes are not what the
 //! model checks.
 
+pub(crate) use count::Count;
 #[cfg(breaker_loom)]
 pub(crate) use loom_counters::Counters;
 #[cfg(not(breaker_loom))]
 pub(crate) use striped::Counters;
 
-/// What is counted.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Count {
-    Admitted = 0,
-    Rejected = 1,
-    Successes = 2,
-    Failures = 3,
-    Slow = 4,
-    Cancelled = 5,
-    /// Calls a dry run (MetricsOnly) would have rejected.
-    WouldReject = 6,
-    /// Calls admitted as half-open trials.
-    Trials = 7,
-}
+/// What is counted, shared by both kinds of counters below.
+mod count {
+    /// What is counted.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) enum Count {
+        Admitted = 0,
+        Rejected = 1,
+        Successes = 2,
+        Failures = 3,
+        Slow = 4,
+        Cancelled = 5,
+        /// Calls a dry run (MetricsOnly) would have rejected.
+        WouldReject = 6,
+        /// Calls admitted as half-open trials.
+        Trials = 7,
+    }
 
-const FIELDS: usize = 8;
+    pub(super) const FIELDS: usize = 8;
+}
 
 #[cfg(breaker_loom)]
 mod loom_counters {
     use loom::sync::atomic::{AtomicU64, Ordering};
 
-    use super::{Count, FIELDS};
+    use super::count::{Count, FIELDS};
 
     pub(crate) struct Counters([AtomicU64; FIELDS]);
 
@@ -61,7 +65,7 @@ mod striped {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{LazyLock, Mutex};
 
-    use super::{Count, FIELDS};
+    use super::count::{Count, FIELDS};
 
     /// One thread's counters, alone on its cache lines (two, against the
     /// adjacent-line prefetcher).

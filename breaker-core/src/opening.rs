@@ -26,7 +26,7 @@ use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
 
-use crate::error::{OpenReason, Opening};
+use crate::reason::{OpenReason, Opening};
 
 /// The openings this thread handed out last.
 const SLOTS: usize = 4;
@@ -336,7 +336,7 @@ impl OpeningCell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Reason;
+    use crate::reason::Reason;
     use std::sync::Arc;
     use std::time::Duration;
 

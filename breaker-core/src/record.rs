@@ -104,12 +104,12 @@ impl Default for Rotation {
 /// Cheap to clone: clones write to the same trace.
 #[derive(Clone)]
 pub struct Recorder {
-    shared: Arc<Shared>,
+    recording: Arc<LockedRecording>,
 }
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.shared.lock();
+        let state = self.recording.lock();
         f.debug_struct("Recorder")
             .field("breakers", &state.breakers.len())
             .field("pending", &state.pending.len())
@@ -118,11 +118,12 @@ impl std::fmt::Debug for Recorder {
     }
 }
 
-struct Shared {
+/// The recording, behind the lock its writers and the recorded breakers take.
+struct LockedRecording {
     state: Mutex<Recording>,
 }
 
-impl Shared {
+impl LockedRecording {
     fn lock(&self) -> MutexGuard<'_, Recording> {
         // Every update leaves the recording consistent, so a panic elsewhere
         // (a writer's) does not poison it for good.
@@ -229,7 +230,7 @@ impl Recorder {
         };
         recording.write_header();
         Recorder {
-            shared: Arc::new(Shared {
+            recording: Arc::new(LockedRecording {
                 state: Mutex::new(recording),
             }),
         }
@@ -245,7 +246,7 @@ impl Recorder {
             return false;
         }
         let index = {
-            let mut state = self.shared.lock();
+            let mut state = self.recording.lock();
             if state.stopped {
                 return false;
             }
@@ -263,11 +264,11 @@ impl Recorder {
             state.breakers.len() - 1
         };
         let tap = Arc::new(BreakerTap {
-            shared: self.shared.clone(),
+            recording: self.recording.clone(),
             breaker: index,
         });
         let tapped = breaker.set_tap(tap);
-        let mut state = self.shared.lock();
+        let mut state = self.recording.lock();
         if tapped {
             let line = state.breakers[index].declaration.clone();
             state.write_line(&line);
@@ -281,7 +282,7 @@ impl Recorder {
     /// Writes every line that is ready and flushes the output. Calls still
     /// running stay pending. Returns the recording's first write error.
     pub fn flush(&self) -> io::Result<()> {
-        let mut state = self.shared.lock();
+        let mut state = self.recording.lock();
         state.drain();
         state.flush_output();
         match state.error.take() {
@@ -298,7 +299,7 @@ impl Recorder {
     /// output is flushed, and the breakers' later calls are not recorded.
     pub fn stop(&self) -> io::Result<()> {
         {
-            let mut state = self.shared.lock();
+            let mut state = self.recording.lock();
             if !state.stopped {
                 while !state.pending.is_empty() {
                     state.write_front();
@@ -312,13 +313,13 @@ impl Recorder {
 
 /// One recorded breaker's tap into the shared recording.
 struct BreakerTap {
-    shared: Arc<Shared>,
+    recording: Arc<LockedRecording>,
     breaker: usize,
 }
 
 impl Tap for BreakerTap {
     fn admitted(&self, at: u64) -> Ticket {
-        let mut state = self.shared.lock();
+        let mut state = self.recording.lock();
         if state.stopped {
             return Ticket::NONE;
         }
@@ -328,17 +329,19 @@ impl Tap for BreakerTap {
     }
 
     fn ended(&self, ticket: Ticket, latency: u64, failure: bool) {
-        self.shared
+        self.recording
             .lock()
             .end(ticket, Ended::Outcome { failure, latency });
     }
 
     fn cancelled(&self, ticket: Ticket, latency: u64) {
-        self.shared.lock().end(ticket, Ended::Cancelled { latency });
+        self.recording
+            .lock()
+            .end(ticket, Ended::Cancelled { latency });
     }
 
     fn rejected(&self, at: u64) {
-        let mut state = self.shared.lock();
+        let mut state = self.recording.lock();
         if !state.stopped {
             state.push(self.breaker, at, What::Rejected);
             state.drain();
@@ -346,7 +349,7 @@ impl Tap for BreakerTap {
     }
 
     fn acted(&self, at: u64, action: Action, open_for: Option<u64>) {
-        let mut state = self.shared.lock();
+        let mut state = self.recording.lock();
         if !state.stopped {
             state.push(self.breaker, at, What::Action(action, open_for));
             state.drain();

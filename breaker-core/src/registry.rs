@@ -4,29 +4,16 @@ use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::clock::{Clock, ClockCell, MonotonicClock};
-use crate::event::{Listeners, Transition};
+use crate::breaker::Environment;
+use crate::clock::{Clock, MonotonicClock};
+use crate::event::Transition;
+use crate::jitter::Jitter;
 use crate::overrides::{KeyedSettings, Origin, OverrideError, Overrides, Source};
-use crate::retry::{Jitter, RealSleeper, Sleeper};
+use crate::retry::{RealSleeper, Sleeper};
 use crate::store::Store;
 use crate::{Breaker, Config};
-
-/// What a registry's breakers share: the clock and the registry's listeners.
-pub(crate) struct Shared {
-    pub(crate) clock: ClockCell,
-    pub(crate) listeners: Listeners,
-}
-
-impl Shared {
-    pub(crate) fn new(clock: impl Clock) -> Shared {
-        Shared {
-            clock: ClockCell::new(clock),
-            listeners: Listeners::default(),
-        }
-    }
-}
 
 /// A set of breakers by name, created on first use.
 ///
@@ -49,7 +36,7 @@ impl Shared {
 /// assert_eq!(registry.list().len(), 1);
 /// ```
 pub struct Registry {
-    shared: Arc<Shared>,
+    env: Arc<Environment>,
     breakers: RwLock<BTreeMap<Arc<str>, Entry>>,
     /// The shared-state store every breaker joins (`use_store`).
     store: RwLock<Option<Arc<dyn Store>>>,
@@ -108,22 +95,6 @@ fn sources(base: &Config, origins: BTreeMap<String, Origin>) -> Arc<[Source]> {
         .collect()
 }
 
-/// The keys that the `#[circuit_breaker]` attributes naming breaker `name`
-/// wrote (the first function in sort order wins, as at registration).
-fn attribute_keys(name: &str) -> Vec<&'static str> {
-    let mut sites: Vec<&'static crate::__private::Site> =
-        crate::__private::inventory::iter::<crate::__private::Registration>
-            .into_iter()
-            .map(|registration| registration.0)
-            .filter(|site| site.name == name)
-            .collect();
-    sites.sort_by_key(|site| site.function);
-    sites
-        .first()
-        .map(|site| site.keys.iter().map(|(key, _)| *key).collect())
-        .unwrap_or_default()
-}
-
 /// Why [`Registry::configure`] refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -161,7 +132,7 @@ impl Registry {
     /// An empty registry on the real monotonic clock, without overrides.
     pub fn new() -> Registry {
         Registry {
-            shared: Arc::new(Shared::new(MonotonicClock)),
+            env: Arc::new(Environment::new(MonotonicClock)),
             breakers: RwLock::new(BTreeMap::new()),
             store: RwLock::new(None),
             overrides: RwLock::new(Arc::new(Overrides::new())),
@@ -268,7 +239,7 @@ impl Registry {
             let (config, sources, errors) = self.overridden(name, config());
             created = Some(errors);
             Entry {
-                breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
+                breaker: Breaker::in_environment(name.clone(), config, self.env.clone()),
                 handed_out: AtomicBool::new(false),
                 owner: 0,
                 sources,
@@ -337,7 +308,7 @@ impl Registry {
         }
         let name: Arc<str> = Arc::from(name);
         let (config, sources, errors) = self.overridden(&name, config);
-        let breaker = Breaker::in_shared(name.clone(), config, self.shared.clone());
+        let breaker = Breaker::in_environment(name.clone(), config, self.env.clone());
         breakers.insert(
             name,
             Entry {
@@ -354,8 +325,8 @@ impl Registry {
     }
 
     /// What the registry's breakers share (a keyed breaker's clock).
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    pub(crate) fn environment(&self) -> &Arc<Environment> {
+        &self.env
     }
 
     /// For the keyed breaker `name`: `base` and its `keyed` settings with
@@ -388,7 +359,7 @@ impl Registry {
                 created = true;
                 let sources = sources(&config, BTreeMap::new());
                 Entry {
-                    breaker: Breaker::in_shared(name.clone(), config, self.shared.clone()),
+                    breaker: Breaker::in_environment(name.clone(), config, self.env.clone()),
                     // Held by the keyed breaker: `configure` cannot replace it.
                     handed_out: AtomicBool::new(true),
                     owner,
@@ -439,24 +410,32 @@ impl Registry {
             .get(name)?
             .sources
             .clone();
-        // The attribute's keys written at their default value: the global
-        // registry's breakers are the annotated functions'.
-        let global = GLOBAL_MADE.load(Ordering::Acquire) && std::ptr::eq(self, registry());
-        let annotated = if global {
-            attribute_keys(name)
-        } else {
-            Vec::new()
-        };
         Some(
             crate::KEYS
                 .iter()
-                .zip(sources.iter())
-                .map(|(&key, source)| match source {
-                    Source::Default if annotated.contains(&key) => (key, Source::Code),
-                    source => (key, source.clone()),
-                })
+                .copied()
+                .zip(sources.iter().cloned())
                 .collect(),
         )
+    }
+
+    /// Marks `keys` of breaker `name` as written by the program where they
+    /// stand at their default: an attribute wrote them (`success = 2`),
+    /// which the [`Config`] it built cannot tell from a default.
+    pub(crate) fn written_in_code(&self, name: &str, keys: &[&str]) {
+        let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = breakers.get_mut(name) else {
+            return;
+        };
+        let sources: Vec<Source> = crate::KEYS
+            .iter()
+            .zip(entry.sources.iter())
+            .map(|(key, source)| match source {
+                Source::Default if keys.contains(key) => Source::Code,
+                source => source.clone(),
+            })
+            .collect();
+        entry.sources = sources.into();
     }
 
     /// Every breaker, sorted by name.
@@ -514,7 +493,7 @@ impl Registry {
     /// from now on. Install it before traffic: times already recorded were read
     /// on the previous clock.
     pub fn use_clock(&self, clock: impl Clock) {
-        self.shared.clock.install(clock);
+        self.env.clock.install(clock);
     }
 
     /// Shares the state of every breaker of this registry, existing and
@@ -540,7 +519,7 @@ impl Registry {
     /// Calls `listener` with every transition of every breaker of this
     /// registry, existing and future (see [`Breaker::on_transition`]).
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
-        self.shared.listeners.add(Arc::new(listener));
+        self.env.listeners.add(Arc::new(listener));
     }
 }
 
@@ -550,31 +529,4 @@ impl std::fmt::Debug for Registry {
             .field("breakers", &self.names())
             .finish()
     }
-}
-
-/// Created with every annotated function's breaker already in it, so that
-/// operators see (and can act on) them before any traffic, and with the
-/// process's overrides (environment and `BREAKER_CONFIG`), read once, here.
-static GLOBAL: LazyLock<Registry> = LazyLock::new(|| {
-    let registry = Registry::with_overrides(Overrides::from_process());
-    crate::__private::register_annotated(&registry);
-    GLOBAL_MADE.store(true, Ordering::Release);
-    registry
-});
-
-/// Whether [`GLOBAL`] has been made, so that asking whether a registry is
-/// the global one never makes it.
-static GLOBAL_MADE: AtomicBool = AtomicBool::new(false);
-
-/// The program's registry: every `#[circuit_breaker]` function's breaker is
-/// in it, and operators find breakers there by name.
-///
-/// When first touched it reads the operators' overrides once (the
-/// `BREAKER_<NAME>_<KEY>` variables, and the TOML file named by
-/// `BREAKER_CONFIG` with the `config-file` feature; see
-/// [`overrides`](crate::overrides)), then creates every annotated function's
-/// breaker with them applied. Mistakes in them are logged then: install the
-/// `tracing` subscriber first, or read [`Registry::config_errors`].
-pub fn registry() -> &'static Registry {
-    &GLOBAL
 }

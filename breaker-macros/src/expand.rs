@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
-use crate::model::Attr;
+use crate::model::{Attr, ConfigValue};
 use crate::valid::return_span;
 
 /// The guarded function: the same signature, attributes and visibility, a new body.
@@ -23,10 +23,15 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
-    let keys = attr
-        .config_keys()
-        .into_iter()
-        .map(|(k, v)| quote!((#k, #v)));
+    let keys = attr.config_keys().into_iter().map(|(k, v)| {
+        let v = match v {
+            ConfigValue::Count(n) => quote!(Count(#n)),
+            ConfigValue::Nanos(ns) => quote!(Nanos(#ns)),
+            ConfigValue::Hundredths(h) => quote!(Hundredths(#h)),
+            ConfigValue::Millionths(m) => quote!(Millionths(#m)),
+        };
+        quote!((#k, ::breaker_core::__private::Value::#v))
+    });
     let site = quote! {
         static __CB_SITE: ::breaker_core::__private::Site = ::breaker_core::__private::Site {
             name: #name,

@@ -29,7 +29,7 @@
 //!     static __CB_SITE: Site = Site {
 //!         name: "db",
 //!         function: concat!(module_path!(), "::", "load"),
-//!         keys: &[("fail_max", "3"), ("reset", "10000000000ns")],
+//!         keys: &[("fail_max", Value::Count(3)), ("reset", Value::Nanos(10_000_000_000))],
 //!     };
 //!     inventory::submit! { Registration(&__CB_SITE) }
 //!     // Looked up once per call site, then one atomic load per call.

@@ -176,55 +176,53 @@ impl Attr {
     }
 }
 
+/// A configuration value in the type breaker-core takes it
+/// (`__private::Value`): the expansion writes it as is, never as text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigValue {
+    /// A whole number, or a count window.
+    Count(u32),
+    /// A duration in nanoseconds, or a time window.
+    Nanos(u64),
+    /// A percentage in hundredths.
+    Hundredths(u32),
+    /// A factor in millionths.
+    Millionths(u64),
+}
+
 impl Attr {
-    /// The configuration in breaker-core's text form (`("reset", "30000000000ns")`),
-    /// which `Config::builder().set(key, value)` reads back exactly.
-    pub fn config_keys(&self) -> Vec<(&'static str, String)> {
-        let mut keys = Vec::new();
-        let mut count = |key, v: &Option<Spanned<u32>>| {
-            if let Some(v) = v {
-                keys.push((key, v.value.to_string()));
-            }
-        };
-        count("fail_max", &self.fail_max);
-        count("min_calls", &self.min_calls);
-        count("success", &self.success);
-        count("half_open", &self.half_open);
-        let nanos = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| format!("{}ns", v.value));
-        let percent = |v: &Option<Spanned<u32>>| v.as_ref().map(|v| hundredths(v.value));
+    /// The breaker's configuration as `(key, value)` pairs, in the order the
+    /// keys are checked (`("reset", ConfigValue::Nanos(30_000_000_000))`).
+    pub fn config_keys(&self) -> Vec<(&'static str, ConfigValue)> {
+        let count = |v: &Option<Spanned<u32>>| v.as_ref().map(|v| ConfigValue::Count(v.value));
+        let nanos = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| ConfigValue::Nanos(v.value));
+        let percent =
+            |v: &Option<Spanned<u32>>| v.as_ref().map(|v| ConfigValue::Hundredths(v.value));
+        let factor =
+            |v: &Option<Spanned<u64>>| v.as_ref().map(|v| ConfigValue::Millionths(v.value));
         let window = self.window.as_ref().map(|w| match w.value {
-            Window::Calls(k) => k.to_string(),
-            Window::Time(nanos) => format!("{nanos}ns"),
+            Window::Calls(k) => ConfigValue::Count(k),
+            Window::Time(nanos) => ConfigValue::Nanos(nanos),
         });
-        let backoff = self.backoff.as_ref().map(|b| millionths(b.value));
-        let adaptive = self.adaptive.as_ref().map(|k| millionths(k.value));
-        for (key, value) in [
+        [
+            ("fail_max", count(&self.fail_max)),
+            ("min_calls", count(&self.min_calls)),
+            ("success", count(&self.success)),
+            ("half_open", count(&self.half_open)),
             ("within", nanos(&self.within)),
             ("failure_rate", percent(&self.failure_rate)),
             ("window", window),
             ("slow", nanos(&self.slow)),
             ("slow_rate", percent(&self.slow_rate)),
             ("reset", nanos(&self.reset)),
-            ("backoff", backoff),
-            ("adaptive", adaptive),
+            ("backoff", factor(&self.backoff)),
+            ("adaptive", factor(&self.adaptive)),
             ("reset_max", nanos(&self.reset_max)),
             ("timeout", nanos(&self.timeout)),
             ("max_half_open_wait", nanos(&self.max_half_open_wait)),
-        ] {
-            if let Some(value) = value {
-                keys.push((key, value));
-            }
-        }
-        keys
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect()
     }
-}
-
-/// `5050` as `"50.50"`.
-fn hundredths(value: u32) -> String {
-    format!("{}.{:02}", value / 100, value % 100)
-}
-
-/// `1_500_000` as `"1.500000"`.
-fn millionths(value: u64) -> String {
-    format!("{}.{:06}", value / 1_000_000, value % 1_000_000)
 }

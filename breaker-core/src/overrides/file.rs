@@ -7,7 +7,7 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
-use super::{Origin, OverrideError, Setting};
+use super::setting::{Origin, OverrideError, Setting};
 
 /// The file's settings by breaker name, and the entries that were not a
 /// breaker's table (reported, and left out).

@@ -18,7 +18,7 @@
 //! same calls.
 
 use crate::config::Factor;
-use crate::retry::Jitter;
+use crate::jitter::Jitter;
 
 /// Buckets per window.
 const BUCKETS: u64 = 10;

@@ -1,188 +1,26 @@
-//! The trip policies that keep windows: failures within a time, and the
-//! failure- and slow-call-rate policies. The consecutive policy needs no window:
-//! its run lives in the breaker's state word, so it stays lock-free.
+//! The trip policies, one file each: the consecutive run, failures within a
+//! time, the failure- and slow-call rates, and adaptive throttling; and the
+//! one function that asks them, in order, whether a Closed breaker opens
+//! (`closed::decide`).
 //!
 //! Each policy sees every outcome of the current Closed period, in the order
-//! they ended, and answers whether that outcome opens the breaker.
+//! they ended, and answers whether that outcome opens the breaker. A new
+//! policy is a file here and a line in `windows.rs` (or in `closed.rs`, if it
+//! keeps no window). This module only says what the state machine may use.
 
 mod adaptive;
 mod batched;
+mod closed;
+mod consecutive;
+mod outcome;
+mod period;
 mod rate;
+mod windows;
 mod within;
 
-use std::time::Duration;
-
-use crate::Reason;
-use crate::config::{Config, Percent};
-pub(crate) use adaptive::Adaptive;
 pub(crate) use batched::Batched;
-pub(crate) use rate::RateWindow;
-pub(crate) use within::FailuresWithin;
-
-/// One outcome as the policies see it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Outcome {
-    /// When the call ended, in clock nanoseconds.
-    pub(crate) at: u64,
-    pub(crate) failure: bool,
-    pub(crate) slow: bool,
-}
-
-/// Why a windowed policy trips: a plain value, so the common answer (no
-/// trip) moves no `Reason` (which has drop glue) through the stack.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Trip {
-    Consecutive {
-        failures: u32,
-    },
-    FailuresWithin {
-        failures: u32,
-        within: Duration,
-    },
-    FailureRate {
-        failures: u32,
-        calls: u32,
-        threshold: Percent,
-    },
-    SlowCallRate {
-        slow: u32,
-        calls: u32,
-        threshold: Percent,
-    },
-}
-
-impl From<Trip> for Reason {
-    fn from(trip: Trip) -> Reason {
-        match trip {
-            Trip::Consecutive { failures } => Reason::ConsecutiveFailures { failures },
-            Trip::FailuresWithin { failures, within } => {
-                Reason::FailuresWithin { failures, within }
-            }
-            Trip::FailureRate {
-                failures,
-                calls,
-                threshold,
-            } => Reason::FailureRate {
-                failures,
-                calls,
-                threshold,
-            },
-            Trip::SlowCallRate {
-                slow,
-                calls,
-                threshold,
-            } => Reason::SlowCallRate {
-                slow,
-                calls,
-                threshold,
-            },
-        }
-    }
-}
-
-/// The windowed policies of one breaker, cleared whenever it enters Closed.
-pub(crate) struct Windows {
-    within: Option<FailuresWithin>,
-    rate: Option<RateWindow>,
-    adaptive: Option<Adaptive>,
-}
-
-impl Windows {
-    /// `None` when the config has no windowed policy.
-    pub(crate) fn for_config(config: &Config) -> Option<Windows> {
-        let within = config
-            .failures_within()
-            .map(|(n, w)| FailuresWithin::new(n, w));
-        let rate = config.has_rate_policy().then(|| RateWindow::new(config));
-        let adaptive = config
-            .adaptive()
-            .zip(config.adaptive_window())
-            .map(|(k, window)| Adaptive::new(k, nanos(window)));
-        (within.is_some() || rate.is_some() || adaptive.is_some()).then_some(Windows {
-            within,
-            rate,
-            adaptive,
-        })
-    }
-
-    /// Adaptive throttling's answer for a call arriving at `now`: whether to
-    /// drop it (never without `adaptive`).
-    pub(crate) fn throttle(&mut self, now: u64, random: &crate::retry::Jitter) -> bool {
-        self.adaptive.as_mut().is_some_and(|a| a.admit(now, random))
-    }
-
-    /// Adaptive throttling's drop probability at `now`.
-    pub(crate) fn drop_probability(&self, now: u64) -> Option<f64> {
-        self.adaptive.as_ref().map(|a| a.drop_probability(now))
-    }
-
-    /// Feeds one outcome to policies 2 to 4 of SEMANTICS.md, in that order;
-    /// returns why the first that trips does.
-    #[inline(always)]
-    pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
-        // Every policy sees every outcome, even after one tripped.
-        if let Some(adaptive) = &mut self.adaptive {
-            if !outcome.failure {
-                adaptive.accepted(outcome.at);
-            }
-        }
-        let within = self.within.as_mut().and_then(|w| w.record(outcome));
-        let rate = self.rate.as_mut().and_then(|r| r.record(outcome));
-        within.or(rate)
-    }
-
-    /// Whether successes on a full window may be batched (see `batched`):
-    /// with a count window and no adaptive throttling, which counts successes
-    /// as they end. The time window of `within` only looks at failures.
-    pub(crate) fn batches_successes(&self) -> bool {
-        self.adaptive.is_none() && self.rate.as_ref().is_some_and(RateWindow::counts_calls)
-    }
-
-    /// Whether the count window holds its K outcomes.
-    #[inline]
-    pub(crate) fn is_full(&self) -> bool {
-        self.rate.as_ref().is_some_and(RateWindow::is_full)
-    }
-
-    /// Successes batched while the count window was full, in one step.
-    #[inline]
-    pub(crate) fn successes(&mut self, count: u32) {
-        if let Some(rate) = &mut self.rate {
-            rate.successes(count);
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        if let Some(within) = &mut self.within {
-            within.clear();
-        }
-        if let Some(rate) = &mut self.rate {
-            rate.clear();
-        }
-        if let Some(adaptive) = &mut self.adaptive {
-            adaptive.clear();
-        }
-    }
-
-    /// The failure and slow-call rates (percent) over the window, once it holds
-    /// `min_calls` outcomes.
-    pub(crate) fn rates(&self, now: u64) -> Option<(f64, f64)> {
-        self.rate.as_ref().and_then(|r| r.rates(now))
-    }
-}
-
-/// The open period after a failed (or undecided) trial, given the previous
-/// one: grown by `backoff` up to `reset_max`, or `reset` without backoff.
-pub(crate) fn reopen_period(config: &Config, previous: u64) -> u64 {
-    match config.backoff() {
-        Some(factor) => {
-            let cap = config.reset_max().map_or(u64::MAX, nanos);
-            factor.apply(previous).min(cap)
-        }
-        None => nanos(config.reset()),
-    }
-}
-
-pub(crate) fn nanos(d: Duration) -> u64 {
-    crate::clock::saturating_nanos(d)
-}
+pub(crate) use closed::decide as decide_closed;
+pub(crate) use consecutive::Consecutive;
+pub(crate) use outcome::{Outcome, Trip};
+pub(crate) use period::{nanos, reopen_period};
+pub(crate) use windows::Windows;

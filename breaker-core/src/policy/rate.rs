@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use super::{Outcome, Trip, nanos};
+use super::outcome::{Outcome, Trip};
+use super::period::nanos;
 use crate::config::{Config, Percent, Window};
 
 const FAILURE: u8 = 1;

@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{Outcome, Trip, nanos};
+use super::outcome::{Outcome, Trip};
+use super::period::nanos;
 
 pub(crate) struct FailuresWithin {
     max: u32,

@@ -19,9 +19,9 @@
 //! design and its guarantees are in `docs/shared-state.md`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::{Breaker, Reason, State};
+use crate::Breaker;
+pub use crate::breaker::{Change, Link, Remote, Trial};
 
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -40,84 +40,21 @@ pub trait Store: Send + Sync + 'static {
     fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>>;
 }
 
-/// One breaker's connection to a [`Store`]. Every method returns quickly;
-/// none may panic.
-pub trait Link: Send + Sync + 'static {
-    /// The breaker made a transition of its own (or an operator acted on it).
-    /// Called under the breaker's control lock: queue the change, do not wait.
-    fn publish(&self, change: &Change);
-
-    /// A call would start a half-open trial: may this process take one of the
-    /// cluster's `half_open` trial permits? Waits at most the store's budget.
-    fn acquire_trial(&self) -> Trial;
-
-    /// A trial that took a permit with [`Trial::Granted`] ended (or was
-    /// cancelled) without ending the half-open period.
-    fn release_trial(&self);
-
-    /// Whether the breaker should call [`failure`](Link::failure) for each
-    /// failure it records in Closed (cluster-wide failure counting).
-    fn counts_failures(&self) -> bool {
-        false
-    }
-
-    /// A failure recorded in Closed, when [`counts_failures`](Link::counts_failures).
-    fn failure(&self) {}
-}
-
-/// The answer to [`Link::acquire_trial`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trial {
-    /// A cluster-wide permit was taken: give it back with
-    /// [`Link::release_trial`].
-    Granted,
-    /// Every cluster-wide permit is taken: reject the call.
-    Denied,
-    /// The store cannot tell (it is unreachable): decide on local state alone.
-    Local,
-}
-
-/// A transition (or manual action) of a breaker, as shared with other processes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Change {
-    /// The state entered (or kept, for an action that changes nothing but
-    /// takes effect, such as `trip()` while Open).
-    pub to: State,
-    /// When entering Open: the length of the open period.
-    pub open_for: Duration,
-    /// Why.
-    pub reason: Reason,
-    /// Whether an operator did it: an operator's action always wins over what
-    /// the store holds, a policy's decision may be overruled (an Open seen
-    /// elsewhere wins over a local close).
-    pub manual: bool,
-}
-
-/// What a store learned from another process, to apply to a local breaker.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Remote {
-    /// The shared state: `Closed`, `Open`, `ForcedOpen` or `Disabled`
-    /// (half-open is never shared: every process moves to it on its own, when
-    /// its first call after the open period arrives).
-    pub state: State,
-    /// In Open: the time left of the open period, measured by the store.
-    pub remaining: Duration,
-    /// In Open: the open period's length (what backoff grows from).
-    pub period: Duration,
-    /// Why, as the process that made the transition reported it.
-    pub reason: Arc<str>,
-}
-
-impl Remote {
-    /// A remote state.
-    pub fn new(state: State, remaining: Duration, period: Duration, reason: Arc<str>) -> Remote {
-        Remote {
-            state,
-            remaining,
-            period,
-            reason,
+// Joining a store is the store's business, so it is written here: the state
+// machine only holds the link it is given.
+impl Breaker {
+    /// Joins this breaker to a shared-state [`Store`]: from then on its
+    /// transitions are shared with the breakers of the same name in other
+    /// processes, and theirs are applied here (see the `store` module). A
+    /// breaker joins one store, once: `false` if it had joined one already
+    /// or the store declined.
+    pub fn use_store(&self, store: &dyn Store) -> bool {
+        if self.has_link() {
+            return false;
+        }
+        match store.attach(self) {
+            Some(link) => self.set_link(link),
+            None => false,
         }
     }
 }
@@ -130,7 +67,7 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
-    use crate::{Action, Config, Error, Registry};
+    use crate::{Action, Config, Error, Reason, Registry, State};
 
     /// A store that records what the core asks of it.
     #[derive(Default)]

@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::super::Remote;
+use crate::store::Remote;
 use crate::{Config, MAX_DURATION, State};
 
 /// How far ahead of Redis' clock (`TIME`, in µs) an epoch may be.
@@ -102,7 +102,7 @@ impl Refused {
 
 /// A shared state that passed every check.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Shared {
+pub(super) struct CheckedState {
     pub epoch: u64,
     pub remote: Remote,
 }
@@ -123,7 +123,7 @@ impl Limits {
         let partial = u64::from(longest.subsec_nanos() % 1_000_000 != 0);
         Limits {
             now_us,
-            longest_ms: super::millis(longest).saturating_add(partial),
+            longest_ms: millis(longest).saturating_add(partial),
         }
     }
 
@@ -169,7 +169,7 @@ pub(super) type PublishReply = (u64, u64, u64, Field, Field, Field, Field, Field
 /// no `state` field), `Ok(Some)` when every field this state needs parses and
 /// is within `limits`. For a state other than Open, `opened_at` and `period`
 /// mean nothing and are not read.
-pub(super) fn check_hash(raw: &RawHash, config: &Config) -> Result<Option<Shared>, Refused> {
+pub(super) fn check_hash(raw: &RawHash, config: &Config) -> Result<Option<CheckedState>, Refused> {
     let (now_ms, now_us, state, epoch, opened_at, period, reason) = raw;
     let limits = Limits::new(config, *now_us);
     let Some(state) = state else {
@@ -192,7 +192,7 @@ pub(super) fn check_hash(raw: &RawHash, config: &Config) -> Result<Option<Shared
     } else {
         (0, 0)
     };
-    Ok(Some(Shared {
+    Ok(Some(CheckedState {
         epoch,
         remote: remote(
             state,
@@ -253,12 +253,12 @@ impl<'a> Message<'a> {
     }
 
     /// The message as a shared state, if it is within `limits`.
-    pub fn check(&self, limits: &Limits) -> Result<Shared, Refused> {
+    pub fn check(&self, limits: &Limits) -> Result<CheckedState, Refused> {
         let epoch = self.epoch_within(limits)?;
         if self.state == State::Open {
             limits.check_open(self.remaining_ms, self.period_ms)?;
         }
-        Ok(Shared {
+        Ok(CheckedState {
             epoch,
             remote: remote(
                 self.state,
@@ -332,6 +332,11 @@ pub(super) fn parse_state(name: &str) -> Option<State> {
         "metrics_only" => Some(State::MetricsOnly),
         _ => None,
     }
+}
+
+/// A duration in whole milliseconds, saturating: Redis' unit for periods.
+pub(super) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -41,7 +41,9 @@ use crate::{Breaker, State};
 
 mod wire;
 
-use wire::{EPOCH_SKEW, Fault, Limits, Message, PublishReply, RawHash, Refused, Shared};
+use wire::{
+    CheckedState, EPOCH_SKEW, Fault, Limits, Message, PublishReply, RawHash, Refused, millis,
+};
 
 /// How to reach Redis and how long anything may wait for it.
 #[derive(Clone)]
@@ -567,10 +569,6 @@ fn next_origin() -> String {
         format!("{}.{nanos:x}", std::process::id())
     });
     format!("{}.{}", *PROCESS, SEQ.fetch_add(1, Ordering::Relaxed))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The state names written in Redis.
@@ -1115,7 +1113,7 @@ fn checked(
     link: &LinkState,
     breaker: &Breaker,
     raw: &RawHash,
-) -> Option<Option<Shared>> {
+) -> Option<Option<CheckedState>> {
     match wire::check_hash(raw, breaker.config()) {
         Ok(None) => {
             link.seen.store(0, Ordering::Release);
@@ -1145,7 +1143,7 @@ fn take_held(core: &Core, link: &LinkState, raw: &RawHash, overruled: bool) {
     }
 }
 
-fn adopt(link: &LinkState, breaker: &Breaker, shared: &Shared) {
+fn adopt(link: &LinkState, breaker: &Breaker, shared: &CheckedState) {
     link.adoptions.fetch_add(1, Ordering::AcqRel);
     breaker.adopt(&shared.remote);
 }

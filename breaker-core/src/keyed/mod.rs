@@ -88,9 +88,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use crate::breaker::Environment;
 use crate::clock::{Clock, MonotonicClock, saturating_nanos};
 use crate::overrides::KeyedSettings;
-use crate::registry::Shared;
 use crate::{Breaker, Config, ConfigError, Error, Registry, State};
 use table::{Slot, Table};
 
@@ -152,21 +152,21 @@ enum Home {
     /// Registered: listed and found by name; the registry's clock and listeners.
     Registry(&'static Registry),
     /// Unregistered, on their own clock.
-    Alone(Arc<Shared>),
+    Alone(Arc<Environment>),
 }
 
 impl Home {
-    fn shared(&self) -> &Arc<Shared> {
+    fn environment(&self) -> &Arc<Environment> {
         match self {
-            Home::Registry(registry) => registry.shared(),
-            Home::Alone(shared) => shared,
+            Home::Registry(registry) => registry.environment(),
+            Home::Alone(env) => env,
         }
     }
 
     fn create(&self, name: &str, config: Config, owner: u64) -> Breaker {
         match self {
             Home::Registry(registry) => registry.register_key(name, config, owner),
-            Home::Alone(shared) => Breaker::in_shared(Arc::from(name), config, shared.clone()),
+            Home::Alone(env) => Breaker::in_environment(Arc::from(name), config, env.clone()),
         }
     }
 
@@ -232,7 +232,7 @@ where
     /// The keys' breakers read `clock` and are not registered (default: the
     /// real monotonic clock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.home = Some(Home::Alone(Arc::new(Shared::new(clock))));
+        self.home = Some(Home::Alone(Arc::new(Environment::new(clock))));
         self
     }
 
@@ -281,7 +281,7 @@ where
         }
         let home = self
             .home
-            .unwrap_or_else(|| Home::Alone(Arc::new(Shared::new(MonotonicClock))));
+            .unwrap_or_else(|| Home::Alone(Arc::new(Environment::new(MonotonicClock))));
         let registry = match &home {
             Home::Registry(registry) => Some(*registry),
             Home::Alone(_) => None,
@@ -555,7 +555,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
     /// The cheap reading of the breakers' clock: what uses are stamped with.
     #[inline]
     fn now(&self) -> u64 {
-        self.home.shared().clock.coarse_ns().0
+        self.home.environment().clock.coarse_ns().0
     }
 
     fn admin(&self) -> MutexGuard<'_, Admin> {

@@ -46,7 +46,6 @@
 //! `retry_backoff` belong to the function's code and are refused.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -54,6 +53,10 @@ use crate::{Config, ConfigBuilder, ConfigError, KEYS};
 
 #[cfg(feature = "config-file")]
 mod file;
+mod setting;
+
+use setting::Setting;
+pub use setting::{Origin, OverrideError, Source};
 
 /// The variable that names the TOML file of overrides.
 pub const CONFIG_VAR: &str = "BREAKER_CONFIG";
@@ -101,141 +104,6 @@ fn env_prefix(name: &str) -> String {
         })
         .collect();
     format!("{ENV_PREFIX}{name}_")
-}
-
-/// Where an override was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Origin {
-    /// A place in the TOML file. Line and column count from 1; both are 0
-    /// for a mistake about the file as a whole (it cannot be read).
-    File {
-        /// The file, as `BREAKER_CONFIG` (or the caller) named it.
-        path: PathBuf,
-        /// The line, from 1.
-        line: usize,
-        /// The column, in characters, from 1.
-        column: usize,
-    },
-    /// An environment variable.
-    Env {
-        /// The variable's name.
-        var: String,
-    },
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::File { path, line: 0, .. } => write!(f, "{}", path.display()),
-            Origin::File { path, line, column } => {
-                write!(f, "{}:{line}:{column}", path.display())
-            }
-            Origin::Env { var } => write!(f, "environment variable `{var}`"),
-        }
-    }
-}
-
-/// Where one key of a breaker's configuration got the value the breaker
-/// runs with ([`Registry::config_sources`](crate::Registry::config_sources)).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Source {
-    /// Nobody wrote the key: the default value.
-    Default,
-    /// The program: the `#[circuit_breaker]` attribute, or the [`Config`]
-    /// given to `get_or_create` or `configure`. A key written in code at its
-    /// default value (`success = 2`) counts as written when the attribute
-    /// wrote it; a [`Config`] built in code does not remember such keys.
-    Code,
-    /// An operator's override: the file or the environment variable.
-    Override(Origin),
-}
-
-impl Source {
-    /// `default`, `code`, `file` or `env`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Source::Default => "default",
-            Source::Code => "code",
-            Source::Override(Origin::File { .. }) => "file",
-            Source::Override(Origin::Env { .. }) => "env",
-        }
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Override(origin) => write!(f, "{origin}"),
-            other => f.write_str(other.as_str()),
-        }
-    }
-}
-
-/// A mistake in the overrides: where, which breaker and key, and what is
-/// allowed. The breaker it concerns keeps its base configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OverrideError {
-    origin: Origin,
-    breaker: Option<String>,
-    key: Option<String>,
-    message: String,
-}
-
-impl OverrideError {
-    fn new(origin: Origin, breaker: Option<&str>, key: Option<&str>, message: String) -> Self {
-        OverrideError {
-            origin,
-            breaker: breaker.map(str::to_owned),
-            key: key.map(str::to_owned),
-            message,
-        }
-    }
-
-    /// Where the mistake was written.
-    pub fn origin(&self) -> &Origin {
-        &self.origin
-    }
-
-    /// The breaker it concerns, when it concerns one.
-    pub fn breaker(&self) -> Option<&str> {
-        self.breaker.as_deref()
-    }
-
-    /// The key at fault, when there is one.
-    pub fn key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-
-    /// What was wrong and what is allowed.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for OverrideError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.origin)?;
-        match (&self.breaker, &self.key) {
-            (Some(b), Some(k)) => write!(f, "breaker `{b}`, `{k}`: ")?,
-            (Some(b), None) => write!(f, "breaker `{b}`: ")?,
-            (None, Some(k)) => write!(f, "`{k}`: ")?,
-            (None, None) => {}
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for OverrideError {}
-
-/// One `key = value` of the overrides, with where its key and value were written.
-#[derive(Clone, Debug)]
-struct Setting {
-    key: String,
-    value: String,
-    key_at: Origin,
-    value_at: Origin,
 }
 
 /// The overrides of every breaker, read once: the file's tables and the
@@ -578,7 +446,9 @@ impl KeyedSettings {
     /// Sets `key` (one of [`KEYED_KEYS`]) from its text, as the attribute
     /// writes it.
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let max = crate::keyed::MAX_KEYS;
+        // The vocabulary's limit, not keyed's constant: overrides stand below
+        // the keyed breakers that read them.
+        let max = breaker_vocab::keys::MAX_KEYS as usize;
         match key {
             "max_keys" => match value.trim().parse::<usize>() {
                 Ok(n) if (1..=max).contains(&n) => self.max_keys = n,
@@ -595,30 +465,6 @@ impl KeyedSettings {
             },
         }
         Ok(())
-    }
-}
-
-impl Setting {
-    fn error(&self, name: &str, message: String) -> OverrideError {
-        OverrideError::new(self.key_at.clone(), Some(name), Some(&self.key), message)
-    }
-
-    fn value_error(&self, name: &str, message: String) -> OverrideError {
-        OverrideError::new(self.value_at.clone(), Some(name), Some(&self.key), message)
-    }
-
-    fn config_error(&self, name: &str, error: &ConfigError) -> OverrideError {
-        let at = if error.message().starts_with("unknown key") {
-            &self.key_at
-        } else {
-            &self.value_at
-        };
-        OverrideError::new(
-            at.clone(),
-            Some(name),
-            Some(error.field()),
-            error.message().to_owned(),
-        )
     }
 }
 

@@ -1,0 +1,237 @@
+//! The guarded call itself: a call site's [`Handle`] finds its breaker once,
+//! and [`Call`] carries the admitted call's permit until [`run`] or
+//! [`run_async`] records its outcome. This is the hot path of every
+//! annotated function, so its `#[inline]` attributes are deliberate.
+
+use std::future::Future;
+use std::sync::{Once, OnceLock};
+use std::time::Duration;
+
+use super::{Site, register_annotated};
+use crate::{Breaker, Error, Permit};
+
+/// A call site's breaker, looked up in the global registry on the first call
+/// and kept: later calls cost one atomic load, no map lookup, no hashing.
+#[derive(Debug)]
+pub struct Handle {
+    site: &'static Site,
+    breaker: OnceLock<Breaker>,
+}
+
+impl Handle {
+    /// A handle for `site`, usable in a `static`.
+    pub const fn new(site: &'static Site) -> Handle {
+        Handle {
+            site,
+            breaker: OnceLock::new(),
+        }
+    }
+
+    /// The breaker, from the global registry. The first lookup of any handle
+    /// also registers every annotated function, so that the rule of which
+    /// configuration wins holds whichever function runs first.
+    #[inline(always)]
+    pub fn breaker(&'static self) -> &'static Breaker {
+        match self.breaker.get() {
+            Some(breaker) => breaker,
+            None => self.look_up(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn look_up(&'static self) -> &'static Breaker {
+        self.breaker.get_or_init(|| {
+            static ANNOTATED: Once = Once::new();
+            let registry = crate::registry();
+            ANNOTATED.call_once(|| register_annotated(registry));
+            registry.get_or_create(self.site.name, || self.site.config())
+        })
+    }
+
+    /// The `timeout` of the breaker's configuration (an operator may have
+    /// overridden the attribute's), else the attribute's own.
+    #[inline]
+    pub fn timeout(&'static self, written: Duration) -> Duration {
+        self.breaker().config().timeout().unwrap_or(written)
+    }
+
+    /// Asks the breaker to admit one call.
+    // Always inlined, into the user's crate too: out of line, its `Result`
+    // came back through memory, written in narrower stores than the caller
+    // read it with, and the caller stalled on store forwarding.
+    #[inline(always)]
+    pub fn acquire(&'static self) -> Result<Call<'static>, Error> {
+        acquire(self.breaker())
+    }
+}
+
+/// Asks `breaker` (a key's, from [`KeyedHandle::breaker`]) to admit one call.
+#[inline(always)]
+pub fn acquire(breaker: &Breaker) -> Result<Call<'_>, Error> {
+    breaker.acquire().map(|permit| Call {
+        breaker,
+        permit: Some(permit),
+    })
+}
+
+/// The `timeout` of a key's breaker's configuration, else the attribute's own.
+#[inline]
+pub fn timeout_of(breaker: &Breaker, written: Duration) -> Duration {
+    breaker.config().timeout().unwrap_or(written)
+}
+
+/// The permit of one admitted call, until its outcome is recorded.
+///
+/// Dropped without an outcome (an async call whose future was dropped), the
+/// permit records the call as cancelled.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub struct Call<'a> {
+    breaker: &'a Breaker,
+    permit: Option<Permit<'a>>,
+}
+
+impl Call<'_> {
+    /// Records a success (also for an error the `failure` predicate excuses).
+    /// By value, as `Breaker::call` records: a permit taken out of a borrowed
+    /// call left a `None` to drop, and kept the call in memory for it.
+    #[inline(always)]
+    pub fn success(self) {
+        if let Some(permit) = self.permit {
+            let _ = permit.success();
+        }
+    }
+
+    /// Records a failure; `message` is called only if the failure opens the breaker.
+    #[inline]
+    pub fn failure(self, message: impl FnOnce() -> String) {
+        if let Some(permit) = self.permit {
+            let _ = permit.failure_with(message);
+        }
+    }
+
+    /// Records a failure of a call still borrowed (a panic while polled).
+    fn failure_in_place(&mut self, message: impl FnOnce() -> String) {
+        if let Some(permit) = self.permit.take() {
+            let _ = permit.failure_with(message);
+        }
+    }
+
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    fn timed_out(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            let _ = permit.timeout();
+        }
+    }
+}
+
+// Both are held by `FailOnUnwind` while the body runs: a sync body's call by
+// value, an async body's borrowed across its polls. A panic is a failure,
+// then unwinds on; a normal return forgets the guard and pays nothing.
+impl crate::breaker::RecordsPanic for Call<'_> {
+    fn panicked(self) {
+        self.failure(|| "panicked".to_owned());
+    }
+}
+
+impl crate::breaker::RecordsPanic for &mut Call<'_> {
+    fn panicked(self) {
+        self.failure_in_place(|| "panicked".to_owned());
+    }
+}
+
+/// Runs a sync body once, and hands the call back for its outcome. Taking
+/// `FnOnce` makes the closure own what it captures, so a body may return
+/// borrows of its `&mut` arguments; the expansion names `R`, so the body is
+/// checked against the return type. The call is held by value, as
+/// `Breaker::call` holds its permit: borrowed, it had to live in memory for
+/// the unwinding path, and every call stored and reloaded it.
+#[inline(always)]
+pub fn run<'a, R, F: FnOnce() -> R>(call: Call<'a>, body: F) -> (R, Call<'a>) {
+    let armed = crate::breaker::FailOnUnwind(Some(call));
+    let output = body();
+    match armed.release() {
+        Some(call) => (output, call),
+        None => unreachable!("armed with a call"),
+    }
+}
+
+/// Runs an async body to completion. A panic while it is polled is recorded
+/// as a failure; dropping the returned future first leaves the call cancelled.
+#[inline(always)]
+pub fn run_async<'c, 'b, F: Future>(call: &'c mut Call<'b>, body: F) -> RunAsync<'c, 'b, F> {
+    RunAsync { call, body }
+}
+
+/// The future of [`run_async`]: the body, polled in place under a guard that
+/// records a panic. A future of its own rather than an `async fn`, whose
+/// state machine pinned the body by moving it, a second copy of its state on
+/// every call.
+#[derive(Debug)]
+pub struct RunAsync<'c, 'b, F> {
+    call: &'c mut Call<'b>,
+    body: F,
+}
+
+impl<F: Future> Future for RunAsync<'_, '_, F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        // SAFETY: `body` is structurally pinned: nothing moves it out of a
+        // pinned `RunAsync` (no method hands it out, there is no `Drop`), and
+        // `RunAsync` is `Unpin` only when `F` is.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above; `this.body` stays where it is until dropped.
+        let body = unsafe { std::pin::Pin::new_unchecked(&mut this.body) };
+        let armed = crate::breaker::FailOnUnwind(Some(&mut *this.call));
+        let poll = body.poll(cx);
+        armed.release();
+        poll
+    }
+}
+
+/// The timer `timeout` needs, when breaker-core's `tokio` feature is off.
+#[diagnostic::on_unimplemented(
+    message = "`timeout` needs breaker-core's `tokio` feature",
+    label = "`timeout` is used here",
+    note = "enable it: `breaker-core = {{ version = \"...\", features = [\"tokio\"] }}`"
+)]
+pub trait TimeoutNeedsTokioFeature {}
+
+/// Runs an async body for at most `after`. On time: `Ok(output)`. Late: the
+/// body is dropped, the call recorded as a timeout (a failure), and `Err`
+/// carries [`Error::Timeout`] for [`timed_out`](super::timed_out).
+#[cfg(feature = "tokio")]
+pub async fn run_async_timeout<F: Future>(
+    call: &mut Call<'_>,
+    after: Duration,
+    body: F,
+) -> Result<F::Output, Error> {
+    let name = call.breaker.name().into();
+    match tokio::time::timeout(after, run_async(call, body)).await {
+        Ok(output) => Ok(output),
+        Err(_) => {
+            call.timed_out();
+            Err(Error::timeout(name, after))
+        }
+    }
+}
+
+/// Without the `tokio` feature: refused at compile time (see
+/// [`TimeoutNeedsTokioFeature`]).
+#[cfg(not(feature = "tokio"))]
+pub async fn run_async_timeout<F>(
+    call: &mut Call<'_>,
+    _after: Duration,
+    body: F,
+) -> Result<F::Output, Error>
+where
+    F: Future + TimeoutNeedsTokioFeature,
+{
+    Ok(run_async(call, body).await)
+}

@@ -1,0 +1,159 @@
+//! What a breaker is made of: the packed state word and the open period on
+//! their own cache lines, the data only touched under the control lock, and
+//! the few steps every part of the state machine takes on them (read the
+//! word, compare-and-swap it, read the clock, take the lock, deliver events).
+//!
+//! The state lives in one packed atomic word (see `state::Word`). Admission
+//! and the outcomes that change nothing but a counter are lock-free
+//! compare-and-swaps on that word. Every transition is made under the control
+//! lock, so that transitions are totally ordered and each is reported once; it
+//! is still a compare-and-swap, because lock-free updates race with it. A
+//! transition bumps the word's generation, which is how an outcome knows its
+//! period is over and it is a straggler.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use super::environment::Environment;
+use super::link::Link;
+use super::metrics_only::DryRun;
+use crate::counter::Counters;
+use crate::event::{Dispatch, Listeners};
+use crate::opening::OpeningCell;
+use crate::policy::{Batched, Consecutive, Windows};
+use crate::reason::OpenReason;
+use crate::state::Word;
+use crate::sync::{AtomicU64, Mutex, MutexGuard};
+use crate::tap::Tap;
+use crate::{Config, State};
+
+/// `Permit::started` when the breaker does not time its calls.
+pub(super) const UNTIMED: u64 = u64::MAX;
+/// `opened_at` of a breaker that never opened.
+pub(super) const NEVER: u64 = u64::MAX;
+
+/// Bits of `Inner::detours`: why a call may not take the inlined fast paths.
+/// Calls are timed: `slow` is configured.
+pub(super) const TIMED: u8 = 1;
+/// Outcomes go through the windowed policies, under the lock.
+pub(super) const WINDOWED: u8 = 2;
+/// A recorder taps the breaker's calls (set once, never cleared).
+pub(super) const TAPPED: u8 = 4;
+/// Adaptive throttling decides each admission.
+pub(super) const ADAPTIVE: u8 = 8;
+/// The detours that take admission off its fast path.
+pub(super) const ACQUIRE_DETOURS: u8 = TIMED | TAPPED | ADAPTIVE;
+
+/// What every call reads, alone on its cache lines.
+#[repr(align(128))]
+pub(super) struct Hot {
+    pub(super) word: AtomicU64,
+    /// End of the current open period (valid while the word says Open). Written
+    /// before the compare-and-swap that publishes Open.
+    pub(super) deadline: AtomicU64,
+    /// Start of the open period `deadline` ends, written just before it: a
+    /// reader that sees a deadline sees its start too.
+    pub(super) since: AtomicU64,
+}
+
+/// A call the slow path refused: what the rejection error will say.
+#[derive(Clone, Copy)]
+pub(super) struct Refusal {
+    pub(super) state: State,
+    pub(super) retry_after: Option<u64>,
+}
+
+/// What is only touched under the control lock.
+pub(super) struct Control {
+    /// The length of the current (or next) open period: `reset`, grown by backoff.
+    pub(super) period: u64,
+    pub(super) windows: Option<Windows>,
+    /// Where the breaker would be, while it is MetricsOnly.
+    pub(super) dry_run: DryRun,
+}
+
+pub(super) struct Inner {
+    pub(super) hot: Hot,
+    pub(super) name: Arc<str>,
+    pub(super) config: Config,
+    /// The consecutive policy (its run is the word's `aux` in Closed).
+    pub(super) consecutive: Consecutive,
+    /// `max_half_open_wait` in nanoseconds, 0 when it is not set.
+    pub(super) half_open_wait: u64,
+    /// Whether a windowed policy is active: outcomes then go through the lock.
+    pub(super) windowed: bool,
+    /// Whether successes on a full count window skip the lock (`batched`):
+    /// a count window, and neither adaptive throttling nor the consecutive
+    /// policy, which must see successes in the same order as the window.
+    pub(super) batch_successes: bool,
+    /// The successes counted without the lock, for the window to take in.
+    pub(super) batched: Batched,
+    /// Whether adaptive throttling decides admissions (under the lock).
+    pub(super) adaptive: bool,
+    /// Adaptive throttling's dice: seedable, so a replay drops the same calls.
+    pub(super) random: crate::jitter::Jitter,
+    /// Whether calls are timed (a `slow` latency is configured).
+    pub(super) timed: bool,
+    /// `TIMED | WINDOWED | TAPPED`: one byte the fast paths test, so they
+    /// read one field, and a recorder can join a live breaker.
+    pub(super) detours: AtomicU8,
+    /// Where its calls are recorded, once a recorder taps it (`tap` module).
+    pub(super) tap: OnceLock<Arc<dyn Tap>>,
+    /// Whether outcomes need their end time: timed calls, or a time window.
+    pub(super) dated: bool,
+    pub(super) counters: Counters,
+    pub(super) control: Mutex<Control>,
+    /// Why it last opened, shared by its rejections.
+    pub(super) opening: OpeningCell,
+    pub(super) opened_at: AtomicU64,
+    pub(super) transitions: AtomicU64,
+    pub(super) env: Arc<Environment>,
+    pub(super) listeners: Listeners,
+    pub(super) dispatch: Dispatch,
+    /// The breaker's link to a shared-state store, once it joined one
+    /// (`store` module). Read only off the Closed fast paths.
+    pub(super) link: OnceLock<Arc<dyn Link>>,
+}
+
+impl Inner {
+    #[inline]
+    pub(super) fn word(&self) -> Word {
+        Word(self.hot.word.load(Ordering::Acquire))
+    }
+
+    #[inline]
+    pub(super) fn cas(&self, current: Word, new: Word) -> bool {
+        self.hot
+            .word
+            .compare_exchange(current.0, new.0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    #[inline]
+    pub(super) fn now(&self) -> u64 {
+        self.env.clock.now_ns()
+    }
+
+    /// Starts an open period of `period` at `at` (before the word says Open,
+    /// or while it does).
+    pub(super) fn open_until(&self, at: u64, period: u64) {
+        self.hot.since.store(at, Ordering::Relaxed);
+        self.hot
+            .deadline
+            .store(at.saturating_add(period), Ordering::Release);
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Control> {
+        // A panic never happens under this lock by design; if one did, the
+        // control data is still consistent (every write to it is a single step).
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn deliver(&self) {
+        self.dispatch.deliver(&self.listeners, &self.env.listeners);
+    }
+
+    pub(super) fn open_reason(&self) -> Option<Arc<OpenReason>> {
+        self.opening.reason()
+    }
+}

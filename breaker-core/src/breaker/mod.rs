@@ -1,0 +1,34 @@
+//! A circuit breaker: the state machine, one file for each thing it decides.
+//!
+//! - `machine`: what a breaker is made of (the state word, the control data)
+//!   and the steps every part takes on them.
+//! - `api`: the [`Breaker`] users hold; it answers and forwards.
+//! - `admission`: may this call go?
+//! - `outcomes`: it succeeded; it failed.
+//! - `transitions`: the state swaps, and the ones shared with a store.
+//! - `manual`: operators' actions.
+//! - `metrics_only`: the dry run of MetricsOnly, where the breaker would be.
+//! - `permit`: one admitted call until its outcome is recorded.
+//! - `environment` and `link`: what a breaker shares with its registry, and
+//!   the seam a shared-state store plugs into.
+//!
+//! The trip policies are in `policy/`; this folder imports nothing from the
+//! registry, the overrides, retry or any integration.
+
+mod admission;
+mod api;
+mod environment;
+mod link;
+mod machine;
+mod manual;
+mod metrics_only;
+mod outcomes;
+mod permit;
+mod transitions;
+
+pub use api::Breaker;
+pub(crate) use api::WeakBreaker;
+pub(crate) use environment::Environment;
+pub use link::{Change, Link, Remote, Trial};
+pub(crate) use permit::{FailOnUnwind, RecordsPanic, armed};
+pub use permit::{Permit, Recorded};

@@ -1,0 +1,209 @@
+//! The permit of one admitted call, and how its outcome gets recorded: the
+//! caller says success, failure or timeout; dropping the permit records a
+//! cancelled call; a panic records a failure on its way out. `success` keeps
+//! its common case (an untimed success in a clean Closed period) inline, so
+//! that it touches nothing but the thread's counter.
+
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::machine::Inner;
+use crate::State;
+use crate::counter::Count;
+use crate::state::Word;
+use crate::tap::Ticket;
+
+/// What recording an outcome found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// How long the call ran, when the breaker times calls (`slow` is set,
+    /// or a recorder taps the breaker).
+    pub latency: Option<Duration>,
+    /// Whether the call was slower than `slow`.
+    pub slow: bool,
+    /// Whether the call's period had ended: the outcome only reached the statistics.
+    pub straggler: bool,
+}
+
+/// The right to run one call through a breaker.
+///
+/// Report how the call ended with [`success`](Permit::success),
+/// [`failure`](Permit::failure) or [`timeout`](Permit::timeout); dropping the
+/// permit instead records the call as cancelled, which feeds no policy and
+/// gives a half-open trial permit back.
+#[must_use = "a permit dropped without an outcome records a cancelled call"]
+pub struct Permit<'a> {
+    pub(super) inner: &'a Inner,
+    pub(super) generation: u32,
+    /// The call's place in a recording (meaningless when untapped).
+    pub(super) ticket: Ticket,
+    pub(super) started: u64,
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("breaker", &self.inner.name)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+impl Permit<'_> {
+    /// The call succeeded (or failed with an error that is not counted as a failure).
+    #[inline]
+    pub fn success(self) -> Recorded {
+        let this = ManuallyDrop::new(self);
+        let inner = this.inner;
+        // The common case, small enough to inline: an untimed success in a
+        // Closed period whose consecutive run is already 0 changes nothing but
+        // this thread's counter.
+        if inner.detours.load(Ordering::Relaxed) == 0 {
+            let clean = Word::new(State::Closed, this.generation, 0);
+            if inner.word() == clean {
+                inner.counters.bump(Count::Successes);
+                return Recorded {
+                    latency: None,
+                    slow: false,
+                    straggler: false,
+                };
+            }
+        }
+        inner.end(
+            this.generation,
+            this.ticket,
+            this.started,
+            false,
+            String::new,
+        )
+    }
+
+    /// The call failed.
+    pub fn failure(self) -> Recorded {
+        self.failure_with(String::new)
+    }
+
+    /// The call failed; `message` describes the failure and is kept (called)
+    /// only if this failure opens the breaker.
+    pub fn failure_with(self, message: impl FnOnce() -> String) -> Recorded {
+        let this = ManuallyDrop::new(self);
+        this.inner
+            .end(this.generation, this.ticket, this.started, true, message)
+    }
+
+    /// The call ran past the breaker's `timeout`: a failure.
+    pub fn timeout(self) -> Recorded {
+        let after = self.inner.config.timeout().unwrap_or_default();
+        self.failure_with(|| format!("timed out after {}", crate::format_duration(after)))
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.inner
+            .cancel(self.generation, self.ticket, self.started);
+    }
+}
+
+impl Permit<'_> {
+    /// Records a call's `Result`: `Ok` a success, `Err` a failure described
+    /// by the error's `Display`. Returns the result unchanged.
+    #[inline]
+    pub fn finish<T, E: fmt::Display>(self, result: Result<T, E>) -> Result<T, E> {
+        // Taken apart and rebuilt, not borrowed and returned (see `Breaker::call`).
+        match result {
+            Ok(value) => {
+                self.success();
+                Ok(value)
+            }
+            Err(error) => {
+                self.failure_with(|| error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    /// Records a call's `Result` as `is_failure` classifies it: a failure
+    /// (described by the error's `Display`, or as a classified `Ok`) when it
+    /// says so, a success otherwise.
+    pub fn record_when<T, E: fmt::Display>(
+        self,
+        result: &Result<T, E>,
+        is_failure: impl FnOnce(&Result<T, E>) -> bool,
+    ) -> Recorded {
+        if !is_failure(result) {
+            return self.success();
+        }
+        match result {
+            Ok(_) => self.failure_with(|| "`Ok` counted as a failure".to_owned()),
+            Err(error) => self.failure_with(|| error.to_string()),
+        }
+    }
+
+    /// Records a call's `Result` by reference (see [`finish`](Permit::finish)).
+    #[inline]
+    pub fn record<T, E: fmt::Display>(self, result: &Result<T, E>) -> Recorded {
+        match result {
+            Ok(_) => self.success(),
+            Err(error) => self.failure_with(|| error.to_string()),
+        }
+    }
+}
+
+/// Runs `fut` with `permit` armed around each poll: a panic inside a poll
+/// records the failure on its way out (the permit is then gone), and dropping
+/// the returned future between polls drops the permit: a cancelled call.
+pub(crate) async fn armed<'a, F: Future>(
+    permit: Permit<'a>,
+    fut: F,
+) -> (Option<Permit<'a>>, F::Output) {
+    let mut permit = Some(permit);
+    let mut fut = std::pin::pin!(fut);
+    let output = std::future::poll_fn(|cx| {
+        let armed = FailOnUnwind(permit.take());
+        let poll = fut.as_mut().poll(cx);
+        permit = armed.release();
+        poll
+    })
+    .await;
+    (permit, output)
+}
+
+/// A permit that can record the panic of the code it guards.
+pub(crate) trait RecordsPanic {
+    /// The guarded code panicked: a failure, `panicked`.
+    fn panicked(self);
+}
+
+impl RecordsPanic for Permit<'_> {
+    fn panicked(self) {
+        self.failure_with(|| "panicked".to_owned());
+    }
+}
+
+/// Holds a permit (borrowed, or an [`OwnedPermit`](crate::OwnedPermit) in a
+/// tower future) while guarded code runs; dropped while still armed (the
+/// code panicked) it records a failure, and the panic goes on.
+pub(crate) struct FailOnUnwind<P: RecordsPanic>(pub(crate) Option<P>);
+
+impl<P: RecordsPanic> FailOnUnwind<P> {
+    /// The guarded code returned: hands the permit back.
+    #[inline]
+    pub(crate) fn release(mut self) -> Option<P> {
+        let permit = self.0.take();
+        std::mem::forget(self);
+        permit
+    }
+}
+
+impl<P: RecordsPanic> Drop for FailOnUnwind<P> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.panicked();
+        }
+    }
+}
