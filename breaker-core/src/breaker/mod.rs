@@ -27,6 +27,7 @@ mod permit;
 mod transitions;
 
 pub use api::Breaker;
+#[cfg(feature = "redis")]
 pub(crate) use api::WeakBreaker;
 pub(crate) use environment::Environment;
 pub use link::{Change, Link, Remote, Trial};

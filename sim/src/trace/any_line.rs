@@ -5,40 +5,11 @@ use crate::config::{BreakerConfig, KEYS};
 use crate::duration::{format_duration, parse_duration};
 use crate::suggest::did_you_mean;
 
-use super::{Action, Declaration, Item, Line, Outcome, TraceError, TraceParser};
+use super::TraceParser;
+use super::ast::{Action, Declaration, Item, Line, Listed, Mistake, Outcome, Parsed, TraceError};
 
 const OUTCOMES: [&str; 4] = ["ok", "err", "ignored", "panic"];
 const ACTIONS: [&str; 5] = ["trip", "force_open", "disable", "reset", "metrics_only"];
-
-/// What a well-formed line holds.
-pub(super) enum Parsed {
-    /// A blank or comment line.
-    Nothing,
-    /// A `breaker` declaration.
-    Declaration(Declaration),
-    /// A call or an action; a call that lists its attempts, with its lists.
-    Timed(Line, Option<Listed>),
-}
-
-/// A call line's lists of attempts: outcomes, and latencies in ns.
-pub(super) type Listed = (Vec<Outcome>, Vec<u64>);
-
-/// A mistake on a line.
-pub(super) struct Mistake {
-    pub(super) error: TraceError,
-    /// The breaker a call named before any declaration of it: a later line
-    /// may declare it, which changes the message.
-    pub(super) undeclared: Option<String>,
-}
-
-impl From<TraceError> for Mistake {
-    fn from(error: TraceError) -> Self {
-        Mistake {
-            error,
-            undeclared: None,
-        }
-    }
-}
 
 /// A whitespace-separated word with its 1-based column.
 #[derive(Debug, Clone, Copy)]
@@ -139,18 +110,18 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'))
 }
 
-/// Whether `line` declares the breaker `name` (for the message of a call
-/// that used it earlier).
-pub(super) fn declares(line: &str, name: &str) -> bool {
-    if !line.trim_start().starts_with("breaker") {
-        return false;
-    }
-    let mut tokens = Vec::new();
-    tokenize(line, &mut tokens);
-    matches!(tokens.as_slice(), [first, declared, ..] if first.text == "breaker" && declared.text == name)
-}
-
 impl TraceParser {
+    /// Whether `line` declares the breaker `name` (for the message of a call
+    /// that used it earlier).
+    pub(super) fn declares(line: &str, name: &str) -> bool {
+        if !line.trim_start().starts_with("breaker") {
+            return false;
+        }
+        let mut tokens = Vec::new();
+        tokenize(line, &mut tokens);
+        matches!(tokens.as_slice(), [first, declared, ..] if first.text == "breaker" && declared.text == name)
+    }
+
     fn error(&self, column: usize, message: impl Into<String>) -> TraceError {
         TraceError {
             file: self.file.clone(),

@@ -8,7 +8,8 @@
 
 use crate::duration::parse_prefix;
 
-use super::{Action, Line, Outcome, TraceParser};
+use super::TraceParser;
+use super::ast::{Action, Line, Outcome};
 
 /// A byte that belongs to a word: printable ASCII but `#`.
 const WORD: u8 = 0;

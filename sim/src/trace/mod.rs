@@ -12,248 +12,15 @@
 //! ```
 
 mod any_line;
+mod ast;
 mod common_line;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 
-use crate::config::BreakerConfig;
-
-/// What a call would do if admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// `ok`: a success.
-    Ok,
-    /// `err`: a failure.
-    Err,
-    /// `ignored`: an error the classifier excludes; counts as a success.
-    Ignored,
-    /// `panic`: a failure.
-    Panic,
-}
-
-impl Outcome {
-    /// Whether this outcome is a failure (before any timeout).
-    pub fn is_failure(self) -> bool {
-        matches!(self, Outcome::Err | Outcome::Panic)
-    }
-
-    /// The trace keyword.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Err => "err",
-            Outcome::Ignored => "ignored",
-            Outcome::Panic => "panic",
-        }
-    }
-}
-
-/// An operator action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `trip`: Open now for `reset`.
-    Trip,
-    /// `force_open`: ForcedOpen until `reset`.
-    ForceOpen,
-    /// `disable`: Disabled until `reset`.
-    Disable,
-    /// `reset`: Closed, every counter cleared.
-    Reset,
-    /// `metrics_only`: MetricsOnly (a dry run) until `reset` (an extension
-    /// of TRACES.md's actions).
-    MetricsOnly,
-}
-
-impl Action {
-    /// The trace keyword, also written in the event log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Trip => "trip",
-            Action::ForceOpen => "force_open",
-            Action::Disable => "disable",
-            Action::Reset => "reset",
-            Action::MetricsOnly => "metrics_only",
-        }
-    }
-}
-
-/// What a timed line does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Item {
-    /// A call with what it would do and how long it would run.
-    Call {
-        /// The outcome if admitted.
-        outcome: Outcome,
-        /// The latency if admitted, in ns.
-        latency_ns: u64,
-    },
-    /// An operator action.
-    Action(Action),
-}
-
-/// A timed line of the trace, in 24 bytes: a day of traffic is millions of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Line {
-    /// Absolute virtual time, in ns.
-    pub t_ns: u64,
-    /// The latency of a call; 0 for an action.
-    latency_ns: u64,
-    /// Index of the breaker in [`Trace::breakers`].
-    breaker: u32,
-    what: What,
-}
-
-/// A line's outcome or action, in one byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum What {
-    Call(Outcome),
-    Action(Action),
-}
-
-impl Line {
-    /// A call of breaker `breaker` (an index in [`Trace::breakers`]) at `t_ns`.
-    pub fn call(t_ns: u64, breaker: u32, outcome: Outcome, latency_ns: u64) -> Line {
-        Line {
-            t_ns,
-            latency_ns,
-            breaker,
-            what: What::Call(outcome),
-        }
-    }
-
-    /// An operator action on breaker `breaker` at `t_ns`.
-    pub fn action(t_ns: u64, breaker: u32, action: Action) -> Line {
-        Line {
-            t_ns,
-            latency_ns: 0,
-            breaker,
-            what: What::Action(action),
-        }
-    }
-
-    /// A line of breaker `breaker` at `t_ns` doing `item`.
-    pub fn new(t_ns: u64, breaker: u32, item: Item) -> Line {
-        match item {
-            Item::Call {
-                outcome,
-                latency_ns,
-            } => Line::call(t_ns, breaker, outcome, latency_ns),
-            Item::Action(action) => Line::action(t_ns, breaker, action),
-        }
-    }
-
-    /// Index of the breaker in [`Trace::breakers`].
-    pub fn breaker(&self) -> usize {
-        self.breaker as usize
-    }
-
-    /// The call or action.
-    pub fn item(&self) -> Item {
-        match self.what {
-            What::Call(outcome) => Item::Call {
-                outcome,
-                latency_ns: self.latency_ns,
-            },
-            What::Action(action) => Item::Action(action),
-        }
-    }
-}
-
-/// A `breaker` declaration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Declaration {
-    /// The breaker's name.
-    pub name: String,
-    /// Its configuration.
-    pub config: BreakerConfig,
-    /// The 1-based line number of the declaration.
-    pub line_no: usize,
-}
-
-/// The attempts a call line lists for a breaker with `retry`
-/// (`err,err,ok 2s,10ms`): attempt k does the k-th outcome and runs the k-th
-/// latency, a list shorter than the attempts repeating its last item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempts {
-    /// The index of the call line in [`Trace::lines`] (which holds the first attempt).
-    pub line: usize,
-    /// One outcome or more.
-    pub outcomes: Vec<Outcome>,
-    /// One latency or more, in ns.
-    pub latencies_ns: Vec<u64>,
-}
-
-/// A parsed trace: the breakers in declaration order and the timed lines in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Trace {
-    /// Declared breakers.
-    pub breakers: Vec<Declaration>,
-    /// Calls and actions, times never decreasing.
-    pub lines: Vec<Line>,
-    /// The call lines that list their attempts, in line order (few: a plain
-    /// call line repeats its outcome and latency for every attempt).
-    pub attempts: Vec<Attempts>,
-}
-
-impl Trace {
-    /// What attempt `attempt` (0 is the call itself) of the call on line
-    /// `line` (an index in [`Trace::lines`]) does: its outcome and latency.
-    /// `None` if that line is not a call.
-    pub fn attempt(&self, line: usize, attempt: u32) -> Option<(Outcome, u64)> {
-        let Item::Call {
-            outcome,
-            latency_ns,
-        } = self.lines.get(line)?.item()
-        else {
-            return None;
-        };
-        if attempt == 0 {
-            return Some((outcome, latency_ns));
-        }
-        let Ok(i) = self.attempts.binary_search_by_key(&line, |a| a.line) else {
-            return Some((outcome, latency_ns));
-        };
-        let list = &self.attempts[i];
-        let pick = |len: usize| (attempt as usize).min(len.saturating_sub(1));
-        Some((
-            list.outcomes
-                .get(pick(list.outcomes.len()))
-                .copied()
-                .unwrap_or(outcome),
-            list.latencies_ns
-                .get(pick(list.latencies_ns.len()))
-                .copied()
-                .unwrap_or(latency_ns),
-        ))
-    }
-}
-
-/// A mistake in a trace, at a place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceError {
-    /// The file name as given.
-    pub file: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// What was wrong and what was expected.
-    pub message: String,
-}
-
-impl fmt::Display for TraceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for TraceError {}
+use ast::Parsed;
+pub use ast::{Action, Attempts, Declaration, Item, Line, Outcome, Trace, TraceError};
 
 /// Parses a trace line by line, from text that may arrive in pieces.
 ///
@@ -379,7 +146,7 @@ impl TraceParser {
         };
         if let Some(failure) = &mut self.failure {
             if let Some(name) = &failure.undeclared {
-                if any_line::declares(text, name) {
+                if Self::declares(text, name) {
                     failure.error.message = format!(
                         "breaker `{name}` is used before its declaration on line {}; declare every breaker before its first call",
                         self.line_no
@@ -390,14 +157,14 @@ impl TraceParser {
             return;
         }
         match self.general(text) {
-            Ok(any_line::Parsed::Nothing) => {}
-            Ok(any_line::Parsed::Declaration(decl)) => {
+            Ok(Parsed::Nothing) => {}
+            Ok(Parsed::Declaration(decl)) => {
                 // `general` refuses a declaration beyond u32::MAX breakers.
                 let index = self.trace.breakers.len() as u32;
                 self.index.insert(decl.name.clone(), index);
                 self.trace.breakers.push(decl);
             }
-            Ok(any_line::Parsed::Timed(line, listed)) => {
+            Ok(Parsed::Timed(line, listed)) => {
                 self.previous = Some(line.t_ns);
                 if let Some((outcomes, latencies_ns)) = listed {
                     self.trace.attempts.push(Attempts {
