@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-/// Why a [`RedisStore`] could not be created.
+/// Why a [`RedisStore`](super::RedisStore) could not be created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreError(pub(super) String);
 
