@@ -1,0 +1,223 @@
+//! [`KeyedBreaker`] as users hold it: a cheap handle on the state its clones
+//! share, with the lookups, calls and operators' actions of the
+//! [module documentation](crate::keyed). The fast path of a lookup is here,
+//! inlined into callers; everything slower is in `keys.rs` and `eviction.rs`.
+
+use std::borrow::Borrow;
+use std::fmt::{self, Display};
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::keys::Keyed;
+use super::recent;
+use super::table::Slot;
+use super::ticket::Ticket;
+use crate::{Breaker, Config, Error};
+
+/// One breaker per distinct key, bounded. Cheap to clone: clones are the
+/// same keyed breaker. See the [module documentation](crate::keyed).
+pub struct KeyedBreaker<K> {
+    pub(super) inner: Arc<Keyed<K>>,
+}
+
+impl<K> Clone for KeyedBreaker<K> {
+    fn clone(&self) -> Self {
+        KeyedBreaker {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<K> KeyedBreaker<K>
+where
+    K: Hash + Eq + Display + Send + Sync + 'static,
+{
+    /// The breaker of `key`, created (Closed) if the key is new; marks the
+    /// key used. For a known key: one lookup, no global lock, no allocation.
+    ///
+    /// When `max_keys` keys are live and none can go (see the
+    /// [module documentation](crate::keyed)), this is the shared overflow breaker.
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Breaker
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.ticket(key).with(Breaker::clone)
+    }
+
+    /// The breaker of `key` as [`get`](KeyedBreaker::get) finds it, without
+    /// taking a reference to it when this thread called the key recently:
+    /// then its place in the thread's recent keys, to run the call on with
+    /// [`Ticket::with`]. The key is borrowed only here, so the call's body
+    /// may take what the key borrowed.
+    // Always inlined: out of line, the ticket came back through memory in
+    // narrower stores than the caller read it with (a store-forwarding
+    // stall that cost more than the lookup).
+    #[inline(always)]
+    pub(crate) fn ticket<Q>(&self, key: &Q) -> Ticket<K>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let inner = &*self.inner;
+        let hash = inner.table.hash(key);
+        let now = inner.now();
+        let removals = inner.removals.load(Ordering::Acquire);
+        let found = recent::find(inner.id, removals, hash, |slot: &Slot<K>| {
+            let found = slot.key.borrow() == key;
+            if found {
+                slot.touch(now);
+            }
+            found
+        });
+        match found {
+            Some(place) => Ticket::recent(place),
+            None => inner.ticket_slow(hash, key, now, removals),
+        }
+    }
+
+    /// The breaker of `key` if it is live, without creating it or marking it
+    /// used: what an operator acts on (`keyed.peek("a.example")?.trip()`).
+    pub fn peek<Q>(&self, key: &Q) -> Option<Breaker>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let inner = &*self.inner;
+        inner.table.find(inner.table.hash(key), key, None)
+    }
+
+    /// Runs `f` through the breaker of `key` (see [`Breaker::call`]).
+    #[inline]
+    pub fn call<Q, T, E, F>(&self, key: &Q, f: F) -> Result<T, E>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        F: FnOnce() -> Result<T, E>,
+        E: From<Error> + Display,
+    {
+        self.ticket(key).with(|breaker| breaker.call(f))
+    }
+
+    /// Runs a future through the breaker of `key` (see [`Breaker::call_async`]).
+    pub async fn call_async<Q, T, E, Fut>(&self, key: &Q, fut: Fut) -> Result<T, E>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<Error> + Display,
+    {
+        let breaker = self.get(key);
+        breaker.call_async(fut).await
+    }
+
+    /// Drops `key` whatever its state (an operator's choice), unregistering
+    /// its breaker. Returns it, if the key was live.
+    pub fn remove<Q>(&self, key: &Q) -> Option<Breaker>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let inner = &*self.inner;
+        let hash = inner.table.hash(key);
+        let _admin = inner.admin();
+        let slot = inner.table.remove(hash, |slot| slot.key.borrow() == key)?;
+        inner.removed(std::slice::from_ref(&slot));
+        Some(slot.breaker.clone())
+    }
+
+    /// Drops every idle key now (see the [module documentation](crate::keyed)), and
+    /// says how many went.
+    pub fn sweep(&self) -> usize {
+        let inner = &*self.inner;
+        let now = inner.now();
+        let mut admin = inner.admin();
+        inner.drop_idle(&mut admin, now)
+    }
+
+    /// The live keys, least recently used first (among keys last used at the
+    /// same instant, the oldest created first): the order of eviction, had
+    /// they all been Closed.
+    pub fn keys(&self) -> Vec<K>
+    where
+        K: Clone,
+    {
+        let mut keys = Vec::new();
+        self.inner.table.for_each(|slot| {
+            keys.push((slot.last_used(), slot.seq, slot.key.clone()));
+        });
+        keys.sort_by_key(|(used, seq, _)| (*used, *seq));
+        keys.into_iter().map(|(_, _, key)| key).collect()
+    }
+
+    /// The live keys' breakers, sorted by name.
+    pub fn breakers(&self) -> Vec<Breaker> {
+        let mut breakers = Vec::new();
+        self.inner
+            .table
+            .for_each(|slot| breakers.push(slot.breaker.clone()));
+        breakers.sort_by(|a, b| a.name().cmp(b.name()));
+        breakers
+    }
+
+    /// How many keys are live (the overflow breaker is not a key).
+    pub fn len(&self) -> usize {
+        self.inner.len.load(Ordering::Acquire)
+    }
+
+    /// Whether no key is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The breaker that keys beyond the bound share, once one needed it.
+    pub fn overflow(&self) -> Option<Breaker> {
+        self.inner.overflow.get().cloned()
+    }
+
+    /// The name of the breaker `key` has or would have: `name[label=key]`,
+    /// with control characters escaped (`\n`).
+    pub fn key_name<Q: Display + ?Sized>(&self, key: &Q) -> String {
+        self.inner.key_name(key)
+    }
+
+    /// The keyed breaker's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The label of the keys' names.
+    pub fn label(&self) -> &str {
+        &self.inner.label
+    }
+
+    /// The configuration of every key's breaker.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The bound on live keys.
+    pub fn max_keys(&self) -> usize {
+        self.inner.max_keys
+    }
+
+    /// How long a key may go without a call before it is dropped.
+    pub fn idle(&self) -> Duration {
+        Duration::from_nanos(self.inner.idle)
+    }
+}
+
+impl<K> fmt::Debug for KeyedBreaker<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedBreaker")
+            .field("name", &self.inner.name)
+            .field("label", &self.inner.label)
+            .field("keys", &self.inner.len.load(Ordering::Relaxed))
+            .field("max_keys", &self.inner.max_keys)
+            .field("idle", &Duration::from_nanos(self.inner.idle))
+            .finish()
+    }
+}

@@ -1,0 +1,99 @@
+//! [`Command`]: what breakers ask of the store's thread, over one channel,
+//! and how an answer to a trial-permit request reaches a caller that may
+//! have stopped waiting for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::SyncSender;
+
+use super::membership::LinkState;
+use crate::State;
+use crate::store::Trial;
+
+/// The caller of `acquire_trial` still waits for the answer.
+pub(super) const WAITING: u8 = 0;
+/// The caller stopped waiting (past its budget): a granted permit goes back.
+pub(super) const GAVE_UP: u8 = 1;
+/// The answer is on its way.
+const ANSWERED: u8 = 2;
+
+/// Where the answer to a trial-permit request goes.
+pub(super) struct Reply {
+    pub(super) tx: SyncSender<Trial>,
+    pub(super) waiting: Arc<AtomicU8>,
+}
+
+impl Reply {
+    /// Sends the answer; `false` if the caller gave up waiting.
+    pub(super) fn answer(self, trial: Trial) -> bool {
+        let claimed = self
+            .waiting
+            .compare_exchange(WAITING, ANSWERED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if claimed {
+            let _ = self.tx.try_send(trial);
+        }
+        claimed
+    }
+}
+
+/// A transition to write, with what the breaker knew when it made it.
+pub(super) struct Write {
+    pub(super) state: State,
+    pub(super) remaining_ms: u64,
+    pub(super) period_ms: u64,
+    pub(super) reason: String,
+    pub(super) manual: bool,
+    /// The newest shared epoch the breaker had seen: a newer Open held in
+    /// Redis overrules a policy's transition.
+    pub(super) seen: u64,
+    /// How many shared states the breaker had adopted: if it adopted one
+    /// since, that one is older in Redis than this write, and the breaker
+    /// takes this write back after writing it, to end where the others end.
+    pub(super) adoptions: u64,
+}
+
+/// What breakers ask of the store's thread.
+pub(super) enum Command {
+    Join {
+        link: Arc<LinkState>,
+        done: SyncSender<()>,
+    },
+    Publish {
+        link: Arc<LinkState>,
+        write: Write,
+    },
+    Acquire {
+        link: Arc<LinkState>,
+        reply: Reply,
+    },
+    Flush {
+        done: SyncSender<()>,
+    },
+    Release {
+        link: Arc<LinkState>,
+    },
+    Failure {
+        link: Arc<LinkState>,
+    },
+}
+
+impl Command {
+    /// What a command does while Redis is unreachable: nothing waits, and a
+    /// transition that could not be written is reconciled later.
+    pub(super) fn drop_while_down(self) {
+        match self {
+            Command::Join { done, .. } => {
+                let _ = done.try_send(());
+            }
+            Command::Publish { link, .. } => link.dirty.store(true, Ordering::Release),
+            Command::Acquire { reply, .. } => {
+                reply.answer(Trial::Local);
+            }
+            Command::Flush { done } => {
+                let _ = done.try_send(());
+            }
+            Command::Release { .. } | Command::Failure { .. } => {}
+        }
+    }
+}

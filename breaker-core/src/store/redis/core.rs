@@ -1,0 +1,84 @@
+//! [`Core`]: what the store's thread and the breakers' links share: the
+//! settings, whether Redis is up, every breaker that joined, the bad data
+//! already reported, and Redis' clock as last read.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+use super::builder::RedisStoreBuilder;
+use super::membership::LinkState;
+use super::wire::{Fault, Refused};
+
+/// What the store's thread and the links share.
+pub(super) struct Core {
+    pub(super) options: RedisStoreBuilder,
+    pub(super) channel: String,
+    pub(super) up: AtomicBool,
+    /// Every breaker that joined, by name (several may share one).
+    pub(super) links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,
+    /// The kinds of bad data already reported, by breaker name: junk is
+    /// read again at every transition, and reported only the first time.
+    pub(super) reported: Mutex<HashSet<(String, Fault)>>,
+    /// Redis' `TIME` in µs at the last reply that carried it, and when that
+    /// was here: a message has no time of its own to check its epoch against.
+    pub(super) redis_time: Mutex<Option<(u64, Instant)>>,
+}
+
+impl Core {
+    /// Reports a refused value, once per breaker and kind.
+    pub(super) fn refuse(&self, name: &str, refused: &Refused) {
+        let first = self
+            .reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((name.to_owned(), refused.fault));
+        if first {
+            tracing::warn!(
+                target: "breaker",
+                namespace = %self.options.namespace,
+                breaker = name,
+                problem = %refused.fault,
+                value = %refused.detail,
+                "ignored bad shared state in Redis; the breaker keeps its local state \
+                 (reported once)"
+            );
+        }
+    }
+
+    pub(super) fn note_redis_time(&self, now_us: u64) {
+        *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_us, Instant::now()));
+    }
+
+    /// Redis' clock now, in µs: the last one read, advanced by the time
+    /// passed here since (this process's clock, if Redis never said).
+    pub(super) fn redis_now_us(&self) -> u64 {
+        match *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((at, when)) => {
+                at.saturating_add(u64::try_from(when.elapsed().as_micros()).unwrap_or(u64::MAX))
+            }
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        }
+    }
+
+    pub(super) fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(named) = links.get_mut(name) else {
+            return Vec::new();
+        };
+        named.retain(|l| l.strong_count() > 0);
+        named.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    pub(super) fn all_links(&self) -> Vec<Arc<LinkState>> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.retain(|_, named| {
+            named.retain(|l| l.strong_count() > 0);
+            !named.is_empty()
+        });
+        links.values().flatten().filter_map(Weak::upgrade).collect()
+    }
+}

@@ -1,0 +1,53 @@
+//! [`LinkState`]: one breaker's membership in the store: its keys in Redis,
+//! who it is (so a process ignores the echo of its own writes), and the
+//! newest shared epoch it has seen. Both the breaker's link and the store's
+//! thread hold it.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::wire::Limits;
+use crate::breaker::WeakBreaker;
+
+/// One breaker's membership in the store.
+pub(super) struct LinkState {
+    pub(super) name: String,
+    pub(super) key: String,
+    pub(super) trials_key: String,
+    pub(super) failures_key: String,
+    /// Who made a transition, so a process ignores the echo of its own.
+    pub(super) origin: String,
+    pub(super) breaker: WeakBreaker,
+    /// The newest epoch of the shared state this breaker has applied or written.
+    pub(super) seen: AtomicU64,
+    /// How many shared states were applied to the breaker.
+    pub(super) adoptions: AtomicU64,
+    /// A transition could not be written (Redis was down): reconcile it.
+    pub(super) dirty: AtomicBool,
+    pub(super) half_open: u32,
+    pub(super) fail_max: u32,
+    pub(super) window_ms: u64,
+    pub(super) period_ms: u64,
+}
+
+impl LinkState {
+    /// The breaker's longest open period in ms: a script treats a hash
+    /// holding a longer Open as junk to overwrite, as the store refuses it.
+    pub(super) fn longest_ms(&self) -> u64 {
+        self.breaker
+            .upgrade()
+            .map_or(u64::MAX, |b| Limits::new(b.config(), 0).longest_ms)
+    }
+}
+
+/// A name for this breaker in this process, unique across processes.
+pub(super) fn next_origin() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    static PROCESS: LazyLock<String> = LazyLock::new(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("{}.{nanos:x}", std::process::id())
+    });
+    format!("{}.{}", *PROCESS, SEQ.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,171 @@
+//! [`RedisStore`] as users hold it, and how it starts: the store's thread,
+//! its first connection, and each breaker's joining ([`Store::attach`]),
+//! which hands the breaker the [`Link`] it talks to the thread through.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ::redis::Client;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::builder::RedisStoreBuilder;
+use super::command::Command;
+use super::core::Core;
+use super::error::StoreError;
+use super::link::RedisLink;
+use super::membership::{LinkState, next_origin};
+use super::thread::run;
+use super::wire::millis;
+use crate::Breaker;
+use crate::store::{Link, Store};
+
+/// A [`Store`] in Redis. Cheap to clone: clones are the same store.
+///
+/// Install it with [`Registry::use_store`](crate::Registry::use_store) or
+/// [`Breaker::use_store`].
+#[derive(Clone)]
+pub struct RedisStore {
+    core: Arc<Core>,
+    tx: UnboundedSender<Command>,
+}
+
+impl RedisStore {
+    /// A store at `url` (`redis://host:port/db`), with the defaults of
+    /// [`RedisStoreBuilder`].
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            url: url.into(),
+            namespace: "breaker".into(),
+            budget: Duration::from_millis(50),
+            connect_timeout: Duration::from_secs(1),
+            command_timeout: Duration::from_secs(1),
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(5),
+            trial_ttl: Duration::from_secs(10),
+            cluster_failures: false,
+        }
+    }
+
+    /// Whether the store is connected to Redis right now.
+    pub fn is_connected(&self) -> bool {
+        self.core.up.load(Ordering::Acquire)
+    }
+
+    /// Waits, at most `within`, until every transition queued so far has been
+    /// written to Redis (or found it unreachable, to be reconciled later).
+    /// Call it before a process exits, so that an Open it just made outlives
+    /// it. `true` when everything was handled in time.
+    pub fn flush(&self, within: Duration) -> bool {
+        let (done_tx, done_rx) = sync_channel(1);
+        self.tx.send(Command::Flush { done: done_tx }).is_ok()
+            && done_rx.recv_timeout(within).is_ok()
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("namespace", &self.core.options.namespace)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl Store for RedisStore {
+    fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>> {
+        let config = breaker.config();
+        let options = &self.core.options;
+        let key = format!("{}:{}", options.namespace, breaker.name());
+        let state = Arc::new(LinkState {
+            name: breaker.name().to_owned(),
+            trials_key: format!("{key}:trials"),
+            failures_key: format!("{key}:failures"),
+            key,
+            origin: next_origin(),
+            breaker: breaker.downgrade(),
+            seen: AtomicU64::new(0),
+            adoptions: AtomicU64::new(0),
+            dirty: AtomicBool::new(false),
+            half_open: config.half_open(),
+            fail_max: config.fail_max().or(config.consecutive()).unwrap_or(5),
+            window_ms: millis(config.within().unwrap_or(config.reset())),
+            period_ms: millis(config.reset()),
+        });
+        self.core
+            .links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(state.name.clone())
+            .or_default()
+            .push(Arc::downgrade(&state));
+        if self.is_connected() {
+            let (done_tx, done_rx) = sync_channel(1);
+            let join = Command::Join {
+                link: state.clone(),
+                done: done_tx,
+            };
+            if self.tx.send(join).is_ok() {
+                let _ = done_rx.recv_timeout(options.budget);
+            }
+        }
+        Some(Arc::new(RedisLink {
+            state,
+            core: self.core.clone(),
+            tx: self.tx.clone(),
+        }))
+    }
+}
+
+impl RedisStoreBuilder {
+    /// Starts the store: its thread, the connection and the subscription.
+    ///
+    /// Waits for the first connection at most the connect timeout. Redis being
+    /// unreachable is not an error: the store reports it once through
+    /// tracing, breakers go on with local state, and the store keeps trying
+    /// to reconnect. `Err` only for a URL that cannot be parsed or a thread
+    /// that cannot be started.
+    pub fn connect(self) -> Result<RedisStore, StoreError> {
+        let client = Client::open(self.url.as_str()).map_err(|e| {
+            StoreError(format!(
+                "invalid Redis URL ({e}); expected redis://[user:password@]host:port/db"
+            ))
+        })?;
+        let (tx, rx) = unbounded_channel();
+        let core = Arc::new(Core {
+            channel: format!("{}:transitions", self.namespace),
+            options: self,
+            up: AtomicBool::new(false),
+            links: Mutex::new(HashMap::new()),
+            reported: Mutex::new(HashSet::new()),
+            redis_time: Mutex::new(None),
+        });
+        let (ready_tx, ready_rx) = sync_channel(1);
+        let task_core = core.clone();
+        std::thread::Builder::new()
+            .name("breaker-redis".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(runtime) => runtime.block_on(run(task_core, client, rx, ready_tx)),
+                    Err(e) => tracing::error!(
+                        target: "breaker",
+                        error = %e,
+                        "the Redis store could not start its runtime; breakers keep local state"
+                    ),
+                }
+            })
+            .map_err(|e| StoreError(format!("cannot start the Redis store's thread: {e}")))?;
+        let _ = ready_rx.recv_timeout(
+            core.options
+                .connect_timeout
+                .saturating_add(Duration::from_millis(100)),
+        );
+        Ok(RedisStore { core, tx })
+    }
+}
