@@ -9,7 +9,7 @@ use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::command::{Command, GAVE_UP, Reply, WAITING, Write};
-use super::core::Core;
+use super::hub::Core;
 use super::membership::LinkState;
 use super::wire::millis;
 use crate::store::{Change, Link, Trial};

@@ -29,7 +29,7 @@
 
 mod builder;
 mod command;
-mod core;
+mod hub;
 mod error;
 mod link;
 mod membership;

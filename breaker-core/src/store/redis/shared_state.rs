@@ -9,7 +9,7 @@ use ::redis::RedisError;
 use ::redis::aio::MultiplexedConnection;
 
 use super::command::Write;
-use super::core::Core;
+use super::hub::Core;
 use super::membership::LinkState;
 use super::scripts::Scripts;
 use super::wire::{

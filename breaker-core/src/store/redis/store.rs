@@ -14,7 +14,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::builder::RedisStoreBuilder;
 use super::command::Command;
-use super::core::Core;
+use super::hub::Core;
 use super::error::StoreError;
 use super::link::RedisLink;
 use super::membership::{LinkState, next_origin};

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::command::Command;
-use super::core::Core;
+use super::hub::Core;
 use super::membership::LinkState;
 use super::scripts::Scripts;
 use super::shared_state::{apply_message, publish, read, reconcile, take_held};
