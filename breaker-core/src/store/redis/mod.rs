@@ -29,8 +29,8 @@
 
 mod builder;
 mod command;
-mod hub;
 mod error;
+mod hub;
 mod link;
 mod membership;
 mod scripts;

@@ -14,8 +14,8 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::builder::RedisStoreBuilder;
 use super::command::Command;
-use super::hub::Core;
 use super::error::StoreError;
+use super::hub::Core;
 use super::link::RedisLink;
 use super::membership::{LinkState, next_origin};
 use super::thread::run;
