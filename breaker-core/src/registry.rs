@@ -80,11 +80,7 @@ impl Entry {
 /// key the overrides wrote is theirs, a key `base` holds at a value other
 /// than the default is the program's, any other is the default.
 fn sources(base: &Config, origins: BTreeMap<String, Origin>) -> Arc<[Source]> {
-    let written = base.to_keys();
-    let in_code: Vec<&str> = written
-        .split(", ")
-        .filter_map(|pair| pair.split(" = ").next())
-        .collect();
+    let in_code: Vec<&str> = base.written_keys().collect();
     crate::KEYS
         .iter()
         .map(|key| match origins.get(*key) {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::wall::{Wall, millis};
 use crate::overrides::{Origin, Source};
-use crate::{Breaker, Config, Registry, State, Transition, Window, format_duration};
+use crate::{Breaker, Config, Registry, State, Transition, Window};
 
 /// Everything about `breaker`: state, statistics, open reason and
 /// configuration with each key's source.
@@ -95,7 +95,7 @@ fn config(config: &Config, sources: Option<Vec<(&'static str, Source)>>) -> Valu
             Setting::Window(Window::Calls(n)) => json!({ "value_calls": n }),
             Setting::Window(Window::Time(d)) => json!({ "value_ms": millis(d) }),
         };
-        let text = config_text(config, key);
+        let text = config.value_text(key);
         entry["text"] = json!(text);
         entry["in_effect"] = json!(in_effect);
         entry["source"] = json!(source.as_str());
@@ -170,36 +170,6 @@ fn setting(config: &Config, key: &str) -> (Setting, bool) {
             (Setting::Factor(f), f.is_some())
         }
         _ => (Setting::Count(None), false),
-    }
-}
-
-/// The value of `key` as the attribute and the overrides write it (`"30s"`),
-/// or `None` when the key has no value.
-fn config_text(config: &Config, key: &str) -> Option<String> {
-    let d = |d: Option<Duration>| d.map(format_duration);
-    match key {
-        "fail_max" => config
-            .fail_max()
-            .or(config.consecutive())
-            .map(|n| n.to_string()),
-        "within" => d(config.within()),
-        "failure_rate" => config.failure_rate().map(|p| p.to_string()),
-        "window" => Some(match config.window() {
-            Window::Calls(n) => n.to_string(),
-            Window::Time(w) => format_duration(w),
-        }),
-        "min_calls" => Some(config.min_calls().to_string()),
-        "slow" => d(config.slow()),
-        "slow_rate" => config.slow_rate().map(|p| p.to_string()),
-        "reset" => Some(format_duration(config.reset())),
-        "backoff" => config.backoff().map(|f| f.to_string()),
-        "reset_max" => d(config.reset_max()),
-        "success" => Some(config.success().to_string()),
-        "half_open" => Some(config.half_open().to_string()),
-        "timeout" => d(config.timeout()),
-        "max_half_open_wait" => d(config.max_half_open_wait()),
-        "adaptive" => config.adaptive().map(|f| f.to_string()),
-        _ => None,
     }
 }
 

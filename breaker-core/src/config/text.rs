@@ -13,57 +13,69 @@ impl Config {
     /// The configuration written as the attribute's keys, `key = value` joined
     /// by `, ` (only the keys that differ from the defaults).
     pub fn to_keys(&self) -> String {
-        let mut keys: Vec<String> = Vec::new();
-        let d = crate::format_duration;
-        if let Some(n) = self.fail_max {
-            keys.push(format!("fail_max = {n}"));
+        self.written_keys()
+            .map(|key| format!("{key} = {}", self.value_text(key).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The keys this configuration writes (those that differ from the
+    /// defaults), in [`KEYS`](crate::KEYS) order: what [`to_keys`](Config::to_keys)
+    /// lists, and what the registry counts as written in code.
+    pub(crate) fn written_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        crate::KEYS.into_iter().filter(|key| self.writes(key))
+    }
+
+    /// Whether `key` differs from its default.
+    fn writes(&self, key: &str) -> bool {
+        match key {
+            "fail_max" => self.fail_max.is_some(),
+            "within" => self.within.is_some(),
+            "failure_rate" => self.failure_rate.is_some(),
+            "window" => self.window != Window::default(),
+            "min_calls" => self.min_calls.is_some(),
+            "slow" => self.slow.is_some(),
+            "slow_rate" => self.slow_rate.is_some(),
+            "reset" => self.reset != Duration::from_secs(30),
+            "backoff" => self.backoff.is_some(),
+            "reset_max" => self.reset_max.is_some(),
+            "success" => self.success != 2,
+            "half_open" => self.half_open.is_some(),
+            "timeout" => self.timeout.is_some(),
+            "max_half_open_wait" => self.max_half_open_wait.is_some(),
+            "adaptive" => self.adaptive.is_some(),
+            _ => false,
         }
-        if let Some(w) = self.within {
-            keys.push(format!("within = {}", d(w)));
+    }
+
+    /// The effective value of `key` as the attribute and the overrides write
+    /// it (`"30s"`), defaults included; `None` when the key has no value.
+    pub(crate) fn value_text(&self, key: &str) -> Option<String> {
+        let d = |d: Option<Duration>| d.map(crate::format_duration);
+        match key {
+            "fail_max" => self
+                .fail_max()
+                .or(self.consecutive())
+                .map(|n| n.to_string()),
+            "within" => d(self.within()),
+            "failure_rate" => self.failure_rate().map(|p| p.to_string()),
+            "window" => Some(match self.window() {
+                Window::Calls(n) => n.to_string(),
+                Window::Time(w) => crate::format_duration(w),
+            }),
+            "min_calls" => Some(self.min_calls().to_string()),
+            "slow" => d(self.slow()),
+            "slow_rate" => self.slow_rate().map(|p| p.to_string()),
+            "reset" => Some(crate::format_duration(self.reset())),
+            "backoff" => self.backoff().map(|f| f.to_string()),
+            "reset_max" => d(self.reset_max()),
+            "success" => Some(self.success().to_string()),
+            "half_open" => Some(self.half_open().to_string()),
+            "timeout" => d(self.timeout()),
+            "max_half_open_wait" => d(self.max_half_open_wait()),
+            "adaptive" => self.adaptive().map(|f| f.to_string()),
+            _ => None,
         }
-        if let Some(p) = self.failure_rate {
-            keys.push(format!("failure_rate = {p}"));
-        }
-        if self.window != Window::default() {
-            match self.window {
-                Window::Calls(k) => keys.push(format!("window = {k}")),
-                Window::Time(w) => keys.push(format!("window = {}", d(w))),
-            }
-        }
-        if let Some(m) = self.min_calls {
-            keys.push(format!("min_calls = {m}"));
-        }
-        if let Some(s) = self.slow {
-            keys.push(format!("slow = {}", d(s)));
-        }
-        if let Some(p) = self.slow_rate {
-            keys.push(format!("slow_rate = {p}"));
-        }
-        if self.reset != Duration::from_secs(30) {
-            keys.push(format!("reset = {}", d(self.reset)));
-        }
-        if let Some(f) = self.backoff {
-            keys.push(format!("backoff = {f}"));
-        }
-        if let Some(m) = self.reset_max {
-            keys.push(format!("reset_max = {}", d(m)));
-        }
-        if self.success != 2 {
-            keys.push(format!("success = {}", self.success));
-        }
-        if let Some(h) = self.half_open {
-            keys.push(format!("half_open = {h}"));
-        }
-        if let Some(t) = self.timeout {
-            keys.push(format!("timeout = {}", d(t)));
-        }
-        if let Some(w) = self.max_half_open_wait {
-            keys.push(format!("max_half_open_wait = {}", d(w)));
-        }
-        if let Some(k) = self.adaptive {
-            keys.push(format!("adaptive = {k}"));
-        }
-        keys.join(", ")
     }
 }
 
