@@ -117,9 +117,9 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         let Some(slot) = self.table.find_slot(hash, key, now) else {
             return Ticket::owned(self.create(hash, key, now));
         };
-        match recent::remember(self.id, removals, hash, slot.clone()) {
-            Some(place) => Ticket::recent(place),
-            None => Ticket::owned(slot.breaker.clone()),
+        match recent::remember(self.id, removals, hash, slot) {
+            Ok(place) => Ticket::recent(place),
+            Err(slot) => Ticket::owned(slot.breaker.clone()),
         }
     }
 

@@ -179,37 +179,45 @@ fn this_thread() -> &'static Recent {
 }
 
 /// Remembers `slot` as `owner`'s key with this `hash`, at `epoch`, and pins
-/// it; `None` when every entry of its set is pinned, or this thread's
-/// storage is being torn down.
-pub(super) fn remember<S: Any>(owner: u64, epoch: u64, hash: u64, slot: Arc<S>) -> Option<Place> {
+/// it; hands `slot` back when every entry of its set is pinned, or this
+/// thread's storage is being torn down.
+pub(super) fn remember<S: Any>(
+    owner: u64,
+    epoch: u64,
+    hash: u64,
+    slot: Arc<S>,
+) -> Result<Place, Arc<S>> {
     // Registers the cleanup; refused once it ran, so nothing is kept after.
-    CLEANUP.try_with(|_| ()).ok()?;
-    let recent = this_thread();
-    {
-        let set = set_of(owner, hash);
-        let start = recent.next[set].get() as usize;
-        let way = (0..WAYS)
-            .map(|i| (start + i) % WAYS)
-            .find(|&way| recent.entries[set * WAYS + way].pins.get() == 0)?;
-        recent.next[set].set(((way + 1) % WAYS) as u8);
-        let entry = &recent.entries[set * WAYS + way];
-        // Emptied first, filled, then the old slot dropped last: its
-        // key's `Drop` is user code, and may call keys too.
-        let old = entry.clear();
-        entry.at.set(Arc::as_ptr(&slot).cast());
-        entry.kind.set(Some(TypeId::of::<S>()));
-        let slot: Arc<dyn Any> = slot;
-        entry.slot.set(ManuallyDrop::new(Some(slot)));
-        entry.epoch.set(epoch);
-        entry.hash.set(hash);
-        entry.owner.set(owner);
-        entry.pins.set(1);
-        drop(old);
-        Some(Place {
-            entry: NonNull::from(entry),
-            thread: PhantomData,
-        })
+    if CLEANUP.try_with(|_| ()).is_err() {
+        return Err(slot);
     }
+    let recent = this_thread();
+    let set = set_of(owner, hash);
+    let start = recent.next[set].get() as usize;
+    let Some(way) = (0..WAYS)
+        .map(|i| (start + i) % WAYS)
+        .find(|&way| recent.entries[set * WAYS + way].pins.get() == 0)
+    else {
+        return Err(slot);
+    };
+    recent.next[set].set(((way + 1) % WAYS) as u8);
+    let entry = &recent.entries[set * WAYS + way];
+    // Emptied first, filled, then the old slot dropped last: its key's `Drop`
+    // is user code, and may call keys too.
+    let old = entry.clear();
+    entry.at.set(Arc::as_ptr(&slot).cast());
+    entry.kind.set(Some(TypeId::of::<S>()));
+    let slot: Arc<dyn Any> = slot;
+    entry.slot.set(ManuallyDrop::new(Some(slot)));
+    entry.epoch.set(epoch);
+    entry.hash.set(hash);
+    entry.owner.set(owner);
+    entry.pins.set(1);
+    drop(old);
+    Ok(Place {
+        entry: NonNull::from(entry),
+        thread: PhantomData,
+    })
 }
 
 /// Runs `f` on the slot pinned at `place`, and unpins it (also when `f`
@@ -256,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_call_that_panics_unpins_its_entry() {
-        let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32)).unwrap();
+        let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32)).ok().unwrap();
         assert_eq!(pins(u64::MAX - 1, 7), 1);
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             with(place, |_: &u32| panic!("the body panicked"))
@@ -290,12 +298,12 @@ mod tests {
         // Every way of one set pinned (hashes that differ in their low bits
         // share a set): a fifth key of that set is not kept.
         let places: Vec<Place> = (0..WAYS as u64)
-            .map(|i| remember(owner, 0, i, Arc::new(i)).unwrap())
+            .map(|i| remember(owner, 0, i, Arc::new(i)).ok().unwrap())
             .collect();
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_none());
+        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_err());
         for (i, place) in places.into_iter().enumerate() {
             assert_eq!(with(place, |n: &u64| *n), i as u64);
         }
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_some());
+        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_ok());
     }
 }
