@@ -46,35 +46,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for resource in metrics.get_finished_metrics()? {
         for scope in resource.scope_metrics() {
             for metric in scope.metrics() {
+                // One line per point: the metric, its unit, its labels, its value.
+                let show = |labels: String, value: &dyn std::fmt::Display| {
+                    println!("{} [{}] {{{labels}}} {value}", metric.name(), metric.unit());
+                };
                 match metric.data() {
                     AggregatedMetrics::U64(MetricData::Sum(sum)) => {
                         for point in sum.data_points() {
-                            let labels: Vec<String> = point
-                                .attributes()
-                                .map(|kv| format!("{}={}", kv.key, kv.value))
-                                .collect();
-                            println!(
-                                "{} [{}] {{{}}} {}",
-                                metric.name(),
-                                metric.unit(),
-                                labels.join(", "),
-                                point.value()
-                            );
+                            show(labels(point.attributes()), &point.value());
                         }
                     }
                     AggregatedMetrics::F64(MetricData::Gauge(gauge)) => {
                         for point in gauge.data_points() {
-                            let labels: Vec<String> = point
-                                .attributes()
-                                .map(|kv| format!("{}={}", kv.key, kv.value))
-                                .collect();
-                            println!(
-                                "{} [{}] {{{}}} {}",
-                                metric.name(),
-                                metric.unit(),
-                                labels.join(", "),
-                                point.value()
-                            );
+                            show(labels(point.attributes()), &point.value());
                         }
                     }
                     _ => {}
@@ -93,4 +77,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// A point's attributes as `key=value, ...`.
+fn labels<'a>(attributes: impl Iterator<Item = &'a opentelemetry::KeyValue>) -> String {
+    attributes
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
