@@ -1,4 +1,5 @@
-//! Transitions, reported once each, in order, to tracing and to listeners.
+//! Transitions and reconfigurations, reported once each, in order, to
+//! tracing and to listeners.
 //!
 //! A transition is decided under the breaker's control lock and queued there;
 //! whichever thread finds the dispatcher free after releasing that lock
@@ -37,28 +38,71 @@ pub struct Transition {
     pub dry_run: bool,
 }
 
-pub(crate) type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
+/// A reconfiguration that changed a breaker's configuration (SEMANTICS.md,
+/// "Reconfiguration"): it moves no state, so it is no [`Transition`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Configured {
+    /// The breaker's name.
+    pub name: Arc<str>,
+    /// When, on the breaker's clock (as [`Transition::at`]).
+    pub at: Duration,
+    /// The keys whose effective value changed, each with its new value as
+    /// the attribute writes it (`("reset", "1m")`), in the attribute's key
+    /// order ([`KEYS`](crate::KEYS)).
+    pub changed: Vec<(&'static str, String)>,
+}
 
-/// Listeners, registered on a breaker or on a registry.
-#[derive(Default)]
-pub(crate) struct Listeners(RwLock<Vec<Listener>>);
-
-impl Listeners {
-    pub(crate) fn add(&self, listener: Listener) {
-        self.0
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(listener);
-    }
-
-    fn snapshot(&self) -> Vec<Listener> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+impl Configured {
+    /// The changed keys as a trace's `configure` line writes them:
+    /// `fail_max=10 reset=1m`.
+    pub fn keys_text(&self) -> String {
+        let pairs: Vec<String> = self
+            .changed
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        pairs.join(" ")
     }
 }
 
-/// A breaker's queue of transitions not yet delivered.
+pub(crate) type Listener = Arc<dyn Fn(&Transition) + Send + Sync>;
+pub(crate) type ConfiguredListener = Arc<dyn Fn(&Configured) + Send + Sync>;
+
+/// Listeners, registered on a breaker or on a registry.
+#[derive(Default)]
+pub(crate) struct Listeners {
+    transitions: RwLock<Vec<Listener>>,
+    configured: RwLock<Vec<ConfiguredListener>>,
+}
+
+impl Listeners {
+    pub(crate) fn add(&self, listener: Listener) {
+        push(&self.transitions, listener);
+    }
+
+    pub(crate) fn add_configured(&self, listener: ConfiguredListener) {
+        push(&self.configured, listener);
+    }
+}
+
+fn push<T>(list: &RwLock<Vec<T>>, item: T) {
+    list.write().unwrap_or_else(|e| e.into_inner()).push(item);
+}
+
+fn snapshot<T: Clone>(list: &RwLock<Vec<T>>) -> Vec<T> {
+    list.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// What a breaker reports, in the order it happened.
+pub(crate) enum Report {
+    Transition(Transition),
+    Configured(Configured),
+}
+
+/// A breaker's queue of reports not yet delivered.
 pub(crate) struct Dispatch {
-    queue: Mutex<VecDeque<Transition>>,
+    queue: Mutex<VecDeque<Report>>,
     delivering: Mutex<()>,
 }
 
@@ -73,10 +117,19 @@ impl Dispatch {
     /// Queues a transition; call under the control lock so the queue's order
     /// is the order of the transitions.
     pub(crate) fn push(&self, transition: Transition) {
+        self.queue_report(Report::Transition(transition));
+    }
+
+    /// Queues a reconfiguration, under the control lock as `push`.
+    pub(crate) fn push_configured(&self, configured: Configured) {
+        self.queue_report(Report::Configured(configured));
+    }
+
+    fn queue_report(&self, report: Report) {
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push_back(transition);
+            .push_back(report);
     }
 
     /// Delivers what is queued, unless another thread (or this one, further up
@@ -92,8 +145,11 @@ impl Dispatch {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .pop_front();
-                let Some(transition) = next else { break };
-                report(&transition, own, shared);
+                match next {
+                    Some(Report::Transition(t)) => report(&t, own, shared),
+                    Some(Report::Configured(c)) => report_configured(&c, own, shared),
+                    None => break,
+                }
             }
             drop(_delivering);
             // A transition queued after the last pop and before the release found
@@ -133,13 +189,38 @@ fn report(t: &Transition, own: &Listeners, shared: &Listeners) {
             "circuit breaker transition"
         ),
     }
-    for listener in own.snapshot().into_iter().chain(shared.snapshot()) {
+    for listener in snapshot(&own.transitions)
+        .into_iter()
+        .chain(snapshot(&shared.transitions))
+    {
         if catch_unwind(AssertUnwindSafe(|| listener(t))).is_err() {
-            tracing::error!(
-                target: "breaker",
-                name = %t.name,
-                "a transition listener panicked; the breaker carries on"
-            );
+            listener_panicked(&t.name);
         }
     }
+}
+
+fn report_configured(c: &Configured, own: &Listeners, shared: &Listeners) {
+    tracing::info!(
+        target: "breaker",
+        name = %c.name,
+        keys = %c.keys_text(),
+        at_ns = crate::clock::saturating_nanos(c.at),
+        "circuit breaker reconfigured"
+    );
+    for listener in snapshot(&own.configured)
+        .into_iter()
+        .chain(snapshot(&shared.configured))
+    {
+        if catch_unwind(AssertUnwindSafe(|| listener(c))).is_err() {
+            listener_panicked(&c.name);
+        }
+    }
+}
+
+fn listener_panicked(name: &str) {
+    tracing::error!(
+        target: "breaker",
+        name = %name,
+        "a listener panicked; the breaker carries on"
+    );
 }

@@ -118,12 +118,12 @@ pub use config::{
 };
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::Error;
-pub use event::Transition;
+pub use event::{Configured, Transition};
 pub use global::registry;
 pub use opening::OpeningRef;
 pub use owned::OwnedPermit;
 pub use reason::{Action, OpenReason, Opening, Reason};
-pub use registry::{ConfigureError, Registry};
+pub use registry::{ConfigureError, ReconfigureError, Registry};
 pub use state::State;
 pub use stats::Stats;
 

@@ -3,11 +3,11 @@
 //! the word, the control lock and the event queue.
 
 #[cfg(breaker_loom)]
-pub(crate) use loom::sync::atomic::AtomicU64;
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64};
 #[cfg(breaker_loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
 #[cfg(not(breaker_loom))]
-pub(crate) use std::sync::atomic::AtomicU64;
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64};
 #[cfg(not(breaker_loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};

@@ -368,3 +368,68 @@ fn loom_three_threads_through_trip_trial_and_operator() {
         }
     });
 }
+
+#[test]
+fn loom_a_reconfiguration_racing_a_tripping_failure_loses_no_count() {
+    model(|| {
+        let (b, _clock, log) = breaker(config(2, 1, 1));
+        b.acquire().unwrap().failure();
+        let failing = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.failure().straggler).ok())
+        };
+        let operator = {
+            let b = b.clone();
+            thread::spawn(move || b.reconfigure("fail_max = 3").unwrap())
+        };
+        let straggler = failing.join().unwrap();
+        assert_eq!(operator.join().unwrap(), ["fail_max"]);
+        assert_eq!(straggler, Some(false), "admitted in Closed, current");
+        // Before the change the failure trips at 2; after it, it is the
+        // second of the three the new threshold asks for.
+        match b.state() {
+            State::Open => assert_eq!(log.lock().unwrap().len(), 1),
+            State::Closed => {
+                assert_eq!(b.stats().consecutive_failures, 2);
+                assert!(log.lock().unwrap().is_empty());
+                b.acquire().unwrap().failure();
+                assert_eq!(b.state(), State::Open, "the third trips");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(b.config().fail_max(), Some(3));
+    });
+}
+
+#[test]
+fn loom_a_reconfiguration_racing_a_trial_decides_with_one_configuration() {
+    model(|| {
+        let (b, clock, log) = breaker(config(1, 2, 2));
+        b.acquire().unwrap().failure();
+        clock.advance(Duration::from_secs(1));
+        let first = b.acquire().unwrap();
+        assert_eq!(b.state(), State::HalfOpen);
+        let trial = {
+            let b = b.clone();
+            thread::spawn(move || b.acquire().map(|p| p.success().straggler).ok())
+        };
+        let operator = {
+            let b = b.clone();
+            thread::spawn(move || b.reconfigure("success = 1, half_open = 2").unwrap())
+        };
+        let straggler = trial.join().unwrap();
+        operator.join().unwrap();
+        assert_eq!(straggler, Some(false), "a second trial is always admitted");
+        // After the change one success closes; before it, the trial's success
+        // is the first of two, and the next successful trial closes.
+        match b.state() {
+            State::Closed => assert!(first.success().straggler),
+            State::HalfOpen => {
+                assert!(!first.success().straggler);
+                assert_eq!(b.state(), State::Closed);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_path(&log, State::Closed);
+    });
+}

@@ -22,7 +22,7 @@ impl Inner {
     pub(super) fn admit(&self, generation: u32, now: Option<u64>) -> Permit<'_> {
         self.counters.bump(Count::Admitted);
         let tap = self.tap.get();
-        let (started, ticket) = if self.timed || tap.is_some() {
+        let (started, ticket) = if self.settings().timed || tap.is_some() {
             let now = now.unwrap_or_else(|| self.now());
             (now, tap.map_or(Ticket::NONE, |tap| tap.admitted(now)))
         } else {
@@ -116,9 +116,11 @@ impl Inner {
     /// rejection: the state machine proper.
     pub(super) fn admit_or_refuse(&self) -> Result<Permit<'_>, Refusal> {
         loop {
+            // Each pass decides with the settings in force when it starts.
+            let settings = self.settings();
             let w = self.word();
             match w.state() {
-                State::Closed if self.adaptive => {
+                State::Closed if settings.adaptive => {
                     let now = self.now();
                     if self
                         .lock()
@@ -132,11 +134,11 @@ impl Inner {
                 }
                 State::Closed | State::Disabled => return Ok(self.admit(w.generation(), None)),
                 State::HalfOpen => {
-                    if self.half_open_wait > 0 && self.trials_expired(w.generation()) {
+                    if settings.half_open_wait > 0 && self.trials_expired(w.generation()) {
                         continue;
                     }
                     let in_flight = w.trials_in_flight();
-                    if in_flight >= self.config.half_open() {
+                    if in_flight >= settings.config.half_open() {
                         return Err(self.refuse(State::HalfOpen, None));
                     }
                     let shared = self.shared_trial()?;
@@ -207,12 +209,13 @@ impl Inner {
             return None;
         }
         let now = self.now();
-        let (mut role, moved) = ctl.dry_run.admit(now, &self.config);
+        let settings = self.settings();
+        let (mut role, moved) = ctl.dry_run.admit(now, &settings.config);
         // Adaptive throttling decides in the dry run's Closed state as it
         // would live, from the same dice: a call it would drop runs, and
         // feeds nothing.
         if role == Role::Closed
-            && self.adaptive
+            && settings.adaptive
             && ctl
                 .windows
                 .as_mut()

@@ -11,19 +11,20 @@ use std::time::Duration;
 
 use super::environment::Environment;
 use super::link::{Link, Remote};
-use super::machine::{ADAPTIVE, Control, Hot, Inner, NEVER, TAPPED, TIMED, WINDOWED};
+use super::machine::{Control, Hot, Inner, NEVER, TAPPED};
 use super::metrics_only::DryRun;
 use super::permit::{FailOnUnwind, Permit, armed};
+use super::settings::SettingsCell;
 use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
-use crate::event::{Dispatch, Listeners, Transition};
+use crate::event::{Configured, Dispatch, Listeners, Transition};
 use crate::opening::OpeningCell;
-use crate::policy::{Batched, Consecutive, Windows, nanos};
+use crate::policy::{Batched, Windows, nanos};
 use crate::reason::OpenReason;
 use crate::state::Word;
 use crate::sync::{AtomicU64, Mutex};
 use crate::tap::Tap;
-use crate::{Config, Error, State, Stats, Window};
+use crate::{Config, ConfigError, Error, State, Stats};
 
 /// A named circuit breaker. Cheap to clone: clones are the same breaker.
 ///
@@ -69,6 +70,8 @@ impl Breaker {
         let period = nanos(config.reset());
         let dry_run = DryRun::new(&config);
         let opening = OpeningCell::new(name.clone());
+        let settings = SettingsCell::new(config);
+        let detours = settings.get().detours();
         Breaker {
             inner: Arc::new(Inner {
                 hot: Hot {
@@ -76,34 +79,16 @@ impl Breaker {
                     deadline: AtomicU64::new(0),
                     since: AtomicU64::new(0),
                 },
-                consecutive: Consecutive::for_config(&config),
-                half_open_wait: config.max_half_open_wait().map_or(0, nanos),
-                windowed: windows.is_some(),
-                batch_successes: config.consecutive().is_none()
-                    && windows.as_ref().is_some_and(Windows::batches_successes),
                 batched: Batched::new(),
-                detours: AtomicU8::new(
-                    if config.slow().is_some() { TIMED } else { 0 }
-                        | if windows.is_some() { WINDOWED } else { 0 }
-                        | if config.adaptive().is_some() {
-                            ADAPTIVE
-                        } else {
-                            0
-                        },
-                ),
-                adaptive: config.adaptive().is_some(),
                 random: crate::jitter::Jitter::from_entropy(),
+                detours: AtomicU8::new(detours),
                 tap: OnceLock::new(),
-                dated: config.slow().is_some()
-                    || config.within().is_some()
-                    || config.adaptive().is_some()
-                    || (config.has_rate_policy() && matches!(config.window(), Window::Time(_))),
-                timed: config.slow().is_some(),
                 name,
-                config,
+                settings,
                 counters: Counters::new(),
                 control: Mutex::new(Control {
                     period,
+                    restart_period: false,
                     windows,
                     dry_run,
                 }),
@@ -123,9 +108,10 @@ impl Breaker {
         &self.inner.name
     }
 
-    /// The configuration it was created with.
+    /// The configuration in force: the one it was created with, as changed
+    /// by [`reconfigure`](Breaker::reconfigure) since.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.inner.settings().config
     }
 
     /// The current state. Open stays Open until a call arrives after the open
@@ -161,6 +147,48 @@ impl Breaker {
     /// breaker's internal lock is released; a panic in one is contained.
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
         self.inner.listeners.add(Arc::new(listener));
+    }
+
+    /// Calls `listener` with every reconfiguration of this breaker that
+    /// changed a value, in order with its transitions, once each, as
+    /// [`on_transition`](Breaker::on_transition) does.
+    pub fn on_configured(&self, listener: impl Fn(&Configured) + Send + Sync + 'static) {
+        self.inner.listeners.add_configured(Arc::new(listener));
+    }
+
+    /// Changes the configuration of this live breaker: `patch` holds the
+    /// attribute's keys (`"fail_max = 10, reset = 1m"`), set over the
+    /// configuration in force and checked whole. An invalid result changes
+    /// nothing and names the key. A valid one takes effect at once, without
+    /// moving the state or ending the period, as SEMANTICS.md
+    /// ("Reconfiguration") says: counts are kept where only a threshold
+    /// changed, an open period keeps its end, calls in flight stay current.
+    ///
+    /// Returns the keys whose effective value changed, in the attribute's key
+    /// order; when there are any, a [`Configured`] event is reported to
+    /// tracing and to [`on_configured`](Breaker::on_configured) listeners.
+    ///
+    /// ```
+    /// use breaker_core::{Breaker, Config};
+    ///
+    /// let breaker = Breaker::new("db", "fail_max = 5, reset = 30s".parse().unwrap());
+    /// assert_eq!(breaker.reconfigure("fail_max = 10, reset = 30s"), Ok(vec!["fail_max"]));
+    /// assert_eq!(breaker.config().fail_max(), Some(10));
+    ///
+    /// let refused = breaker.reconfigure("fail_max = 0").unwrap_err();
+    /// assert_eq!(refused.field(), "fail_max");
+    /// assert_eq!(breaker.config().fail_max(), Some(10), "unchanged");
+    /// ```
+    pub fn reconfigure(&self, patch: &str) -> Result<Vec<&'static str>, ConfigError> {
+        self.inner.reconfigure(|config| config.patched(patch))
+    }
+
+    /// Puts `config` in force whole, as [`reconfigure`](Breaker::reconfigure)
+    /// does with a patch (the same rules; a key it leaves out is at its
+    /// default, not kept).
+    pub fn reconfigure_to(&self, config: Config) -> Vec<&'static str> {
+        // A built `Config` is valid: nothing here can refuse it.
+        self.inner.reconfigure(|_| Ok(config)).unwrap_or_default()
     }
 
     /// Asks to run one call. `Ok` holds a permit: report the call's outcome
@@ -369,7 +397,7 @@ impl fmt::Debug for Breaker {
         f.debug_struct("Breaker")
             .field("name", &self.inner.name)
             .field("state", &self.state())
-            .field("config", &self.inner.config)
+            .field("config", &self.inner.settings().config)
             .finish()
     }
 }
@@ -383,30 +411,31 @@ impl Inner {
         let cancelled = self.counters.read(Count::Cancelled);
         let admitted = self.counters.read(Count::Admitted);
         let w = self.word();
-        let rates = if self.windowed {
+        let settings = self.settings();
+        let rates = if settings.windowed {
             let now = self.now();
             let mut ctl = self.lock();
             let w = self.word();
             if w.state() == State::Closed {
                 self.take_batched(&mut ctl, w.generation());
             }
-            ctl.windows.as_ref().and_then(|w| w.rates(now))
+            ctl.windows.as_ref().map_or((None, None), |w| w.rates(now))
         } else {
-            None
+            (None, None)
         };
         let opened_at = self.opened_at.load(Ordering::Relaxed);
         let dry_run = (w.state() == State::MetricsOnly).then(|| self.lock().dry_run.state);
         // In a dry run, adaptive throttling decides in the dry run's Closed
         // state: the probability is the one it draws against.
         let throttling = w.state() == State::Closed || dry_run == Some(State::Closed);
-        let drop_probability = if self.adaptive && throttling {
+        let drop_probability = if settings.adaptive && throttling {
             let now = self.now();
             self.lock()
                 .windows
                 .as_ref()
                 .and_then(|w| w.drop_probability(now))
         } else {
-            self.adaptive.then_some(0.0)
+            settings.adaptive.then_some(0.0)
         };
         Stats {
             state: w.state(),
@@ -417,17 +446,13 @@ impl Inner {
             slow: self.counters.read(Count::Slow),
             cancelled,
             in_flight: admitted.saturating_sub(successes + failures + cancelled),
-            consecutive_failures: if w.state() == State::Closed && self.consecutive.is_on() {
+            consecutive_failures: if w.state() == State::Closed && settings.consecutive.is_on() {
                 w.aux()
             } else {
                 0
             },
-            failure_rate: rates
-                .filter(|_| self.config.failure_rate().is_some())
-                .map(|r| r.0),
-            slow_call_rate: rates
-                .filter(|_| self.config.slow_rate().is_some())
-                .map(|r| r.1),
+            failure_rate: rates.0.filter(|_| settings.config.failure_rate().is_some()),
+            slow_call_rate: rates.1.filter(|_| settings.config.slow_rate().is_some()),
             opened_at: (opened_at != NEVER).then(|| Duration::from_nanos(opened_at)),
             transitions: self.transitions.load(Ordering::Relaxed),
             dry_run,

@@ -17,15 +17,16 @@ use std::sync::{Arc, OnceLock};
 use super::environment::Environment;
 use super::link::Link;
 use super::metrics_only::DryRun;
+use super::settings::{Settings, SettingsCell};
+use crate::State;
 use crate::counter::Counters;
 use crate::event::{Dispatch, Listeners};
 use crate::opening::OpeningCell;
-use crate::policy::{Batched, Consecutive, Windows};
+use crate::policy::{Batched, Windows};
 use crate::reason::OpenReason;
 use crate::state::Word;
 use crate::sync::{AtomicU64, Mutex, MutexGuard};
 use crate::tap::Tap;
-use crate::{Config, State};
 
 /// `Permit::started` when the breaker does not time its calls.
 pub(super) const UNTIMED: u64 = u64::MAX;
@@ -67,6 +68,10 @@ pub(super) struct Refusal {
 pub(super) struct Control {
     /// The length of the current (or next) open period: `reset`, grown by backoff.
     pub(super) period: u64,
+    /// Set by a reconfiguration of `reset`, `backoff` or `reset_max` while
+    /// Open or HalfOpen: the next opening lasts the new `reset`, where it
+    /// would have grown the last period.
+    pub(super) restart_period: bool,
     pub(super) windows: Option<Windows>,
     /// Where the breaker would be, while it is MetricsOnly.
     pub(super) dry_run: DryRun,
@@ -75,32 +80,17 @@ pub(super) struct Control {
 pub(super) struct Inner {
     pub(super) hot: Hot,
     pub(super) name: Arc<str>,
-    pub(super) config: Config,
-    /// The consecutive policy (its run is the word's `aux` in Closed).
-    pub(super) consecutive: Consecutive,
-    /// `max_half_open_wait` in nanoseconds, 0 when it is not set.
-    pub(super) half_open_wait: u64,
-    /// Whether a windowed policy is active: outcomes then go through the lock.
-    pub(super) windowed: bool,
-    /// Whether successes on a full count window skip the lock (`batched`):
-    /// a count window, and neither adaptive throttling nor the consecutive
-    /// policy, which must see successes in the same order as the window.
-    pub(super) batch_successes: bool,
+    /// The configuration in force and what follows from it (`settings`).
+    pub(super) settings: SettingsCell,
     /// The successes counted without the lock, for the window to take in.
     pub(super) batched: Batched,
-    /// Whether adaptive throttling decides admissions (under the lock).
-    pub(super) adaptive: bool,
     /// Adaptive throttling's dice: seedable, so a replay drops the same calls.
     pub(super) random: crate::jitter::Jitter,
-    /// Whether calls are timed (a `slow` latency is configured).
-    pub(super) timed: bool,
     /// `TIMED | WINDOWED | TAPPED`: one byte the fast paths test, so they
     /// read one field, and a recorder can join a live breaker.
     pub(super) detours: AtomicU8,
     /// Where its calls are recorded, once a recorder taps it (`tap` module).
     pub(super) tap: OnceLock<Arc<dyn Tap>>,
-    /// Whether outcomes need their end time: timed calls, or a time window.
-    pub(super) dated: bool,
     pub(super) counters: Counters,
     pub(super) control: Mutex<Control>,
     /// Why it last opened, shared by its rejections.
@@ -127,6 +117,12 @@ impl Inner {
             .word
             .compare_exchange(current.0, new.0, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// The settings in force: read once per decision.
+    #[inline]
+    pub(super) fn settings(&self) -> &Settings {
+        self.settings.get()
     }
 
     #[inline]

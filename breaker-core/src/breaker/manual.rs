@@ -111,7 +111,7 @@ impl Inner {
                 Action::MetricsOnly => State::MetricsOnly,
             };
             if matches!(action, Action::Trip | Action::Reset) {
-                ctl.period = nanos(self.config.reset());
+                ctl.period = nanos(self.settings().config.reset());
             }
             if let (Action::Trip, Some(open_for)) = (action, open_for) {
                 // Restored below, once the opening (and its sharing) used it:
@@ -135,7 +135,7 @@ impl Inner {
                 }
                 // It takes effect in the other processes sharing the breaker too.
                 self.share(&ctl, target, &reason);
-                ctl.period = nanos(self.config.reset());
+                ctl.period = nanos(self.settings().config.reset());
                 return;
             }
             if self.transition(&mut ctl, w, w.next(target, 0), at, reason.clone(), None) {
@@ -143,7 +143,7 @@ impl Inner {
             }
         }
         if open_for.is_some() {
-            ctl.period = nanos(self.config.reset());
+            ctl.period = nanos(self.settings().config.reset());
         }
         drop(ctl);
         self.deliver();

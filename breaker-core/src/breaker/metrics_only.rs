@@ -72,6 +72,8 @@ pub(crate) struct DryRun {
     deadline: u64,
     /// The length of the current (or next) open period.
     period: u64,
+    /// The next opening lasts `reset` (a reconfiguration changed it).
+    restart_period: bool,
     in_flight: u32,
     successes: u32,
 }
@@ -84,6 +86,7 @@ impl DryRun {
             run: 0,
             deadline: 0,
             period: nanos(config.reset()),
+            restart_period: false,
             in_flight: 0,
             successes: 0,
         }
@@ -129,8 +132,7 @@ impl DryRun {
     /// successes close.
     pub(crate) fn trial_ended(&mut self, at: u64, failure: bool, config: &Config) -> Option<Move> {
         if failure {
-            self.period = reopen_period(config, self.period);
-            self.open(at);
+            self.reopen(at, config);
             return Some(self.moved(State::HalfOpen, Reason::TrialFailed));
         }
         self.successes += 1;
@@ -150,14 +152,39 @@ impl DryRun {
         if self.state != State::HalfOpen || now < self.deadline {
             return None;
         }
-        self.period = reopen_period(config, self.period);
-        self.open(now);
+        self.reopen(now, config);
         Some(self.moved(State::HalfOpen, Reason::TrialsUndecided { waited }))
     }
 
     /// A trial was cancelled: its permit comes back.
     pub(crate) fn trial_cancelled(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// The breaker was reconfigured from `old` to `new` while MetricsOnly:
+    /// the dry run follows the rules the live breaker does (its windows are
+    /// the breaker's, carried over by the caller).
+    pub(crate) fn reconfigure(&mut self, old: &Config, new: &Config) {
+        if new.consecutive().is_some() && old.consecutive().is_none() {
+            self.run = 0;
+        }
+        if crate::policy::periods_differ(old, new) {
+            match self.state {
+                State::Open | State::HalfOpen => self.restart_period = true,
+                _ => self.period = nanos(new.reset()),
+            }
+        }
+    }
+
+    /// Opens again after a trial: backoff grows the last period, unless a
+    /// reconfiguration restarted it at `reset`.
+    fn reopen(&mut self, at: u64, config: &Config) {
+        self.period = if std::mem::take(&mut self.restart_period) {
+            nanos(config.reset())
+        } else {
+            reopen_period(config, self.period)
+        };
+        self.open(at);
     }
 
     fn open(&mut self, at: u64) {

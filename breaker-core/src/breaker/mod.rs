@@ -7,6 +7,8 @@
 //! - `outcomes`: it succeeded; it failed.
 //! - `transitions`: the state swaps, and the ones shared with a store.
 //! - `manual`: operators' actions.
+//! - `reconfigure` and `settings`: a new configuration for a live breaker,
+//!   and the configuration in force, swapped whole.
 //! - `metrics_only`: the dry run of MetricsOnly, where the breaker would be.
 //! - `permit`: one admitted call until its outcome is recorded.
 //! - `environment` and `link`: what a breaker shares with its registry, and
@@ -24,6 +26,8 @@ mod manual;
 mod metrics_only;
 mod outcomes;
 mod permit;
+mod reconfigure;
+mod settings;
 mod transitions;
 
 pub use api::Breaker;

@@ -11,7 +11,7 @@ use super::metrics_only::Role;
 use super::permit::Recorded;
 use crate::State;
 use crate::counter::Count;
-use crate::policy::{Outcome, Trip, Windows, decide_closed, nanos, reopen_period};
+use crate::policy::{Outcome, Trip, Windows, decide_closed, nanos};
 use crate::reason::Reason;
 use crate::state::Word;
 use crate::sync::MutexGuard;
@@ -28,7 +28,8 @@ impl Inner {
         message: impl FnOnce() -> String,
     ) -> Recorded {
         let tap = self.tap.get().filter(|_| ticket != Ticket::NONE);
-        let now = (self.dated || tap.is_some()).then(|| self.now());
+        let settings = self.settings();
+        let now = (settings.dated || tap.is_some()).then(|| self.now());
         let latency = match now {
             Some(now) if started != UNTIMED => Some(now.saturating_sub(started)),
             _ => None,
@@ -36,7 +37,7 @@ impl Inner {
         if let (Some(tap), Some(latency)) = (tap, latency) {
             tap.ended(ticket, latency, failure);
         }
-        let slow = match (self.config.slow(), latency) {
+        let slow = match (settings.config.slow(), latency) {
             (Some(slow), Some(latency)) => latency > nanos(slow),
             _ => false,
         };
@@ -61,8 +62,11 @@ impl Inner {
             && match w.state() {
                 // Undated outcomes (count windows only) carry time 0: their
                 // windows never look at it.
-                State::Closed if self.windowed => {
-                    (!failure && !slow && self.batch_successes && self.batched.add(w.generation()))
+                State::Closed if settings.windowed => {
+                    (!failure
+                        && !slow
+                        && settings.batch_successes
+                        && self.batched.add(w.generation()))
                         || self.feed_windows(generation, failure, slow, now.unwrap_or(0), message)
                 }
                 State::Closed => self.feed_consecutive(generation, failure, message),
@@ -94,7 +98,7 @@ impl Inner {
             if !w.is_period(generation) || w.state() != State::Closed {
                 return false;
             }
-            let (run, trip) = self.consecutive.record(w.aux(), failure);
+            let (run, trip) = self.settings().consecutive.record(w.aux(), failure);
             if trip.is_none() {
                 // Only write when the run changes: a success on a clean run
                 // writes nothing, so successes do not bounce the line.
@@ -133,8 +137,10 @@ impl Inner {
             return false;
         }
         self.take_batched(&mut ctl, w.generation());
+        let settings = self.settings();
         let outcome = Outcome { at, failure, slow };
-        let (run, trip) = decide_closed(self.consecutive, w.aux(), ctl.windows.as_mut(), outcome);
+        let (run, trip) =
+            decide_closed(settings.consecutive, w.aux(), ctl.windows.as_mut(), outcome);
         // Under the lock nothing else writes a Closed word, so these
         // compare-and-swaps cannot fail.
         match trip {
@@ -146,7 +152,7 @@ impl Inner {
                 if run != w.aux() {
                     self.cas(w, w.with_aux(run));
                 }
-                if self.batch_successes && ctl.windows.as_ref().is_some_and(Windows::is_full) {
+                if settings.batch_successes && ctl.windows.as_ref().is_some_and(Windows::is_full) {
                     self.batched.window_full(w.generation());
                 }
             }
@@ -160,7 +166,7 @@ impl Inner {
         if let Some(windows) = &mut ctl.windows {
             windows.clear();
         }
-        if self.batch_successes {
+        if self.settings().batch_successes {
             self.batched.clear(generation);
         }
     }
@@ -169,7 +175,7 @@ impl Inner {
     /// the lock, before anything else reads or feeds the window.
     #[inline]
     pub(super) fn take_batched(&self, ctl: &mut Control, generation: u32) {
-        if !self.batch_successes {
+        if !self.settings().batch_successes {
             return;
         }
         let count = self.batched.take(generation);
@@ -191,7 +197,11 @@ impl Inner {
         message: Option<String>,
     ) {
         // Count windows do not date their outcomes; the opening needs a time.
-        let at = if self.dated { at } else { self.now() };
+        let at = if self.settings().dated {
+            at
+        } else {
+            self.now()
+        };
         let opened = self.open(&mut ctl, w, at, trip.into(), message);
         drop(ctl);
         if opened {
@@ -209,7 +219,7 @@ impl Inner {
         let mut ctl: Option<MutexGuard<'_, Control>> = None;
         let mut message = Some(message);
         let mut reopened = None;
-        if self.half_open_wait > 0 && self.trials_expired(generation) {
+        if self.settings().half_open_wait > 0 && self.trials_expired(generation) {
             return false;
         }
         loop {
@@ -218,7 +228,7 @@ impl Inner {
                 return false;
             }
             let successes = w.trial_successes() + u32::from(!failure);
-            if !failure && successes < self.config.success() {
+            if !failure && successes < self.settings().config.success() {
                 let in_flight = w.trials_in_flight().saturating_sub(1);
                 if self.cas(w, w.with_aux(Word::trials(in_flight, successes))) {
                     self.give_back_trial(true);
@@ -234,8 +244,7 @@ impl Inner {
             let moved = if failure {
                 // The lock is held from here on, so the period read once stays
                 // the one to grow, however often the compare-and-swap retries.
-                let period =
-                    *reopened.get_or_insert_with(|| reopen_period(&self.config, guard.period));
+                let period = *reopened.get_or_insert_with(|| self.reopen_period(guard));
                 guard.period = period;
                 let message = message.take().map(|m| m());
                 self.open(guard, w, at, Reason::TrialFailed, message)
@@ -294,9 +303,10 @@ impl Inner {
         }
         let at = self.now();
         let ctl = &mut *guard;
+        let settings = self.settings();
         if Role::of(generation) == Role::Trial {
             // Decided too late: the dry run's trials expired first.
-            if let Some(m) = ctl.dry_run.expire(at, &self.config) {
+            if let Some(m) = ctl.dry_run.expire(at, &settings.config) {
                 self.dry_move(w, at, m);
                 drop(guard);
                 self.deliver();
@@ -305,11 +315,11 @@ impl Inner {
         }
         let moved = match Role::of(generation) {
             Role::Rejected => None,
-            Role::Trial => ctl.dry_run.trial_ended(at, failure, &self.config),
+            Role::Trial => ctl.dry_run.trial_ended(at, failure, &settings.config),
             Role::Closed => {
                 let outcome = Outcome { at, failure, slow };
                 let (run, trip) = decide_closed(
-                    self.consecutive,
+                    settings.consecutive,
                     ctl.dry_run.run,
                     ctl.windows.as_mut(),
                     outcome,

@@ -97,7 +97,7 @@ impl Permit<'_> {
 
     /// The call ran past the breaker's `timeout`: a failure.
     pub fn timeout(self) -> Recorded {
-        let after = self.inner.config.timeout().unwrap_or_default();
+        let after = self.inner.settings().config.timeout().unwrap_or_default();
         self.failure_with(|| format!("timed out after {}", crate::format_duration(after)))
     }
 }

@@ -81,6 +81,17 @@ impl Inner {
         true
     }
 
+    /// The open period after a failed (or undecided) trial: the last one
+    /// grown by backoff, or the `reset` a reconfiguration put in force since.
+    pub(super) fn reopen_period(&self, ctl: &mut Control) -> u64 {
+        let config = &self.settings().config;
+        if std::mem::take(&mut ctl.restart_period) {
+            nanos(config.reset())
+        } else {
+            reopen_period(config, ctl.period)
+        }
+    }
+
     /// With `max_half_open_wait`: whether half-open period `generation` is
     /// over, because its trials had not decided in time (it then reopens it,
     /// now, as a failed trial would) or because it ended otherwise.
@@ -101,8 +112,8 @@ impl Inner {
         }
         // Under the lock the word stays in this period: only the trial counts
         // move (lock-free), which the retries below absorb.
-        ctl.period = reopen_period(&self.config, ctl.period);
-        let waited = Duration::from_nanos(self.half_open_wait);
+        ctl.period = self.reopen_period(&mut ctl);
+        let waited = Duration::from_nanos(self.settings().half_open_wait);
         loop {
             let w = self.word();
             if self.open(&mut ctl, w, now, Reason::TrialsUndecided { waited }, None) {
@@ -155,33 +166,39 @@ impl Inner {
         reason: Reason,
         message: Option<String>,
     ) -> bool {
+        let settings = self.settings();
         match to.state() {
             State::Open => self.open_until(at, ctl.period),
             // In HalfOpen the deadline is when undecided trials expire.
-            State::HalfOpen if self.half_open_wait > 0 => self
-                .hot
-                .deadline
-                .store(at.saturating_add(self.half_open_wait), Ordering::Release),
+            State::HalfOpen if settings.half_open_wait > 0 => self.hot.deadline.store(
+                at.saturating_add(settings.half_open_wait),
+                Ordering::Release,
+            ),
             _ => {}
         }
         if !self.cas(from, to) {
             return false;
         }
-        if self.batch_successes && from.state() == State::Closed {
+        if settings.batch_successes && from.state() == State::Closed {
             // Successes that ended before the move belong to the period that
             // ends; later ones go through the lock, and find they are late.
             self.take_batched(ctl, from.generation());
             self.batched.clear(to.generation());
         }
         match to.state() {
-            State::Open | State::ForcedOpen => self.record_opening(at, &reason, message),
+            State::Open | State::ForcedOpen => {
+                // This opening used the period a reconfiguration restarted.
+                ctl.restart_period = false;
+                self.record_opening(at, &reason, message);
+            }
             State::Closed => {
                 self.clear_windows(ctl, to.generation());
-                ctl.period = nanos(self.config.reset());
+                ctl.period = nanos(settings.config.reset());
+                ctl.restart_period = false;
             }
             State::MetricsOnly => {
                 self.clear_windows(ctl, to.generation());
-                ctl.dry_run = DryRun::new(&self.config);
+                ctl.dry_run = DryRun::new(&settings.config);
             }
             _ => {}
         }

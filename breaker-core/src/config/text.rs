@@ -5,6 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::builder::ConfigBuilder;
 use super::error::ConfigError;
 use super::units::Window;
 use super::validated::Config;
@@ -98,7 +99,43 @@ impl std::str::FromStr for Config {
     /// assert_eq!(config.to_keys().parse::<breaker_core::Config>(), Ok(config));
     /// ```
     fn from_str(text: &str) -> Result<Config, ConfigError> {
-        let mut builder = Config::builder();
+        Config::builder().set_pairs(text)?.build()
+    }
+}
+
+impl Config {
+    /// This configuration with the keys of `patch` (the attribute's
+    /// `key = value` list, as [`FromStr`](std::str::FromStr) reads it) set
+    /// over it, checked whole: what
+    /// [`Breaker::reconfigure`](crate::Breaker::reconfigure) puts in force.
+    ///
+    /// ```
+    /// let config: breaker_core::Config = "fail_max = 3, reset = 10s".parse().unwrap();
+    /// let patched = config.patched("reset = 1m").unwrap();
+    /// assert_eq!(patched.to_keys(), "fail_max = 3, reset = 1m");
+    /// assert_eq!(config.patched("failure_rate = 150").unwrap_err().field(), "failure_rate");
+    /// ```
+    pub fn patched(&self, patch: &str) -> Result<Config, ConfigError> {
+        ConfigBuilder::from(self).set_pairs(patch)?.build()
+    }
+
+    /// The keys whose effective value differs in `new`, each with its value
+    /// there as the attribute writes it, in [`KEYS`](crate::KEYS) order.
+    pub(crate) fn changes_to(&self, new: &Config) -> Vec<(&'static str, String)> {
+        crate::KEYS
+            .into_iter()
+            .filter_map(|key| {
+                let value = new.value_text(key);
+                (value != self.value_text(key)).then(|| (key, value.unwrap_or_default()))
+            })
+            .collect()
+    }
+}
+
+impl ConfigBuilder {
+    /// Sets each `key = value` pair of `text`: separated by commas or
+    /// whitespace, `a=1` and `a = 1` alike; a key given twice is refused.
+    fn set_pairs(mut self, text: &str) -> Result<ConfigBuilder, ConfigError> {
         let mut seen: Vec<&str> = Vec::new();
         // Split on commas and whitespace, then glue `key`, `=`, `value` back
         // together so that both `a=1` and `a = 1` read the same.
@@ -138,9 +175,9 @@ impl std::str::FromStr for Config {
                 return Err(ConfigError::new(key.to_owned(), "is given twice"));
             }
             seen.push(key);
-            builder = builder.set(key, value)?;
+            self = self.set(key, value)?;
             i += used;
         }
-        builder.build()
+        Ok(self)
     }
 }

@@ -55,16 +55,21 @@ pub enum Source {
     Code,
     /// An operator's override: the file or the environment variable.
     Override(Origin),
+    /// A reconfiguration of the live breaker
+    /// ([`Registry::reconfigure`](crate::Registry::reconfigure)), which wins
+    /// over every other source until the next.
+    Reconfigured,
 }
 
 impl Source {
-    /// `default`, `code`, `file` or `env`.
+    /// `default`, `code`, `file`, `env` or `reconfigured`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Source::Default => "default",
             Source::Code => "code",
             Source::Override(Origin::File { .. }) => "file",
             Source::Override(Origin::Env { .. }) => "env",
+            Source::Reconfigured => "reconfigured",
         }
     }
 }

@@ -47,6 +47,11 @@ impl Adaptive {
         }
     }
 
+    /// The same counts, throttled with a new K.
+    pub(crate) fn with_k(self, k: Factor) -> Adaptive {
+        Adaptive { k, ..self }
+    }
+
     /// The bucket of time `at`, emptied first if it held an older bucket's counts.
     fn bucket(&mut self, at: u64) -> &mut Bucket {
         let index = at / self.bucket_len;

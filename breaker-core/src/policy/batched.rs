@@ -74,6 +74,18 @@ impl Batched {
         }
     }
 
+    /// Under the lock: an empty batch for `generation`, handing back the
+    /// successes counted for it until then (in one step, so none is lost to
+    /// a success counted between a `take` and a `clear`).
+    pub(crate) fn restart(&self, generation: u32) -> u32 {
+        let p = self.0.swap(u64::from(generation) << 32, Ordering::Relaxed);
+        if (p >> 32) as u32 == generation {
+            (p & COUNT) as u32
+        } else {
+            0
+        }
+    }
+
     /// Under the lock, whenever the window is cleared: an empty window for
     /// `generation`. Successes counted before are dropped with the window.
     pub(crate) fn clear(&self, generation: u32) {

@@ -22,5 +22,5 @@ pub(crate) use batched::Batched;
 pub(crate) use closed::decide as decide_closed;
 pub(crate) use consecutive::Consecutive;
 pub(crate) use outcome::{Outcome, Trip};
-pub(crate) use period::{nanos, reopen_period};
+pub(crate) use period::{nanos, periods_differ, reopen_period};
 pub(crate) use windows::Windows;

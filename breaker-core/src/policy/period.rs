@@ -17,6 +17,14 @@ pub(crate) fn reopen_period(config: &Config, previous: u64) -> u64 {
     }
 }
 
+/// Whether the open periods `new` gives differ from `old`'s: `reset`,
+/// `backoff` or `reset_max` changed, so the next opening lasts the new `reset`.
+pub(crate) fn periods_differ(old: &Config, new: &Config) -> bool {
+    old.reset() != new.reset()
+        || old.backoff() != new.backoff()
+        || old.reset_max() != new.reset_max()
+}
+
 /// A duration in clock nanoseconds, saturating (the policies' unit).
 pub(crate) fn nanos(d: Duration) -> u64 {
     crate::clock::saturating_nanos(d)

@@ -46,6 +46,11 @@ pub(crate) struct RateWindow {
     /// where two `u32`s were combined into vector loads that stalled on the
     /// scalar stores before them.
     totals: u64,
+    /// The oldest outcomes in the window that came before the failure-rate
+    /// (`skip[0]`) or slow-call-rate (`skip[1]`) policy restarted, empty, on
+    /// a reconfiguration: that policy does not count them. They leave the
+    /// window first, so each leaving outcome takes one off.
+    skip: [u32; 2],
 }
 
 impl RateWindow {
@@ -67,7 +72,56 @@ impl RateWindow {
             failure_rate: config.failure_rate(),
             slow_rate: config.slow_rate(),
             totals: 0,
+            skip: [0; 2],
         }
+    }
+
+    /// Whether this window can carry on under `new`: the same window and
+    /// `min_calls` (SEMANTICS.md, "Reconfiguration").
+    pub(crate) fn keeps(old: &Config, new: &Config) -> bool {
+        old.window() == new.window() && old.min_calls() == new.min_calls()
+    }
+
+    /// Carries the window over to `new` (for which [`keeps`](Self::keeps)
+    /// holds): a policy whose threshold alone changed keeps its outcomes; one
+    /// newly active, or the slow-call rate with a new `slow`, starts empty.
+    pub(crate) fn reconfigure(&mut self, old: &Config, new: &Config) {
+        if new.failure_rate().is_some() && old.failure_rate().is_none() {
+            self.restart(FAILURE);
+        }
+        if new.slow_rate().is_some() && (old.slow_rate().is_none() || old.slow() != new.slow()) {
+            self.restart(SLOW);
+        }
+        self.failure_rate = new.failure_rate();
+        self.slow_rate = new.slow_rate();
+    }
+
+    /// One policy (`FAILURE` or `SLOW`) starts empty: its marks leave the
+    /// outcomes in the window, which it no longer counts.
+    fn restart(&mut self, policy: u8) {
+        let len = match &mut self.outcomes {
+            Outcomes::Calls { ring, len, .. } => {
+                ring.iter_mut().for_each(|code| *code &= !policy);
+                *len
+            }
+            Outcomes::Time { list, .. } => {
+                list.iter_mut().for_each(|(_, code)| *code &= !policy);
+                list.len()
+            }
+        };
+        self.totals &= if policy == FAILURE {
+            !0 << 32
+        } else {
+            u64::from(u32::MAX)
+        };
+        self.skip[usize::from(policy == SLOW)] = len as u32;
+    }
+
+    /// One outcome left the window: it was the oldest, so it was skipped.
+    #[inline]
+    fn left(skip: &mut [u32; 2], count: u32) {
+        skip[0] = skip[0].saturating_sub(count);
+        skip[1] = skip[1].saturating_sub(count);
     }
 
     fn failures(&self) -> u32 {
@@ -82,12 +136,16 @@ impl RateWindow {
     pub(crate) fn record(&mut self, outcome: Outcome) -> Option<Trip> {
         let new = code(outcome);
         let RateWindow {
-            outcomes, totals, ..
+            outcomes,
+            totals,
+            skip,
+            ..
         } = self;
         let calls = match outcomes {
             Outcomes::Calls { ring, next, len } => {
                 if *len == ring.len() {
                     *totals -= step(ring[*next]);
+                    RateWindow::left(skip, 1);
                 } else {
                     *len += 1;
                 }
@@ -110,6 +168,7 @@ impl RateWindow {
                         }
                         list.pop_front();
                         *totals -= step(old);
+                        RateWindow::left(skip, 1);
                     }
                 }
                 list.len()
@@ -118,15 +177,17 @@ impl RateWindow {
         *totals += step(new);
 
         let calls = calls as u32;
-        if calls < self.min_calls {
-            return None;
-        }
-        // failures * 100 >= P * calls, with P in hundredths of a percent.
-        let reached = |count: u32, p: Percent| {
-            u64::from(count) * 10_000 >= u64::from(p.hundredths()) * u64::from(calls)
+        // Each policy over its own outcomes (all of the window's, unless it
+        // restarted), once they are `min_calls`: count * 100 >= P * calls,
+        // with P in hundredths of a percent.
+        let min_calls = self.min_calls;
+        let reached = |count: u32, calls: u32, p: Percent| {
+            calls >= min_calls
+                && u64::from(count) * 10_000 >= u64::from(p.hundredths()) * u64::from(calls)
         };
         if let Some(p) = self.failure_rate {
-            if reached(self.failures(), p) {
+            let calls = calls - self.skip[0];
+            if reached(self.failures(), calls, p) {
                 return Some(Trip::FailureRate {
                     failures: self.failures(),
                     calls,
@@ -135,7 +196,8 @@ impl RateWindow {
             }
         }
         if let Some(p) = self.slow_rate {
-            if reached(self.slow(), p) {
+            let calls = calls - self.skip[1];
+            if reached(self.slow(), calls, p) {
                 return Some(Trip::SlowCallRate {
                     slow: self.slow(),
                     calls,
@@ -144,11 +206,6 @@ impl RateWindow {
             }
         }
         None
-    }
-
-    /// Whether this is a count window.
-    pub(crate) fn counts_calls(&self) -> bool {
-        matches!(self.outcomes, Outcomes::Calls { .. })
     }
 
     /// Whether a count window holds its K outcomes.
@@ -163,12 +220,16 @@ impl RateWindow {
     #[inline]
     pub(crate) fn successes(&mut self, count: u32) {
         let RateWindow {
-            outcomes, totals, ..
+            outcomes,
+            totals,
+            skip,
+            ..
         } = self;
         let Outcomes::Calls { ring, next, len } = outcomes else {
             return;
         };
         debug_assert_eq!(*len, ring.len(), "only a full window batches successes");
+        RateWindow::left(skip, count);
         if count as usize >= ring.len() {
             ring.fill(0);
             *totals = 0;
@@ -195,31 +256,43 @@ impl RateWindow {
             Outcomes::Time { list, .. } => list.clear(),
         }
         self.totals = 0;
+        self.skip = [0; 2];
     }
 
-    /// The failure and slow-call rates (percent) at `now`, once the window
-    /// holds `min_calls` outcomes.
-    pub(crate) fn rates(&self, now: u64) -> Option<(f64, f64)> {
+    /// The failure and slow-call rates (percent) at `now`, each once its
+    /// policy counts `min_calls` outcomes in the window.
+    pub(crate) fn rates(&self, now: u64) -> (Option<f64>, Option<f64>) {
+        // Outcomes in the window (after the skipped ones) and the marks among them.
         let (calls, failures, slow) = match &self.outcomes {
-            Outcomes::Calls { len, .. } => (*len as u32, self.failures(), self.slow()),
+            Outcomes::Calls { len, .. } => {
+                let len = *len as u32;
+                (
+                    [len - self.skip[0], len - self.skip[1]],
+                    self.failures(),
+                    self.slow(),
+                )
+            }
             Outcomes::Time { within, list } => {
                 let horizon = now.checked_sub(*within);
                 list.iter()
-                    .filter(|(at, _)| horizon.is_none_or(|h| *at > h))
-                    .fold((0u32, 0u32, 0u32), |(c, f, s), &(_, code)| {
+                    .enumerate()
+                    .filter(|(_, (at, _))| horizon.is_none_or(|h| *at > h))
+                    .fold(([0u32; 2], 0u32, 0u32), |(mut c, f, s), (i, &(_, code))| {
+                        for (policy, skip) in c.iter_mut().zip(self.skip) {
+                            *policy += u32::from(i as u32 >= skip);
+                        }
                         (
-                            c + 1,
+                            c,
                             f + u32::from(code & FAILURE),
                             s + u32::from((code & SLOW) >> 1),
                         )
                     })
             }
         };
-        (calls >= self.min_calls && calls > 0).then(|| {
-            (
-                f64::from(failures) * 100.0 / f64::from(calls),
-                f64::from(slow) * 100.0 / f64::from(calls),
-            )
-        })
+        let rate = |count: u32, calls: u32| {
+            (calls >= self.min_calls && calls > 0)
+                .then(|| f64::from(count) * 100.0 / f64::from(calls))
+        };
+        (rate(failures, calls[0]), rate(slow, calls[1]))
     }
 }

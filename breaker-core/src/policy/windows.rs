@@ -61,13 +61,6 @@ impl Windows {
         within.or(rate)
     }
 
-    /// Whether successes on a full window may be batched (see `batched`):
-    /// with a count window and no adaptive throttling, which counts successes
-    /// as they end. The time window of `within` only looks at failures.
-    pub(crate) fn batches_successes(&self) -> bool {
-        self.adaptive.is_none() && self.rate.as_ref().is_some_and(RateWindow::counts_calls)
-    }
-
     /// Whether the count window holds its K outcomes.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
@@ -94,9 +87,45 @@ impl Windows {
         }
     }
 
-    /// The failure and slow-call rates (percent) over the window, once it holds
-    /// `min_calls` outcomes.
-    pub(crate) fn rates(&self, now: u64) -> Option<(f64, f64)> {
-        self.rate.as_ref().and_then(|r| r.rates(now))
+    /// The failure and slow-call rates (percent) over the window, each once
+    /// its policy counts `min_calls` outcomes.
+    pub(crate) fn rates(&self, now: u64) -> (Option<f64>, Option<f64>) {
+        self.rate.as_ref().map_or((None, None), |r| r.rates(now))
+    }
+
+    /// The windows for `new`, carried over from those of `old` (SEMANTICS.md,
+    /// "Reconfiguration"): a policy whose threshold alone changed keeps its
+    /// outcomes; one with another parameter changed, or newly active, starts
+    /// empty; one no longer active is dropped.
+    pub(crate) fn reconfigure(
+        windows: Option<Windows>,
+        old: &Config,
+        new: &Config,
+    ) -> Option<Windows> {
+        let Some(mut carried) = windows else {
+            return Windows::for_config(new);
+        };
+        let mut fresh = Windows::for_config(new)?;
+        if let (Some(within), Some((max, w)), Some((_, old_w))) = (
+            carried.within.take(),
+            new.failures_within(),
+            old.failures_within(),
+        ) {
+            if w == old_w {
+                fresh.within = Some(within.with_max(max));
+            }
+        }
+        if let (Some(mut rate), true) = (carried.rate.take(), new.has_rate_policy()) {
+            if RateWindow::keeps(old, new) {
+                rate.reconfigure(old, new);
+                fresh.rate = Some(rate);
+            }
+        }
+        if let (Some(adaptive), Some(k)) = (carried.adaptive.take(), new.adaptive()) {
+            if old.adaptive_window() == new.adaptive_window() {
+                fresh.adaptive = Some(adaptive.with_k(k));
+            }
+        }
+        Some(fresh)
     }
 }

@@ -42,6 +42,11 @@ impl FailuresWithin {
         })
     }
 
+    /// The same failures, counted against a new threshold.
+    pub(crate) fn with_max(self, max: u32) -> Self {
+        FailuresWithin { max, ..self }
+    }
+
     pub(crate) fn clear(&mut self) {
         self.failures.clear();
     }
