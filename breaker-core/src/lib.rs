@@ -123,6 +123,8 @@ pub use global::registry;
 pub use opening::OpeningRef;
 pub use owned::OwnedPermit;
 pub use reason::{Action, OpenReason, Opening, Reason};
+#[cfg(feature = "config-file")]
+pub use registry::{ConfigWatcher, WatchError};
 pub use registry::{ConfigureError, ReconfigureError, Registry};
 pub use state::State;
 pub use stats::Stats;

@@ -180,7 +180,7 @@ impl Breaker {
     /// assert_eq!(breaker.config().fail_max(), Some(10), "unchanged");
     /// ```
     pub fn reconfigure(&self, patch: &str) -> Result<Vec<&'static str>, ConfigError> {
-        self.inner.reconfigure(|config| config.patched(patch))
+        self.reconfigure_with(|config| config.patched(patch))
     }
 
     /// Puts `config` in force whole, as [`reconfigure`](Breaker::reconfigure)
@@ -188,7 +188,17 @@ impl Breaker {
     /// default, not kept).
     pub fn reconfigure_to(&self, config: Config) -> Vec<&'static str> {
         // A built `Config` is valid: nothing here can refuse it.
-        self.inner.reconfigure(|_| Ok(config)).unwrap_or_default()
+        self.reconfigure_with(|_| Ok::<_, ConfigError>(config))
+            .unwrap_or_default()
+    }
+
+    /// Reconfigures with what `patch` makes of the configuration in force,
+    /// under the breaker's lock (so no other change comes in between).
+    pub(crate) fn reconfigure_with<E>(
+        &self,
+        patch: impl FnOnce(&Config) -> Result<Config, E>,
+    ) -> Result<Vec<&'static str>, E> {
+        self.inner.reconfigure(patch)
     }
 
     /// Asks to run one call. `Ok` holds a permit: report the call's outcome

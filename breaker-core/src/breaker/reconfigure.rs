@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::machine::{ADAPTIVE, Inner, TIMED, WINDOWED};
 use crate::State;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::event::Configured;
 use crate::policy::{Windows, nanos, periods_differ};
 use crate::state::Word;
@@ -25,10 +25,10 @@ impl Inner {
     /// Puts in force what `patch` makes of the configuration in force, if it
     /// is valid; returns the keys whose effective value changed (none: nothing
     /// is reported).
-    pub(super) fn reconfigure(
+    pub(super) fn reconfigure<E>(
         &self,
-        patch: impl FnOnce(&Config) -> Result<Config, ConfigError>,
-    ) -> Result<Vec<&'static str>, ConfigError> {
+        patch: impl FnOnce(&Config) -> Result<Config, E>,
+    ) -> Result<Vec<&'static str>, E> {
         let mut ctl = self.lock();
         let old = &self.settings().config;
         let new = patch(old)?;

@@ -40,6 +40,13 @@
 //! registry ([`Registry::config_errors`](crate::Registry::config_errors)). A
 //! file that cannot be read or parsed is ignored whole.
 //!
+//! **Reload** (feature `config-file`): [`Registry::reload_config`](crate::Registry::reload_config)
+//! reads the file again and applies it to every live breaker as a
+//! reconfiguration (SEMANTICS.md, "Reconfiguration": state and counts carry
+//! on, the latest change wins), the whole file or nothing;
+//! [`Registry::watch_config`](crate::Registry::watch_config) does so each
+//! time the file is saved, until the watcher it returns is dropped.
+//!
 //! Overrides cover the breaker's keys (those of [`KEYS`] that
 //! this version supports), and for a keyed breaker (`key = ...`) also
 //! `max_keys` and `idle` ([`KEYED_KEYS`]); `fallback`, `failure`, `retry` and
@@ -129,6 +136,10 @@ pub struct Overrides {
     vars: Vec<(String, String)>,
     /// Mistakes found while reading, that concern no single breaker's keys.
     errors: Vec<OverrideError>,
+    /// The file read from disk ([`read_file`](Overrides::read_file)), which
+    /// a reload reads again.
+    #[cfg(feature = "config-file")]
+    path: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -163,7 +174,7 @@ impl Overrides {
         // Sorted, so that the result does not depend on the environment's order.
         vars.sort();
         if let Some((_, path)) = vars.iter().find(|(k, _)| k == CONFIG_VAR) {
-            overrides = overrides.file_at(PathBuf::from(path));
+            overrides = overrides.read_file(PathBuf::from(path));
         }
         overrides.vars(vars)
     }
@@ -184,9 +195,14 @@ impl Overrides {
         self
     }
 
-    /// Reads the TOML file at `path`.
+    /// Reads the TOML file at `path` (what `BREAKER_CONFIG` names), and
+    /// remembers it: [`Registry::reload_config`](crate::Registry::reload_config)
+    /// reads it again. A file that cannot be read is an error in
+    /// [`errors`](Overrides::errors), and adds nothing.
     #[cfg(feature = "config-file")]
-    fn file_at(self, path: PathBuf) -> Overrides {
+    pub fn read_file(mut self, path: impl Into<PathBuf>) -> Overrides {
+        let path = path.into();
+        self.path = Some(path.clone());
         match std::fs::read_to_string(&path) {
             Ok(text) => self.file(path, &text),
             Err(error) => self.error(
@@ -203,7 +219,7 @@ impl Overrides {
     }
 
     #[cfg(not(feature = "config-file"))]
-    fn file_at(self, path: PathBuf) -> Overrides {
+    fn read_file(self, path: PathBuf) -> Overrides {
         self.error(
             Origin::Env {
                 var: CONFIG_VAR.to_owned(),
@@ -246,6 +262,25 @@ impl Overrides {
             Err(error) => self.errors.push(error),
         }
         self
+    }
+
+    /// These overrides with their file read again from disk (the same
+    /// variables): what a reload applies. Without a file read from disk,
+    /// the same overrides.
+    pub(crate) fn reread(&self) -> Overrides {
+        #[cfg(feature = "config-file")]
+        if let Some(path) = &self.path {
+            return Overrides::new()
+                .read_file(path.clone())
+                .vars(self.vars.clone());
+        }
+        self.clone()
+    }
+
+    /// The file these overrides read from disk, if any.
+    #[cfg(feature = "config-file")]
+    pub(crate) fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
     }
 
     /// Whether there is nothing to apply and nothing to report.
@@ -673,7 +708,7 @@ mod tests {
     #[cfg(not(feature = "config-file"))]
     #[test]
     fn a_file_without_the_feature_is_reported_not_read() {
-        let o = Overrides::new().file_at(PathBuf::from("ops.toml"));
+        let o = Overrides::new().read_file(PathBuf::from("ops.toml"));
         assert_eq!(
             o.errors()[0].to_string(),
             "environment variable `BREAKER_CONFIG`: names the file `ops.toml`, but breaker-core was built without its `config-file` feature: the file is ignored"
@@ -683,7 +718,7 @@ mod tests {
     #[cfg(feature = "config-file")]
     #[test]
     fn an_unreadable_file_is_reported_and_ignored() {
-        let o = Overrides::new().file_at(PathBuf::from("/nonexistent/breakers.toml"));
+        let o = Overrides::new().read_file(PathBuf::from("/nonexistent/breakers.toml"));
         let e = o.errors()[0].to_string();
         assert!(
             e.starts_with("/nonexistent/breakers.toml: cannot be read ("),

@@ -8,12 +8,20 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::breaker::Environment;
 use crate::clock::{Clock, MonotonicClock};
-use crate::event::{Configured, Transition};
+use crate::event::Transition;
 use crate::jitter::Jitter;
 use crate::overrides::{KeyedSettings, Origin, OverrideError, Overrides, Source};
 use crate::retry::{RealSleeper, Sleeper};
 use crate::store::Store;
-use crate::{Breaker, Config, ConfigError};
+use crate::{Breaker, Config};
+
+mod reconfigure;
+#[cfg(feature = "config-file")]
+mod watch;
+
+pub use reconfigure::ReconfigureError;
+#[cfg(feature = "config-file")]
+pub use watch::{ConfigWatcher, WatchError};
 
 /// A set of breakers by name, created on first use.
 ///
@@ -118,31 +126,6 @@ impl fmt::Display for ConfigureError {
 
 impl std::error::Error for ConfigureError {}
 
-/// Why [`Registry::reconfigure`] refused; nothing changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReconfigureError {
-    /// No breaker of that name in this registry.
-    Unknown {
-        /// The name asked for.
-        name: String,
-    },
-    /// The configuration the patch makes is invalid: the key, and what is
-    /// allowed.
-    Invalid(ConfigError),
-}
-
-impl fmt::Display for ReconfigureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReconfigureError::Unknown { name } => write!(f, "no breaker named `{name}`"),
-            ReconfigureError::Invalid(error) => error.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for ReconfigureError {}
-
 impl Default for Registry {
     fn default() -> Self {
         Registry::new()
@@ -204,6 +187,19 @@ impl Registry {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(errors);
+    }
+
+    /// Reports the mistakes of `errors` not reported before: a reload that
+    /// meets the same broken file again (a watcher sees each save) logs and
+    /// keeps each mistake once.
+    fn report_new(&self, errors: &[OverrideError]) {
+        let known = self.config_errors();
+        let new: Vec<OverrideError> = errors
+            .iter()
+            .filter(|e| !known.contains(e))
+            .cloned()
+            .collect();
+        self.report(new);
     }
 
     /// The overrides in force, released from the lock at once.
@@ -535,63 +531,6 @@ impl Registry {
         for breaker in breakers {
             breaker.use_store(&*store);
         }
-    }
-
-    /// Reconfigures the live breaker `name` with `patch`, the attribute's keys
-    /// (see [`Breaker::reconfigure`]); the keys that changed are reported by
-    /// [`config_sources`](Registry::config_sources) as
-    /// [`Source::Reconfigured`] from then on. Returns the keys that changed.
-    ///
-    /// ```
-    /// use breaker_core::{Config, Registry, ReconfigureError};
-    /// use breaker_core::overrides::Source;
-    ///
-    /// let registry = Registry::new();
-    /// registry.get_or_create("db", Config::default);
-    /// assert_eq!(registry.reconfigure("db", "fail_max = 10"), Ok(vec!["fail_max"]));
-    /// assert_eq!(registry.config_sources("db").unwrap()[0], ("fail_max", Source::Reconfigured));
-    /// assert!(matches!(registry.reconfigure("dv", "fail_max = 10"), Err(ReconfigureError::Unknown { .. })));
-    /// ```
-    pub fn reconfigure(
-        &self,
-        name: &str,
-        patch: &str,
-    ) -> Result<Vec<&'static str>, ReconfigureError> {
-        let breaker = self
-            .get_entry(name)
-            .ok_or_else(|| ReconfigureError::Unknown {
-                name: name.to_owned(),
-            })?;
-        let changed = breaker
-            .reconfigure(patch)
-            .map_err(ReconfigureError::Invalid)?;
-        if !changed.is_empty() {
-            let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = breakers.get_mut(name) {
-                let sources: Vec<Source> = crate::KEYS
-                    .iter()
-                    .zip(entry.sources.iter())
-                    .map(|(key, source)| match changed.contains(key) {
-                        true => Source::Reconfigured,
-                        false => source.clone(),
-                    })
-                    .collect();
-                entry.sources = sources.into();
-            }
-        }
-        Ok(changed)
-    }
-
-    /// The breaker `name`, without marking it handed out.
-    fn get_entry(&self, name: &str) -> Option<Breaker> {
-        let breakers = self.breakers.read().unwrap_or_else(|e| e.into_inner());
-        breakers.get(name).map(|entry| entry.breaker.clone())
-    }
-
-    /// Calls `listener` with every reconfiguration of every breaker of this
-    /// registry, existing and future (see [`Breaker::on_configured`]).
-    pub fn on_configured(&self, listener: impl Fn(&Configured) + Send + Sync + 'static) {
-        self.env.listeners.add_configured(Arc::new(listener));
     }
 
     /// Calls `listener` with every transition of every breaker of this
