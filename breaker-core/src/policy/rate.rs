@@ -127,20 +127,12 @@ impl RateWindow {
         };
         if let Some(p) = self.failure_rate {
             if reached(self.failures(), p) {
-                return Some(Trip::FailureRate {
-                    failures: self.failures(),
-                    calls,
-                    threshold: p,
-                });
+                return Some(Trip::FailureRate(self.failures(), calls, p));
             }
         }
         if let Some(p) = self.slow_rate {
             if reached(self.slow(), p) {
-                return Some(Trip::SlowCallRate {
-                    slow: self.slow(),
-                    calls,
-                    threshold: p,
-                });
+                return Some(Trip::SlowCallRate(self.slow(), calls, p));
             }
         }
         None
