@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::error::ConfigError;
 use super::units::Window;
-use super::validated::Config;
+use super::keys::Config;
 
 impl Config {
     /// The configuration written as the attribute's keys, `key = value` joined
