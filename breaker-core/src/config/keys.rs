@@ -4,7 +4,7 @@
 //! a key by name (the attribute's typed values and text), the rules
 //! [`build`](ConfigBuilder::build) checks, and the validated [`Config`] with
 //! what each part of the runtime reads from it. A `Config` is only made by
-//! `build` (or is the default), so whoever
+//! `build` (the default is what a builder given nothing builds), so whoever
 //! holds one need not check it again.
 //!
 //! Building in code, one typed method a key, is `builder.rs`; a whole
@@ -127,25 +127,18 @@ pub struct Config {
     pub(super) adaptive: Option<Factor>,
 }
 
+/// `reset` when none is given.
+const DEFAULT_RESET: Duration = Duration::from_secs(30);
+/// `success` when none is given.
+const DEFAULT_SUCCESS: u32 = 2;
+
 impl Default for Config {
+    /// What a builder given no key builds: the consecutive policy with
+    /// `fail_max = 5`, `reset = 30s` and `success = 2`.
     fn default() -> Self {
-        Config {
-            fail_max: None,
-            within: None,
-            failure_rate: None,
-            window: Window::default(),
-            min_calls: None,
-            slow: None,
-            slow_rate: None,
-            reset: Duration::from_secs(30),
-            backoff: None,
-            reset_max: None,
-            success: 2,
-            half_open: None,
-            timeout: None,
-            max_half_open_wait: None,
-            adaptive: None,
-        }
+        ConfigBuilder::default()
+            .build()
+            .expect("the defaults follow every rule")
     }
 }
 
@@ -299,7 +292,6 @@ impl ConfigBuilder {
 
     /// Checks every rule and returns the configuration, or the first mistake.
     pub fn build(self) -> Result<Config, ConfigError> {
-        let defaults = Config::default();
         let fail_max = self.fail_max.get("fail_max")?;
         let within = self.within.get("within")?;
         let failure_rate = self.failure_rate.get("failure_rate")?;
@@ -307,10 +299,10 @@ impl ConfigBuilder {
         let min_calls = self.min_calls.get("min_calls")?;
         let slow = self.slow.get("slow")?;
         let slow_rate = self.slow_rate.get("slow_rate")?;
-        let reset = self.reset.get("reset")?.unwrap_or(defaults.reset);
+        let reset = self.reset.get("reset")?.unwrap_or(DEFAULT_RESET);
         let backoff = self.backoff.get("backoff")?;
         let reset_max = self.reset_max.get("reset_max")?;
-        let success = self.success.get("success")?.unwrap_or(defaults.success);
+        let success = self.success.get("success")?.unwrap_or(DEFAULT_SUCCESS);
         let half_open = self.half_open.get("half_open")?;
         let timeout = self.timeout.get("timeout")?;
         let max_half_open_wait = self.max_half_open_wait.get("max_half_open_wait")?;
