@@ -6,8 +6,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::units::Window;
 use super::keys::Config;
+use super::units::Window;
 
 impl Config {
     /// The configuration written as the attribute's keys, `key = value` joined

@@ -36,8 +36,10 @@ impl FailuresWithin {
                 self.failures.pop_front();
             }
         }
-        (self.failures.len() >= self.max as usize)
-            .then_some(Trip::FailuresWithin(self.failures.len() as u32, self.within))
+        (self.failures.len() >= self.max as usize).then_some(Trip::FailuresWithin(
+            self.failures.len() as u32,
+            self.within,
+        ))
     }
 
     pub(crate) fn clear(&mut self) {
