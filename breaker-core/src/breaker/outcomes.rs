@@ -117,11 +117,9 @@ impl Inner {
         at: u64,
         message: impl FnOnce() -> String,
     ) -> bool {
-        let mut ctl = self.lock();
-        let w = self.word();
-        if !w.is_period(generation) || w.state() != State::Closed {
+        let Some((mut ctl, w)) = self.lock_in(generation, State::Closed) else {
             return false;
-        }
+        };
         self.take_batched(&mut ctl, w.generation());
         let outcome = Outcome { at, failure, slow };
         let (run, trip) = decide_closed(self.consecutive, w.aux(), ctl.windows.as_mut(), outcome);
@@ -233,6 +231,14 @@ impl Inner {
         )
     }
 
+    /// The lock and the word, while the word is in `state` in period
+    /// `generation`: what an outcome fed under the lock starts from.
+    fn lock_in(&self, generation: u32, state: State) -> Option<(MutexGuard<'_, Control>, Word)> {
+        let ctl = self.lock();
+        let w = self.word();
+        (w.is_period(generation) && w.state() == state).then_some((ctl, w))
+    }
+
     /// The loop of an outcome that mostly changes the word lock-free and
     /// takes the lock only to move it. While the word is in `state`, in
     /// period `generation`, `update` either writes it (`Ok(true)`; `Ok(false)`
@@ -307,11 +313,9 @@ impl Inner {
         slow: bool,
         message: impl FnOnce() -> String,
     ) -> bool {
-        let mut guard = self.lock();
-        let w = self.word();
-        if !w.is_period(generation) || w.state() != State::MetricsOnly {
+        let Some((mut guard, w)) = self.lock_in(generation, State::MetricsOnly) else {
             return false;
-        }
+        };
         let at = self.now();
         let ctl = &mut *guard;
         if Role::of(generation) == Role::Trial {
