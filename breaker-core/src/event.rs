@@ -167,27 +167,26 @@ impl Dispatch {
 }
 
 fn report(t: &Transition, own: &Listeners, shared: &Listeners) {
+    // tracing's level is part of each event's static metadata, so the two
+    // levels are two events; one macro writes their fields once.
+    macro_rules! transition {
+        ($level:expr) => {
+            tracing::event!(
+                target: "breaker",
+                $level,
+                name = %t.name,
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                reason = %t.reason,
+                at_ns = crate::clock::saturating_nanos(t.at),
+                dry_run = t.dry_run,
+                "circuit breaker transition"
+            )
+        };
+    }
     match t.to {
-        State::Open | State::ForcedOpen if !t.dry_run => tracing::warn!(
-            target: "breaker",
-            name = %t.name,
-            from = t.from.as_str(),
-            to = t.to.as_str(),
-            reason = %t.reason,
-            at_ns = crate::clock::saturating_nanos(t.at),
-            dry_run = t.dry_run,
-            "circuit breaker transition"
-        ),
-        _ => tracing::info!(
-            target: "breaker",
-            name = %t.name,
-            from = t.from.as_str(),
-            to = t.to.as_str(),
-            reason = %t.reason,
-            at_ns = crate::clock::saturating_nanos(t.at),
-            dry_run = t.dry_run,
-            "circuit breaker transition"
-        ),
+        State::Open | State::ForcedOpen if !t.dry_run => transition!(tracing::Level::WARN),
+        _ => transition!(tracing::Level::INFO),
     }
     for listener in snapshot(&own.transitions)
         .into_iter()

@@ -6,8 +6,48 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
-use crate::model::{Attr, ConfigValue};
+use crate::model::{Attr, Spanned, Window};
 use crate::valid::return_span;
+
+/// The breaker's configuration as the site's keys, in the order the keys
+/// are checked: `("fail_max", ::breaker_core::__private::Value::Count(5))`,
+/// each value in the type breaker-core takes it (`__private::Value`), never
+/// as text.
+fn site_keys(attr: &Attr) -> Vec<TokenStream> {
+    let count = |v: &Option<Spanned<u32>>| v.as_ref().map(|v| v.value).map(|n| quote!(Count(#n)));
+    let nanos = |v: &Option<Spanned<u64>>| v.as_ref().map(|v| v.value).map(|n| quote!(Nanos(#n)));
+    let percent =
+        |v: &Option<Spanned<u32>>| v.as_ref().map(|v| v.value).map(|h| quote!(Hundredths(#h)));
+    let factor =
+        |v: &Option<Spanned<u64>>| v.as_ref().map(|v| v.value).map(|m| quote!(Millionths(#m)));
+    let window = attr.window.as_ref().map(|w| match w.value {
+        Window::Calls(k) => quote!(Count(#k)),
+        Window::Time(nanos) => quote!(Nanos(#nanos)),
+    });
+    [
+        ("fail_max", count(&attr.fail_max)),
+        ("min_calls", count(&attr.min_calls)),
+        ("success", count(&attr.success)),
+        ("half_open", count(&attr.half_open)),
+        ("within", nanos(&attr.within)),
+        ("failure_rate", percent(&attr.failure_rate)),
+        ("window", window),
+        ("slow", nanos(&attr.slow)),
+        ("slow_rate", percent(&attr.slow_rate)),
+        ("reset", nanos(&attr.reset)),
+        ("backoff", factor(&attr.backoff)),
+        ("adaptive", factor(&attr.adaptive)),
+        ("reset_max", nanos(&attr.reset_max)),
+        ("timeout", nanos(&attr.timeout)),
+        ("max_half_open_wait", nanos(&attr.max_half_open_wait)),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| {
+        let value = value?;
+        Some(quote!((#key, ::breaker_core::__private::Value::#value)))
+    })
+    .collect()
+}
 
 /// The guarded function: the same signature, attributes and visibility, a new body.
 pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
@@ -23,15 +63,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }
         None => quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
     };
-    let keys = attr.config_keys().into_iter().map(|(k, v)| {
-        let v = match v {
-            ConfigValue::Count(n) => quote!(Count(#n)),
-            ConfigValue::Nanos(ns) => quote!(Nanos(#ns)),
-            ConfigValue::Hundredths(h) => quote!(Hundredths(#h)),
-            ConfigValue::Millionths(m) => quote!(Millionths(#m)),
-        };
-        quote!((#k, ::breaker_core::__private::Value::#v))
-    });
+    let keys = site_keys(attr);
     let site = quote! {
         static __CB_SITE: ::breaker_core::__private::Site = ::breaker_core::__private::Site {
             name: #name,

@@ -200,15 +200,8 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
                 replay.start(now, b, calls[b], 0, idx);
             }
             Item::Action(action) => {
-                let subject = &mut replay.subjects[b];
-                subject.action(now, action);
-                let state = subject.state(now);
-                (replay.events)(Event {
-                    t_ns: now,
-                    breaker: b,
-                    kind: EventKind::Action { action, state },
-                });
-                replay.push_transitions(b);
+                replay.subjects[b].action(now, action);
+                replay.emit(now, b, |state| EventKind::Action { action, state });
             }
         }
     }
@@ -250,20 +243,13 @@ impl<S: Subject> Replay<'_, '_, S> {
         let Some((written, latency_ns)) = self.trace.attempt(line, attempt) else {
             return;
         };
-        let subject = &mut self.subjects[b];
-        match subject.admit_call(now, latency_ns, written) {
+        match self.subjects[b].admit_call(now, latency_ns, written) {
             Decision::Admitted(ticket) => {
-                let state = subject.state(now);
-                (self.events)(Event {
-                    t_ns: now,
-                    breaker: b,
-                    kind: EventKind::Admitted {
-                        call,
-                        attempt,
-                        state,
-                    },
+                self.emit(now, b, |state| EventKind::Admitted {
+                    call,
+                    attempt,
+                    state,
                 });
-                self.push_transitions(b);
                 let (run_for, outcome) = match self.trace.breakers[b].config.timeout {
                     Some(limit) if latency_ns > limit => (limit, EndKind::Timeout),
                     _ => (
@@ -290,18 +276,12 @@ impl<S: Subject> Replay<'_, '_, S> {
                 )));
             }
             Decision::Rejected { retry_after_ns } => {
-                let state = subject.state(now);
-                (self.events)(Event {
-                    t_ns: now,
-                    breaker: b,
-                    kind: EventKind::Rejected {
-                        call,
-                        attempt,
-                        state,
-                        retry_after_ns,
-                    },
+                self.emit(now, b, |state| EventKind::Rejected {
+                    call,
+                    attempt,
+                    state,
+                    retry_after_ns,
                 });
-                self.push_transitions(b);
             }
         }
     }
@@ -311,23 +291,16 @@ impl<S: Subject> Replay<'_, '_, S> {
     /// subject draws now.
     fn finish(&mut self, t: u64, run: Running<S::Ticket>) {
         let b = run.breaker;
-        let subject = &mut self.subjects[b];
-        let ended = subject.end(t, run.ticket, run.outcome, run.written);
-        let state = subject.state(t);
-        (self.events)(Event {
-            t_ns: t,
-            breaker: b,
-            kind: EventKind::Ended {
-                call: run.call,
-                attempt: run.attempt,
-                outcome: run.outcome,
-                latency_ns: ended.latency_ns,
-                slow: ended.slow,
-                straggler: ended.straggler,
-                state,
-            },
+        let ended = self.subjects[b].end(t, run.ticket, run.outcome, run.written);
+        self.emit(t, b, |state| EventKind::Ended {
+            call: run.call,
+            attempt: run.attempt,
+            outcome: run.outcome,
+            latency_ns: ended.latency_ns,
+            slow: ended.slow,
+            straggler: ended.straggler,
+            state,
         });
-        self.push_transitions(b);
         let retried = match run.outcome {
             EndKind::Timeout => true,
             EndKind::Failure => run.written == Outcome::Err,
@@ -347,6 +320,18 @@ impl<S: Subject> Replay<'_, '_, S> {
                 slot,
             )));
         }
+    }
+
+    /// Writes what breaker `b` did at `t` (`kind`, in the state the subject
+    /// reports now), then the transitions it reported meanwhile.
+    fn emit(&mut self, t: u64, b: usize, kind: impl FnOnce(State) -> EventKind) {
+        let state = self.subjects[b].state(t);
+        (self.events)(Event {
+            t_ns: t,
+            breaker: b,
+            kind: kind(state),
+        });
+        self.push_transitions(b);
     }
 
     /// Writes the transitions breaker `b` reported since the last look.

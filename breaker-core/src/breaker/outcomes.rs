@@ -91,34 +91,24 @@ impl Inner {
         failure: bool,
         message: impl FnOnce() -> String,
     ) -> bool {
-        let mut ctl: Option<MutexGuard<'_, Control>> = None;
         let mut message = Some(message);
-        loop {
-            let w = self.word();
-            if !w.is_period(generation) || w.state() != State::Closed {
-                return false;
-            }
-            let (run, trip) = self.settings().consecutive.record(w.aux(), failure);
-            if trip.is_none() {
+        self.update_or_move(
+            generation,
+            State::Closed,
+            |w| {
+                let (run, trip) = self.settings().consecutive.record(w.aux(), failure);
+                if trip.is_some() {
+                    return Err(run);
+                }
                 // Only write when the run changes: a success on a clean run
                 // writes nothing, so successes do not bounce the line.
-                if run == w.aux() || self.cas(w, w.with_aux(run)) {
-                    return true;
-                }
-                continue;
-            }
-            let Some(guard) = ctl.as_mut() else {
-                ctl = Some(self.lock());
-                continue;
-            };
-            let at = self.now();
-            let reason = Reason::ConsecutiveFailures { failures: run };
-            if self.open(guard, w, at, reason, message.take().map(|m| m())) {
-                drop(ctl);
-                self.deliver();
-                return true;
-            }
-        }
+                Ok(run == w.aux() || self.cas(w, w.with_aux(run)))
+            },
+            |ctl, w, at, run| {
+                let reason = Reason::ConsecutiveFailures { failures: run };
+                self.open(ctl, w, at, reason, message.take().map(|m| m()))
+            },
+        )
     }
 
     /// An outcome in Closed with a windowed policy: every policy, in the order
@@ -131,11 +121,9 @@ impl Inner {
         at: u64,
         message: impl FnOnce() -> String,
     ) -> bool {
-        let mut ctl = self.lock();
-        let w = self.word();
-        if !w.is_period(generation) || w.state() != State::Closed {
+        let Some((mut ctl, w)) = self.lock_in(generation, State::Closed) else {
             return false;
-        }
+        };
         self.take_batched(&mut ctl, w.generation());
         let settings = self.settings();
         let outcome = Outcome { at, failure, slow };
@@ -216,43 +204,81 @@ impl Inner {
         failure: bool,
         message: impl FnOnce() -> String,
     ) -> bool {
-        let mut ctl: Option<MutexGuard<'_, Control>> = None;
         let mut message = Some(message);
         let mut reopened = None;
         if self.settings().half_open_wait > 0 && self.trials_expired(generation) {
             return false;
         }
+        self.update_or_move(
+            generation,
+            State::HalfOpen,
+            |w| {
+                let successes = w.trial_successes() + u32::from(!failure);
+                if failure || successes >= self.settings().config.success() {
+                    return Err(successes);
+                }
+                let in_flight = w.trials_in_flight().saturating_sub(1);
+                let written = self.cas(w, w.with_aux(Word::trials(in_flight, successes)));
+                if written {
+                    self.give_back_trial(true);
+                }
+                Ok(written)
+            },
+            |ctl, w, at, successes| {
+                if failure {
+                    // The lock is held from here on, so the period read once stays
+                    // the one to grow, however often the compare-and-swap retries.
+                    let period = *reopened.get_or_insert_with(|| self.reopen_period(ctl));
+                    ctl.period = period;
+                    let message = message.take().map(|m| m());
+                    self.open(ctl, w, at, Reason::TrialFailed, message)
+                } else {
+                    let reason = Reason::TrialsSucceeded { successes };
+                    self.transition(ctl, w, w.next(State::Closed, 0), at, reason, None)
+                }
+            },
+        )
+    }
+
+    /// The lock and the word, while the word is in `state` in period
+    /// `generation`: what an outcome fed under the lock starts from.
+    fn lock_in(&self, generation: u32, state: State) -> Option<(MutexGuard<'_, Control>, Word)> {
+        let ctl = self.lock();
+        let w = self.word();
+        (w.is_period(generation) && w.state() == state).then_some((ctl, w))
+    }
+
+    /// The loop of an outcome that mostly changes the word lock-free and
+    /// takes the lock only to move it. While the word is in `state`, in
+    /// period `generation`, `update` either writes it (`Ok(true)`; `Ok(false)`
+    /// when its compare-and-swap lost, to read it again) or asks to move
+    /// (`Err`), which `moved` does under the lock (taken the first time it
+    /// is asked for, then the word is read again) at the clock's time; the
+    /// event goes out after the lock. `false` if the period is over.
+    #[inline(always)]
+    fn update_or_move<T>(
+        &self,
+        generation: u32,
+        state: State,
+        mut update: impl FnMut(Word) -> Result<bool, T>,
+        mut moved: impl FnMut(&mut Control, Word, u64, T) -> bool,
+    ) -> bool {
+        let mut ctl: Option<MutexGuard<'_, Control>> = None;
         loop {
             let w = self.word();
-            if !w.is_period(generation) || w.state() != State::HalfOpen {
+            if !w.is_period(generation) || w.state() != state {
                 return false;
             }
-            let successes = w.trial_successes() + u32::from(!failure);
-            if !failure && successes < self.settings().config.success() {
-                let in_flight = w.trials_in_flight().saturating_sub(1);
-                if self.cas(w, w.with_aux(Word::trials(in_flight, successes))) {
-                    self.give_back_trial(true);
-                    return true;
-                }
-                continue;
-            }
+            let asked = match update(w) {
+                Ok(true) => return true,
+                Ok(false) => continue,
+                Err(asked) => asked,
+            };
             let Some(guard) = ctl.as_mut() else {
                 ctl = Some(self.lock());
                 continue;
             };
-            let at = self.now();
-            let moved = if failure {
-                // The lock is held from here on, so the period read once stays
-                // the one to grow, however often the compare-and-swap retries.
-                let period = *reopened.get_or_insert_with(|| self.reopen_period(guard));
-                guard.period = period;
-                let message = message.take().map(|m| m());
-                self.open(guard, w, at, Reason::TrialFailed, message)
-            } else {
-                let reason = Reason::TrialsSucceeded { successes };
-                self.transition(guard, w, w.next(State::Closed, 0), at, reason, None)
-            };
-            if moved {
+            if moved(guard, w, self.now(), asked) {
                 drop(ctl);
                 self.deliver();
                 return true;
@@ -296,11 +322,9 @@ impl Inner {
         slow: bool,
         message: impl FnOnce() -> String,
     ) -> bool {
-        let mut guard = self.lock();
-        let w = self.word();
-        if !w.is_period(generation) || w.state() != State::MetricsOnly {
+        let Some((mut guard, w)) = self.lock_in(generation, State::MetricsOnly) else {
             return false;
-        }
+        };
         let at = self.now();
         let ctl = &mut *guard;
         let settings = self.settings();

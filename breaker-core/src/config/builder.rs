@@ -1,59 +1,13 @@
-//! [`ConfigBuilder`]: a configuration's values as given, in code, by the
-//! attribute or as text, kept unchecked (a mistake is held as what to say)
-//! until [`build`](ConfigBuilder::build) checks them all (`rules.rs`).
+//! Building a [`Config`] in code: [`Config::builder`], one typed method a
+//! key (`fail_max(5)`), and a builder from a configuration, to change some
+//! of its keys. The builder's fields, setting a key by name and the rules
+//! [`build`](ConfigBuilder::build) checks are in `keys.rs`.
 
 use std::time::Duration;
 
-use super::error::ConfigError;
+use super::keys::{Config, ConfigBuilder, Given};
 use super::limits::MAX_BACKOFF;
 use super::units::{Factor, Percent, Window};
-use super::validated::Config;
-
-/// A value as given to the builder, checked only by [`ConfigBuilder::build`].
-#[derive(Clone, Debug, Default)]
-pub(super) enum Given<T> {
-    #[default]
-    Absent,
-    Value(T),
-    Invalid(String),
-}
-
-impl<T: Copy> Given<T> {
-    pub(super) fn get(&self, field: &'static str) -> Result<Option<T>, ConfigError> {
-        match self {
-            Given::Absent => Ok(None),
-            Given::Value(v) => Ok(Some(*v)),
-            Given::Invalid(message) => Err(ConfigError::new(field, message.clone())),
-        }
-    }
-}
-
-impl<T> Given<T> {
-    pub(super) fn of(value: Option<T>) -> Self {
-        value.map_or(Given::Absent, Given::Value)
-    }
-}
-
-/// Builds a [`Config`]; [`build`](ConfigBuilder::build) checks every rule and
-/// names the first field that breaks one.
-#[derive(Clone, Debug, Default)]
-pub struct ConfigBuilder {
-    pub(super) fail_max: Given<u32>,
-    pub(super) within: Given<Duration>,
-    pub(super) failure_rate: Given<Percent>,
-    pub(super) window: Given<Window>,
-    pub(super) min_calls: Given<u32>,
-    pub(super) slow: Given<Duration>,
-    pub(super) slow_rate: Given<Percent>,
-    pub(super) reset: Given<Duration>,
-    pub(super) backoff: Given<Factor>,
-    pub(super) reset_max: Given<Duration>,
-    pub(super) success: Given<u32>,
-    pub(super) half_open: Given<u32>,
-    pub(super) timeout: Given<Duration>,
-    pub(super) max_half_open_wait: Given<Duration>,
-    pub(super) adaptive: Given<Factor>,
-}
 
 fn percent(value: f64) -> Given<Percent> {
     match Percent::from_f64(value) {

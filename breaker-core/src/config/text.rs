@@ -5,10 +5,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::builder::ConfigBuilder;
 use super::error::ConfigError;
+use super::keys::{Config, ConfigBuilder};
 use super::units::Window;
-use super::validated::Config;
 
 impl Config {
     /// The configuration written as the attribute's keys, `key = value` joined

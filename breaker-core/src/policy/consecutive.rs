@@ -33,8 +33,7 @@ impl Consecutive {
     #[inline]
     pub(crate) fn record(self, run: u32, failure: bool) -> (u32, Option<Trip>) {
         let run = if failure { run + 1 } else { 0 };
-        let trip = (self.threshold > 0 && run >= self.threshold)
-            .then_some(Trip::Consecutive { failures: run });
+        let trip = (self.threshold > 0 && run >= self.threshold).then_some(Trip::Consecutive(run));
         (run, trip)
     }
 }

@@ -16,50 +16,33 @@ pub(crate) struct Outcome {
     pub(crate) slow: bool,
 }
 
-/// Why a windowed policy trips: a plain value, so the common answer (no
-/// trip) moves no `Reason` (which has drop glue) through the stack.
+/// Why a policy trips: a plain value, so the common answer (no trip) moves
+/// no `Reason` (which has drop glue) through the stack. Each variant holds
+/// the fields of the [`Reason`] of the same name, in their order; what they
+/// mean is said there.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Trip {
-    Consecutive {
-        failures: u32,
-    },
-    FailuresWithin {
-        failures: u32,
-        within: Duration,
-    },
-    FailureRate {
-        failures: u32,
-        calls: u32,
-        threshold: Percent,
-    },
-    SlowCallRate {
-        slow: u32,
-        calls: u32,
-        threshold: Percent,
-    },
+    /// `Reason::ConsecutiveFailures`: the run.
+    Consecutive(u32),
+    /// `Reason::FailuresWithin`: the failures, the window.
+    FailuresWithin(u32, Duration),
+    /// `Reason::FailureRate`: the failures, the calls, the threshold.
+    FailureRate(u32, u32, Percent),
+    /// `Reason::SlowCallRate`: the slow calls, the calls, the threshold.
+    SlowCallRate(u32, u32, Percent),
 }
 
 impl From<Trip> for Reason {
     fn from(trip: Trip) -> Reason {
         match trip {
-            Trip::Consecutive { failures } => Reason::ConsecutiveFailures { failures },
-            Trip::FailuresWithin { failures, within } => {
-                Reason::FailuresWithin { failures, within }
-            }
-            Trip::FailureRate {
-                failures,
-                calls,
-                threshold,
-            } => Reason::FailureRate {
+            Trip::Consecutive(failures) => Reason::ConsecutiveFailures { failures },
+            Trip::FailuresWithin(failures, within) => Reason::FailuresWithin { failures, within },
+            Trip::FailureRate(failures, calls, threshold) => Reason::FailureRate {
                 failures,
                 calls,
                 threshold,
             },
-            Trip::SlowCallRate {
-                slow,
-                calls,
-                threshold,
-            } => Reason::SlowCallRate {
+            Trip::SlowCallRate(slow, calls, threshold) => Reason::SlowCallRate {
                 slow,
                 calls,
                 threshold,

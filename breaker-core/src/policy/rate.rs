@@ -188,21 +188,13 @@ impl RateWindow {
         if let Some(p) = self.failure_rate {
             let calls = calls - self.skip[0];
             if reached(self.failures(), calls, p) {
-                return Some(Trip::FailureRate {
-                    failures: self.failures(),
-                    calls,
-                    threshold: p,
-                });
+                return Some(Trip::FailureRate(self.failures(), calls, p));
             }
         }
         if let Some(p) = self.slow_rate {
             let calls = calls - self.skip[1];
             if reached(self.slow(), calls, p) {
-                return Some(Trip::SlowCallRate {
-                    slow: self.slow(),
-                    calls,
-                    threshold: p,
-                });
+                return Some(Trip::SlowCallRate(self.slow(), calls, p));
             }
         }
         None

@@ -36,10 +36,10 @@ impl FailuresWithin {
                 self.failures.pop_front();
             }
         }
-        (self.failures.len() >= self.max as usize).then_some(Trip::FailuresWithin {
-            failures: self.failures.len() as u32,
-            within: self.within,
-        })
+        (self.failures.len() >= self.max as usize).then_some(Trip::FailuresWithin(
+            self.failures.len() as u32,
+            self.within,
+        ))
     }
 
     /// The same failures, counted against a new threshold.
