@@ -34,8 +34,10 @@
 //! `GET /` shows every breaker: its state as a colour, admitted, rejected and
 //! failed calls per second over the last minute as sparklines, the time left
 //! until the next trial, its last transitions with their reasons, and buttons
-//! for `trip`, `force_open`, `disable` and `reset`. It updates live from
-//! `GET /events`, one stream for all breakers; it never polls.
+//! for `trip`, `force_open`, `disable` and `reset`, and a form that edits
+//! its configuration (the attribute's text, sent as `PATCH .../config`; a
+//! refusal shows beside the form). It updates live from `GET /events`, one
+//! stream for all breakers; it never polls.
 //!
 //! A browser cannot send a header when it navigates, so the page is served
 //! without the token and asks the operator for it. It keeps the token in
