@@ -1,10 +1,16 @@
 //! What the admin router answers to requests it cannot serve: malformed
-//! paths, names with odd characters, huge bodies and wrong methods. Each is
+//! paths, names with odd characters, huge or malformed bodies and wrong
+//! methods. Each is
 //! the status `docs/admin-api.md` documents, with a JSON error body
 //! (`{"error": .., "status": ..}`), and the router keeps serving after it.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use breaker_core::{Config, Registry, State};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
@@ -101,6 +107,18 @@ async fn names_with_odd_characters_are_found_by_their_escaped_segment() {
         assert_eq!(status, StatusCode::OK, "{trip}");
         assert_eq!(body["state"], "open");
         assert_eq!(registry.get(name).unwrap().state(), State::Open);
+
+        let config = format!("{path}/config");
+        let (status, _, body) = send(
+            &router,
+            request(Method::PATCH, &config)
+                .body(Body::from("success = 3"))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{config}");
+        assert_eq!(body["name"], name);
+        assert_eq!(registry.get(name).unwrap().config().success(), 3);
     }
 }
 
@@ -196,6 +214,8 @@ async fn wrong_methods_are_405_with_allow() {
         (Method::DELETE, "/breakers/api%2Fv1", "GET"),
         (Method::GET, "/breakers/api%2Fv1/reset", "POST"),
         (Method::PATCH, "/breakers/api%2Fv1/reset", "POST"),
+        (Method::POST, "/breakers/api%2Fv1/config", "PATCH"),
+        (Method::GET, "/breakers/api%2Fv1/config", "PATCH"),
         (Method::POST, "/metrics", "GET"),
         (Method::POST, "/events", "GET"),
         (Method::POST, "/", "GET"),
@@ -263,4 +283,122 @@ async fn a_huge_body_without_a_token_is_still_413_and_nothing_leaks() {
     )
     .await;
     assert_error(&answer, StatusCode::PAYLOAD_TOO_LARGE, "bytes");
+}
+
+/// A body sent in chunks of unknown total length (as `Transfer-Encoding:
+/// chunked` arrives), counting how much of it the server pulled.
+struct Endless {
+    chunk: Bytes,
+    pulled: Arc<AtomicUsize>,
+}
+
+impl hyper::body::Body for Endless {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.pulled.fetch_add(self.chunk.len(), Ordering::Relaxed);
+        Poll::Ready(Some(Ok(hyper::body::Frame::data(self.chunk.clone()))))
+    }
+}
+
+#[tokio::test]
+async fn a_reconfiguration_over_the_limit_is_413_announced_or_streamed() {
+    let (router, registry) = router();
+    let long = format!("success = 3{}", " ".repeat(100 * 1024));
+    let answer = send(
+        &router,
+        request(Method::PATCH, "/breakers/api%2Fv1/config")
+            .header(http::header::CONTENT_LENGTH, long.len())
+            .body(Body::from(long))
+            .unwrap(),
+    )
+    .await;
+    assert_error(
+        &answer,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "limited to 65536 bytes",
+    );
+
+    // No length announced: the limit stops the body as it streams in.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let endless = Endless {
+        chunk: Bytes::from(vec![b' '; 4096]),
+        pulled: pulled.clone(),
+    };
+    let answer = send(
+        &router,
+        request(Method::PATCH, "/breakers/api%2Fv1/config")
+            .header(http::header::CONTENT_TYPE, "text/plain")
+            .body(Body::new(endless))
+            .unwrap(),
+    )
+    .await;
+    assert_error(
+        &answer,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "limited to 65536 bytes",
+    );
+    let pulled = pulled.load(Ordering::Relaxed);
+    assert!(pulled <= 65536 + 4096, "read {pulled} bytes past the limit");
+    assert_eq!(
+        registry.get("api/v1").unwrap().config().success(),
+        2,
+        "nothing changed"
+    );
+
+    // At the limit, the body is read.
+    let padded = format!("success = 3{}", " ".repeat(65536 - 11));
+    let (status, _, body) = send(
+        &router,
+        request(Method::PATCH, "/breakers/api%2Fv1/config")
+            .body(Body::from(padded))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(registry.get("api/v1").unwrap().config().success(), 3);
+}
+
+#[tokio::test]
+async fn a_reconfiguration_body_not_utf8_or_not_json_is_400() {
+    let (router, registry) = router();
+    for (content_type, body, says) in [
+        (
+            "text/plain",
+            &b"fail_max = \xFF"[..],
+            "the body is not UTF-8 (byte 11",
+        ),
+        ("application/json", b"{\"fail_max\": 1\xC3}", "not UTF-8"),
+        (
+            "application/json",
+            b"{\"fail_max\": 1,\n \"reset\" \"1m\"}",
+            "not valid JSON: expected `:` at line 2 column 10",
+        ),
+        ("application/json", b"", "not valid JSON: EOF while parsing"),
+        ("application/json", b"fail_max = 1", "not valid JSON"),
+        (
+            "application/json",
+            b"[{\"fail_max\": 1}]",
+            "expected a JSON object of keys",
+        ),
+    ] {
+        let answer = send(
+            &router,
+            request(Method::PATCH, "/breakers/api%2Fv1/config")
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, says);
+    }
+    assert_eq!(
+        registry.get("api/v1").unwrap().config().fail_max(),
+        None,
+        "nothing changed"
+    );
 }

@@ -1,6 +1,6 @@
 //! The admin API's answers, checked against the JSON Schema in
 //! `docs/admin-api.schema.json` (the contract `docs/admin-api.md`
-//! describes): every route, its successes and its errors, and both kinds of
+//! describes): every route, its successes and its errors, and every kind of
 //! `/events` message. A field added, renamed or retyped without the schema
 //! fails here.
 
@@ -97,14 +97,31 @@ fn admin() -> Admin {
 
 impl Admin {
     async fn send(&self, method: Method, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        let mut request = http::Request::builder().method(method).uri(path);
+        let request = http::Request::builder().method(method).uri(path);
+        self.answer(path, request, token, Body::empty()).await
+    }
+
+    /// `PATCH /breakers/{name}/config` with `body` as `content_type`.
+    async fn reconfigure(&self, name: &str, content_type: &str, body: Body) -> (StatusCode, Value) {
+        let path = format!("/breakers/{name}/config");
+        let request = http::Request::patch(&path).header(http::header::CONTENT_TYPE, content_type);
+        self.answer(&path, request, Some(TOKEN), body).await
+    }
+
+    async fn answer(
+        &self,
+        path: &str,
+        mut request: http::request::Builder,
+        token: Option<&str>,
+        body: Body,
+    ) -> (StatusCode, Value) {
         if let Some(token) = token {
             request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let response = self
             .router
             .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
+            .oneshot(request.body(body).unwrap())
             .await
             .unwrap();
         let status = response.status();
@@ -323,4 +340,117 @@ async fn the_event_stream_messages_match_the_schema() {
     check("transition", &transition);
     assert_eq!(transition["to"], "open");
     assert_eq!(transition["at_ms"], 18_000);
+}
+
+#[tokio::test]
+async fn the_reconfiguration_answers_match_the_schema() {
+    let admin = admin();
+    for (name, content_type, body) in [
+        (
+            "payments",
+            "application/json",
+            r#"{"fail_max": 3, "reset": "1m"}"#,
+        ),
+        ("search", "text/plain", "failure_rate = 60, window = 10s"),
+        ("shadow", "text/plain", "fail_max = 2"),
+        ("db", "text/plain", ""),
+    ] {
+        let (status, answer) = admin
+            .reconfigure(name, content_type, Body::from(body))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        check("reconfigured", &answer);
+        // Both shapes stay closed: a field neither names is refused.
+        assert!(
+            !validator("breaker").is_valid(&answer),
+            "`changed` in a breaker"
+        );
+        let mut stray = answer.clone();
+        stray["chaged"] = json!([]);
+        assert!(!validator("reconfigured").is_valid(&stray), "a stray field");
+    }
+    let (_, payments) = admin
+        .send(Method::GET, "/breakers/payments", Some(TOKEN))
+        .await;
+    check("breaker", &payments);
+    assert_eq!(
+        payments["config"]["settings"]["reset"]["source"],
+        "reconfigured"
+    );
+
+    for body in ["fail_mx = 3", "slow_rate = 80", "fail_max = 0"] {
+        let (status, answer) = admin
+            .reconfigure("db", "text/plain", Body::from(body))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        check("invalid_config", &answer);
+    }
+    let (status, answer) = admin
+        .reconfigure("db", "application/json", Body::from(r#"{"reset": null}"#))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    check("invalid_config", &answer);
+
+    for (name, content_type, body, expected) in [
+        (
+            "nope",
+            "text/plain",
+            Body::from("fail_max = 3"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "db",
+            "application/json",
+            Body::from("{"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "db",
+            "text/plain",
+            Body::from(vec![0xFF]),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "db",
+            "text/plain",
+            Body::from(vec![b' '; 70_000]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let (status, answer) = admin.reconfigure(name, content_type, body).await;
+        assert_eq!(status, expected, "{name}");
+        check("error", &answer);
+    }
+}
+
+#[tokio::test]
+async fn the_configured_event_matches_the_schema() {
+    let admin = admin();
+    let request = http::Request::get("/events")
+        .header(http::header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = admin.router.clone().oneshot(request).await.unwrap();
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let head = "event: configured\ndata: ";
+    admin
+        .registry
+        .reconfigure("search", "failure_rate = 60, min_calls = 5")
+        .unwrap();
+    let configured: Value = loop {
+        if let Some(start) = text.find(head) {
+            let data = &text[start + head.len()..];
+            if let Some(end) = data.find("\n\n") {
+                break serde_json::from_str(&data[..end]).expect("JSON data");
+            }
+        }
+        let frame = body.frame().await.expect("the stream goes on").unwrap();
+        if let Ok(data) = frame.into_data() {
+            text.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    };
+    check("configured", &configured);
+    assert_eq!(configured["keys"], "failure_rate=60 min_calls=5");
+    assert_eq!(configured["at_ms"], 17_000);
 }

@@ -1,6 +1,7 @@
 //! The admin router's dashboard in a real headless Chromium, driven over
 //! WebDriver by chromedriver: the page shows a breaker the test opens
-//! without a reload, and its reset button closes it.
+//! without a reload, and its reset button closes it; its edit form
+//! reconfigures a breaker, and shows a refusal beside the form.
 //!
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian's `chromium`
 //! and `chromium-driver`; scripts/test installs them). Where they are
@@ -31,18 +32,43 @@ const LIVE_WITHIN: Duration = Duration::from_secs(1);
 /// A generous bound for the steps that are not under test (startup, loading).
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// One browser at a time: two would share the cores the live bound is
+/// measured on.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the browser is here; where it is not, a failure unless
+/// `BREAKER_SKIP_BROWSER=1`.
+fn browser_present() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    if std::env::var_os("BREAKER_SKIP_BROWSER").is_some_and(|v| v == "1") {
+        eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} is missing");
+        return false;
+    }
+    panic!(
+        "{CHROMIUM} or {CHROMEDRIVER} is missing: install Debian's `chromium` and \
+         `chromium-driver` (scripts/test does), or set BREAKER_SKIP_BROWSER=1 to skip"
+    );
+}
+
+/// Serves the admin router for `registry` under `/admin` on loopback.
+async fn serve(registry: &'static Registry) -> SocketAddr {
+    let app = axum::Router::new().nest("/admin", breaker_core::admin::router_for(registry, TOKEN));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
 #[tokio::test]
 async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var_os("BREAKER_SKIP_BROWSER").is_some_and(|v| v == "1") {
-            eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} is missing");
-            return;
-        }
-        panic!(
-            "{CHROMIUM} or {CHROMEDRIVER} is missing: install Debian's `chromium` and \
-             `chromium-driver` (scripts/test does), or set BREAKER_SKIP_BROWSER=1 to skip"
-        );
+    if !browser_present() {
+        return;
     }
+    let _alone = ONE_BROWSER.lock().await;
     let started = Instant::now();
 
     let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
@@ -72,25 +98,10 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    let app = axum::Router::new().nest("/admin", breaker_core::admin::router_for(registry, TOKEN));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free loopback port");
-    let addr = listener.local_addr().expect("a bound address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(registry).await;
 
     let browser = Browser::start().await;
-    browser
-        .post("url", json!({ "url": format!("http://{addr}/admin") }))
-        .await;
-    let field = browser.find("#token").await;
-    browser
-        .post(&format!("element/{field}/value"), json!({ "text": TOKEN }))
-        .await;
-    let connect = browser.find("#connect").await;
-    browser
-        .post(&format!("element/{connect}/click"), json!({}))
-        .await;
+    browser.log_in(addr).await;
 
     let shown = "const card = document.querySelector('[data-name=\"payments\"]'); \
                  return card ? card.dataset.state : null;";
@@ -159,6 +170,107 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
         "open shown {took:?} after the trip; whole test {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn the_edit_form_applies_a_good_edit_and_shows_a_refusal_in_place() {
+    if !browser_present() {
+        return;
+    }
+    let _alone = ONE_BROWSER.lock().await;
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let clock = ManualClock::new();
+    registry.use_clock(clock);
+    let payments = registry.get_or_create("payments", || {
+        "fail_max = 3, reset = 30s".parse().expect("a valid config")
+    });
+    registry.get_or_create("db", Config::default);
+    let addr = serve(registry).await;
+    let browser = Browser::start().await;
+    browser.log_in(addr).await;
+
+    let card = "[data-name=\"payments\"]";
+    let field_value =
+        format!("return document.querySelector('{card} form.edit input')?.value ?? null;");
+    browser
+        .wait_for(&field_value, "fail_max = 3", PATIENCE)
+        .await;
+    let field = browser.find(&format!("{card} form.edit input")).await;
+    let apply = browser.find(&format!("{card} form.edit button")).await;
+    // The message beside the form: `kind|text`.
+    let message = format!(
+        "const m = document.querySelector('{card} form.edit + .edit-message'); \
+         return m && m.dataset.kind ? m.dataset.kind + '|' + m.textContent : null;"
+    );
+
+    // A typo: refused with the server's words, beside the form; nothing changed.
+    browser.type_into(&field, "fail_mx = 1").await;
+    browser
+        .post(&format!("element/{apply}/click"), json!({}))
+        .await;
+    browser
+        .wait_for(
+            &message,
+            "error|invalid `fail_mx`: unknown key; did you mean `fail_max`?",
+            PATIENCE,
+        )
+        .await;
+    assert_eq!(payments.config().fail_max(), Some(3), "nothing changed");
+    assert_eq!(
+        browser
+            .script(&format!("return document.querySelector('{card} form.edit input').getAttribute('aria-invalid');"))
+            .await,
+        "true"
+    );
+    // The operator's text stays to be fixed, snapshots notwithstanding.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(browser.script(&field_value).await, "fail_mx = 1");
+
+    // The fix: applied, the new configuration shown.
+    browser.type_into(&field, "fail_max = 1, reset = 45s").await;
+    browser
+        .post(&format!("element/{apply}/click"), json!({}))
+        .await;
+    browser
+        .wait_for(&message, "ok|applied: fail_max, reset changed", PATIENCE)
+        .await;
+    assert_eq!(payments.config().fail_max(), Some(1));
+    assert_eq!(payments.config().reset(), Duration::from_secs(45));
+    let shown = format!("return document.querySelector('{card} .config').textContent;");
+    assert_eq!(
+        browser.script(&shown).await,
+        "config: fail_max = 1, reset = 45s"
+    );
+    assert_eq!(
+        browser.script(&field_value).await,
+        "fail_max = 1, reset = 45s"
+    );
+    browser
+        .wait_for(
+            &format!(
+                "return document.querySelector('{card} ol.moves')?.textContent.includes('configured fail_max=1 reset=45s') ? 'yes' : 'no';"
+            ),
+            "yes",
+            PATIENCE,
+        )
+        .await;
+
+    // In force on the live breaker: one failure now opens it.
+    let _ = payments.call(|| {
+        Err::<(), _>(breaker_core::Error::timeout(
+            "payments".into(),
+            Duration::from_secs(1),
+        ))
+    });
+    assert_eq!(payments.state(), State::Open);
+    browser
+        .wait_for(
+            &format!("return document.querySelector('{card}').dataset.state;"),
+            "open",
+            PATIENCE,
+        )
+        .await;
+    browser.close().await;
 }
 
 /// A chromedriver of this test's own and one headless Chromium session.
@@ -276,6 +388,26 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no element `{css}`: {found}"))
             .to_owned()
+    }
+
+    /// Opens the dashboard at `addr` and connects with the token.
+    async fn log_in(&self, addr: SocketAddr) {
+        self.post("url", json!({ "url": format!("http://{addr}/admin") }))
+            .await;
+        let field = self.find("#token").await;
+        self.post(&format!("element/{field}/value"), json!({ "text": TOKEN }))
+            .await;
+        let connect = self.find("#connect").await;
+        self.post(&format!("element/{connect}/click"), json!({}))
+            .await;
+    }
+
+    /// Replaces the text of the input `element` with `text`, typed as keys.
+    async fn type_into(&self, element: &str, text: &str) {
+        self.post(&format!("element/{element}/clear"), json!({}))
+            .await;
+        self.post(&format!("element/{element}/value"), json!({ "text": text }))
+            .await;
     }
 
     async fn script(&self, script: &str) -> Value {

@@ -1,9 +1,10 @@
-//! `GET /events`: the transition and stats stream, as Server-Sent Events.
+//! `GET /events`: the transition, reconfiguration and stats stream, as
+//! Server-Sent Events.
 //!
-//! A registry listener serializes each transition once and hands it to a
-//! broadcast channel; every connection then merges that channel with a
-//! one-second timer of stats snapshots (all breakers in one message, each in
-//! the shape of `GET /breakers/{name}`).
+//! Registry listeners serialize each transition and each reconfiguration
+//! once and hand it to a broadcast channel; every connection then merges
+//! that channel with a one-second timer of stats snapshots (all breakers in
+//! one message, each in the shape of `GET /breakers/{name}`).
 
 use std::convert::Infallible;
 use std::pin::pin;
@@ -23,36 +24,59 @@ use crate::Registry;
 /// the keep-alive: a connection never stays silent longer than this.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
-/// Transitions a slow connection may fall behind by before it skips ahead
+/// Messages a slow connection may fall behind by before it skips ahead
 /// (it then gets a fresh snapshot instead of the ones it missed).
 const BACKLOG: usize = 256;
 
-/// The sending side of the transitions, fed by a registry listener.
+/// One event for every connection: its SSE name and its JSON data,
+/// serialized once for all of them.
 #[derive(Clone)]
-pub(super) struct Transitions(broadcast::Sender<Arc<str>>);
+struct Message {
+    event: &'static str,
+    data: Arc<str>,
+}
 
-impl Transitions {
-    /// Broadcasts from now on every transition of every breaker of `registry`.
-    pub(super) fn listen(registry: &Registry) -> Transitions {
+/// The sending side of the events, fed by registry listeners.
+#[derive(Clone)]
+pub(super) struct Feed(broadcast::Sender<Message>);
+
+impl Feed {
+    /// Broadcasts from now on every transition (`transition`) and every
+    /// reconfiguration that changed a value (`configured`) of every breaker
+    /// of `registry`. One channel for both keeps a breaker's events in the
+    /// order its listeners saw them.
+    pub(super) fn listen(registry: &Registry) -> Feed {
         let (sender, _) = broadcast::channel(BACKLOG);
-        let listener = sender.clone();
+        let transitions = sender.clone();
         registry.on_transition(move |t| {
-            // `send` never waits: with no connection it fails, and a full
-            // channel overwrites the oldest message (its receivers lag).
             // `t.at` is the breaker's clock at the move, an instant ago:
             // the wall clock read now places it.
-            let data = super::json::transition(t, t.at).to_string();
-            let _ = listener.send(Arc::from(data));
+            publish(&transitions, "transition", super::json::transition(t, t.at));
         });
-        Transitions(sender)
+        let reconfigurations = sender.clone();
+        registry.on_configured(move |c| {
+            publish(&reconfigurations, "configured", super::json::configured(c));
+        });
+        Feed(sender)
     }
+}
+
+/// Hands `data` to every connection without waiting: the listeners run on
+/// the breaker's own thread.
+fn publish(sender: &broadcast::Sender<Message>, event: &'static str, data: Value) {
+    // `send` never waits: with no connection it fails, and a full channel
+    // overwrites the oldest message (its receivers lag).
+    let _ = sender.send(Message {
+        event,
+        data: Arc::from(data.to_string()),
+    });
 }
 
 /// The stream of one connection: a snapshot at once, then transitions as
 /// they happen and a snapshot every second.
 pub(super) fn stream(
     registry: &'static Registry,
-    transitions: &Transitions,
+    feed: &Feed,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
     let mut timer =
         tokio::time::interval_at(tokio::time::Instant::now() + STATS_EVERY, STATS_EVERY);
@@ -60,7 +84,7 @@ pub(super) fn stream(
     timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let start = Connection {
         registry,
-        receiver: transitions.0.subscribe(),
+        receiver: feed.0.subscribe(),
         timer,
         greeted: false,
     };
@@ -72,28 +96,28 @@ pub(super) fn stream(
 
 struct Connection {
     registry: &'static Registry,
-    receiver: broadcast::Receiver<Arc<str>>,
+    receiver: broadcast::Receiver<Message>,
     timer: Interval,
     greeted: bool,
 }
 
 impl Connection {
-    /// The next event, or `None` when the transitions can no longer come.
+    /// The next event, or `None` when the feed can no longer send.
     async fn next(&mut self) -> Option<Event> {
         if !self.greeted {
             self.greeted = true;
             return Some(self.stats());
         }
         let received = {
-            let transition = pin!(self.receiver.recv());
+            let message = pin!(self.receiver.recv());
             let tick = pin!(self.timer.tick());
-            match select(transition, tick).await {
+            match select(message, tick).await {
                 Either::Left((received, _)) => Some(received),
                 Either::Right(_) => None,
             }
         };
         match received {
-            Some(Ok(data)) => Some(Event::default().event("transition").data(&*data)),
+            Some(Ok(message)) => Some(Event::default().event(message.event).data(&*message.data)),
             // Behind: the fresh state says more than the moves it skipped.
             Some(Err(RecvError::Lagged(_))) | None => Some(self.stats()),
             Some(Err(RecvError::Closed)) => None,

@@ -1,6 +1,8 @@
 //! A breaker as the admin router shows it, in JSON: the one shape of
-//! `GET /breakers`, `GET /breakers/{name}`, the actions' answers and the
-//! `stats` events of `/events`, described by `docs/admin-api.schema.json`.
+//! `GET /breakers`, `GET /breakers/{name}`, the actions' and the
+//! reconfiguration's answers and the `stats` events of `/events`; and the
+//! `transition` and `configured` events. `docs/admin-api.schema.json`
+//! describes each.
 //!
 //! The rules every field follows: durations are whole milliseconds in a
 //! field named `..._ms`; instants are RFC 3339 wall-clock times (`opened_at`)
@@ -15,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::wall::{Wall, millis};
 use crate::overrides::{Origin, Source};
-use crate::{Breaker, Config, Registry, State, Transition, Window};
+use crate::{Breaker, Config, Configured, Registry, State, Transition, Window};
 
 /// Everything about `breaker`: state, statistics, open reason and
 /// configuration with each key's source.
@@ -71,6 +73,22 @@ pub(super) fn transition(t: &Transition, clock_now: Duration) -> Value {
         "at": wall.rfc3339(t.at),
         "at_ms": millis(t.at),
         "dry_run": t.dry_run,
+    })
+}
+
+/// A reconfiguration as the `configured` events of `/events` send it: the
+/// keys that changed, as a list and as the trace's `configure` line writes
+/// them with their new values.
+pub(super) fn configured(c: &Configured) -> Value {
+    // `c.at` is the breaker's clock at the change, an instant ago.
+    let wall = Wall::now(c.at);
+    let changed: Vec<&str> = c.changed.iter().map(|(key, _)| *key).collect();
+    json!({
+        "name": &*c.name,
+        "keys": c.keys_text(),
+        "changed": changed,
+        "at": wall.rfc3339(c.at),
+        "at_ms": millis(c.at),
     })
 }
 

@@ -6,8 +6,9 @@
 //! | `GET /breakers` | `{"breakers": [..]}`: every breaker, sorted by name |
 //! | `GET /breakers/{name}` | one breaker: `name`, `state`, `retry_after_ms`, `stats`, `open_reason`, `config` |
 //! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
+//! | `PATCH /breakers/{name}/config` | changes the live breaker's configuration with the attribute's keys (text or a JSON object); answers the breaker after, with the keys that changed |
 //! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
-//! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` as each happens |
+//! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` or `configured` as each happens |
 //! | `GET /` | the live dashboard: one self-contained HTML page (no token needed, it holds no data) |
 //!
 //! Every route but `GET /`, unknown ones included, needs
@@ -16,8 +17,9 @@
 //! in constant time, and a router built with an empty token refuses every
 //! request. Errors are JSON, `{"error": "...", "status": 404}`, whatever
 //! produced them: an unknown breaker, action or route is 404, a path that
-//! does not decode 400, a wrong method 405 (with `Allow`), a body announced
-//! larger than [`MAX_BODY`] 413.
+//! does not decode 400, a wrong method 405 (with `Allow`), a body larger
+//! than [`MAX_BODY`] 413 (announced or as it streams in), a configuration
+//! the breaker cannot take 422 with the key at fault.
 //!
 //! The JSON is a documented contract: `docs/admin-api.md` describes every
 //! route, body and status, and `docs/admin-api.schema.json` is its JSON
@@ -32,8 +34,10 @@
 //! `GET /` shows every breaker: its state as a colour, admitted, rejected and
 //! failed calls per second over the last minute as sparklines, the time left
 //! until the next trial, its last transitions with their reasons, and buttons
-//! for `trip`, `force_open`, `disable` and `reset`. It updates live from
-//! `GET /events`, one stream for all breakers; it never polls.
+//! for `trip`, `force_open`, `disable` and `reset`, and a form that edits
+//! its configuration (the attribute's text, sent as `PATCH .../config`; a
+//! refusal shows beside the form). It updates live from `GET /events`, one
+//! stream for all breakers; it never polls.
 //!
 //! A browser cannot send a header when it navigates, so the page is served
 //! without the token and asks the operator for it. It keeps the token in
@@ -51,8 +55,9 @@
 //! ([`Breaker::retry_after`](crate::Breaker::retry_after)): a period grown by
 //! `backoff` or set by `trip_for` shows as it is.
 //!
-//! `/events` never holds a breaker back: transitions reach it through a
-//! listener that only pushes onto a bounded broadcast channel. A connection
+//! `/events` never holds a breaker back: transitions and reconfigurations
+//! reach it through listeners that only push onto a bounded broadcast
+//! channel. A connection
 //! that falls behind skips what it missed and gets a fresh snapshot.
 //!
 //! ```no_run
@@ -70,16 +75,17 @@
 mod events;
 mod json;
 mod prometheus;
+mod reconfigure;
 mod wall;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::telemetry::TransitionCounts;
@@ -94,20 +100,25 @@ pub fn router(token: impl Into<String>) -> Router {
 /// The router for `registry`, guarded by `token`.
 ///
 /// Transitions (`breaker_transitions_total` on `/metrics`, and the
-/// `transition` events of `/events`) are seen from the moment the router is
-/// built, by listeners on `registry`. Serving `/events` needs a tokio runtime
+/// `transition` events of `/events`) and reconfigurations (the `configured`
+/// events) are seen from the moment the router is built, by listeners on
+/// `registry`. Serving `/events` needs a tokio runtime
 /// with its timer enabled (as `axum::serve` has).
 pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Router {
     let admin = Admin {
         registry,
         token: Arc::from(token.into().into_bytes()),
         transitions: TransitionCounts::listen(registry),
-        events: events::Transitions::listen(registry),
+        events: events::Feed::listen(registry),
     };
     let guarded = Router::new()
         .route("/breakers", get(list))
         .route("/breakers/{name}", get(show))
         .route("/breakers/{name}/{action}", post(act))
+        // A static segment wins over `{action}`: `config` is no action, so
+        // `POST .../config` is 405 (Allow: PATCH) and `PATCH .../trip` 405
+        // (Allow: POST).
+        .route("/breakers/{name}/config", patch(reconfigure::configure))
         .route("/metrics", get(metrics))
         .route("/events", get(stream))
         .fallback(unknown_route)
@@ -115,21 +126,26 @@ pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Rout
     Router::new()
         .route("/", get(dashboard))
         .merge(guarded)
+        // The limit of bodies as they are read (a body sent without
+        // `Content-Length`); `refuse_large_bodies` answers those announced.
+        .layer(DefaultBodyLimit::max(MAX_BODY as usize))
         .layer(middleware::from_fn(refuse_large_bodies))
         .layer(middleware::map_response(json_errors))
         .with_state(admin)
 }
 
-/// The most a request may announce in `Content-Length`. No route reads a
-/// body (the actions take none), so this only bounds what a client may
-/// send before it is told so.
+/// The largest request body, in bytes. Only `PATCH /breakers/{name}/config`
+/// reads one (a few keys); a body announced larger (`Content-Length`) is
+/// refused before anything else looks at the request, one sent without a
+/// length as soon as it grows past this.
 pub const MAX_BODY: u64 = 64 * 1024;
 
 /// How much of a name or a path an error message repeats.
 const ECHOED: usize = 120;
 
 /// Refuses a body announced larger than [`MAX_BODY`] with 413, before
-/// anything else looks at the request.
+/// anything else looks at the request (the token included: a client without
+/// one learns nothing but the limit).
 async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     let announced = request
         .headers()
@@ -139,9 +155,7 @@ async fn refuse_large_bodies(request: Request, next: Next) -> Response {
     if announced.is_some_and(|n| n > MAX_BODY) {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "request bodies are limited to {MAX_BODY} bytes; no route of this router reads one"
-            ),
+            format!("request bodies are limited to {MAX_BODY} bytes"),
         );
     }
     next.run(request).await
@@ -203,7 +217,7 @@ struct Admin {
     registry: &'static Registry,
     token: Arc<[u8]>,
     transitions: Arc<TransitionCounts>,
-    events: events::Transitions,
+    events: events::Feed,
 }
 
 impl Admin {
@@ -340,7 +354,7 @@ async fn unknown_route(request: Request) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {} {}; the routes are GET /, GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, GET /metrics, GET /events",
+            "no route {} {}; the routes are GET /, GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, PATCH /breakers/{{name}}/config, GET /metrics, GET /events",
             request.method(),
             shorten(request.uri().path(), ECHOED)
         ),
