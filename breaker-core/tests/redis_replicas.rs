@@ -81,6 +81,30 @@ fn replica_process_entry_point() {
                 say(&outcome);
             }
             ["status"] => say(&format!("status {}", status(&breaker))),
+            ["configure", patch @ ..] => match breaker.reconfigure(&patch.join(" ")) {
+                Ok(changed) => say(&format!("configured {} {}", unix_ms(), changed.join(","))),
+                Err(e) => say(&format!("refused {e}")),
+            },
+            ["watchconfig", written] => {
+                // Until the configuration in force writes `key=value`.
+                let (key, value) = written.split_once('=').unwrap_or((written, ""));
+                let wanted = format!("{key} = {value}");
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let outcome = loop {
+                    if breaker.config().to_keys().split(", ").any(|k| k == wanted) {
+                        break format!("config {}", unix_ms());
+                    }
+                    if Instant::now() > deadline {
+                        break "never".to_owned();
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                };
+                say(&outcome);
+            }
+            ["config"] => say(&format!(
+                "config {}",
+                breaker.config().to_keys().replace(' ', "")
+            )),
             ["trip"] => {
                 breaker.trip();
                 say("tripped");
@@ -282,6 +306,40 @@ fn failures_in_one_process_open_the_breaker_in_two_others_within_100ms() {
         );
     }
     for r in replicas {
+        r.quit();
+    }
+}
+
+#[test]
+fn a_reconfiguration_in_one_process_reaches_two_others_within_100ms_and_a_late_joiner() {
+    let server = RedisServer::start();
+    let env = [("BREAKER_NAME", "quotes"), ("FAIL_MAX", "3")];
+    let mut replicas: Vec<Replica> = (0..3).map(|_| Replica::start(&server, &env)).collect();
+    for r in &replicas {
+        assert_eq!(r.expect("ready")[0], "closed");
+    }
+    for watcher in &mut replicas[1..] {
+        watcher.send("watchconfig fail_max=10");
+    }
+    replicas[0].send("configure fail_max=10 reset=1m");
+    let configured = replicas[0].expect("configured");
+    assert_eq!(configured[1], "fail_max,reset");
+    let at: u64 = configured[0].parse().unwrap();
+    for watcher in &replicas[1..] {
+        let seen = watcher.next_line();
+        assert_eq!(seen[0], "config", "the change never reached a replica");
+        let lag = seen[1].parse::<u64>().unwrap().saturating_sub(at);
+        assert!(
+            lag <= 100,
+            "a replica applied the change {lag} ms after it was made"
+        );
+    }
+    // A process started later, with its own `fail_max = 3`, applies it too.
+    let mut late = Replica::start(&server, &env);
+    late.expect("ready");
+    late.send("config");
+    assert_eq!(late.expect("config"), ["fail_max=10,reset=1m,half_open=2"]);
+    for r in replicas.into_iter().chain([late]) {
         r.quit();
     }
 }

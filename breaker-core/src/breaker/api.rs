@@ -198,7 +198,16 @@ impl Breaker {
         &self,
         patch: impl FnOnce(&Config) -> Result<Config, E>,
     ) -> Result<Vec<&'static str>, E> {
-        self.inner.reconfigure(patch)
+        self.inner.reconfigure(patch, true)
+    }
+
+    /// Reconfigures the breaker with `patch` (as [`reconfigure`](Breaker::reconfigure))
+    /// on behalf of its shared-state store: a change another process made,
+    /// which is applied and reported here but not sent back to the store.
+    /// For [`Store`](crate::store::Store) implementations.
+    pub fn adopt_config(&self, patch: &str) -> Result<Vec<&'static str>, ConfigError> {
+        self.inner
+            .reconfigure(|config| config.patched(patch), false)
     }
 
     /// Asks to run one call. `Ok` holds a permit: report the call's outcome

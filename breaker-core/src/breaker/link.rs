@@ -34,6 +34,14 @@ pub trait Link: Send + Sync + 'static {
 
     /// A failure recorded in Closed, when [`counts_failures`](Link::counts_failures).
     fn failure(&self) {}
+
+    /// The breaker was reconfigured here ([`Breaker::reconfigure`](crate::Breaker::reconfigure)),
+    /// not by the store ([`Breaker::adopt_config`](crate::Breaker::adopt_config)):
+    /// share the change. Called under the breaker's control lock: queue it, do
+    /// not wait.
+    fn configured(&self, configured: &crate::Configured) {
+        let _ = configured;
+    }
 }
 
 /// The answer to [`Link::acquire_trial`].

@@ -25,9 +25,13 @@ impl Inner {
     /// Puts in force what `patch` makes of the configuration in force, if it
     /// is valid; returns the keys whose effective value changed (none: nothing
     /// is reported).
+    /// `shared`: a change made here, which the breaker's store (if it joined
+    /// one) shares with the other processes; a change adopted from the store
+    /// is not sent back.
     pub(super) fn reconfigure<E>(
         &self,
         patch: impl FnOnce(&Config) -> Result<Config, E>,
+        shared: bool,
     ) -> Result<Vec<&'static str>, E> {
         let mut ctl = self.lock();
         let old = &self.settings().config;
@@ -69,11 +73,15 @@ impl Inner {
 
         let keys = changed.iter().map(|(key, _)| *key).collect();
         if !changed.is_empty() {
-            self.dispatch.push_configured(Configured {
+            let configured = Configured {
                 name: self.name.clone(),
                 at: Duration::from_nanos(at),
                 changed,
-            });
+            };
+            if let (true, Some(link)) = (shared, self.link.get()) {
+                link.configured(&configured);
+            }
+            self.dispatch.push_configured(configured);
         }
         drop(ctl);
         self.deliver();

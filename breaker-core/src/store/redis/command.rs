@@ -76,6 +76,10 @@ pub(super) enum Command {
     Failure {
         link: Arc<LinkState>,
     },
+    /// The breaker was reconfigured here: write its reconfigured keys.
+    Configure {
+        link: Arc<LinkState>,
+    },
 }
 
 impl Command {
@@ -93,7 +97,8 @@ impl Command {
             Command::Flush { done } => {
                 let _ = done.try_send(());
             }
-            Command::Release { .. } | Command::Failure { .. } => {}
+            // The change stays pending in the link: reconciled on return.
+            Command::Release { .. } | Command::Failure { .. } | Command::Configure { .. } => {}
         }
     }
 }

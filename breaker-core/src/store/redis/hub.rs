@@ -15,6 +15,8 @@ use super::wire::{Fault, Refused};
 pub(super) struct Core {
     pub(super) options: RedisStoreBuilder,
     pub(super) channel: String,
+    /// Where reconfigurations are announced (`configs` module).
+    pub(super) config_channel: String,
     pub(super) up: AtomicBool,
     /// Every breaker that joined, by name (several may share one).
     pub(super) links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,

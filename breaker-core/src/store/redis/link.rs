@@ -12,6 +12,7 @@ use super::command::{Command, GAVE_UP, Reply, WAITING, Write};
 use super::hub::Core;
 use super::membership::LinkState;
 use super::wire::millis;
+use crate::Configured;
 use crate::store::{Change, Link, Trial};
 
 /// The [`Link`] a breaker holds.
@@ -87,6 +88,17 @@ impl Link for RedisLink {
 
     fn failure(&self) {
         let _ = self.tx.send(Command::Failure {
+            link: self.state.clone(),
+        });
+    }
+
+    fn configured(&self, configured: &Configured) {
+        // Kept in the link until written, so an outage loses nothing: the
+        // reconnection writes it, if no later change was made meanwhile.
+        self.state
+            .config
+            .changed_here(&configured.changed, self.core.redis_now_us());
+        let _ = self.tx.send(Command::Configure {
             link: self.state.clone(),
         });
     }

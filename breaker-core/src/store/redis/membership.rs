@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::configs::ConfigShare;
 use super::wire::Limits;
 use crate::breaker::WeakBreaker;
 
@@ -28,6 +29,8 @@ pub(super) struct LinkState {
     pub(super) fail_max: u32,
     pub(super) window_ms: u64,
     pub(super) period_ms: u64,
+    /// The breaker's reconfigurations, shared (`configs` module).
+    pub(super) config: ConfigShare,
 }
 
 impl LinkState {

@@ -21,7 +21,11 @@
 //! counter `{namespace}:{name}:trials` and a failure counter
 //! `{namespace}:{name}:failures` beside it; every read-modify-write is one Lua
 //! script, so it is atomic. Transitions are pushed on the channel
-//! `{namespace}:transitions`. The whole design is in `docs/shared-state.md`.
+//! `{namespace}:transitions`. A reconfiguration (`Breaker::reconfigure`) is
+//! shared too: the breaker's reconfigured keys are the hash
+//! `{namespace}:{name}:config`, announced on `{namespace}:configs`, and the
+//! latest change by Redis' clock wins. The whole design is in
+//! `docs/shared-state.md`.
 
 // This file only says what is public. Its children never import it: what
 // they share is in sibling modules (`core.rs`, `membership.rs`,
@@ -29,6 +33,7 @@
 
 mod builder;
 mod command;
+mod configs;
 mod error;
 mod hub;
 mod link;

@@ -116,7 +116,32 @@ redis.call('PUBLISH', KEYS[4], next_epoch .. '\\nopen\\n' .. ARGV[3] .. '\\n'
 return 1
 ";
 
+// Writes a breaker's reconfigured keys, the whole set, unless a change made
+// later by Redis' clock is held (the latest change wins, a tie keeps what is
+// held); the hash is rewritten whole, so junk in it is repaired by the next
+// honest write.
+// Returns {written, now_us}. KEYS: config hash, configs channel.
+// ARGV: origin, name, at_us of the change (0: now), then key, value pairs.
+const CONFIGURE: &str = "
+local at = num(ARGV[3]) or 0
+if at == 0 or at > now_us then at = now_us end
+-- Junk held (another type, a time that is no time or from Redis' future,
+-- as `configs::check` refuses it) is overwritten, never obeyed.
+local held = 0
+if redis.call('TYPE', KEYS[1])['ok'] == 'hash' then
+  held = num(redis.call('HGET', KEYS[1], '_at')) or 0
+  if held > now_us + skew_us then held = 0 end
+  if held > 0 and at <= held then return {0, now_us} end
+end
+local stamp = string.format('%.0f', at)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '_at', stamp, '_origin', ARGV[1], unpack(ARGV, 4))
+redis.call('PUBLISH', KEYS[2], stamp .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
+return {1, now_us}
+";
+
 pub(super) struct Scripts {
+    pub(super) configure: Script,
     pub(super) read: Script,
     pub(super) publish: Script,
     pub(super) acquire: Script,
@@ -130,6 +155,7 @@ impl Scripts {
         let script =
             |body: &str| Script::new(&format!("local skew_us = {skew_us}\n{CLOCK}{HELD}{body}"));
         Scripts {
+            configure: script(CONFIGURE),
             read: script(READ),
             publish: script(PUBLISH),
             acquire: script(ACQUIRE),

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::builder::RedisStoreBuilder;
 use super::command::Command;
+use super::configs::ConfigShare;
 use super::error::StoreError;
 use super::hub::Core;
 use super::link::RedisLink;
@@ -83,6 +84,7 @@ impl Store for RedisStore {
         let state = Arc::new(LinkState {
             name: breaker.name().to_owned(),
             trials_key: format!("{key}:trials"),
+            config: ConfigShare::new(format!("{key}:config")),
             failures_key: format!("{key}:failures"),
             key,
             origin: next_origin(),
@@ -137,6 +139,7 @@ impl RedisStoreBuilder {
         let (tx, rx) = unbounded_channel();
         let core = Arc::new(Core {
             channel: format!("{}:transitions", self.namespace),
+            config_channel: format!("{}:configs", self.namespace),
             options: self,
             up: AtomicBool::new(false),
             links: Mutex::new(HashMap::new()),

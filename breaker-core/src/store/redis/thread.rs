@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::command::Command;
+use super::configs;
 use super::hub::Core;
 use super::membership::LinkState;
 use super::scripts::Scripts;
@@ -100,6 +101,7 @@ async fn open(client: &Client, core: &Core) -> Result<Session, String> {
             .await?;
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(&core.channel).await?;
+        pubsub.subscribe(&core.config_channel).await?;
         let (sink, stream) = pubsub.split();
         Ok::<_, ::redis::RedisError>((conn, sink, stream))
     };
@@ -148,6 +150,10 @@ async fn serve(
             link.dirty.store(true, Ordering::Release);
             return End::Lost(e.to_string());
         }
+        let reconciled = configs::reconcile(core, scripts, &mut conn, &link).await;
+        if let Err(e) = settle(core, &link, reconciled) {
+            return End::Lost(e.to_string());
+        }
     }
     let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -163,6 +169,15 @@ async fn serve(
                 let Some(message) = message else {
                     return End::Lost("the subscription was closed".into());
                 };
+                if message.get_channel_name() == core.config_channel {
+                    for link in configs::announced(core, message.get_payload_bytes()) {
+                        let read = configs::read(core, &mut conn, &link).await;
+                        if let Err(e) = settle(core, &link, read) {
+                            return End::Lost(e.to_string());
+                        }
+                    }
+                    continue;
+                }
                 for link in apply_message(core, message.get_payload_bytes()) {
                     if let Err(e) = reread(core, scripts, &mut conn, &link).await {
                         return End::Lost(e.to_string());
@@ -245,7 +260,14 @@ async fn execute(
             if let Ok(raw) = &result {
                 take_held(core, &link, raw, false);
             }
+            // A replica that joins late takes the reconfigurations made before.
+            let configured = configs::read(core, conn, &link).await;
             let _ = done.try_send(());
+            settle(core, &link, result)?;
+            settle(core, &link, configured)
+        }
+        Command::Configure { link } => {
+            let result = configs::write(core, scripts, conn, &link).await;
             settle(core, &link, result)
         }
         Command::Publish { link, write } => {

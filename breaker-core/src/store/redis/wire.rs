@@ -66,6 +66,11 @@ pub(super) enum Fault {
     Message,
     /// Redis answered a script with an error (a key of another type).
     Reply,
+    /// A reconfiguration whose keys or values this breaker refuses.
+    Config,
+    /// A reconfiguration whose time is missing, not a whole number, or
+    /// further ahead of Redis' clock than [`EPOCH_SKEW`].
+    ConfigTime,
 }
 
 impl fmt::Display for Fault {
@@ -79,6 +84,8 @@ impl fmt::Display for Fault {
             Fault::TooLong => "an Open longer than this breaker's longest open period",
             Fault::Message => "a message on the transitions channel that does not parse",
             Fault::Reply => "an error reply from Redis to a script (a key of another type?)",
+            Fault::Config => "a reconfiguration this breaker refuses",
+            Fault::ConfigTime => "a reconfiguration without a valid time (_at)",
         })
     }
 }

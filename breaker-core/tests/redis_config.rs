@@ -1,0 +1,218 @@
+//! Reconfigurations shared through a real redis-server: a change made on
+//! one replica reaches the others and is kept for replicas that join later;
+//! during an outage it stays local and the latest change wins on return;
+//! junk in the configuration hash is refused, reported once, and repaired by
+//! the next honest change. (Across OS processes: `redis_replicas.rs`.)
+
+mod redis_support;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use breaker_core::store::redis::RedisStore;
+use breaker_core::{Breaker, Config, Registry};
+use redis_support::{Captured, RedisServer, eventually};
+
+const NAME: &str = "db";
+/// What "soon" means for a message between two stores on loopback.
+const SOON: Duration = Duration::from_secs(2);
+const REFUSED: &str = "ignored bad shared state in Redis";
+
+fn log() -> &'static Captured {
+    static LOG: OnceLock<Captured> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Captured::default();
+        let writer = log.clone();
+        tracing_subscriber::fmt()
+            .without_time()
+            .with_writer(move || writer.clone())
+            .init();
+        log
+    })
+}
+
+fn count(ns: &str, what: &str) -> usize {
+    let field = format!("namespace={ns} ");
+    log()
+        .text()
+        .lines()
+        .filter(|l| l.contains(what) && l.contains(&field))
+        .count()
+}
+
+fn store(server: &RedisServer, ns: &str) -> RedisStore {
+    log();
+    RedisStore::builder(server.url())
+        .namespace(ns)
+        .budget(Duration::from_millis(500))
+        .command_timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_millis(300))
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(100))
+        .connect()
+        .expect("a store")
+}
+
+/// A breaker named [`NAME`] with `fail_max = 3` (its attribute, say) in a
+/// registry of its own on `store`.
+fn replica(store: &RedisStore) -> Breaker {
+    let registry = Registry::new();
+    registry.use_store(store.clone());
+    registry.get_or_create(NAME, || {
+        "fail_max = 3, reset = 30s".parse::<Config>().unwrap()
+    })
+}
+
+fn fail_max(b: &Breaker) -> Option<u32> {
+    b.config().fail_max()
+}
+
+fn raw(server: &RedisServer) -> redis::Connection {
+    redis::Client::open(server.url())
+        .and_then(|c| c.get_connection())
+        .expect("a raw connection")
+}
+
+#[test]
+fn a_change_reaches_every_replica_and_a_late_joiner() {
+    let server = RedisServer::start();
+    let (sa, sb) = (store(&server, "share"), store(&server, "share"));
+    let (a, b) = (replica(&sa), replica(&sb));
+    assert_eq!(
+        a.reconfigure("fail_max = 10, reset = 1m"),
+        Ok(vec!["fail_max", "reset"])
+    );
+    assert!(eventually(SOON, || fail_max(&b) == Some(10)));
+    assert_eq!(b.config().reset(), Duration::from_secs(60));
+
+    // Started after the change, with its own `fail_max = 3`: the change wins.
+    let sc = store(&server, "share");
+    let c = replica(&sc);
+    assert!(eventually(SOON, || fail_max(&c) == Some(10)));
+    assert_eq!(c.config().to_keys(), "fail_max = 10, reset = 1m");
+
+    // A change adopted from Redis is not written back: the hash holds a's.
+    let mut conn = raw(&server);
+    let origin: String = redis::cmd("HGET")
+        .arg("share:db:config")
+        .arg("_origin")
+        .query(&mut conn)
+        .unwrap();
+    let again: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg("share:db:config")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(again.len(), 4, "{again:?}");
+    assert!(!origin.is_empty());
+
+    // A later change elsewhere wins everywhere, the state untouched.
+    b.acquire().unwrap().failure();
+    assert_eq!(
+        c.reconfigure("success = 4"),
+        Ok(vec!["success", "half_open"])
+    );
+    assert!(eventually(SOON, || a.config().success() == 4
+        && b.config().success() == 4));
+    assert_eq!(fail_max(&a), Some(10), "the earlier keys are kept");
+    assert_eq!(b.stats().consecutive_failures, 1);
+}
+
+#[test]
+fn during_an_outage_a_change_stays_local_and_the_latest_wins_on_return() {
+    let mut server = RedisServer::start();
+    let port = server.port;
+    let (sa, sb) = (store(&server, "outage"), store(&server, "outage"));
+    let (a, b) = (replica(&sa), replica(&sb));
+    server.kill();
+    assert!(eventually(SOON, || !sa.is_connected() && !sb.is_connected()));
+
+    a.reconfigure("fail_max = 7").unwrap();
+    assert_eq!(fail_max(&a), Some(7), "it takes effect locally at once");
+    assert_eq!(fail_max(&b), Some(3));
+    std::thread::sleep(Duration::from_millis(50));
+    b.reconfigure("fail_max = 9").unwrap();
+
+    let _server = RedisServer::start_on(port);
+    assert!(eventually(Duration::from_secs(5), || sa.is_connected()
+        && sb.is_connected()));
+    assert!(
+        eventually(Duration::from_secs(5), || fail_max(&a) == Some(9)
+            && fail_max(&b) == Some(9)),
+        "a: {:?}, b: {:?}",
+        fail_max(&a),
+        fail_max(&b)
+    );
+}
+
+#[test]
+fn junk_in_the_configuration_hash_is_refused_once_and_repaired() {
+    let server = RedisServer::start();
+    let (sa, sb) = (store(&server, "junk"), store(&server, "junk"));
+    let (a, b) = (replica(&sa), replica(&sb));
+    let mut conn = raw(&server);
+    let announce = |conn: &mut redis::Connection, at: &str| {
+        let _: () = redis::cmd("PUBLISH")
+            .arg("junk:configs")
+            .arg(format!("{at}\nsomeone\n{NAME}"))
+            .query(conn)
+            .unwrap();
+    };
+    let cases: [&[(&str, &str)]; 6] = [
+        &[("_at", "100"), ("fail_max", "banana")],
+        &[("_at", "101"), ("fail_mx", "4")],
+        &[("_at", "102"), ("fail_max", "0")],
+        &[("_at", "soon"), ("fail_max", "4")],
+        &[("fail_max", "4")],
+        &[("_at", "99999999999999999"), ("fail_max", "4")],
+    ];
+    for (i, fields) in cases.iter().enumerate() {
+        let _: () = redis::cmd("DEL")
+            .arg("junk:db:config")
+            .query(&mut conn)
+            .unwrap();
+        let mut hset = redis::cmd("HSET");
+        hset.arg("junk:db:config");
+        for (field, value) in *fields {
+            hset.arg(*field).arg(*value);
+        }
+        let _: () = hset.query(&mut conn).unwrap();
+        announce(&mut conn, &format!("{}", 200 + i));
+    }
+    // A key of another type: bad data, not an outage.
+    let _: () = redis::cmd("DEL")
+        .arg("junk:db:config")
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("junk:db:config")
+        .arg("x")
+        .query(&mut conn)
+        .unwrap();
+    announce(&mut conn, "300");
+    assert!(eventually(SOON, || count("junk", REFUSED) >= 3));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(fail_max(&b), Some(3), "junk changes nothing");
+    assert!(sb.is_connected(), "junk is not an outage");
+    // Three kinds (values, times, the key's type), each once per replica.
+    let kinds = count("junk", REFUSED);
+    assert!((3..=6).contains(&kinds), "{kinds}");
+    announce(&mut conn, "301");
+    announce(&mut conn, "302");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        count("junk", REFUSED),
+        kinds,
+        "once per kind, not once per read"
+    );
+
+    // The next honest change replaces the junk whole.
+    a.reconfigure("fail_max = 6").unwrap();
+    assert!(eventually(SOON, || fail_max(&b) == Some(6)));
+    let held: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg("junk:db:config")
+        .query(&mut conn)
+        .unwrap();
+    assert!(
+        held.iter().any(|(k, v)| k == "fail_max" && v == "6"),
+        "{held:?}"
+    );
+}
