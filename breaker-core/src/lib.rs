@@ -84,6 +84,7 @@ mod error;
 mod event;
 mod global;
 mod jitter;
+mod kept;
 pub mod keyed;
 mod opening;
 pub mod overrides;

@@ -503,3 +503,39 @@ fn the_config_shows_the_configuration_in_force() {
     assert_eq!(r.breaker.config().fail_max(), Some(4));
     assert_eq!(r.breaker.stats().state, State::Closed);
 }
+
+// ---- keyed breakers and the registry ----------------------------------------
+
+#[test]
+fn a_keyed_family_reconfigures_its_live_keys_and_makes_new_ones_with_it() {
+    use breaker_core::Registry;
+    use breaker_core::keyed::KeyedBreaker;
+
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    registry.use_clock(ManualClock::new());
+    let hosts = KeyedBreaker::<String>::builder("hosts")
+        .config("fail_max = 3".parse().unwrap())
+        .registry(registry)
+        .build()
+        .unwrap();
+    let a = hosts.get("a");
+    a.acquire().unwrap().failure();
+    a.acquire().unwrap().failure();
+    assert_eq!(registry.reconfigure("hosts", "fail_max = 3"), Ok(vec![]));
+    assert_eq!(
+        registry.reconfigure("hosts", "fail_max = 4"),
+        Ok(vec!["fail_max"])
+    );
+    assert_eq!(hosts.config().fail_max(), Some(4));
+    assert_eq!(a.config().fail_max(), Some(4), "a live key");
+    assert_eq!(a.stats().consecutive_failures, 2, "its run kept");
+    assert_eq!(hosts.get("b").config().fail_max(), Some(4), "a new key");
+    let refused = registry.reconfigure("hosts", "fail_max = 0").unwrap_err();
+    assert!(refused.to_string().contains("fail_max"), "{refused}");
+    assert_eq!(a.config().fail_max(), Some(4), "nothing changed");
+    // A key's breaker is reconfigured alone by its own name.
+    let name = hosts.key_name("a");
+    assert_eq!(registry.reconfigure(&name, "reset = 5s"), Ok(vec!["reset"]));
+    assert_eq!(hosts.get("b").config().reset(), secs(30));
+    assert!(registry.reconfigure("nohosts", "reset = 5s").is_err());
+}

@@ -72,6 +72,7 @@
 //! Mount it on a port operators reach and users do not: the token guards the
 //! actions, not the port.
 
+mod answer;
 mod events;
 mod json;
 mod prometheus;
@@ -88,8 +89,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::Registry;
 use crate::telemetry::TransitionCounts;
-use crate::{Breaker, Registry};
+pub use answer::MAX_BODY;
+use answer::{Admin, ECHOED, error, respond, shorten};
 
 /// The router for the global [`registry()`](crate::registry), guarded by
 /// `token`.
@@ -133,15 +136,6 @@ pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Rout
         .layer(middleware::map_response(json_errors))
         .with_state(admin)
 }
-
-/// The largest request body, in bytes. Only `PATCH /breakers/{name}/config`
-/// reads one (a few keys); a body announced larger (`Content-Length`) is
-/// refused before anything else looks at the request, one sent without a
-/// length as soon as it grows past this.
-pub const MAX_BODY: u64 = 64 * 1024;
-
-/// How much of a name or a path an error message repeats.
-const ECHOED: usize = 120;
 
 /// Refuses a body announced larger than [`MAX_BODY`] with 413, before
 /// anything else looks at the request (the token included: a client without
@@ -195,14 +189,6 @@ async fn json_errors(response: Response) -> Response {
     answer
 }
 
-/// `text` cut to at most `max` characters, marked with `…` when cut.
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
-
 /// The dashboard: inline CSS and JavaScript, nothing fetched from elsewhere.
 const DASHBOARD: &str = include_str!("dashboard.html");
 
@@ -211,29 +197,6 @@ const DASHBOARD: &str = include_str!("dashboard.html");
 const DASHBOARD_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; \
     style-src 'unsafe-inline'; img-src data:; connect-src 'self'; \
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-#[derive(Clone)]
-struct Admin {
-    registry: &'static Registry,
-    token: Arc<[u8]>,
-    transitions: Arc<TransitionCounts>,
-    events: events::Feed,
-}
-
-impl Admin {
-    /// The breaker `name`, or the 404 answer naming it.
-    fn breaker(&self, name: &str) -> Result<Breaker, Box<Response>> {
-        self.registry.get(name).ok_or_else(|| {
-            Box::new(error(
-                StatusCode::NOT_FOUND,
-                format!(
-                    "no breaker named `{}`; GET /breakers lists them",
-                    shorten(name, ECHOED)
-                ),
-            ))
-        })
-    }
-}
 
 async fn authorize(State(admin): State<Admin>, request: Request, next: Next) -> Response {
     let given = request
@@ -359,20 +322,6 @@ async fn unknown_route(request: Request) -> Response {
             shorten(request.uri().path(), ECHOED)
         ),
     )
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    respond(status, &json::error(status, message))
-}
-
-fn respond(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use axum::response::Response;
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::{Admin, ECHOED, MAX_BODY, error, respond, shorten};
+use super::answer::{Admin, ECHOED, MAX_BODY, error, respond, shorten};
 use crate::ConfigError;
 use crate::ReconfigureError;
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::detours::ACQUIRE_DETOURS;
 use super::link::Trial;
-use super::machine::{ACQUIRE_DETOURS, Inner, Refusal, UNTIMED};
+use super::machine::{Inner, Refusal, UNTIMED};
 use super::metrics_only::Role;
 use super::permit::Permit;
 use crate::counter::Count;

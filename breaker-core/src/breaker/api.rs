@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use super::detours::TAPPED;
 use super::environment::Environment;
 use super::link::{Link, Remote};
-use super::machine::{Control, Hot, Inner, NEVER, TAPPED};
+use super::machine::{Control, Hot, Inner, NEVER};
 use super::metrics_only::DryRun;
 use super::permit::{FailOnUnwind, Permit, armed};
 use super::settings::SettingsCell;

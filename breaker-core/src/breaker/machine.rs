@@ -33,18 +33,6 @@ pub(super) const UNTIMED: u64 = u64::MAX;
 /// `opened_at` of a breaker that never opened.
 pub(super) const NEVER: u64 = u64::MAX;
 
-/// Bits of `Inner::detours`: why a call may not take the inlined fast paths.
-/// Calls are timed: `slow` is configured.
-pub(super) const TIMED: u8 = 1;
-/// Outcomes go through the windowed policies, under the lock.
-pub(super) const WINDOWED: u8 = 2;
-/// A recorder taps the breaker's calls (set once, never cleared).
-pub(super) const TAPPED: u8 = 4;
-/// Adaptive throttling decides each admission.
-pub(super) const ADAPTIVE: u8 = 8;
-/// The detours that take admission off its fast path.
-pub(super) const ACQUIRE_DETOURS: u8 = TIMED | TAPPED | ADAPTIVE;
-
 /// What every call reads, alone on its cache lines.
 #[repr(align(128))]
 pub(super) struct Hot {

@@ -19,6 +19,7 @@
 
 mod admission;
 mod api;
+mod detours;
 mod environment;
 mod link;
 mod machine;

@@ -14,7 +14,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::machine::{ADAPTIVE, Inner, TIMED, WINDOWED};
+use super::detours::{ADAPTIVE, TIMED, WINDOWED};
+use super::machine::Inner;
 use crate::State;
 use crate::config::Config;
 use crate::event::Configured;

@@ -7,18 +7,14 @@
 //! fast paths read none of it; they test the `detours` byte, which a
 //! reconfiguration rewrites.
 //!
-//! A snapshot is never freed while its breaker lives, so a reader needs no
-//! reference count and `Breaker::config` can lend one out. What that costs is
-//! bounded: a configuration seen before is reused, so a breaker keeps one
-//! snapshot per distinct configuration it ever had, not one per change.
+//! A snapshot is never freed while its breaker lives (`crate::kept`), so
+//! `Breaker::config` can lend one out; a breaker keeps one snapshot per
+//! distinct configuration it ever had, not one per change.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-
-use super::machine::{ADAPTIVE, TIMED, WINDOWED};
+use super::detours::{ADAPTIVE, TIMED, WINDOWED};
 use crate::config::{Config, Window};
+use crate::kept::Kept;
 use crate::policy::{Consecutive, nanos};
-use crate::sync::{AtomicPtr, Mutex};
 
 /// One configuration and what the state machine derives from it.
 pub(crate) struct Settings {
@@ -74,57 +70,32 @@ impl Settings {
     }
 }
 
-/// The settings in force, and every snapshot the breaker has had.
-pub(crate) struct SettingsCell {
-    current: AtomicPtr<Settings>,
-    /// Owns the snapshots `current` points into; only grows, and only under
-    /// the breaker's control lock.
-    /// (An `Arc` only for its stable, shared address: nothing clones it.)
-    kept: Mutex<Vec<Arc<Settings>>>,
-}
+/// The settings in force, and every snapshot the breaker has had (one per
+/// distinct configuration: see `crate::kept`).
+pub(crate) struct SettingsCell(Kept<Settings>);
 
 impl SettingsCell {
     pub(crate) fn new(config: Config) -> SettingsCell {
-        let first = Arc::new(Settings::new(config));
-        let current = AtomicPtr::new(Arc::as_ptr(&first).cast_mut());
-        SettingsCell {
-            current,
-            kept: Mutex::new(vec![first]),
-        }
+        SettingsCell(Kept::new(Settings::new(config)))
     }
 
     /// The settings in force.
     #[inline]
     pub(crate) fn get(&self) -> &Settings {
-        // SAFETY: `current` always points to a snapshot that `kept` owns, and
-        // `kept` never drops one before the cell drops (the pointer is only
-        // ever read through);
-        // the Acquire pairs with the Release of `set`, so the snapshot's
-        // fields written before it was published are seen.
-        unsafe { &*self.current.load(Ordering::Acquire) }
+        self.0.get()
     }
 
     /// Puts `config` in force (under the breaker's control lock, so that
     /// settings change between decisions made under it, never during one).
     pub(crate) fn set(&self, config: Config) -> &Settings {
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        let index = match kept.iter().position(|s| s.config == config) {
-            Some(index) => index,
-            None => {
-                kept.push(Arc::new(Settings::new(config)));
-                kept.len() - 1
-            }
-        };
-        let settings = Arc::as_ptr(&kept[index]);
-        self.current.store(settings.cast_mut(), Ordering::Release);
-        // SAFETY: as in `get`: the snapshot lives as long as the cell.
-        unsafe { &*settings }
+        self.0
+            .set_with(|s| s.config == config, || Settings::new(config.clone()))
     }
 
-    /// How many snapshots the breaker keeps (one per distinct configuration).
+    /// How many snapshots the breaker keeps.
     #[cfg(test)]
     pub(crate) fn kept(&self) -> usize {
-        self.kept.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.0.kept()
     }
 }
 

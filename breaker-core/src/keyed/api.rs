@@ -194,9 +194,31 @@ where
         &self.inner.label
     }
 
-    /// The configuration of every key's breaker.
+    /// The configuration of every key's breaker: the one it was built with,
+    /// as changed by [`reconfigure`](KeyedBreaker::reconfigure) since.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.inner.config.get()
+    }
+
+    /// Reconfigures the whole family: `patch` (the attribute's keys, as
+    /// [`Breaker::reconfigure`] takes them) is set over the configuration of
+    /// new keys' breakers and checked whole; a valid result then reconfigures
+    /// every live key's breaker (and the overflow breaker) with the same
+    /// patch, each keeping its state as SEMANTICS.md "Reconfiguration" says.
+    /// An invalid result changes nothing. Returns the keys whose value
+    /// changed in the family's configuration.
+    ///
+    /// ```
+    /// use breaker_core::keyed::KeyedBreaker;
+    ///
+    /// let hosts = KeyedBreaker::<String>::builder("hosts").build().unwrap();
+    /// let a = hosts.get("a");
+    /// assert_eq!(hosts.reconfigure("fail_max = 2"), Ok(vec!["fail_max"]));
+    /// assert_eq!(a.config().fail_max(), Some(2), "a live key");
+    /// assert_eq!(hosts.get("b").config().fail_max(), Some(2), "a new key");
+    /// ```
+    pub fn reconfigure(&self, patch: &str) -> Result<Vec<&'static str>, crate::ConfigError> {
+        crate::registry::Family::reconfigure(&*self.inner, patch)
     }
 
     /// The bound on live keys.

@@ -14,6 +14,7 @@ use super::home::Home;
 use super::recent;
 use super::table::{Slot, Table};
 use super::ticket::Ticket;
+use crate::kept::Kept;
 use crate::{Breaker, Config};
 
 /// How often, at most, a full table tries again to make room.
@@ -25,7 +26,8 @@ pub(super) struct Keyed<K> {
     pub(super) id: u64,
     pub(super) name: Arc<str>,
     pub(super) label: Box<str>,
-    pub(super) config: Config,
+    /// The configuration of new keys' breakers: reconfigured with the family.
+    pub(super) config: Kept<Config>,
     pub(super) max_keys: usize,
     pub(super) idle: u64,
     pub(super) table: Table<K>,
@@ -61,7 +63,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
             id: IDS.fetch_add(1, Ordering::Relaxed),
             name,
             label,
-            config,
+            config: Kept::new(config),
             max_keys,
             idle,
             table: Table::new(shards(max_keys)),
@@ -149,7 +151,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         }
         let key = key.to_owned();
         let name = self.key_name(&key);
-        let breaker = self.home.create(&name, self.config.clone(), self.id);
+        let breaker = self.home.create(&name, self.config.get().clone(), self.id);
         let seq = admin.next_seq;
         admin.next_seq += 1;
         self.table.insert(Slot {
@@ -175,7 +177,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
                     "keyed breaker `{}` is full of keys that cannot be evicted (open, half-open or set by an operator); new keys share the breaker `{name}`",
                     self.name,
                 );
-                self.home.create(&name, self.config.clone(), self.id)
+                self.home.create(&name, self.config.get().clone(), self.id)
             })
             .clone()
     }

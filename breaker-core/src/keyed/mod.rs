@@ -87,6 +87,7 @@ mod eviction;
 mod home;
 mod keys;
 mod recent;
+mod reconfigure;
 mod registry;
 mod table;
 mod ticket;

@@ -22,8 +22,8 @@ impl Registry {
     {
         let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
         sets.iter()
-            .find(|(n, ty, _)| &**n == name && *ty == TypeId::of::<K>())
-            .and_then(|(_, _, set)| set.clone().downcast::<Keyed<K>>().ok())
+            .find(|(n, ty, ..)| &**n == name && *ty == TypeId::of::<K>())
+            .and_then(|(_, _, set, _)| set.clone().downcast::<Keyed<K>>().ok())
             .map(|inner| KeyedBreaker { inner })
     }
 
@@ -39,8 +39,8 @@ impl Registry {
         let mut sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
         let found = sets
             .iter()
-            .find(|(n, ty, _)| &**n == name && *ty == TypeId::of::<K>())
-            .and_then(|(_, _, set)| set.clone().downcast::<Keyed<K>>().ok());
+            .find(|(n, ty, ..)| &**n == name && *ty == TypeId::of::<K>())
+            .and_then(|(_, _, set, _)| set.clone().downcast::<Keyed<K>>().ok());
         if let Some(inner) = found {
             return KeyedBreaker { inner };
         }
@@ -49,6 +49,7 @@ impl Registry {
             Arc::from(name),
             TypeId::of::<K>(),
             made.inner.clone() as Arc<dyn std::any::Any + Send + Sync>,
+            made.inner.clone() as Arc<dyn crate::registry::Family>,
         ));
         made
     }

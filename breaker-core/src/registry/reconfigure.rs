@@ -7,7 +7,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::Registry;
+use super::family::Family;
+use super::named::Registry;
 use crate::event::Configured;
 use crate::overrides::{OverrideError, Source};
 use crate::{Breaker, ConfigError};
@@ -58,11 +59,9 @@ impl Registry {
         name: &str,
         patch: &str,
     ) -> Result<Vec<&'static str>, ReconfigureError> {
-        let breaker = self
-            .get_entry(name)
-            .ok_or_else(|| ReconfigureError::Unknown {
-                name: name.to_owned(),
-            })?;
+        let Some(breaker) = self.get_entry(name) else {
+            return self.reconfigure_family(name, patch);
+        };
         let changed = breaker
             .reconfigure(patch)
             .map_err(ReconfigureError::Invalid)?;
@@ -122,6 +121,39 @@ impl Registry {
             }
         }
         Ok(changes)
+    }
+
+    /// Reconfigures the keyed breakers named `name` (one per key type; see
+    /// [`KeyedBreaker::reconfigure`](crate::keyed::KeyedBreaker::reconfigure)).
+    fn reconfigure_family(
+        &self,
+        name: &str,
+        patch: &str,
+    ) -> Result<Vec<&'static str>, ReconfigureError> {
+        let families: Vec<Arc<dyn Family>> = {
+            let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
+            sets.iter()
+                .filter(|(n, ..)| &**n == name)
+                .map(|(.., family)| family.clone())
+                .collect()
+        };
+        if families.is_empty() {
+            return Err(ReconfigureError::Unknown {
+                name: name.to_owned(),
+            });
+        }
+        let mut changed = Vec::new();
+        for family in families {
+            for key in family
+                .reconfigure(patch)
+                .map_err(ReconfigureError::Invalid)?
+            {
+                if !changed.contains(&key) {
+                    changed.push(key);
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Every breaker the registry holds under its own name (a keyed

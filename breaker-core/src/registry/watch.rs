@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 
-use super::Registry;
+use super::named::Registry;
 
 /// How long a burst of file events must be quiet before the reload.
 const SETTLE: Duration = Duration::from_millis(100);

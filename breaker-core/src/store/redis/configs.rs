@@ -20,8 +20,7 @@
 //! refused, reported once, and the breaker keeps its configuration.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use ::redis::RedisError;
 use ::redis::aio::MultiplexedConnection;
@@ -33,47 +32,6 @@ use super::wire::{EPOCH_SKEW, Fault, Refused, shown};
 
 /// The longest value a reconfigured key may hold in Redis.
 const MAX_VALUE: usize = 64;
-
-/// One breaker's reconfigurations, as shared.
-pub(super) struct ConfigShare {
-    /// The hash of its reconfigured keys.
-    pub(super) key: String,
-    /// Every key reconfigured, here or elsewhere, and the change not yet
-    /// written (with its time on Redis' clock).
-    state: Mutex<Keys>,
-    /// `_at` of the change last applied or written here.
-    seen: AtomicU64,
-}
-
-#[derive(Default)]
-struct Keys {
-    keys: BTreeMap<String, String>,
-    pending: Option<u64>,
-}
-
-impl ConfigShare {
-    pub(super) fn new(key: String) -> ConfigShare {
-        ConfigShare {
-            key,
-            state: Mutex::new(Keys::default()),
-            seen: AtomicU64::new(0),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Keys> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The breaker was reconfigured here at Redis time `at_us`: these keys
-    /// join its reconfigured keys, to be written.
-    pub(super) fn changed_here(&self, changed: &[(&'static str, String)], at_us: u64) {
-        let mut state = self.lock();
-        for (key, value) in changed {
-            state.keys.insert((*key).to_owned(), value.clone());
-        }
-        state.pending = Some(at_us);
-    }
-}
 
 /// Writes the breaker's reconfigured keys if a change made here is pending
 /// and nothing later is held; otherwise applies what is held.

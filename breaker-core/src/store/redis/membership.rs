@@ -1,12 +1,13 @@
 //! [`LinkState`]: one breaker's membership in the store: its keys in Redis,
 //! who it is (so a process ignores the echo of its own writes), and the
-//! newest shared epoch it has seen. Both the breaker's link and the store's
+//! newest shared epoch it has seen, and its reconfigurations ([`ConfigShare`]).
+//! Both the breaker's link and the store's
 //! thread hold it.
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 
-use super::configs::ConfigShare;
 use super::wire::Limits;
 use crate::breaker::WeakBreaker;
 
@@ -53,4 +54,45 @@ pub(super) fn next_origin() -> String {
         format!("{}.{nanos:x}", std::process::id())
     });
     format!("{}.{}", *PROCESS, SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One breaker's reconfigurations, as shared.
+pub(super) struct ConfigShare {
+    /// The hash of its reconfigured keys.
+    pub(super) key: String,
+    /// Every key reconfigured, here or elsewhere, and the change not yet
+    /// written (with its time on Redis' clock).
+    pub(super) state: Mutex<Keys>,
+    /// `_at` of the change last applied or written here.
+    pub(super) seen: AtomicU64,
+}
+
+#[derive(Default)]
+pub(super) struct Keys {
+    pub(super) keys: BTreeMap<String, String>,
+    pub(super) pending: Option<u64>,
+}
+
+impl ConfigShare {
+    pub(super) fn new(key: String) -> ConfigShare {
+        ConfigShare {
+            key,
+            state: Mutex::new(Keys::default()),
+            seen: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, Keys> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The breaker was reconfigured here at Redis time `at_us`: these keys
+    /// join its reconfigured keys, to be written.
+    pub(super) fn changed_here(&self, changed: &[(&'static str, String)], at_us: u64) {
+        let mut state = self.lock();
+        for (key, value) in changed {
+            state.keys.insert((*key).to_owned(), value.clone());
+        }
+        state.pending = Some(at_us);
+    }
 }

@@ -14,11 +14,10 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::builder::RedisStoreBuilder;
 use super::command::Command;
-use super::configs::ConfigShare;
 use super::error::StoreError;
 use super::hub::Core;
 use super::link::RedisLink;
-use super::membership::{LinkState, next_origin};
+use super::membership::{ConfigShare, LinkState, next_origin};
 use super::thread::run;
 use super::wire::millis;
 use crate::Breaker;
