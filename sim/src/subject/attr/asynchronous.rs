@@ -40,13 +40,15 @@ use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
 use super::{
-    Finish, SimError, config_of, counts, declaration_error, pending_reported, refuse_unreplayable,
-    registered, take_reported,
+    Finish, SimError, config_of, configured, counts, declaration_error, pending_reported,
+    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, restore,
+    take_reported,
 };
+use breaker_core::Config;
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Item, Outcome, Trace, TraceError};
+use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace, TraceError};
 
 /// tokio's virtual time as a breaker clock: the time since `base`.
 ///
@@ -231,20 +233,26 @@ const TIMER_RANGE_MS: u64 = (1 << 36) - 1;
 /// the call.
 pub fn check_timers(file: &str, trace: &Trace) -> Result<(), TraceError> {
     let mut calls = vec![0u64; trace.breakers.len()];
+    // The `timeout` in force cuts each call: `configure` lines change it.
+    let mut configs = trace.initial_configs();
     for line in &trace.lines {
-        let Item::Call { latency_ns, .. } = line.item() else {
-            continue;
-        };
         let b = line.breaker();
+        let latency_ns = match line.item() {
+            Item::Call { latency_ns, .. } => latency_ns,
+            Item::Configure(index) => {
+                if let Some(change) = trace.reconfigurations.get(index) {
+                    configs[b] = &change.config;
+                }
+                continue;
+            }
+            Item::Action(_) => continue,
+        };
         calls[b] += 1;
         if latency_ns == 0 {
             continue;
         }
         let decl = &trace.breakers[b];
-        let runs = decl
-            .config
-            .timeout
-            .map_or(latency_ns, |t| t.min(latency_ns));
+        let runs = configs[b].timeout.map_or(latency_ns, |t| t.min(latency_ns));
         let end = line.t_ns.saturating_add(runs);
         if end % MS != 0 || end / MS > TIMER_RANGE_MS {
             return Err(TraceError {
@@ -271,6 +279,7 @@ fn matched(
     trace: &Trace,
 ) -> Result<Vec<(&'static str, Function, Breaker)>, TraceError> {
     super::reported();
+    configured();
     let mut found: Vec<(&'static str, Function, Breaker)> = Vec::new();
     for d in &trace.breakers {
         let fail = |message| declaration_error(file, d, message);
@@ -292,6 +301,7 @@ fn matched(
         };
         found.push(free);
     }
+    refuse_unreplayable_changes(file, trace)?;
     check_timers(file, trace)?;
     Ok(found)
 }
@@ -362,6 +372,8 @@ pub struct AsyncSubject<'r> {
     trace_name: String,
     function: Function,
     breaker: Breaker,
+    /// The attribute's configuration, put back when the replay is over.
+    original: Config,
     transitions_seen: u64,
     calls: u64,
     /// Calls whose result was not the one the engine expected.
@@ -412,6 +424,7 @@ impl<'r> AsyncSubject<'r> {
                 name,
                 trace_name: d.name.clone(),
                 function,
+                original: breaker.config().clone(),
                 breaker,
                 transitions_seen: 0,
                 calls: 0,
@@ -549,6 +562,11 @@ impl Subject for AsyncSubject<'_> {
         crate::subject::real::act(&self.breaker, action);
     }
 
+    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
+        self.at(now_ns);
+        reconfigure_registered(self.name, change)
+    }
+
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
         crate::subject::real::state(self.breaker.state())
@@ -562,5 +580,13 @@ impl Subject for AsyncSubject<'_> {
     /// Never asked: this mode refuses breakers with retries before replaying.
     fn retry_delay(&mut self, _attempt: u32) -> u64 {
         0
+    }
+}
+
+impl Drop for AsyncSubject<'_> {
+    fn drop(&mut self) {
+        // In the runtime: the breaker reads tokio's clock.
+        let _entered = self.rt.enter();
+        restore(self.name, &self.breaker, &self.original);
     }
 }
