@@ -343,11 +343,11 @@ mod tests {
     fn reports_bad_configure_lines_at_the_key() {
         assert_eq!(
             error("breaker db\n0s db configure\n"),
-            "t.trace:2:16: expected `key=value` after `configure`, such as `configure fail_max=10 reset=1m`: the keys of the breaker to change"
+            "t.trace:2:17: expected `key=value` after `configure`, such as `configure fail_max=10 reset=1m`: the keys of the breaker to change"
         );
         assert_eq!(
             error("breaker db\n0s db configure fail_max=3 reset=0s\n"),
-            "t.trace:2:32: invalid `reset` value `0s`; expected a duration > 0"
+            "t.trace:2:34: invalid `reset` value `0s`; expected a duration > 0"
         );
         assert_eq!(
             error("breaker db\n0s db configure fail_mx=3\n"),
@@ -372,7 +372,7 @@ mod tests {
         );
         assert_eq!(
             error("breaker db\n0s db configure fail_max=3\n1s db configure within=5s slow_rate=5\n"),
-            "t.trace:3:35: `slow_rate` needs `slow` (the latency above which a call is slow)"
+            "t.trace:3:27: `slow_rate` needs `slow` (the latency above which a call is slow)"
         );
         assert!(error("breaker db\n0s db confgure fail_max=3\n").contains("did you mean `configure`?"));
         assert!(error("breaker db\n0s dbx configure fail_max=3\n").contains("unknown breaker `dbx`"));
