@@ -165,6 +165,18 @@ pub async fn t(trial: AsyncTrial) -> Result<(), SimError> {
     trial.run().await
 }
 
+/// operator.trace `cfg` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker("async/cfg", fail_max = 5, reset = 10s, success = 2, half_open = 1, failure = counts)]
+pub async fn cfg(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// operator.trace `cfgr` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker("async/cfgr", failure_rate = 50, window = 4, reset = 5s, failure = counts)]
+pub async fn cfgr(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
 /// `gen --scenario outage`.
 #[circuit_breaker("async/gen/outage", fail_max = 5, reset = 10s, success = 2, timeout = 2s, failure = counts)]
 pub async fn gen_outage(trial: AsyncTrial) -> Result<(), SimError> {
@@ -201,7 +213,7 @@ type CallFuture = Pin<Box<dyn Future<Output = Result<(), SimError>>>>;
 type Function = fn(AsyncTrial) -> CallFuture;
 
 /// The annotated async functions, by the name of their breaker.
-pub const FUNCTIONS: [(&str, Function); 17] = [
+pub const FUNCTIONS: [(&str, Function); 19] = [
     ("async/db", |t| Box::pin(db(t))),
     ("async/api", |t| Box::pin(api(t))),
     ("async/cache", |t| Box::pin(cache(t))),
@@ -214,6 +226,8 @@ pub const FUNCTIONS: [(&str, Function); 17] = [
     ("async/r", |t| Box::pin(r(t))),
     ("async/s", |t| Box::pin(s(t))),
     ("async/t", |trial| Box::pin(t(trial))),
+    ("async/cfg", |t| Box::pin(cfg(t))),
+    ("async/cfgr", |t| Box::pin(cfgr(t))),
     ("async/gen/outage", |t| Box::pin(gen_outage(t))),
     ("async/gen/flapping", |t| Box::pin(gen_flapping(t))),
     ("async/gen/brownout", |t| Box::pin(gen_brownout(t))),

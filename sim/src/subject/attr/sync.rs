@@ -99,10 +99,22 @@ pub fn n(trial: Trial) -> Result<(), SimError> {
     trial.run()
 }
 
+/// operator.trace `cfg` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker(cfg, fail_max = 5, reset = 10s, success = 2, half_open = 1, failure = counts)]
+pub fn cfg(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// operator.trace `cfgr` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker(cfgr, failure_rate = 50, window = 4, reset = 5s, failure = counts)]
+pub fn cfgr(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
 type Function = fn(Trial) -> Result<(), SimError>;
 
 /// The annotated functions, by breaker name.
-pub const FUNCTIONS: [(&str, Function); 8] = [
+pub const FUNCTIONS: [(&str, Function); 10] = [
     ("db", db),
     ("api", api),
     ("cache", cache),
@@ -111,6 +123,8 @@ pub const FUNCTIONS: [(&str, Function); 8] = [
     ("f", f),
     ("m", m),
     ("n", n),
+    ("cfg", cfg),
+    ("cfgr", cfgr),
 ];
 
 /// The virtual clock of the sync mode.
