@@ -160,6 +160,30 @@ fn tune_ranks_every_combination_of_the_grid() {
 }
 
 #[test]
+fn tune_compares_keeping_the_configuration_with_changing_it_live() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let out = sim(&[
+        "tune",
+        trace,
+        "--change",
+        "at=5s fail_max=2 reset=5s",
+        "--change",
+        "at=5s fail_max=20",
+    ]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 4, "{table}");
+    for row in ["keep", "at 5s: fail_max=2 reset=5s", "at 5s: fail_max=20"] {
+        assert!(table.contains(row), "{table}");
+    }
+    let bad = sim(&["tune", trace, "--change", "at=5s fail_mx=2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean `fail_max`?"));
+    let both = sim(&["tune", trace, "--grid", "fail_max=2", "--change", "at=5s fail_max=2"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
 fn plot_writes_an_svg_timeline() {
     let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
     let out_path = temp_trace("timeline.svg", "");
