@@ -401,7 +401,10 @@ mod tests {
         let mut c = parse("fail_max=3 reset=10s").unwrap();
         c.patch("reset", "1m").unwrap();
         c.patch("success", "3").unwrap();
-        assert_eq!((c.fail_max, c.reset, c.success), (Some(3), 60_000_000_000, 3));
+        assert_eq!(
+            (c.fail_max, c.reset, c.success),
+            (Some(3), 60_000_000_000, 3)
+        );
         let raw: Vec<String> = c.raw.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(raw, ["fail_max=3", "reset=1m", "success=3"]);
         assert!(c.patch("reset", "0s").is_err());

@@ -17,8 +17,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::log::{EndKind, Event, EventKind, State};
 use crate::config::BreakerConfig;
+use crate::log::{EndKind, Event, EventKind, State};
 use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace};
 
 /// Whether a call may run.

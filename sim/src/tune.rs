@@ -252,23 +252,35 @@ pub fn parse_change(text: &str) -> Result<Change, String> {
     let at = words.next().and_then(|w| w.strip_prefix("at=")).ok_or_else(|| {
         format!("expected `at=<time>` first in the change, such as `at=3m fail_max=10 reset=1m`, found `{text}`")
     })?;
-    let at_ns = parse_duration(at).map_err(|e| format!("bad time `{at}` in the change: {}", e.message))?;
+    let at_ns =
+        parse_duration(at).map_err(|e| format!("bad time `{at}` in the change: {}", e.message))?;
     let mut keys: Vec<(String, String)> = Vec::new();
     for word in words {
-        let Some((key, value)) = word.split_once('=').filter(|(k, v)| !k.is_empty() && !v.is_empty()) else {
-            return Err(format!("expected `key=value` in the change, found `{word}` (such as `fail_max=10`)"));
+        let Some((key, value)) = word
+            .split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        else {
+            return Err(format!(
+                "expected `key=value` in the change, found `{word}` (such as `fail_max=10`)"
+            ));
         };
         if RETRY_KEYS.contains(&key) {
-            return Err(format!("`{key}` shapes the caller's retries, not the breaker; a change takes the breaker's own keys"));
+            return Err(format!(
+                "`{key}` shapes the caller's retries, not the breaker; a change takes the breaker's own keys"
+            ));
         }
         if keys.iter().any(|(k, _)| k == key) {
             return Err(format!("key `{key}` appears twice in the change"));
         }
-        BreakerConfig::default().set(key, value).map_err(|e| e.message)?;
+        BreakerConfig::default()
+            .set(key, value)
+            .map_err(|e| e.message)?;
         keys.push((key.to_string(), value.to_string()));
     }
     if keys.is_empty() {
-        return Err(format!("the change `{text}` sets no key; expected `at=<time> key=value ...`"));
+        return Err(format!(
+            "the change `{text}` sets no key; expected `at=<time> key=value ...`"
+        ));
     }
     Ok(Change { at_ns, keys })
 }
@@ -287,19 +299,29 @@ pub fn with_change(trace: &Trace, change: &Change, only: Option<&str>) -> Result
     out.lines = Vec::with_capacity(trace.lines.len() + targets.len());
     out.reconfigurations = Vec::with_capacity(trace.reconfigurations.len() + targets.len());
     let mut configs: Vec<BreakerConfig> = trace.breakers.iter().map(|d| d.config.clone()).collect();
-    let mut configure = |out: &mut Trace, t_ns: u64, b: usize, keys: &[(String, String)], line_no: usize| {
-        let mut config = configs[b].clone();
-        for (key, value) in keys {
-            config.patch(key, value).map_err(|e| e.message)?;
-        }
-        config.validate().map_err(|e| {
-            format!("the change leaves breaker `{}` misconfigured: {}", trace.breakers[b].name, e.message)
-        })?;
-        configs[b] = config.clone();
-        out.lines.push(Line::configure(t_ns, b as u32, out.reconfigurations.len()));
-        out.reconfigurations.push(Reconfiguration { breaker: b, line_no, keys: keys.to_vec(), config });
-        Ok::<(), String>(())
-    };
+    let mut configure =
+        |out: &mut Trace, t_ns: u64, b: usize, keys: &[(String, String)], line_no: usize| {
+            let mut config = configs[b].clone();
+            for (key, value) in keys {
+                config.patch(key, value).map_err(|e| e.message)?;
+            }
+            config.validate().map_err(|e| {
+                format!(
+                    "the change leaves breaker `{}` misconfigured: {}",
+                    trace.breakers[b].name, e.message
+                )
+            })?;
+            configs[b] = config.clone();
+            out.lines
+                .push(Line::configure(t_ns, b as u32, out.reconfigurations.len()));
+            out.reconfigurations.push(Reconfiguration {
+                breaker: b,
+                line_no,
+                keys: keys.to_vec(),
+                config,
+            });
+            Ok::<(), String>(())
+        };
     for i in 0..=trace.lines.len() {
         if i == at {
             for &b in &targets {
@@ -664,12 +686,28 @@ mod tests {
         assert_eq!(changed.attempt(6, 1), trace.attempt(4, 1));
         let only = with_change(&trace, &change, Some("b")).unwrap();
         assert_eq!(only.lines.len(), trace.lines.len() + 1);
-        assert!(parse_change("fail_max=3").unwrap_err().contains("at=<time>"));
+        assert!(
+            parse_change("fail_max=3")
+                .unwrap_err()
+                .contains("at=<time>")
+        );
         assert!(parse_change("at=3m").unwrap_err().contains("sets no key"));
-        assert!(parse_change("at=3m fail_max=0").unwrap_err().contains("fail_max"));
-        assert!(parse_change("at=3m retry=2").unwrap_err().contains("retries"));
+        assert!(
+            parse_change("at=3m fail_max=0")
+                .unwrap_err()
+                .contains("fail_max")
+        );
+        assert!(
+            parse_change("at=3m retry=2")
+                .unwrap_err()
+                .contains("retries")
+        );
         let bad = parse_change("at=1m slow_rate=50").unwrap();
-        assert!(with_change(&trace, &bad, None).unwrap_err().contains("needs `slow`"));
+        assert!(
+            with_change(&trace, &bad, None)
+                .unwrap_err()
+                .contains("needs `slow`")
+        );
     }
 
     #[test]

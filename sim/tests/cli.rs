@@ -179,7 +179,14 @@ fn tune_compares_keeping_the_configuration_with_changing_it_live() {
     let bad = sim(&["tune", trace, "--change", "at=5s fail_mx=2"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean `fail_max`?"));
-    let both = sim(&["tune", trace, "--grid", "fail_max=2", "--change", "at=5s fail_max=2"]);
+    let both = sim(&[
+        "tune",
+        trace,
+        "--grid",
+        "fail_max=2",
+        "--change",
+        "at=5s fail_max=2",
+    ]);
     assert_eq!(both.status.code(), Some(2));
 }
 

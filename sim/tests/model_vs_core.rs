@@ -223,9 +223,10 @@ fn known_core_disagreement(config: &BreakerConfig, patch: &str, trips: bool) -> 
     let adaptive_window = config.adaptive.is_some()
         && matches!(config.window, Some(Window::Time(_)))
         && !rate(config);
-    let adaptive_default = |c: &BreakerConfig| c.adaptive.is_some() && c.window.is_none() && rate(c);
-    let adaptive_default = adaptive_default(config)
-        || patched(config, patch).is_some_and(|c| adaptive_default(&c));
+    let adaptive_default =
+        |c: &BreakerConfig| c.adaptive.is_some() && c.window.is_none() && rate(c);
+    let adaptive_default =
+        adaptive_default(config) || patched(config, patch).is_some_and(|c| adaptive_default(&c));
     let period = ["reset=", "backoff=", "reset_max="]
         .iter()
         .any(|k| patch.split(' ').any(|p| p.starts_with(k)));

@@ -56,7 +56,8 @@ const S: u64 = 1_000_000_000;
 
 #[test]
 fn a_configure_line_comes_after_the_ends_of_its_instant_and_writes_the_state() {
-    let log = log("breaker db fail_max=2\n0s db ok 1s\n1s db err\n1s db configure fail_max=3 reset=1m\n");
+    let log =
+        log("breaker db fail_max=2\n0s db ok 1s\n1s db err\n1s db configure fail_max=3 reset=1m\n");
     assert_eq!(
         log,
         [
@@ -76,77 +77,136 @@ fn a_line_that_changes_no_value_writes_nothing_and_is_still_applied() {
     let kept = log(
         "breaker a\n0s a configure fail_max=5\n1s a configure failure_rate=90 window=10\n2s a err\n2s a err\n2s a err\n2s a err\n2s a err\n",
     );
-    assert_eq!(configured(&kept), ["failure_rate=90 window=10 min_calls=10"]);
-    assert_eq!(transitions(&kept), [format!("{} closed>open (5 consecutive failures)", 2 * S)]);
+    assert_eq!(
+        configured(&kept),
+        ["failure_rate=90 window=10 min_calls=10"]
+    );
+    assert_eq!(
+        transitions(&kept),
+        [format!("{} closed>open (5 consecutive failures)", 2 * S)]
+    );
     // Without it the rate policy ends the default one, whose 5 is no more.
     let ended = log(
         "breaker a\n1s a configure failure_rate=90 window=10\n2s a err\n2s a err\n2s a err\n2s a err\n2s a err\n",
     );
-    assert_eq!(configured(&ended), ["fail_max= failure_rate=90 window=10 min_calls=10"]);
+    assert_eq!(
+        configured(&ended),
+        ["fail_max= failure_rate=90 window=10 min_calls=10"]
+    );
     assert!(transitions(&ended).is_empty());
 }
 
 #[test]
 fn a_new_threshold_keeps_the_counts_and_applies_at_the_next_outcome() {
     // Consecutive: a run of 3 meets fail_max 2 at the next failure, not before.
-    let log1 = log("breaker a fail_max=5\n0s a err\n0s a err\n0s a err\n1s a configure fail_max=2\n2s a err\n");
-    assert_eq!(transitions(&log1), [format!("{} closed>open (4 consecutive failures)", 2 * S)]);
+    let log1 = log(
+        "breaker a fail_max=5\n0s a err\n0s a err\n0s a err\n1s a configure fail_max=2\n2s a err\n",
+    );
+    assert_eq!(
+        transitions(&log1),
+        [format!("{} closed>open (4 consecutive failures)", 2 * S)]
+    );
     // Failures within a time: kept for a new fail_max.
-    let log2 = log("breaker a fail_max=5 within=10s\n0s a err\n1s a err\n2s a configure fail_max=3\n3s a err\n");
-    assert_eq!(transitions(&log2), [format!("{} closed>open (3 failures within 10s)", 3 * S)]);
+    let log2 = log(
+        "breaker a fail_max=5 within=10s\n0s a err\n1s a err\n2s a configure fail_max=3\n3s a err\n",
+    );
+    assert_eq!(
+        transitions(&log2),
+        [format!("{} closed>open (3 failures within 10s)", 3 * S)]
+    );
     // Failure rate: the window of 3 is kept; 2 of 4 reach the new 50%.
-    let log3 = log("breaker a failure_rate=80 window=4\n0s a err\n1s a err\n2s a ok\n3s a configure failure_rate=50\n4s a ok\n");
+    let log3 = log(
+        "breaker a failure_rate=80 window=4\n0s a err\n1s a err\n2s a ok\n3s a configure failure_rate=50\n4s a ok\n",
+    );
     assert_eq!(
         transitions(&log3),
-        [format!("{} closed>open (2 of 4 calls failed (threshold 50%))", 4 * S)]
+        [format!(
+            "{} closed>open (2 of 4 calls failed (threshold 50%))",
+            4 * S
+        )]
     );
     // Slow-call rate: the slow calls are kept for a new slow_rate.
-    let log4 = log("breaker a slow=100ms slow_rate=90 window=4\n0s a ok 200ms\n1s a ok 200ms\n2s a ok 200ms\n3s a configure slow_rate=50\n4s a ok\n");
+    let log4 = log(
+        "breaker a slow=100ms slow_rate=90 window=4\n0s a ok 200ms\n1s a ok 200ms\n2s a ok 200ms\n3s a configure slow_rate=50\n4s a ok\n",
+    );
     assert_eq!(
         transitions(&log4),
-        [format!("{} closed>open (3 of 4 calls slow (threshold 50%))", 4 * S)]
+        [format!(
+            "{} closed>open (3 of 4 calls slow (threshold 50%))",
+            4 * S
+        )]
     );
 }
 
 #[test]
 fn another_parameter_changed_restarts_that_policy_empty() {
     // A new `within`.
-    let within = log("breaker a fail_max=3 within=10s\n0s a err\n1s a err\n2s a configure within=20s\n3s a err\n4s a err\n");
+    let within = log(
+        "breaker a fail_max=3 within=10s\n0s a err\n1s a err\n2s a configure within=20s\n3s a err\n4s a err\n",
+    );
     assert!(transitions(&within).is_empty(), "{within:?}");
     // A new window, and a new min_calls.
     for patch in ["window=5", "min_calls=3"] {
-        let text = format!("breaker a failure_rate=50 window=4\n0s a err\n1s a err\n2s a err\n3s a configure {patch}\n4s a ok\n5s a ok\n");
+        let text = format!(
+            "breaker a failure_rate=50 window=4\n0s a err\n1s a err\n2s a err\n3s a configure {patch}\n4s a ok\n5s a ok\n"
+        );
         assert!(transitions(&log(&text)).is_empty(), "{patch}");
     }
     // The default min_calls follows the window: a new window of the same
     // size with min_calls written changes nothing, so the window is kept.
-    let same = log("breaker a failure_rate=50 window=4 min_calls=4\n0s a err\n1s a err\n2s a err\n3s a configure window=4\n4s a err\n");
+    let same = log(
+        "breaker a failure_rate=50 window=4 min_calls=4\n0s a err\n1s a err\n2s a err\n3s a configure window=4\n4s a err\n",
+    );
     assert_eq!(configured(&same), Vec::<String>::new());
     assert_eq!(transitions(&same).len(), 1);
-    let follows = log("breaker a failure_rate=50 window=4\n0s a err\n1s a err\n2s a err\n3s a configure window=6\n4s a err\n5s a err\n6s a err\n7s a err\n8s a err\n9s a err\n");
+    let follows = log(
+        "breaker a failure_rate=50 window=4\n0s a err\n1s a err\n2s a err\n3s a configure window=6\n4s a err\n5s a err\n6s a err\n7s a err\n8s a err\n9s a err\n",
+    );
     assert_eq!(configured(&follows), ["window=6 min_calls=6"]);
-    assert_eq!(transitions(&follows), [format!("{} closed>open (6 of 6 calls failed (threshold 50%))", 9 * S)]);
+    assert_eq!(
+        transitions(&follows),
+        [format!(
+            "{} closed>open (6 of 6 calls failed (threshold 50%))",
+            9 * S
+        )]
+    );
     // A new `slow` restarts the slow-call rate only; the failure rate keeps its window.
-    let slow = log("breaker a slow=100ms slow_rate=50 failure_rate=50 window=4\n0s a ok 200ms\n1s a err\n2s a configure slow=150ms\n3s a ok 200ms\n4s a ok 200ms\n5s a err\n");
+    let slow = log(
+        "breaker a slow=100ms slow_rate=50 failure_rate=50 window=4\n0s a ok 200ms\n1s a err\n2s a configure slow=150ms\n3s a ok 200ms\n4s a ok 200ms\n5s a err\n",
+    );
     assert_eq!(
         transitions(&slow),
-        [format!("{} closed>open (2 of 4 calls failed (threshold 50%))", 5 * S)]
+        [format!(
+            "{} closed>open (2 of 4 calls failed (threshold 50%))",
+            5 * S
+        )]
     );
 }
 
 #[test]
 fn a_newly_active_policy_starts_empty_and_one_no_longer_active_is_dropped() {
     // The slow-call rate, newly active, counts only what ends after it.
-    let added = log("breaker a failure_rate=90 window=4\n0s a ok 200ms\n1s a ok 200ms\n2s a configure slow=100ms slow_rate=50\n3s a ok 200ms\n4s a ok 200ms\n5s a ok 200ms\n6s a ok 200ms\n");
+    let added = log(
+        "breaker a failure_rate=90 window=4\n0s a ok 200ms\n1s a ok 200ms\n2s a configure slow=100ms slow_rate=50\n3s a ok 200ms\n4s a ok 200ms\n5s a ok 200ms\n6s a ok 200ms\n",
+    );
     assert_eq!(
         transitions(&added),
-        [format!("{} closed>open (4 of 4 calls slow (threshold 50%))", 6 * S + 200_000_000)]
+        [format!(
+            "{} closed>open (4 of 4 calls slow (threshold 50%))",
+            6 * S + 200_000_000
+        )]
     );
     // A consecutive policy newly active starts from 0.
-    let back = log("breaker a failure_rate=90 window=100\n0s a err\n0s a err\n1s a configure fail_max=2\n2s a err\n3s a err\n");
-    assert_eq!(transitions(&back), [format!("{} closed>open (2 consecutive failures)", 3 * S)]);
+    let back = log(
+        "breaker a failure_rate=90 window=100\n0s a err\n0s a err\n1s a configure fail_max=2\n2s a err\n3s a err\n",
+    );
+    assert_eq!(
+        transitions(&back),
+        [format!("{} closed>open (2 consecutive failures)", 3 * S)]
+    );
     // `within` turns the consecutive policy into a count in a time window.
-    let moved = log("breaker a fail_max=3\n0s a err\n0s a err\n1s a configure within=10s\n2s a err\n");
+    let moved =
+        log("breaker a fail_max=3\n0s a err\n0s a err\n1s a configure within=10s\n2s a err\n");
     assert!(transitions(&moved).is_empty(), "{moved:?}");
 }
 
@@ -176,31 +236,51 @@ fn trials_in_flight_go_on_and_success_and_half_open_apply_from_the_next() {
     let log = log(
         "breaker a fail_max=1 reset=1s success=3 half_open=1\n0s a err\n1s a ok 1s\n1.5s a ok\n1.5s a configure half_open=2\n1.5s a ok 1s\n2s a configure success=1\n2.2s a ok\n",
     );
-    assert!(log.iter().any(|l| l.contains(r#""t_ns":1500000000,"breaker":"a","call":3,"event":"rejected","state":"half_open""#)));
-    assert!(log.iter().any(|l| l.contains(r#""t_ns":1500000000,"breaker":"a","call":4,"event":"admitted","state":"half_open""#)));
+    assert!(log.iter().any(|l| l.contains(
+        r#""t_ns":1500000000,"breaker":"a","call":3,"event":"rejected","state":"half_open""#
+    )));
+    assert!(log.iter().any(|l| l.contains(
+        r#""t_ns":1500000000,"breaker":"a","call":4,"event":"admitted","state":"half_open""#
+    )));
     // The trial of 1s ended at 2s, before the change: 1 success, already
     // the new `success`. The next successful trial, the one of 2.2s (a
     // permit came back at 2s), closes; the trial of 1.5s then straggles.
     assert_eq!(
         transitions(&log).last().unwrap(),
-        &format!("{} half_open>closed (2 successful trials)", 2 * S + 200_000_000)
+        &format!(
+            "{} half_open>closed (2 successful trials)",
+            2 * S + 200_000_000
+        )
     );
-    assert!(log.last().unwrap().contains(r#""call":4,"event":"ended","outcome":"success","latency_ns":1000000000,"straggler":true"#));
+    assert!(log.last().unwrap().contains(
+        r#""call":4,"event":"ended","outcome":"success","latency_ns":1000000000,"straggler":true"#
+    ));
 }
 
 #[test]
 fn a_new_timeout_cuts_only_the_calls_admitted_after_it() {
     let log = log("breaker a timeout=1s\n0s a ok 2s\n0.5s a configure timeout=3s\n0.5s a ok 2s\n");
-    assert!(log.iter().any(|l| l.contains(r#""call":1,"event":"ended","outcome":"timeout","latency_ns":1000000000"#)));
-    assert!(log.iter().any(|l| l.contains(r#""call":2,"event":"ended","outcome":"success","latency_ns":2000000000"#)));
+    assert!(log.iter().any(|l| {
+        l.contains(r#""call":1,"event":"ended","outcome":"timeout","latency_ns":1000000000"#)
+    }));
+    assert!(log.iter().any(|l| {
+        l.contains(r#""call":2,"event":"ended","outcome":"success","latency_ns":2000000000"#)
+    }));
 }
 
 #[test]
 fn manual_modes_stay_and_the_dry_run_follows_the_new_configuration() {
-    let forced = log("breaker a fail_max=3\n0s a force_open\n1s a configure fail_max=1 reset=1s\n2s a ok\n3s a reset\n4s a err\n");
+    let forced = log(
+        "breaker a fail_max=3\n0s a force_open\n1s a configure fail_max=1 reset=1s\n2s a ok\n3s a reset\n4s a err\n",
+    );
     assert!(forced.iter().any(|l| l.contains(r#""t_ns":1000000000,"breaker":"a","event":"configured","keys":"fail_max=1 reset=1s","state":"forced_open""#)));
-    assert_eq!(transitions(&forced).last().unwrap(), &format!("{} closed>open (1 consecutive failure)", 4 * S));
-    let dry = log("breaker a fail_max=3 reset=10s\n0s a metrics_only\n1s a err\n2s a err\n3s a configure fail_max=2\n4s a err\n");
+    assert_eq!(
+        transitions(&forced).last().unwrap(),
+        &format!("{} closed>open (1 consecutive failure)", 4 * S)
+    );
+    let dry = log(
+        "breaker a fail_max=3 reset=10s\n0s a metrics_only\n1s a err\n2s a err\n3s a configure fail_max=2\n4s a err\n",
+    );
     assert_eq!(
         transitions(&dry).last().unwrap(),
         &format!("{} closed>open (3 consecutive failures)", 4 * S)
@@ -220,7 +300,11 @@ fn adaptive_trace(declaration: &str, patches: [&str; 2]) -> String {
     }
     text += &format!("6s a configure {}\n", patches[1]);
     for i in 60..90 {
-        text += &format!("{}ms a {}\n", i * 100, if i % 3 == 0 { "ok" } else { "err" });
+        text += &format!(
+            "{}ms a {}\n",
+            i * 100,
+            if i % 3 == 0 { "ok" } else { "err" }
+        );
     }
     text
 }
@@ -228,9 +312,15 @@ fn adaptive_trace(declaration: &str, patches: [&str; 2]) -> String {
 #[test]
 fn adaptive_keeps_its_counts_for_a_new_k_and_restarts_for_a_new_window() {
     // Seeded drops: only the agreement of breaker-core and the model is pinned.
-    let log = log(&adaptive_trace("breaker a adaptive=1.5", ["adaptive=2", "window=20s"]));
+    let log = log(&adaptive_trace(
+        "breaker a adaptive=1.5",
+        ["adaptive=2", "window=20s"],
+    ));
     assert_eq!(configured(&log), ["adaptive=2", "window=20s min_calls=10"]);
-    assert!(log.iter().any(|l| l.contains("\"rejected\"")), "it throttled");
+    assert!(
+        log.iter().any(|l| l.contains("\"rejected\"")),
+        "it throttled"
+    );
 }
 
 /// breaker-core's `ConfigBuilder::from(&Config)` leaves `window` out when
@@ -241,7 +331,10 @@ fn adaptive_keeps_its_counts_for_a_new_k_and_restarts_for_a_new_window() {
 #[test]
 #[ignore = "breaker-core drops an adaptive breaker's time window on any patch (reported)"]
 fn adaptive_keeps_its_time_window_across_a_patch_of_another_key() {
-    let log = log(&adaptive_trace("breaker a adaptive=1.5 window=5s", ["adaptive=2", "reset=1m"]));
+    let log = log(&adaptive_trace(
+        "breaker a adaptive=1.5 window=5s",
+        ["adaptive=2", "reset=1m"],
+    ));
     assert_eq!(configured(&log), ["adaptive=2", "reset=1m"]);
 }
 
@@ -252,7 +345,13 @@ fn adaptive_keeps_its_time_window_across_a_patch_of_another_key() {
 #[test]
 #[ignore = "breaker-core keeps a reconfiguration's period restart across trip() while Open (reported)"]
 fn a_trip_while_open_is_the_opening_that_takes_the_new_reset() {
-    let log = log("breaker a fail_max=1 reset=10s backoff=2\n0s a err\n1s a configure reset=20s\n2s a trip\n22s a err\n43s a ok\n");
+    let log = log(
+        "breaker a fail_max=1 reset=10s backoff=2\n0s a err\n1s a configure reset=20s\n2s a trip\n22s a err\n43s a ok\n",
+    );
     // Tripped at 2s for the new 20s; the trial at 22s fails: 20s x 2.
-    assert!(log.last().unwrap().contains(r#""call":3,"event":"rejected","state":"open","retry_after_ns":19000000000"#));
+    assert!(
+        log.last()
+            .unwrap()
+            .contains(r#""call":3,"event":"rejected","state":"open","retry_after_ns":19000000000"#)
+    );
 }

@@ -94,7 +94,11 @@ mod tests {
             Some("success=3 half_open=3")
         );
         assert_eq!(
-            changed(&config(""), &config("backoff=1.50 reset_max=1m30s adaptive=1000")).as_deref(),
+            changed(
+                &config(""),
+                &config("backoff=1.50 reset_max=1m30s adaptive=1000")
+            )
+            .as_deref(),
             Some("fail_max= backoff=1.5 reset_max=1m30s adaptive=1000")
         );
     }

@@ -29,8 +29,8 @@ impl Model {
         // The rate policies: a new window or min_calls (the default one
         // follows the window) empties both; each newly active one starts
         // empty; the slow-call rate starts empty for a new `slow`.
-        let same_window = new.rate_window() == old.rate_window()
-            && new.rate_min_calls() == old.rate_min_calls();
+        let same_window =
+            new.rate_window() == old.rate_window() && new.rate_min_calls() == old.rate_min_calls();
         if !(same_window && new.failure_rate.is_some() && old.failure_rate.is_some()) {
             counters.failure_window.clear();
         }
@@ -48,9 +48,8 @@ impl Model {
         }
         // The open period in progress keeps its end; the next opening lasts
         // the new `reset` (an opening from Closed or a trip takes it anyway).
-        let periods_differ = new.reset != old.reset
-            || new.backoff != old.backoff
-            || new.reset_max != old.reset_max;
+        let periods_differ =
+            new.reset != old.reset || new.backoff != old.backoff || new.reset_max != old.reset_max;
         if periods_differ && matches!(self.phase, Phase::Open { .. } | Phase::HalfOpen { .. }) {
             self.restart_period = true;
         }

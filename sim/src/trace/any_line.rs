@@ -494,23 +494,21 @@ impl TraceParser {
                 )
                 .into());
         }
-        let mut config = self
-            .trace
-            .final_config(b)
-            .cloned()
-            .unwrap_or_default();
+        let mut config = self.trace.final_config(b).cloned().unwrap_or_default();
         let seen = self.keys(&mut config, tokens, true)?;
-        config.validate().map_err(|e| match seen.iter().find(|(k, _)| *k == e.key) {
-            Some((_, token)) => self.error(token.column, e.message),
-            // A rule broken by a key given earlier: point at this line's first key.
-            None => self.error(
-                tokens[0].column,
-                format!(
-                    "{}; this line's keys leave breaker `{}` so configured",
-                    e.message, self.trace.breakers[b].name
+        config
+            .validate()
+            .map_err(|e| match seen.iter().find(|(k, _)| *k == e.key) {
+                Some((_, token)) => self.error(token.column, e.message),
+                // A rule broken by a key given earlier: point at this line's first key.
+                None => self.error(
+                    tokens[0].column,
+                    format!(
+                        "{}; this line's keys leave breaker `{}` so configured",
+                        e.message, self.trace.breakers[b].name
+                    ),
                 ),
-            ),
-        })?;
+            })?;
         let change = Reconfiguration {
             breaker: b,
             line_no: self.line_no,

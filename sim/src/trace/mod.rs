@@ -331,12 +331,22 @@ mod tests {
             panic!("two reconfigurations");
         };
         assert_eq!(first.patch(), "fail_max=10 reset=1m");
-        assert_eq!((first.config.fail_max, first.config.reset), (Some(10), 60_000_000_000));
+        assert_eq!(
+            (first.config.fail_max, first.config.reset),
+            (Some(10), 60_000_000_000)
+        );
         assert_eq!(second.patch(), "success=3");
         let c = &second.config;
-        assert_eq!((c.fail_max, c.reset, c.success), (Some(10), 60_000_000_000, 3));
+        assert_eq!(
+            (c.fail_max, c.reset, c.success),
+            (Some(10), 60_000_000_000, 3)
+        );
         assert_eq!(trace.final_config(0), Some(c));
-        assert_eq!(trace.breakers[0].config.fail_max, Some(5), "the declaration stays");
+        assert_eq!(
+            trace.breakers[0].config.fail_max,
+            Some(5),
+            "the declaration stays"
+        );
     }
 
     #[test]
@@ -367,15 +377,23 @@ mod tests {
             "t.trace:2:17: `min_calls` (11) must not exceed `window` (10 calls)"
         );
         assert_eq!(
-            error("breaker db failure_rate=50 window=10 min_calls=8\n0s db configure success=3 window=5\n"),
+            error(
+                "breaker db failure_rate=50 window=10 min_calls=8\n0s db configure success=3 window=5\n"
+            ),
             "t.trace:2:17: `min_calls` (8) must not exceed `window` (5 calls); this line's keys leave breaker `db` so configured"
         );
         assert_eq!(
-            error("breaker db\n0s db configure fail_max=3\n1s db configure within=5s slow_rate=5\n"),
+            error(
+                "breaker db\n0s db configure fail_max=3\n1s db configure within=5s slow_rate=5\n"
+            ),
             "t.trace:3:27: `slow_rate` needs `slow` (the latency above which a call is slow)"
         );
-        assert!(error("breaker db\n0s db confgure fail_max=3\n").contains("did you mean `configure`?"));
-        assert!(error("breaker db\n0s dbx configure fail_max=3\n").contains("unknown breaker `dbx`"));
+        assert!(
+            error("breaker db\n0s db confgure fail_max=3\n").contains("did you mean `configure`?")
+        );
+        assert!(
+            error("breaker db\n0s dbx configure fail_max=3\n").contains("unknown breaker `dbx`")
+        );
     }
 
     #[test]

@@ -44,11 +44,11 @@ use super::{
     reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, restore,
     take_reported,
 };
-use breaker_core::Config;
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
 use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace, TraceError};
+use breaker_core::Config;
 
 /// tokio's virtual time as a breaker clock: the time since `base`.
 ///

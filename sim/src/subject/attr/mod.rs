@@ -144,7 +144,11 @@ pub(crate) fn take_configured(name: &str) -> Option<String> {
 pub(crate) fn reconfigure_registered(name: &str, change: &Reconfiguration) -> Option<String> {
     crate::subject::real::reconfigure(
         &change.patch(),
-        |patch| registry().reconfigure(name, patch).map_err(|e| e.to_string()),
+        |patch| {
+            registry()
+                .reconfigure(name, patch)
+                .map_err(|e| e.to_string())
+        },
         || take_configured(name),
     )
 }

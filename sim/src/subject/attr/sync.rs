@@ -23,13 +23,13 @@ use breaker_core::{Breaker, circuit_breaker, registry};
 
 use super::{
     Finish, SimError, config_of, configured, counts, declaration_error, pending_reported,
-    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered,
-    reported, restore, take_reported,
+    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, reported,
+    restore, take_reported,
 };
-use breaker_core::Config;
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
 use crate::trace::{Action, Outcome, Reconfiguration, Trace, TraceError};
+use breaker_core::Config;
 
 /// What a call's thread tells the engine.
 enum Report {
