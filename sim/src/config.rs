@@ -250,6 +250,19 @@ impl BreakerConfig {
         Ok(())
     }
 
+    /// Sets `key` over this configuration as a `configure` line does: its
+    /// earlier value, written or not, gives way (in [`BreakerConfig::raw`]
+    /// too, so the keys handed to breaker-core stay one per key). The
+    /// cross-key rules are checked by [`BreakerConfig::validate`], on the
+    /// whole result.
+    pub fn patch(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let mut patched = self.clone();
+        patched.raw.retain(|(k, _)| k != key);
+        patched.set(key, value)?;
+        *self = patched;
+        Ok(())
+    }
+
     /// Checks the rules that tie keys together.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.slow_rate.is_some() && self.slow.is_none() {
@@ -382,6 +395,21 @@ impl BreakerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_replaces_the_key_it_sets_and_keeps_the_others() {
+        let mut c = parse("fail_max=3 reset=10s").unwrap();
+        c.patch("reset", "1m").unwrap();
+        c.patch("success", "3").unwrap();
+        assert_eq!(
+            (c.fail_max, c.reset, c.success),
+            (Some(3), 60_000_000_000, 3)
+        );
+        let raw: Vec<String> = c.raw.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(raw, ["fail_max=3", "reset=1m", "success=3"]);
+        assert!(c.patch("reset", "0s").is_err());
+        assert_eq!(c.reset, 60_000_000_000, "a refused value changes nothing");
+    }
 
     fn parse(text: &str) -> Result<BreakerConfig, ConfigError> {
         let mut c = BreakerConfig::default();

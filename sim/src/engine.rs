@@ -9,14 +9,17 @@
 //! call. At one instant, attempts' ends come first, in the order of their
 //! calls' lines, then retries' starts, in the same order, then the trace's
 //! lines in file order; what is still due after the last line happens at
-//! its own time. The result is a pure function of the trace (and of the
+//! its own time. A `configure` line reconfigures its breaker at its place
+//! in that order (after the ends of its instant); its `timeout` cuts the
+//! calls admitted from then on. The result is a pure function of the trace (and of the
 //! seed the subjects draw their waits from).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use crate::config::BreakerConfig;
 use crate::log::{EndKind, Event, EventKind, State};
-use crate::trace::{Action, Item, Outcome, Trace};
+use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace};
 
 /// Whether a call may run.
 #[derive(Debug)]
@@ -90,6 +93,12 @@ pub trait Subject {
     ) -> Ended;
     /// Carries out an operator action now.
     fn action(&mut self, now_ns: u64, action: Action);
+    /// Reconfigures the breaker now with a `configure` line's keys
+    /// (SEMANTICS.md, "Reconfiguration"): `change.config` is the whole
+    /// configuration they make, already checked. Returns the keys whose
+    /// effective value changed, as the `configured` event writes them
+    /// (`fail_max=10 reset=1m`), or `None` when no value changed.
+    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String>;
     /// The state now.
     fn state(&mut self, now_ns: u64) -> State;
     /// The transitions reported since the last call, oldest first.
@@ -188,6 +197,7 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
         events: sink,
         queue: BinaryHeap::new(),
         tasks: Slots::default(),
+        configs: trace.initial_configs(),
     };
     let mut calls = vec![0u64; trace.breakers.len()];
     for (idx, line) in trace.lines.iter().enumerate() {
@@ -202,6 +212,15 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
             Item::Action(action) => {
                 replay.subjects[b].action(now, action);
                 replay.emit(now, b, |state| EventKind::Action { action, state });
+            }
+            Item::Configure(index) => {
+                let Some(change) = trace.reconfigurations.get(index) else {
+                    continue;
+                };
+                replay.configs[b] = &change.config;
+                if let Some(keys) = replay.subjects[b].configure(now, change) {
+                    replay.emit(now, b, |state| EventKind::Configured { keys, state });
+                }
             }
         }
     }
@@ -218,6 +237,9 @@ struct Replay<'a, 's, S: Subject> {
     /// Running attempts and waiting retries in reusable slots: memory
     /// follows the calls in flight, not the trace.
     tasks: Slots<Task<S::Ticket>>,
+    /// Each breaker's configuration in force: its `timeout` cuts the calls
+    /// admitted from then on (SEMANTICS.md, "Reconfiguration").
+    configs: Vec<&'a BreakerConfig>,
 }
 
 impl<S: Subject> Replay<'_, '_, S> {
@@ -250,7 +272,7 @@ impl<S: Subject> Replay<'_, '_, S> {
                     attempt,
                     state,
                 });
-                let (run_for, outcome) = match self.trace.breakers[b].config.timeout {
+                let (run_for, outcome) = match self.configs[b].timeout {
                     Some(limit) if latency_ns > limit => (limit, EndKind::Timeout),
                     _ => (
                         latency_ns,

@@ -124,6 +124,16 @@ pub enum EventKind {
         /// The state right after.
         state: State,
     },
+    /// A `configure` line that changed at least one effective value.
+    Configured {
+        /// The keys whose effective value changed, with their new values,
+        /// as a `breaker` line writes them, in the attribute's key order
+        /// (`fail_max=10 reset=1m`); a key left without a value (the default
+        /// `fail_max` a rate policy ends) is written `fail_max=`.
+        keys: String,
+        /// The state right after (a reconfiguration never moves it).
+        state: State,
+    },
     /// A change of state.
     Transition {
         /// From this state.
@@ -243,6 +253,11 @@ impl Event {
                     state.as_str()
                 );
             }
+            EventKind::Configured { keys, state } => {
+                out.push_str(",\"event\":\"configured\",\"keys\":");
+                push_json_string(out, keys);
+                let _ = write!(out, ",\"state\":\"{}\"", state.as_str());
+            }
             EventKind::Transition {
                 from,
                 to,
@@ -360,6 +375,24 @@ mod tests {
         assert_eq!(
             out,
             "{\"t_ns\":3,\"breaker\":\"a\",\"call\":4,\"attempt\":2,\"event\":\"rejected\",\"state\":\"open\",\"retry_after_ns\":9}\n"
+        );
+    }
+
+    #[test]
+    fn writes_a_configured_event_as_an_action_with_its_keys() {
+        let mut out = String::new();
+        Event {
+            t_ns: 180_000_000_000,
+            breaker: 0,
+            kind: EventKind::Configured {
+                keys: "fail_max=10 reset=1m".into(),
+                state: State::Open,
+            },
+        }
+        .write_json("db", &mut out);
+        assert_eq!(
+            out,
+            "{\"t_ns\":180000000000,\"breaker\":\"db\",\"event\":\"configured\",\"keys\":\"fail_max=10 reset=1m\",\"state\":\"open\"}\n"
         );
     }
 

@@ -133,15 +133,21 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Replay a trace under every configuration of a grid and rank them.
+    /// Replay a trace under every configuration of a grid, or with live
+    /// changes against keeping it, and rank them.
     Tune {
         /// The trace file.
         trace: String,
         /// The grid, such as "fail_max=3..10 reset=5s,30s,60s" (ranges are
         /// inclusive); the axis `policy` takes whole policies separated by
         /// `|`, such as "policy=fail_max=5|failure_rate=50,window=10s|adaptive=1.5".
-        #[arg(long)]
-        grid: String,
+        #[arg(long, required_unless_present = "change")]
+        grid: Option<String>,
+        /// A live change to compare against keeping the configuration, such
+        /// as "at=3m fail_max=10 reset=1m": a `configure` line of those keys
+        /// at that time of the trace. Give it again for more candidates.
+        #[arg(long, value_name = "at=T KEY=VALUE ...", conflicts_with = "grid")]
+        change: Vec<String>,
         /// Apply the grid to this breaker only (default: every breaker of the trace).
         #[arg(long)]
         breaker: Option<String>,
@@ -221,9 +227,13 @@ fn main() -> ExitCode {
         Command::Tune {
             trace,
             grid,
+            change,
             breaker,
             seed,
-        } => tune(&trace, &grid, breaker.as_deref(), seed),
+        } => match grid {
+            Some(grid) => tune(&trace, &grid, breaker.as_deref(), seed),
+            None => tune_changes(&trace, &change, breaker.as_deref(), seed),
+        },
         Command::Gen {
             scenario,
             seed,
@@ -563,6 +573,50 @@ fn tune(path: &str, grid: &str, only: Option<&str>, seed: u64) -> ExitCode {
     if skipped > 0 {
         println!("({skipped} invalid combinations skipped)");
     }
+    ExitCode::SUCCESS
+}
+
+/// `tune --change`: the trace as recorded ("keep") against each change made
+/// live at its time, ranked as the grid's configurations are.
+fn tune_changes(path: &str, changes: &[String], only: Option<&str>, seed: u64) -> ExitCode {
+    let trace = match load(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(name) = only {
+        if !trace.breakers.iter().any(|b| b.name == name) {
+            eprintln!("error: no breaker `{name}` in {path}");
+            return ExitCode::from(2);
+        }
+    }
+    let mut variants = vec![("keep".to_string(), trace.clone())];
+    for text in changes {
+        let variant = breaker_sim::tune::parse_change(text).and_then(|change| {
+            breaker_sim::tune::with_change(&trace, &change, only).map(|t| (change.label(), t))
+        });
+        match variant {
+            Ok(v) => variants.push(v),
+            Err(e) => {
+                eprintln!("error: bad --change `{text}`: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (label, variant) in &variants {
+        match real::replay_seeded(path, variant, seed) {
+            Ok(events) => rows.push((label.clone(), breaker_sim::tune::score(variant, &events))),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    breaker_sim::tune::rank(&mut rows);
+    print!("{}", breaker_sim::tune::table(&rows));
     ExitCode::SUCCESS
 }
 

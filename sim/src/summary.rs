@@ -86,7 +86,7 @@ impl Summariser {
                     s.failures_let_through += 1;
                 }
             }
-            EventKind::Action { .. } => {}
+            EventKind::Action { .. } | EventKind::Configured { .. } => {}
             // A dry run's move leaves the breaker where it is.
             EventKind::Transition { dry_run: true, .. } => {}
             EventKind::Transition { to, .. } => {

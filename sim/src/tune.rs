@@ -12,15 +12,22 @@
 //! declaration, then sets its own pairs; the other keys (`reset`, `timeout`,
 //! ...) stay as the trace declares them, unless another axis overrides them.
 //!
+//! `--change` compares instead keeping the trace's configuration against
+//! changing it live at a time of the trace: `at=3m fail_max=10 reset=1m`
+//! becomes a `configure` line of those keys at 3m (after the trace's lines
+//! of that instant) for every breaker (or one, with `--breaker`), replayed
+//! under SEMANTICS.md's "Reconfiguration" rules ([`parse_change`],
+//! [`with_change`]).
+//!
 //! Configurations are ranked by harm (failures let through + good calls
 //! rejected), then by how fast incidents were detected and recovered from
 //! (see [`Score`] for the definitions, taken from the event log).
 
-use crate::config::{BreakerConfig, KEYS};
-use crate::duration::format_duration;
+use crate::config::{BreakerConfig, KEYS, RETRY_KEYS};
+use crate::duration::{format_duration, parse_duration};
 use crate::log::{Event, EventKind, State};
 use crate::suggest::did_you_mean;
-use crate::trace::{Item, Trace};
+use crate::trace::{Item, Line, Reconfiguration, Trace};
 
 /// The keys that choose when a breaker sheds load: a `policy` value replaces them all.
 pub const POLICY_KEYS: [&str; 8] = [
@@ -217,6 +224,128 @@ pub fn with_overrides(
         out.set(key, value).map_err(|e| e.message)?;
     }
     out.validate().map_err(|e| e.message)?;
+    Ok(out)
+}
+
+/// A live change to try on a recorded trace: at `at_ns`, these keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// When, in trace time (ns).
+    pub at_ns: u64,
+    /// The `key=value` pairs, as a `configure` line writes them.
+    pub keys: Vec<(String, String)>,
+}
+
+impl Change {
+    /// The change's label in the table: `at 3m: fail_max=10 reset=1m`.
+    pub fn label(&self) -> String {
+        let keys: Vec<String> = self.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("at {}: {}", format_duration(self.at_ns), keys.join(" "))
+    }
+}
+
+/// Parses `at=3m fail_max=10 reset=1m`: a time of the trace, then the
+/// breaker's keys to set then (each checked alone here; whole, against the
+/// configuration in force then, by [`with_change`]).
+pub fn parse_change(text: &str) -> Result<Change, String> {
+    let mut words = text.split_whitespace();
+    let at = words.next().and_then(|w| w.strip_prefix("at=")).ok_or_else(|| {
+        format!("expected `at=<time>` first in the change, such as `at=3m fail_max=10 reset=1m`, found `{text}`")
+    })?;
+    let at_ns =
+        parse_duration(at).map_err(|e| format!("bad time `{at}` in the change: {}", e.message))?;
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for word in words {
+        let Some((key, value)) = word
+            .split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        else {
+            return Err(format!(
+                "expected `key=value` in the change, found `{word}` (such as `fail_max=10`)"
+            ));
+        };
+        if RETRY_KEYS.contains(&key) {
+            return Err(format!(
+                "`{key}` shapes the caller's retries, not the breaker; a change takes the breaker's own keys"
+            ));
+        }
+        if keys.iter().any(|(k, _)| k == key) {
+            return Err(format!("key `{key}` appears twice in the change"));
+        }
+        BreakerConfig::default()
+            .set(key, value)
+            .map_err(|e| e.message)?;
+        keys.push((key.to_string(), value.to_string()));
+    }
+    if keys.is_empty() {
+        return Err(format!(
+            "the change `{text}` sets no key; expected `at=<time> key=value ...`"
+        ));
+    }
+    Ok(Change { at_ns, keys })
+}
+
+/// `trace` with `change` made live: a `configure` line of its keys at its
+/// time, after the trace's lines of that instant, for every breaker (or
+/// only `only`). The trace's own later `configure` lines patch the changed
+/// configuration. Fails, naming the breaker, when a configuration the
+/// change leads to is invalid. The inserted lines have no line number (0).
+pub fn with_change(trace: &Trace, change: &Change, only: Option<&str>) -> Result<Trace, String> {
+    let at = trace.lines.partition_point(|l| l.t_ns <= change.at_ns);
+    let targets: Vec<usize> = (0..trace.breakers.len())
+        .filter(|&b| only.is_none_or(|n| trace.breakers[b].name == n))
+        .collect();
+    let mut out = trace.clone();
+    out.lines = Vec::with_capacity(trace.lines.len() + targets.len());
+    out.reconfigurations = Vec::with_capacity(trace.reconfigurations.len() + targets.len());
+    let mut configs: Vec<BreakerConfig> = trace.breakers.iter().map(|d| d.config.clone()).collect();
+    let mut configure =
+        |out: &mut Trace, t_ns: u64, b: usize, keys: &[(String, String)], line_no: usize| {
+            let mut config = configs[b].clone();
+            for (key, value) in keys {
+                config.patch(key, value).map_err(|e| e.message)?;
+            }
+            config.validate().map_err(|e| {
+                format!(
+                    "the change leaves breaker `{}` misconfigured: {}",
+                    trace.breakers[b].name, e.message
+                )
+            })?;
+            configs[b] = config.clone();
+            out.lines
+                .push(Line::configure(t_ns, b as u32, out.reconfigurations.len()));
+            out.reconfigurations.push(Reconfiguration {
+                breaker: b,
+                line_no,
+                keys: keys.to_vec(),
+                config,
+            });
+            Ok::<(), String>(())
+        };
+    for i in 0..=trace.lines.len() {
+        if i == at {
+            for &b in &targets {
+                configure(&mut out, change.at_ns, b, &change.keys, 0)?;
+            }
+        }
+        let Some(line) = trace.lines.get(i) else {
+            break;
+        };
+        match line.item() {
+            Item::Configure(index) => {
+                let Some(r) = trace.reconfigurations.get(index) else {
+                    continue;
+                };
+                configure(&mut out, line.t_ns, r.breaker, &r.keys, r.line_no)?;
+            }
+            _ => out.lines.push(*line),
+        }
+    }
+    for a in &mut out.attempts {
+        if a.line >= at {
+            a.line += targets.len();
+        }
+    }
     Ok(out)
 }
 
@@ -529,6 +658,55 @@ mod tests {
         assert_eq!(
             (s.ended, s.recovered, s.recover_total_ns),
             (1, 1, 2_000_000_000)
+        );
+    }
+
+    #[test]
+    fn a_change_becomes_configure_lines_after_the_lines_of_its_instant() {
+        let trace = crate::trace::parse(
+            "t",
+            "breaker a retry=2\nbreaker b\n0s a err,ok\n3m a ok\n3m b ok\n4m b configure reset=5s\n5m a err,ok\n",
+        )
+        .unwrap();
+        let change = parse_change("at=3m fail_max=10 reset=1m").unwrap();
+        assert_eq!(change.label(), "at 3m: fail_max=10 reset=1m");
+        let changed = with_change(&trace, &change, None).unwrap();
+        let items: Vec<(u64, usize, Item)> = changed
+            .lines
+            .iter()
+            .map(|l| (l.t_ns / 60_000_000_000, l.breaker(), l.item()))
+            .collect();
+        assert_eq!(items[3], (3, 0, Item::Configure(0)));
+        assert_eq!(items[4], (3, 1, Item::Configure(1)));
+        assert_eq!(items[5], (4, 1, Item::Configure(2)));
+        // The trace's own later line patches the changed configuration.
+        let later = &changed.reconfigurations[2].config;
+        assert_eq!((later.fail_max, later.reset), (Some(10), 5_000_000_000));
+        // The lists of attempts follow their lines.
+        assert_eq!(changed.attempt(6, 1), trace.attempt(4, 1));
+        let only = with_change(&trace, &change, Some("b")).unwrap();
+        assert_eq!(only.lines.len(), trace.lines.len() + 1);
+        assert!(
+            parse_change("fail_max=3")
+                .unwrap_err()
+                .contains("at=<time>")
+        );
+        assert!(parse_change("at=3m").unwrap_err().contains("sets no key"));
+        assert!(
+            parse_change("at=3m fail_max=0")
+                .unwrap_err()
+                .contains("fail_max")
+        );
+        assert!(
+            parse_change("at=3m retry=2")
+                .unwrap_err()
+                .contains("retries")
+        );
+        let bad = parse_change("at=1m slow_rate=50").unwrap();
+        assert!(
+            with_change(&trace, &bad, None)
+                .unwrap_err()
+                .contains("needs `slow`")
         );
     }
 

@@ -59,7 +59,14 @@ fn assert_same(file: &str, text: &str) -> String {
 
 #[test]
 fn shipped_traces_write_the_direct_replays_log() {
-    for name in ["outage", "flapping", "half_open", "manual", "rates"] {
+    for name in [
+        "outage",
+        "flapping",
+        "half_open",
+        "manual",
+        "rates",
+        "operator",
+    ] {
         let (path, text) = shipped(name);
         let _ = assert_same(&path, &text);
     }

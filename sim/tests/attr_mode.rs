@@ -4,7 +4,14 @@
 
 #[test]
 fn annotated_functions_write_the_same_log_as_the_direct_replay() {
-    for name in ["outage", "flapping", "half_open", "backoff", "manual"] {
+    for name in [
+        "outage",
+        "flapping",
+        "half_open",
+        "backoff",
+        "manual",
+        "operator",
+    ] {
         let path = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap();
         let trace = breaker_sim::trace::parse(&path, &text).unwrap();
@@ -15,6 +22,27 @@ fn annotated_functions_write_the_same_log_as_the_direct_replay() {
             panic!("{name}: {d}");
         }
     }
+    // operator.trace reconfigured `cfg`; the replay put its attribute's configuration back.
+    let cfg = breaker_core::registry().get("cfg").unwrap();
+    assert_eq!(
+        cfg.config().to_keys(),
+        "fail_max = 5, reset = 10s, half_open = 1"
+    );
+}
+
+#[test]
+fn refuses_configure_lines_the_annotated_functions_cannot_follow() {
+    let refused = |text: &str| {
+        let trace = breaker_sim::trace::parse("t", text).unwrap();
+        breaker_sim::subject::attr::sync::AttrSubject::for_trace("t", &trace)
+            .err()
+            .unwrap()
+    };
+    let e = refused("breaker db fail_max=5 reset=10s success=2\n0s db configure timeout=1s\n");
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("has no timer"), "{e}");
+    let e = refused("breaker db fail_max=5 reset=10s success=2\n0s db configure adaptive=2\n");
+    assert!(e.message.contains("`adaptive`"), "{e}");
 }
 
 #[test]

@@ -36,6 +36,41 @@ fn bad_trace_exits_2_with_file_line_column_and_replays_nothing() {
 }
 
 #[test]
+fn a_configure_line_with_an_invalid_result_exits_2_at_its_key() {
+    let path = temp_trace(
+        "bad_configure.trace",
+        "breaker db failure_rate=50 window=10\n0s db err\n1s db configure min_calls=20\n",
+    );
+    for args in [
+        vec!["run", path.as_str(), "--events", "-"],
+        vec!["check", path.as_str()],
+        vec!["run", "--via", "model", path.as_str(), "--events", "-"],
+    ] {
+        let out = sim(&args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty(), "nothing replayed");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            format!("{path}:3:17: `min_calls` (20) must not exceed `window` (10 calls)")
+        );
+    }
+}
+
+#[test]
+fn run_writes_a_configured_event_for_a_configure_line() {
+    let path = temp_trace(
+        "configure.trace",
+        "breaker db fail_max=5 reset=30s\n3m db configure fail_max=10 reset=1m\n",
+    );
+    let out = sim(&["run", &path, "--events", "-"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"t_ns\":180000000000,\"breaker\":\"db\",\"event\":\"configured\",\"keys\":\"fail_max=10 reset=1m\",\"state\":\"closed\"}\n"
+    );
+}
+
+#[test]
 fn check_replays_nothing_when_any_trace_is_bad() {
     let good = temp_trace("good.trace", "breaker a\n0s a ok\n");
     let bad = temp_trace("bad2.trace", "breaker a fail_mx=1\n");
@@ -122,6 +157,37 @@ fn tune_ranks_every_combination_of_the_grid() {
         sim(&["tune", trace, "--grid", "fail_mx=1"]).status.code(),
         Some(2)
     );
+}
+
+#[test]
+fn tune_compares_keeping_the_configuration_with_changing_it_live() {
+    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let out = sim(&[
+        "tune",
+        trace,
+        "--change",
+        "at=5s fail_max=2 reset=5s",
+        "--change",
+        "at=5s fail_max=20",
+    ]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 4, "{table}");
+    for row in ["keep", "at 5s: fail_max=2 reset=5s", "at 5s: fail_max=20"] {
+        assert!(table.contains(row), "{table}");
+    }
+    let bad = sim(&["tune", trace, "--change", "at=5s fail_mx=2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean `fail_max`?"));
+    let both = sim(&[
+        "tune",
+        trace,
+        "--grid",
+        "fail_max=2",
+        "--change",
+        "at=5s fail_max=2",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
 }
 
 #[test]

@@ -1,10 +1,15 @@
 //! Random configurations and traces: breaker-core and the reference model
-//! write the same event log, event for event.
+//! write the same event log, event for event. Traces mix calls (every
+//! outcome, overlapping, timed out, retried), time passing, operator
+//! actions and `configure` lines (SEMANTICS.md, "Reconfiguration"). The
+//! trace format has no cancellation: breaker-core's own model check
+//! (breaker-core/tests/model_check.rs) drives those.
 //!
 //! A failing case is shrunk by proptest, and its trace is saved under
 //! `sim/tests/regressions/` (the smallest case shrinking found; `regressions_still_match`
 //! replays every saved trace from then on).
 
+use breaker_sim::config::{BreakerConfig, Window};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -160,19 +165,92 @@ fn decl() -> impl Strategy<Value = Decl> {
         )
 }
 
-/// (gap in ms, breaker, what: 0..4 outcomes, 4..9 actions (rarer), latency
-/// in ms, list: on a breaker with `retry`, 0 a plain line, else a list of
-/// `err`s ending with the outcome, its latencies listed when odd)
+/// (gap in ms, breaker, what: 0..4 outcomes, 4..9 actions (rarer), 9 a
+/// `configure` line (rarer), latency in ms, list: on a breaker with
+/// `retry`, 0 a plain line, else a list of `err`s ending with the outcome,
+/// its latencies listed when odd; for `configure`, latency and list pick
+/// the keys and their values)
 type Step = (u32, usize, u8, u32, u8);
+
+/// What `configure` takes, key by key: a patch from two numbers (`n` from
+/// the step's latency, 0..50; `m` from its list, 0..8). `max_half_open_wait`
+/// is left out: SEMANTICS.md does not say how a change meets a HalfOpen
+/// period under way.
+fn patch(n: u32, m: u8) -> String {
+    let m = u32::from(m);
+    let ms = 1 + n % 40;
+    match (n + 7 * m) % 17 {
+        0 => format!("fail_max={}", 1 + n % 6),
+        1 => format!("within={ms}ms"),
+        2 => format!("failure_rate={}", 1 + (n * 13 + m) % 100),
+        3 => format!("window={}", 1 + m),
+        4 => format!("window={}ms", 5 + n),
+        5 => format!("min_calls={}", 1 + m),
+        6 => format!("slow={ms}ms"),
+        7 => format!("slow={ms}ms slow_rate={}", 1 + (n * 7) % 100),
+        8 => format!("slow_rate={}", 1 + (n * 11 + m) % 100),
+        9 => format!("reset={ms}ms"),
+        10 => format!("backoff={}", ["1", "1.5", "2", "1.333333"][m as usize % 4]),
+        11 => format!("backoff=2 reset_max={}ms", 40 + n),
+        12 => format!("success={} half_open={}", 1 + m % 4, 1 + n % 4),
+        13 => format!("success={}", 1 + n % 4),
+        14 => format!("timeout={}ms", 1 + n % 30),
+        15 => format!("adaptive={}", ["1.5", "2", "1000"][m as usize % 3]),
+        _ => format!("fail_max={} reset={ms}ms", 1 + m % 5),
+    }
+}
 
 fn step() -> impl Strategy<Value = Step> {
     (
         prop_oneof![3 => Just(0u32), 5 => 1u32..6, 1 => 10u32..60],
         0usize..2,
-        prop_oneof![20 => 0u8..4, 1 => 4u8..9],
+        prop_oneof![20 => 0u8..4, 1 => 4u8..9, 2 => Just(9u8)],
         prop_oneof![3 => Just(0u32), 3 => 1u32..15, 1 => 15u32..50],
         prop_oneof![2 => Just(0u8), 1 => 1u8..8],
     )
+}
+
+/// breaker-core disagrees with SEMANTICS.md in places this test steers
+/// around (each pinned by an ignored test in reconfiguration.rs): its
+/// patch carries `window` over only when a rate policy reads it, so a
+/// patch of a breaker whose time `window` only `adaptive` reads drops that
+/// window, and one of a breaker with `adaptive` and a rate policy on the
+/// default window writes that default, which `adaptive` then refuses; and
+/// `trip()` while Open keeps a restart of the period a change of `reset`,
+/// `backoff` or `reset_max` asked for.
+fn known_core_disagreement(config: &BreakerConfig, patch: &str, trips: bool) -> bool {
+    let rate = |c: &BreakerConfig| c.failure_rate.is_some() || c.slow_rate.is_some();
+    let adaptive_window = config.adaptive.is_some()
+        && matches!(config.window, Some(Window::Time(_)))
+        && !rate(config);
+    let adaptive_default =
+        |c: &BreakerConfig| c.adaptive.is_some() && c.window.is_none() && rate(c);
+    let adaptive_default =
+        adaptive_default(config) || patched(config, patch).is_some_and(|c| adaptive_default(&c));
+    let period = ["reset=", "backoff=", "reset_max="]
+        .iter()
+        .any(|k| patch.split(' ').any(|p| p.starts_with(k)));
+    adaptive_window || adaptive_default || (trips && period)
+}
+
+/// breaker-core times a call only when `slow` is set at its admission, so
+/// a call in flight when `slow` is first set is never slow there, where
+/// the model (SEMANTICS.md: "a call is slow when its latency is strictly
+/// greater than `slow`") judges it when it ends. Reported; steered around
+/// by not setting `slow` afresh while `b`'s calls may be running.
+fn slow_set_in_flight(config: &BreakerConfig, patch: &str, running: bool) -> bool {
+    running && config.slow.is_none() && patch.split(' ').any(|p| p.starts_with("slow="))
+}
+
+/// `config` patched with `patch`, if the result is valid.
+fn patched(config: &BreakerConfig, patch: &str) -> Option<BreakerConfig> {
+    let mut c = config.clone();
+    for pair in patch.split(' ') {
+        let (k, v) = pair.split_once('=')?;
+        c.patch(k, v).ok()?;
+    }
+    c.validate().ok()?;
+    Some(c)
 }
 
 fn render(decls: &[Decl], steps: &[Step]) -> String {
@@ -181,8 +259,41 @@ fn render(decls: &[Decl], steps: &[Step]) -> String {
         text += &d.text(&format!("b{i}"));
         text.push('\n');
     }
+    // The configuration of each breaker so far, to render only `configure`
+    // lines whose result is valid.
+    let mut configs: Vec<BreakerConfig> = breaker_sim::trace::parse("decls", &text)
+        .map(|t| t.breakers.into_iter().map(|d| d.config).collect())
+        .unwrap_or_default();
+    let trips: Vec<bool> = (0..decls.len())
+        .map(|b| steps.iter().any(|s| s.2 == 4 && s.1 % decls.len() == b))
+        .collect();
+    // When each breaker's calls so far may still run (retries aside:
+    // a breaker with `retry` always may).
+    let mut now = 0u64;
+    let mut busy_until = vec![0u64; decls.len()];
     for &(gap, b, what, latency, list) in steps {
         let b = b % decls.len();
+        now += u64::from(gap);
+        if what == 9 {
+            let patch = patch(latency, list);
+            let Some(current) = configs.get(b) else {
+                continue;
+            };
+            let running = busy_until[b] > now || decls[b].retry.is_some();
+            if known_core_disagreement(current, &patch, trips[b])
+                || slow_set_in_flight(current, &patch, running)
+            {
+                continue;
+            }
+            if let Some(next) = patched(current, &patch) {
+                configs[b] = next;
+                text += &format!("+{gap}ms b{b} configure {patch}\n");
+            }
+            continue;
+        }
+        if what < 4 {
+            busy_until[b] = busy_until[b].max(now + u64::from(latency) + 20);
+        }
         let attempts = decls[b].retry.map_or(1, |r| r.0);
         let what = [
             "ok",

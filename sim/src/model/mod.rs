@@ -6,6 +6,8 @@
 //! windows are plain queues, every rule is one `if`.
 
 mod jitter;
+mod keys;
+mod reconfigure;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -13,7 +15,7 @@ use crate::config::{BreakerConfig, Window};
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, State};
-use crate::trace::{Action, Outcome};
+use crate::trace::{Action, Outcome, Reconfiguration};
 
 /// Where the model stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +43,12 @@ struct Counters {
     run: u32,
     /// End times of this period's failures (count-in-a-time-window policy).
     failures: VecDeque<u64>,
-    /// (end time, failed, slow) of this period's outcomes (rate policies).
-    outcomes: VecDeque<(u64, bool, bool)>,
+    /// (end time, failed) of the outcomes the failure-rate policy counts.
+    failure_window: VecDeque<(u64, bool)>,
+    /// (end time, slow) of the outcomes the slow-call-rate policy counts.
+    /// Each rate policy has a window of its own, so that one can start
+    /// empty on a reconfiguration while the other keeps its outcomes.
+    slow_window: VecDeque<(u64, bool)>,
     /// Adaptive throttling: per bucket number (time / bucket length), the
     /// calls let through (R) and the successes (A) of this Closed period.
     buckets: BTreeMap<u64, (u64, u64)>,
@@ -64,7 +70,7 @@ pub struct Ticket {
 /// Why the model changed state; written with the same texts as breaker-core's `Reason`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
-    /// Consecutive failures reached `fail_max`.
+    /// Consecutive failures (the run) reached `fail_max`.
     Consecutive(u32),
     /// `fail_max` failures within `within` (ns).
     FailuresWithin(u32, u64),
@@ -85,7 +91,7 @@ pub enum Why {
 }
 
 /// A percentage in hundredths, written with no trailing zeros (`50`, `12.5`, `0.05`).
-fn percent(hundredths: u32) -> String {
+pub(crate) fn percent(hundredths: u32) -> String {
     let (whole, frac) = (hundredths / 100, hundredths % 100);
     if frac == 0 {
         format!("{whole}")
@@ -134,6 +140,10 @@ pub struct Model {
     period: u64,
     /// Length of the current (or next) Open period, in ns.
     open_ns: u64,
+    /// A reconfiguration changed `reset`, `backoff` or `reset_max` while
+    /// Open or HalfOpen: the next opening lasts the new `reset` instead of
+    /// the current period grown by backoff.
+    restart_period: bool,
     counters: Counters,
     trials_in_flight: u32,
     trial_successes: u32,
@@ -168,6 +178,7 @@ impl Model {
             phase: Phase::Closed,
             period: 0,
             open_ns,
+            restart_period: false,
             counters: Counters::default(),
             trials_in_flight: 0,
             trial_successes: 0,
@@ -212,6 +223,25 @@ impl Model {
     fn clear(&mut self) {
         self.counters = Counters::default();
         self.open_ns = self.config.reset;
+        self.restart_period = false;
+    }
+
+    /// Opens for `reset`, from Closed or by `trip()`: an opening, so a
+    /// period restarted by a reconfiguration has had its new `reset`.
+    fn open_for_reset(&mut self) {
+        self.open_ns = self.config.reset;
+        self.restart_period = false;
+    }
+
+    /// The next Open period after a failed (or undecided) trial: `reset`
+    /// if a reconfiguration restarted the period since the last opening,
+    /// else the previous one grown by backoff.
+    fn reopened(&mut self) -> u64 {
+        if std::mem::take(&mut self.restart_period) {
+            self.config.reset
+        } else {
+            self.backed_off()
+        }
     }
 
     /// The next Open period after a failed trial: previous × backoff, truncated, capped.
@@ -243,7 +273,7 @@ impl Model {
             (self.phase, self.config.max_half_open_wait)
         {
             if now >= since.saturating_add(wait) {
-                self.open_ns = self.backed_off();
+                self.open_ns = self.reopened();
                 self.go(now, Phase::Open { t0: now }, Why::TrialsUndecided(wait));
             }
         }
@@ -293,8 +323,9 @@ impl Model {
         let mut trip: Option<Why> = None;
         if let Some(n) = self.config.consecutive() {
             self.counters.run = if failed { self.counters.run + 1 } else { 0 };
+            // The run, which may exceed a `fail_max` lowered by a reconfiguration.
             if self.counters.run >= n {
-                trip = Some(Why::Consecutive(n));
+                trip = Some(Why::Consecutive(self.counters.run));
             }
         }
         if let Some((n, w)) = self.config.count_window() {
@@ -313,44 +344,54 @@ impl Model {
                 trip = Some(Why::FailuresWithin(self.counters.failures.len() as u32, w));
             }
         }
-        if self.config.failure_rate.is_some() || self.config.slow_rate.is_some() {
-            let outcomes = &mut self.counters.outcomes;
-            outcomes.push_back((now, failed, slow));
-            match self.config.rate_window() {
-                Window::Calls(k) => {
-                    while outcomes.len() > k as usize {
-                        outcomes.pop_front();
-                    }
-                }
-                Window::Time(w) => {
-                    while outcomes
-                        .front()
-                        .is_some_and(|&(e, _, _)| e.saturating_add(w) <= now)
-                    {
-                        outcomes.pop_front();
-                    }
-                }
+        let window = self.config.rate_window();
+        let min_calls = u64::from(self.config.rate_min_calls());
+        if let Some(p) = self.config.failure_rate {
+            let (failures, all) =
+                Self::rate_window(&mut self.counters.failure_window, window, now, failed);
+            if trip.is_none() && all >= min_calls && failures * 10_000 >= u64::from(p) * all {
+                trip = Some(Why::FailureRate(failures, all, p));
             }
-            let all = outcomes.len() as u64;
-            if all >= u64::from(self.config.rate_min_calls()) {
-                let failures = outcomes.iter().filter(|o| o.1).count() as u64;
-                let slows = outcomes.iter().filter(|o| o.2).count() as u64;
-                if let Some(p) = self.config.failure_rate {
-                    if trip.is_none() && failures * 10_000 >= u64::from(p) * all {
-                        trip = Some(Why::FailureRate(failures, all, p));
-                    }
-                }
-                if let Some(p) = self.config.slow_rate {
-                    if trip.is_none() && slows * 10_000 >= u64::from(p) * all {
-                        trip = Some(Why::SlowRate(slows, all, p));
-                    }
-                }
+        }
+        if let Some(p) = self.config.slow_rate {
+            let (slows, all) = Self::rate_window(&mut self.counters.slow_window, window, now, slow);
+            if trip.is_none() && all >= min_calls && slows * 10_000 >= u64::from(p) * all {
+                trip = Some(Why::SlowRate(slows, all, p));
             }
         }
         if let Some(why) = trip {
-            self.open_ns = self.config.reset;
+            self.open_for_reset();
             self.go(now, Phase::Open { t0: now }, why);
         }
+    }
+
+    /// One outcome, `marked` (failed or slow) or not, enters a rate
+    /// policy's window at `now`; returns the marked outcomes and all the
+    /// outcomes the window then holds.
+    fn rate_window(
+        outcomes: &mut VecDeque<(u64, bool)>,
+        window: Window,
+        now: u64,
+        marked: bool,
+    ) -> (u64, u64) {
+        outcomes.push_back((now, marked));
+        match window {
+            Window::Calls(k) => {
+                while outcomes.len() > k as usize {
+                    outcomes.pop_front();
+                }
+            }
+            Window::Time(w) => {
+                while outcomes
+                    .front()
+                    .is_some_and(|&(e, _)| e.saturating_add(w) <= now)
+                {
+                    outcomes.pop_front();
+                }
+            }
+        }
+        let marks = outcomes.iter().filter(|o| o.1).count() as u64;
+        (marks, outcomes.len() as u64)
     }
 }
 
@@ -459,15 +500,17 @@ impl Subject for Model {
                 Phase::HalfOpen { .. } => {
                     self.trials_in_flight -= 1;
                     if failed {
-                        self.open_ns = self.backed_off();
+                        self.open_ns = self.reopened();
                         self.go(now, Phase::Open { t0: now }, Why::TrialFailed);
                     } else {
                         self.trial_successes += 1;
+                        // `success` as in force now: a reconfiguration may
+                        // have lowered it below the successes so far.
                         if self.trial_successes >= self.config.success {
                             self.go(
                                 now,
                                 Phase::Closed,
-                                Why::TrialsSucceeded(self.config.success),
+                                Why::TrialsSucceeded(self.trial_successes),
                             );
                         }
                     }
@@ -488,11 +531,11 @@ impl Subject for Model {
         let why = Why::Manual(action);
         match (action, self.phase) {
             (Action::Trip, Phase::Open { .. }) => {
-                self.open_ns = self.config.reset;
+                self.open_for_reset();
                 self.phase = Phase::Open { t0: now };
             }
             (Action::Trip, _) => {
-                self.open_ns = self.config.reset;
+                self.open_for_reset();
                 self.go(now, Phase::Open { t0: now }, why);
             }
             (Action::ForceOpen, Phase::ForcedOpen)
@@ -504,6 +547,10 @@ impl Subject for Model {
             (Action::Reset, Phase::Closed) => self.clear(),
             (Action::Reset, _) => self.go(now, Phase::Closed, why),
         }
+    }
+
+    fn configure(&mut self, _now: u64, change: &Reconfiguration) -> Option<String> {
+        self.reconfigure(change.config.clone())
     }
 
     fn state(&mut self, _now: u64) -> State {
@@ -587,6 +634,9 @@ mod tests {
                 ),
                 EventKind::Action { action, state } => {
                     format!("!{}/{}", action.as_str(), state.as_str())
+                }
+                EventKind::Configured { keys, state } => {
+                    format!("~{keys}/{}", state.as_str())
                 }
                 EventKind::Transition { from, to, .. } => {
                     format!("{}>{}", from.as_str(), to.as_str())

@@ -18,7 +18,7 @@ use breaker_core::{Breaker, Config, Error, Permit};
 
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Declaration, Outcome, Trace, TraceError};
+use crate::trace::{Action, Declaration, Outcome, Reconfiguration, Trace, TraceError};
 
 /// How a breaker-core subject's breaker meets trace time: its clock is
 /// brought to each step's time, and what it reports on that clock is read
@@ -33,6 +33,11 @@ pub trait Timing {
     fn trace_ns(&self, clock_ns: u64) -> u64;
     /// A span on the breaker's clock, as trace time.
     fn trace_span(&self, span: Duration) -> u64;
+    /// A `configure` line's keys as the breaker takes them (the line's own,
+    /// unless the breaker lives its durations at another pace).
+    fn patch(&self, change: &Reconfiguration) -> String {
+        change.patch()
+    }
 }
 
 /// Virtual time: a manual clock set to each step's time, so the breaker's
@@ -82,16 +87,23 @@ pub type RealSubject<'a> = CoreSubject<'a, VirtualTime>;
 
 /// Transitions reported and not yet taken (every breaker-core subject). The
 /// flag spares the replay a lock after every event: transitions are rare.
+/// Beside them, the last reconfiguration reported, as its keys' text.
 #[derive(Default)]
 pub(crate) struct Reported {
     any: AtomicBool,
     list: Mutex<Vec<Transition>>,
+    configured: Mutex<Option<String>>,
 }
 
 impl Reported {
-    /// Collects what `breaker` reports to `on_transition`, at the times it gives.
+    /// Collects what `breaker` reports to `on_transition`, at the times it
+    /// gives, and to `on_configured`.
     pub(crate) fn watch(breaker: &Breaker) -> Arc<Reported> {
         let reported = Arc::new(Reported::default());
+        let sink = Arc::clone(&reported);
+        breaker.on_configured(move |c| {
+            *sink.configured.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.keys_text());
+        });
         let sink = Arc::clone(&reported);
         breaker.on_transition(move |t| {
             sink.list
@@ -118,6 +130,60 @@ impl Reported {
         self.any.store(false, Ordering::Release);
         std::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()))
     }
+
+    /// The keys of the reconfiguration reported since the last call, if any.
+    pub(crate) fn take_configured(&self) -> Option<String> {
+        self.configured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+/// Applies a `configure` line's `patch` to a breaker-core breaker (every
+/// real subject): the changed keys as breaker-core reported them
+/// (`reported`, the text of its `Configured` event), `None` when it changed
+/// no value. A patch it refuses (which the replay checks before it starts)
+/// shows as a `configured` event naming the refusal, a divergence rather
+/// than a crash.
+pub(crate) fn reconfigure(
+    patch: &str,
+    apply: impl FnOnce(&str) -> Result<Vec<&'static str>, String>,
+    reported: impl FnOnce() -> Option<String>,
+) -> Option<String> {
+    match apply(patch) {
+        Ok(keys) if keys.is_empty() => None,
+        // Listeners run on the reconfiguring thread, before it returns.
+        Ok(keys) => Some(reported().unwrap_or_else(|| keys.join(" "))),
+        Err(e) => Some(format!("breaker-core refused `{patch}`: {e}")),
+    }
+}
+
+/// Checks every `configure` line of `trace` against breaker-core: each
+/// breaker's configuration, as `config` builds its declaration, patched in
+/// file order. A patch it refuses is reported at its line, before anything
+/// is replayed.
+pub(crate) fn check_reconfigurations(
+    file: &str,
+    trace: &Trace,
+    config: impl Fn(&Declaration) -> Result<Config, String>,
+) -> Result<(), TraceError> {
+    let mut configs: Vec<Option<Config>> = trace.breakers.iter().map(|d| config(d).ok()).collect();
+    for change in &trace.reconfigurations {
+        let Some(Some(current)) = configs.get_mut(change.breaker) else {
+            continue;
+        };
+        let name = &trace.breakers[change.breaker].name;
+        *current = current.patched(&change.patch()).map_err(|e| TraceError {
+            file: file.to_string(),
+            line: change.line_no,
+            column: 1,
+            message: format!(
+                "breaker-core refuses what `configure` makes of the configuration of `{name}`: {e}"
+            ),
+        })?;
+    }
+    Ok(())
 }
 
 /// The caller's retry waits of a declaration with `retry`: breaker-core's
@@ -170,13 +236,14 @@ pub(crate) fn nanos(d: Duration) -> u64 {
 }
 
 /// Builds one subject per declaration with `build`; a configuration
-/// breaker-core refuses is reported at its declaration.
+/// breaker-core refuses is reported at its declaration, a `configure` line
+/// it refuses at that line.
 pub(crate) fn for_each_declaration<B>(
     file: &str,
     trace: &Trace,
     build: impl Fn(&Declaration) -> Result<B, String>,
 ) -> Result<Vec<B>, TraceError> {
-    trace
+    let built = trace
         .breakers
         .iter()
         .map(|d| {
@@ -190,7 +257,9 @@ pub(crate) fn for_each_declaration<B>(
                 ),
             })
         })
-        .collect()
+        .collect::<Result<Vec<B>, TraceError>>()?;
+    check_reconfigurations(file, trace, |d| configure(d, 0).map(|(config, _)| config))?;
+    Ok(built)
 }
 
 impl RealBreaker {
@@ -323,6 +392,16 @@ impl<'a, T: Timing> Subject for CoreSubject<'a, T> {
     fn action(&mut self, now_ns: u64, action: Action) {
         self.real.timing.reach(now_ns);
         act(&self.real.breaker, action);
+    }
+
+    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
+        let real = self.real;
+        real.timing.reach(now_ns);
+        reconfigure(
+            &real.timing.patch(change),
+            |patch| real.breaker.reconfigure(patch).map_err(|e| e.to_string()),
+            || real.reported.take_configured(),
+        )
     }
 
     fn state(&mut self, now_ns: u64) -> State {

@@ -10,7 +10,8 @@
 //! `start + t / speed`, never earlier; what the breaker reports (transition
 //! times, latencies, `retry_after`) is converted back to trace time. With a
 //! `speed` other than 1 every duration of the configuration is divided by
-//! `speed`, so the breaker lives the trace's periods at the replay's pace.
+//! `speed`, so the breaker lives the trace's periods at the replay's pace;
+//! so is every duration of a `configure` line.
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use breaker_core::{Breaker, Config};
 use super::real::{CoreBreaker, Timing, configure, for_each_declaration, nanos};
 use crate::duration::parse_duration;
 use crate::log::Event;
-use crate::trace::{Declaration, Trace, TraceError};
+use crate::trace::{Declaration, Reconfiguration, Trace, TraceError};
 
 /// Whether `key` of a declaration takes a duration (`window` only when it is
 /// a time window): the keys a replay faster than real time shortens.
@@ -108,6 +109,21 @@ impl Timing for Pace {
 
     fn trace_span(&self, span: Duration) -> u64 {
         (nanos(span) as f64 * self.speed).round() as u64
+    }
+
+    /// The line's durations divided by the speed, as the declaration's are
+    /// (so the `configured` event then writes them divided, as transition
+    /// reasons write the periods).
+    fn patch(&self, change: &Reconfiguration) -> String {
+        let pairs: Vec<String> = change
+            .keys
+            .iter()
+            .map(|(key, value)| {
+                let scaled = self.scaled(key, value);
+                format!("{key}={}", scaled.as_deref().unwrap_or(value))
+            })
+            .collect();
+        pairs.join(" ")
     }
 }
 

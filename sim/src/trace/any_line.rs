@@ -1,15 +1,24 @@
 //! The full parser of one line: every form TRACES.md allows, and every
 //! mistake, reported at its column with what was expected.
 
-use crate::config::{BreakerConfig, KEYS};
+use crate::config::{BreakerConfig, KEYS, RETRY_KEYS};
 use crate::duration::{format_duration, parse_duration};
 use crate::suggest::did_you_mean;
 
 use super::TraceParser;
-use super::ast::{Action, Declaration, Item, Line, Listed, Mistake, Outcome, Parsed, TraceError};
+use super::ast::{
+    Action, Declaration, Item, Line, Mistake, Outcome, Parsed, Reconfiguration, TraceError,
+};
 
 const OUTCOMES: [&str; 4] = ["ok", "err", "ignored", "panic"];
-const ACTIONS: [&str; 5] = ["trip", "force_open", "disable", "reset", "metrics_only"];
+const ACTIONS: [&str; 6] = [
+    "trip",
+    "force_open",
+    "disable",
+    "reset",
+    "metrics_only",
+    "configure",
+];
 
 /// A whitespace-separated word with its 1-based column.
 #[derive(Debug, Clone, Copy)]
@@ -158,11 +167,10 @@ impl TraceParser {
         if first.text == "breaker" {
             return Ok(Parsed::Declaration(self.declaration(&tokens)?));
         }
-        let (line, listed) = self.timed(&tokens)?;
-        Ok(Parsed::Timed(line, listed))
+        self.timed(&tokens)
     }
 
-    fn timed(&self, tokens: &[Token<'_>]) -> Result<(Line, Option<Listed>), Mistake> {
+    fn timed(&self, tokens: &[Token<'_>]) -> Result<Parsed, Mistake> {
         let first = tokens[0];
         let (relative, time_text) = match first.text.strip_prefix('+') {
             Some(rest) => (true, rest),
@@ -232,9 +240,12 @@ impl TraceParser {
         let Some(&what) = tokens.get(2) else {
             return Err(self.error(
                 name.column + name.text.chars().count(),
-                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`) after the breaker name",
+                "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`, `configure key=value ...`) after the breaker name",
             ).into());
         };
+        if what.text == "configure" {
+            return self.configure(t_ns, breaker, what, &tokens[3..]);
+        }
         let first_word = what.text.split(',').next().unwrap_or("");
         let item = if let Some(outcome) = outcome_of(first_word) {
             let outcomes = self.outcomes(what)?;
@@ -283,7 +294,7 @@ impl TraceParser {
                     return Err(self.error(
                         what.column,
                         format!(
-                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`), found `{other}`{hint}"
+                            "expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`, `configure key=value ...`), found `{other}`{hint}"
                         ),
                     ).into());
                 }
@@ -299,7 +310,7 @@ impl TraceParser {
             }
             Item::Action(action)
         };
-        Ok((Line::new(t_ns, breaker, item), listed))
+        Ok(Parsed::Timed(Line::new(t_ns, breaker, item), listed))
     }
 
     /// The comma-separated outcomes of `token`, each with its column.
@@ -403,6 +414,117 @@ impl TraceParser {
         Ok(())
     }
 
+    /// Sets each `key=value` word over `config`, as a declaration does
+    /// (`patch` false) or a `configure` line (`patch` true: a key given
+    /// before gives way); returns the keys with their words, so that a
+    /// cross-key rule broken later points at the key it names.
+    fn keys<'a>(
+        &self,
+        config: &mut BreakerConfig,
+        tokens: &[Token<'a>],
+        patch: bool,
+    ) -> Result<Vec<(&'a str, Token<'a>)>, TraceError> {
+        let mut seen: Vec<(&str, Token<'_>)> = Vec::new();
+        for &token in tokens {
+            let Some((key, value)) = token.text.split_once('=') else {
+                let hint = did_you_mean(token.text, KEYS.iter().copied());
+                return Err(self.error(
+                    token.column,
+                    format!(
+                        "expected `key=value` (such as `fail_max=5`), found `{}`{hint}",
+                        token.text
+                    ),
+                ));
+            };
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                return Err(self.error(
+                    token.column,
+                    format!(
+                        "duplicate key `{key}`: already set at column {}",
+                        first.column
+                    ),
+                ));
+            }
+            if patch && RETRY_KEYS.contains(&key) {
+                return Err(self.error(
+                    token.column,
+                    format!(
+                        "`{key}` shapes the caller's retries, not the breaker; a `configure` line takes the breaker's own keys (such as `fail_max`, `reset` or `timeout`)"
+                    ),
+                ));
+            }
+            let value_column = token.column + key.chars().count() + 1;
+            if value.is_empty() {
+                return Err(self.error(value_column, format!("expected a value after `{key}=`")));
+            }
+            let set = if patch {
+                config.patch(key, value)
+            } else {
+                config.set(key, value)
+            };
+            set.map_err(|e| {
+                let column = if KEYS.contains(&key) {
+                    value_column
+                } else {
+                    token.column
+                };
+                self.error(column, e.message)
+            })?;
+            seen.push((key, token));
+        }
+        Ok(seen)
+    }
+
+    /// A `configure` line of breaker `breaker` at `t_ns` (`what` is the word
+    /// `configure`): its keys patch the breaker's configuration so far, and
+    /// the result is checked whole, as a declaration is.
+    fn configure(
+        &self,
+        t_ns: u64,
+        breaker: u32,
+        what: Token<'_>,
+        tokens: &[Token<'_>],
+    ) -> Result<Parsed, Mistake> {
+        let b = breaker as usize;
+        if tokens.is_empty() {
+            return Err(self
+                .error(
+                    lat_column(what),
+                    "expected `key=value` after `configure`, such as `configure fail_max=10 reset=1m`: the keys of the breaker to change",
+                )
+                .into());
+        }
+        let mut config = self.trace.final_config(b).cloned().unwrap_or_default();
+        let seen = self.keys(&mut config, tokens, true)?;
+        config
+            .validate()
+            .map_err(|e| match seen.iter().find(|(k, _)| *k == e.key) {
+                Some((_, token)) => self.error(token.column, e.message),
+                // A rule broken by a key given earlier: point at this line's first key.
+                None => self.error(
+                    tokens[0].column,
+                    format!(
+                        "{}; this line's keys leave breaker `{}` so configured",
+                        e.message, self.trace.breakers[b].name
+                    ),
+                ),
+            })?;
+        let change = Reconfiguration {
+            breaker: b,
+            line_no: self.line_no,
+            keys: seen
+                .iter()
+                .map(|(k, t)| {
+                    let value = t.text.split_once('=').map_or("", |(_, v)| v);
+                    (k.to_string(), value.to_string())
+                })
+                .collect(),
+            config,
+        };
+        let line = Line::configure(t_ns, breaker, self.trace.reconfigurations.len());
+        Ok(Parsed::Configure(line, change))
+    }
+
     fn declaration(&self, tokens: &[Token<'_>]) -> Result<Declaration, TraceError> {
         let Some(&name) = tokens.get(1) else {
             return Err(self.error(
@@ -432,41 +554,7 @@ impl TraceParser {
             return Err(self.error(name.column, "too many breakers"));
         }
         let mut config = BreakerConfig::default();
-        let mut seen: Vec<(&str, Token<'_>)> = Vec::new();
-        for &token in &tokens[2..] {
-            let Some((key, value)) = token.text.split_once('=') else {
-                let hint = did_you_mean(token.text, KEYS.iter().copied());
-                return Err(self.error(
-                    token.column,
-                    format!(
-                        "expected `key=value` (such as `fail_max=5`), found `{}`{hint}",
-                        token.text
-                    ),
-                ));
-            };
-            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-                return Err(self.error(
-                    token.column,
-                    format!(
-                        "duplicate key `{key}`: already set at column {}",
-                        first.column
-                    ),
-                ));
-            }
-            let value_column = token.column + key.chars().count() + 1;
-            if value.is_empty() {
-                return Err(self.error(value_column, format!("expected a value after `{key}=`")));
-            }
-            config.set(key, value).map_err(|e| {
-                let column = if KEYS.contains(&key) {
-                    value_column
-                } else {
-                    token.column
-                };
-                self.error(column, e.message)
-            })?;
-            seen.push((key, token));
-        }
+        let seen = self.keys(&mut config, &tokens[2..], false)?;
         config.validate().map_err(|e| {
             let column = seen
                 .iter()

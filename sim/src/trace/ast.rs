@@ -1,5 +1,5 @@
 //! The typed trace: what each line means once parsed (a call, an action, a
-//! declaration), the trace they make, and what parsing answers (a parsed
+//! reconfiguration, a declaration), the trace they make, and what parsing answers (a parsed
 //! line, or a mistake at a column). The parser (`mod.rs`) and both line
 //! parsers stand on it; it imports none of them.
 
@@ -78,6 +78,9 @@ pub enum Item {
     },
     /// An operator action.
     Action(Action),
+    /// A `configure` line: the index of its [`Reconfiguration`] in
+    /// [`Trace::reconfigurations`].
+    Configure(usize),
 }
 
 /// A timed line of the trace, in 24 bytes: a day of traffic is millions of them.
@@ -85,7 +88,8 @@ pub enum Item {
 pub struct Line {
     /// Absolute virtual time, in ns.
     pub t_ns: u64,
-    /// The latency of a call; 0 for an action.
+    /// The latency of a call; 0 for an action; for a `configure` line, the
+    /// index of its [`Reconfiguration`] (kept here so a line stays 24 bytes).
     latency_ns: u64,
     /// Index of the breaker in [`Trace::breakers`].
     breaker: u32,
@@ -97,6 +101,7 @@ pub struct Line {
 pub(super) enum What {
     Call(Outcome),
     Action(Action),
+    Configure,
 }
 
 impl Line {
@@ -120,6 +125,17 @@ impl Line {
         }
     }
 
+    /// The `configure` line of breaker `breaker` at `t_ns` whose keys are
+    /// reconfiguration `index` of [`Trace::reconfigurations`].
+    pub fn configure(t_ns: u64, breaker: u32, index: usize) -> Line {
+        Line {
+            t_ns,
+            latency_ns: index as u64,
+            breaker,
+            what: What::Configure,
+        }
+    }
+
     /// A line of breaker `breaker` at `t_ns` doing `item`.
     pub fn new(t_ns: u64, breaker: u32, item: Item) -> Line {
         match item {
@@ -128,6 +144,7 @@ impl Line {
                 latency_ns,
             } => Line::call(t_ns, breaker, outcome, latency_ns),
             Item::Action(action) => Line::action(t_ns, breaker, action),
+            Item::Configure(index) => Line::configure(t_ns, breaker, index),
         }
     }
 
@@ -144,6 +161,8 @@ impl Line {
                 latency_ns: self.latency_ns,
             },
             What::Action(action) => Item::Action(action),
+            // Stored from a `usize` by `Line::configure`.
+            What::Configure => Item::Configure(self.latency_ns as usize),
         }
     }
 }
@@ -172,19 +191,64 @@ pub struct Attempts {
     pub latencies_ns: Vec<u64>,
 }
 
+/// A `configure` line's keys (SEMANTICS.md, "Reconfiguration"), and the
+/// configuration they make of the breaker's: the one in force before the
+/// line (its declaration, patched by the breaker's earlier `configure`
+/// lines), patched with these keys and checked whole when the trace was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconfiguration {
+    /// Index of the breaker in [`Trace::breakers`].
+    pub breaker: usize,
+    /// The 1-based line number of the `configure` line.
+    pub line_no: usize,
+    /// The `key=value` pairs as written, in order (the breaker's own keys only).
+    pub keys: Vec<(String, String)>,
+    /// The breaker's whole configuration from this line on.
+    pub config: BreakerConfig,
+}
+
+impl Reconfiguration {
+    /// The keys as the line writes them, `fail_max=10 reset=1m`: the patch
+    /// breaker-core's `Breaker::reconfigure` takes.
+    pub fn patch(&self) -> String {
+        let pairs: Vec<String> = self.keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.join(" ")
+    }
+}
+
 /// A parsed trace: the breakers in declaration order and the timed lines in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Trace {
     /// Declared breakers.
     pub breakers: Vec<Declaration>,
-    /// Calls and actions, times never decreasing.
+    /// Calls, actions and reconfigurations, times never decreasing.
     pub lines: Vec<Line>,
     /// The call lines that list their attempts, in line order (few: a plain
     /// call line repeats its outcome and latency for every attempt).
     pub attempts: Vec<Attempts>,
+    /// The `configure` lines' keys, in file order (few: operators' changes).
+    pub reconfigurations: Vec<Reconfiguration>,
 }
 
 impl Trace {
+    /// The configuration of breaker `breaker` (an index in
+    /// [`Trace::breakers`]) in force after every line of the trace: its
+    /// declaration's, patched by its `configure` lines.
+    pub fn final_config(&self, breaker: usize) -> Option<&BreakerConfig> {
+        self.reconfigurations
+            .iter()
+            .rev()
+            .find(|r| r.breaker == breaker)
+            .map(|r| &r.config)
+            .or_else(|| self.breakers.get(breaker).map(|d| &d.config))
+    }
+
+    /// The declared configuration of every breaker, by index: where a
+    /// replay starts before the `configure` lines patch it.
+    pub fn initial_configs(&self) -> Vec<&BreakerConfig> {
+        self.breakers.iter().map(|d| &d.config).collect()
+    }
+
     /// What attempt `attempt` (0 is the call itself) of the call on line
     /// `line` (an index in [`Trace::lines`]) does: its outcome and latency.
     /// `None` if that line is not a call.
@@ -250,6 +314,8 @@ pub(super) enum Parsed {
     Declaration(Declaration),
     /// A call or an action; a call that lists its attempts, with its lists.
     Timed(Line, Option<Listed>),
+    /// A `configure` line and its keys.
+    Configure(Line, Reconfiguration),
 }
 
 /// A call line's lists of attempts: outcomes, and latencies in ns.

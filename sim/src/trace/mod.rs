@@ -20,13 +20,15 @@ use std::fmt;
 use std::io::Read;
 
 use ast::Parsed;
-pub use ast::{Action, Attempts, Declaration, Item, Line, Outcome, Trace, TraceError};
+pub use ast::{
+    Action, Attempts, Declaration, Item, Line, Outcome, Reconfiguration, Trace, TraceError,
+};
 
 /// Parses a trace line by line, from text that may arrive in pieces.
 ///
 /// Plain call and action lines take a fast path straight from the bytes
-/// (`common_line`); every other line, and every mistake, goes through the full
-/// parser (`any_line`), which alone writes error messages. Parsing stops
+/// (`common_line`); every other line (a `configure` line among them), and
+/// every mistake, goes through the full parser (`any_line`), which alone writes error messages. Parsing stops
 /// at the first mistake, except that after a call to an undeclared breaker
 /// the rest is scanned for a later declaration of it, to say so.
 #[derive(Debug)]
@@ -175,6 +177,11 @@ impl TraceParser {
                 }
                 self.trace.lines.push(line);
             }
+            Ok(Parsed::Configure(line, change)) => {
+                self.previous = Some(line.t_ns);
+                self.trace.reconfigurations.push(change);
+                self.trace.lines.push(line);
+            }
             Err(mistake) => {
                 self.failure = Some(Failure {
                     error: mistake.error,
@@ -313,6 +320,83 @@ mod tests {
     }
 
     #[test]
+    fn configure_lines_patch_the_configuration_so_far() {
+        let text = "breaker db fail_max=5 reset=30s success=2\n0s db ok\n3m db configure fail_max=10 reset=1m\n+1s db configure success=3 # later\n";
+        let trace = parse("t.trace", text).unwrap();
+        assert_eq!(trace.lines.len(), 3);
+        assert_eq!(trace.lines[1].item(), Item::Configure(0));
+        assert_eq!(trace.lines[2].item(), Item::Configure(1));
+        assert_eq!(trace.lines[2].t_ns, 181_000_000_000);
+        let [first, second] = &trace.reconfigurations[..] else {
+            panic!("two reconfigurations");
+        };
+        assert_eq!(first.patch(), "fail_max=10 reset=1m");
+        assert_eq!(
+            (first.config.fail_max, first.config.reset),
+            (Some(10), 60_000_000_000)
+        );
+        assert_eq!(second.patch(), "success=3");
+        let c = &second.config;
+        assert_eq!(
+            (c.fail_max, c.reset, c.success),
+            (Some(10), 60_000_000_000, 3)
+        );
+        assert_eq!(trace.final_config(0), Some(c));
+        assert_eq!(
+            trace.breakers[0].config.fail_max,
+            Some(5),
+            "the declaration stays"
+        );
+    }
+
+    #[test]
+    fn reports_bad_configure_lines_at_the_key() {
+        assert_eq!(
+            error("breaker db\n0s db configure\n"),
+            "t.trace:2:17: expected `key=value` after `configure`, such as `configure fail_max=10 reset=1m`: the keys of the breaker to change"
+        );
+        assert_eq!(
+            error("breaker db\n0s db configure fail_max=3 reset=0s\n"),
+            "t.trace:2:34: invalid `reset` value `0s`; expected a duration > 0"
+        );
+        assert_eq!(
+            error("breaker db\n0s db configure fail_mx=3\n"),
+            "t.trace:2:17: unknown key `fail_mx`; did you mean `fail_max`?"
+        );
+        assert!(
+            error("breaker db\n0s db configure retry=3\n")
+                .starts_with("t.trace:2:17: `retry` shapes the caller's retries")
+        );
+        assert!(
+            error("breaker db\n0s db configure reset=1s reset=2s\n")
+                .starts_with("t.trace:2:26: duplicate key `reset`")
+        );
+        // Checked whole against the configuration so far.
+        assert_eq!(
+            error("breaker db failure_rate=50 window=10\n0s db configure min_calls=11\n"),
+            "t.trace:2:17: `min_calls` (11) must not exceed `window` (10 calls)"
+        );
+        assert_eq!(
+            error(
+                "breaker db failure_rate=50 window=10 min_calls=8\n0s db configure success=3 window=5\n"
+            ),
+            "t.trace:2:17: `min_calls` (8) must not exceed `window` (5 calls); this line's keys leave breaker `db` so configured"
+        );
+        assert_eq!(
+            error(
+                "breaker db\n0s db configure fail_max=3\n1s db configure within=5s slow_rate=5\n"
+            ),
+            "t.trace:3:27: `slow_rate` needs `slow` (the latency above which a call is slow)"
+        );
+        assert!(
+            error("breaker db\n0s db confgure fail_max=3\n").contains("did you mean `configure`?")
+        );
+        assert!(
+            error("breaker db\n0s dbx configure fail_max=3\n").contains("unknown breaker `dbx`")
+        );
+    }
+
+    #[test]
     fn comments_may_follow_items() {
         let trace = parse("t", "breaker a # the db\n0s a ok 1ms # slow one\n").unwrap();
         assert_eq!(trace.lines.len(), 1);
@@ -433,7 +517,7 @@ mod tests {
     fn reports_bad_outcome_with_suggestion() {
         assert_eq!(
             error("breaker a\n0s a eror\n"),
-            "t.trace:2:6: expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`), found `eror`; did you mean `err`?"
+            "t.trace:2:6: expected an outcome (`ok`, `err`, `ignored`, `panic`) or an action (`trip`, `force_open`, `disable`, `reset`, `metrics_only`, `configure key=value ...`), found `eror`; did you mean `err`?"
         );
     }
 

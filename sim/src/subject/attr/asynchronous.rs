@@ -40,13 +40,15 @@ use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
 use super::{
-    Finish, SimError, config_of, counts, declaration_error, pending_reported, refuse_unreplayable,
-    registered, take_reported,
+    Finish, SimError, config_of, configured, counts, declaration_error, pending_reported,
+    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, restore,
+    take_reported,
 };
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Item, Outcome, Trace, TraceError};
+use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace, TraceError};
+use breaker_core::Config;
 
 /// tokio's virtual time as a breaker clock: the time since `base`.
 ///
@@ -163,6 +165,18 @@ pub async fn t(trial: AsyncTrial) -> Result<(), SimError> {
     trial.run().await
 }
 
+/// operator.trace `cfg` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker("async/cfg", fail_max = 5, reset = 10s, success = 2, half_open = 1, failure = counts)]
+pub async fn cfg(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
+/// operator.trace `cfgr` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker("async/cfgr", failure_rate = 50, window = 4, reset = 5s, failure = counts)]
+pub async fn cfgr(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
 /// `gen --scenario outage`.
 #[circuit_breaker("async/gen/outage", fail_max = 5, reset = 10s, success = 2, timeout = 2s, failure = counts)]
 pub async fn gen_outage(trial: AsyncTrial) -> Result<(), SimError> {
@@ -199,7 +213,7 @@ type CallFuture = Pin<Box<dyn Future<Output = Result<(), SimError>>>>;
 type Function = fn(AsyncTrial) -> CallFuture;
 
 /// The annotated async functions, by the name of their breaker.
-pub const FUNCTIONS: [(&str, Function); 17] = [
+pub const FUNCTIONS: [(&str, Function); 19] = [
     ("async/db", |t| Box::pin(db(t))),
     ("async/api", |t| Box::pin(api(t))),
     ("async/cache", |t| Box::pin(cache(t))),
@@ -212,6 +226,8 @@ pub const FUNCTIONS: [(&str, Function); 17] = [
     ("async/r", |t| Box::pin(r(t))),
     ("async/s", |t| Box::pin(s(t))),
     ("async/t", |trial| Box::pin(t(trial))),
+    ("async/cfg", |t| Box::pin(cfg(t))),
+    ("async/cfgr", |t| Box::pin(cfgr(t))),
     ("async/gen/outage", |t| Box::pin(gen_outage(t))),
     ("async/gen/flapping", |t| Box::pin(gen_flapping(t))),
     ("async/gen/brownout", |t| Box::pin(gen_brownout(t))),
@@ -231,20 +247,26 @@ const TIMER_RANGE_MS: u64 = (1 << 36) - 1;
 /// the call.
 pub fn check_timers(file: &str, trace: &Trace) -> Result<(), TraceError> {
     let mut calls = vec![0u64; trace.breakers.len()];
+    // The `timeout` in force cuts each call: `configure` lines change it.
+    let mut configs = trace.initial_configs();
     for line in &trace.lines {
-        let Item::Call { latency_ns, .. } = line.item() else {
-            continue;
-        };
         let b = line.breaker();
+        let latency_ns = match line.item() {
+            Item::Call { latency_ns, .. } => latency_ns,
+            Item::Configure(index) => {
+                if let Some(change) = trace.reconfigurations.get(index) {
+                    configs[b] = &change.config;
+                }
+                continue;
+            }
+            Item::Action(_) => continue,
+        };
         calls[b] += 1;
         if latency_ns == 0 {
             continue;
         }
         let decl = &trace.breakers[b];
-        let runs = decl
-            .config
-            .timeout
-            .map_or(latency_ns, |t| t.min(latency_ns));
+        let runs = configs[b].timeout.map_or(latency_ns, |t| t.min(latency_ns));
         let end = line.t_ns.saturating_add(runs);
         if end % MS != 0 || end / MS > TIMER_RANGE_MS {
             return Err(TraceError {
@@ -271,6 +293,7 @@ fn matched(
     trace: &Trace,
 ) -> Result<Vec<(&'static str, Function, Breaker)>, TraceError> {
     super::reported();
+    configured();
     let mut found: Vec<(&'static str, Function, Breaker)> = Vec::new();
     for d in &trace.breakers {
         let fail = |message| declaration_error(file, d, message);
@@ -292,6 +315,7 @@ fn matched(
         };
         found.push(free);
     }
+    refuse_unreplayable_changes(file, trace)?;
     check_timers(file, trace)?;
     Ok(found)
 }
@@ -362,6 +386,8 @@ pub struct AsyncSubject<'r> {
     trace_name: String,
     function: Function,
     breaker: Breaker,
+    /// The attribute's configuration, put back when the replay is over.
+    original: Config,
     transitions_seen: u64,
     calls: u64,
     /// Calls whose result was not the one the engine expected.
@@ -412,6 +438,7 @@ impl<'r> AsyncSubject<'r> {
                 name,
                 trace_name: d.name.clone(),
                 function,
+                original: breaker.config().clone(),
                 breaker,
                 transitions_seen: 0,
                 calls: 0,
@@ -549,6 +576,11 @@ impl Subject for AsyncSubject<'_> {
         crate::subject::real::act(&self.breaker, action);
     }
 
+    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
+        self.at(now_ns);
+        reconfigure_registered(self.name, change)
+    }
+
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
         crate::subject::real::state(self.breaker.state())
@@ -562,5 +594,13 @@ impl Subject for AsyncSubject<'_> {
     /// Never asked: this mode refuses breakers with retries before replaying.
     fn retry_delay(&mut self, _attempt: u32) -> u64 {
         0
+    }
+}
+
+impl Drop for AsyncSubject<'_> {
+    fn drop(&mut self) {
+        // In the runtime: the breaker reads tokio's clock.
+        let _entered = self.rt.enter();
+        restore(self.name, &self.breaker, &self.original);
     }
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
 
 use crate::engine::Transition;
-use crate::trace::{Declaration, Outcome, TraceError};
+use crate::trace::{Declaration, Outcome, Reconfiguration, Trace, TraceError};
 
 pub mod asynchronous;
 pub mod sync;
@@ -109,6 +109,88 @@ pub(crate) fn reported() -> &'static Reported {
         });
         reported
     })
+}
+
+/// The keys of the last reconfiguration of every breaker of the global
+/// registry, by name, not yet taken by a replay.
+pub(crate) type Configured = Mutex<HashMap<String, String>>;
+
+/// The reconfigurations the global registry reported (its listener is added once).
+pub(crate) fn configured() -> &'static Configured {
+    static CONFIGURED: OnceLock<Arc<Configured>> = OnceLock::new();
+    CONFIGURED.get_or_init(|| {
+        let configured: Arc<Configured> = Arc::default();
+        let sink = Arc::clone(&configured);
+        registry().on_configured(move |c| {
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(c.name.to_string(), c.keys_text());
+        });
+        configured
+    })
+}
+
+/// Takes the keys of the reconfiguration `name` reported since the last take.
+pub(crate) fn take_configured(name: &str) -> Option<String> {
+    configured()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(name)
+}
+
+/// Applies a `configure` line to the registry's breaker `name` through
+/// `Registry::reconfigure`, as an operator would (both modes): the keys
+/// breaker-core reported as changed.
+pub(crate) fn reconfigure_registered(name: &str, change: &Reconfiguration) -> Option<String> {
+    crate::subject::real::reconfigure(
+        &change.patch(),
+        |patch| {
+            registry()
+                .reconfigure(name, patch)
+                .map_err(|e| e.to_string())
+        },
+        || take_configured(name),
+    )
+}
+
+/// Puts a registry breaker a replay reconfigured back to the configuration
+/// of its attribute, `original`, so the next replay in this process finds
+/// it as its function declares it; that change is no replay's event.
+pub(crate) fn restore(name: &str, breaker: &Breaker, original: &Config) {
+    if breaker.config() != original {
+        breaker.reconfigure_to(original.clone());
+        let _ = take_configured(name);
+    }
+}
+
+/// What neither attribute mode can replay of the trace's `configure` lines:
+/// one that turns `adaptive` on (its drops would come from entropy), or
+/// one that gives a `timeout` to a breaker declared without one (the
+/// annotated function has no timer to enforce it), checked before anything
+/// is replayed; breaker-core's verdict on each patch too.
+pub(crate) fn refuse_unreplayable_changes(file: &str, trace: &Trace) -> Result<(), TraceError> {
+    for change in &trace.reconfigurations {
+        let d = &trace.breakers[change.breaker];
+        let fail = |message: String| TraceError {
+            file: file.to_string(),
+            line: change.line_no,
+            column: 1,
+            message,
+        };
+        if change.config.adaptive.is_some() && d.config.adaptive.is_none() {
+            return Err(fail(format!(
+                "this line turns on `adaptive` for `{}`, whose drops the attribute modes cannot seed; replay it directly",
+                d.name
+            )));
+        }
+        if change.config.timeout.is_some() && d.config.timeout.is_none() {
+            return Err(fail(format!(
+                "this line gives `{}` a timeout, which its annotated function, declared without one, has no timer to enforce; replay it directly",
+                d.name
+            )));
+        }
+    }
+    crate::subject::real::check_reconfigurations(file, trace, config_of)
 }
 
 /// Takes the transitions `name` reported since the last take.

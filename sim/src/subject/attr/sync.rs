@@ -22,12 +22,14 @@ use breaker_core::clock::ManualClock;
 use breaker_core::{Breaker, circuit_breaker, registry};
 
 use super::{
-    Finish, SimError, config_of, counts, declaration_error, pending_reported, refuse_unreplayable,
-    registered, reported, take_reported,
+    Finish, SimError, config_of, configured, counts, declaration_error, pending_reported,
+    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, reported,
+    restore, take_reported,
 };
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Outcome, Trace, TraceError};
+use crate::trace::{Action, Outcome, Reconfiguration, Trace, TraceError};
+use breaker_core::Config;
 
 /// What a call's thread tells the engine.
 enum Report {
@@ -97,10 +99,22 @@ pub fn n(trial: Trial) -> Result<(), SimError> {
     trial.run()
 }
 
+/// operator.trace `cfg` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker(cfg, fail_max = 5, reset = 10s, success = 2, half_open = 1, failure = counts)]
+pub fn cfg(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
+/// operator.trace `cfgr` (reconfigured by the trace's `configure` lines).
+#[circuit_breaker(cfgr, failure_rate = 50, window = 4, reset = 5s, failure = counts)]
+pub fn cfgr(trial: Trial) -> Result<(), SimError> {
+    trial.run()
+}
+
 type Function = fn(Trial) -> Result<(), SimError>;
 
 /// The annotated functions, by breaker name.
-pub const FUNCTIONS: [(&str, Function); 8] = [
+pub const FUNCTIONS: [(&str, Function); 10] = [
     ("db", db),
     ("api", api),
     ("cache", cache),
@@ -109,6 +123,8 @@ pub const FUNCTIONS: [(&str, Function); 8] = [
     ("f", f),
     ("m", m),
     ("n", n),
+    ("cfg", cfg),
+    ("cfgr", cfgr),
 ];
 
 /// The virtual clock of the sync mode.
@@ -122,6 +138,8 @@ pub struct AttrSubject {
     name: String,
     function: Function,
     breaker: Breaker,
+    /// The attribute's configuration, put back when the replay is over.
+    original: Config,
     /// Transitions taken so far (a call with one between its start and end straggles).
     transitions_seen: u64,
 }
@@ -140,6 +158,8 @@ impl AttrSubject {
     /// annotated function of the same name and the same configuration.
     pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<AttrSubject>, TraceError> {
         reported();
+        configured();
+        refuse_unreplayable_changes(file, trace)?;
         // The async mode may have installed its own clock since.
         registry().use_clock(clock().clone());
         trace
@@ -177,6 +197,7 @@ impl AttrSubject {
                 Ok(AttrSubject {
                     name: d.name.clone(),
                     function,
+                    original: config,
                     breaker,
                     transitions_seen: 0,
                 })
@@ -260,6 +281,11 @@ impl Subject for AttrSubject {
         crate::subject::real::act(&self.breaker, action);
     }
 
+    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
+        self.at(now_ns);
+        reconfigure_registered(&self.name, change)
+    }
+
     fn state(&mut self, now_ns: u64) -> State {
         self.at(now_ns);
         crate::subject::real::state(self.breaker.state())
@@ -273,6 +299,12 @@ impl Subject for AttrSubject {
     /// Never asked: this mode refuses breakers with retries before replaying.
     fn retry_delay(&mut self, _attempt: u32) -> u64 {
         0
+    }
+}
+
+impl Drop for AttrSubject {
+    fn drop(&mut self) {
+        restore(&self.name, &self.breaker, &self.original);
     }
 }
 
