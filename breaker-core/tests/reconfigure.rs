@@ -539,3 +539,52 @@ fn a_keyed_family_reconfigures_its_live_keys_and_makes_new_ones_with_it() {
     assert_eq!(hosts.get("b").config().reset(), secs(30));
     assert!(registry.reconfigure("nohosts", "reset = 5s").is_err());
 }
+
+#[test]
+fn a_trip_while_open_after_a_new_reset_lets_backoff_grow_from_it() {
+    let r = Rig::new("fail_max = 1, reset = 10s, backoff = 2");
+    r.fails(1);
+    r.clock.advance(secs(1));
+    r.set("reset = 20s");
+    r.clock.advance(secs(1));
+    r.breaker.trip();
+    assert_eq!(
+        r.breaker.retry_after(),
+        Some(secs(20)),
+        "the trip lasts the new reset"
+    );
+    r.clock.advance(secs(20));
+    assert!(r.fail(), "the trial fails");
+    assert_eq!(
+        r.breaker.retry_after(),
+        Some(secs(40)),
+        "grown from the trip's period"
+    );
+}
+
+#[test]
+fn a_time_window_only_adaptive_reads_is_kept_by_any_patch() {
+    let r = Rig::new("adaptive = 1.5, window = 5s");
+    assert_eq!(r.set("reset = 1m"), ["reset"]);
+    assert_eq!(r.breaker.config().adaptive_window(), Some(secs(5)));
+    // With a rate policy beside it on the default window, a later patch
+    // does not write that default (which adaptive would refuse).
+    let r = Rig::new("adaptive = 1, reset = 1ms");
+    r.set("slow = 8ms, slow_rate = 50");
+    assert_eq!(r.set("fail_max = 1"), ["fail_max"]);
+}
+
+#[test]
+fn slow_judges_the_calls_admitted_while_it_is_set() {
+    let r = Rig::new("failure_rate = 50, window = 10");
+    let before = r.breaker.acquire().unwrap();
+    r.set("slow = 100ms, slow_rate = 50");
+    r.clock.advance(ms(200));
+    assert!(!before.success().slow, "admitted untimed: never slow");
+    assert!(r.ok_after(ms(200)));
+    assert_eq!(
+        r.breaker.stats().slow,
+        1,
+        "a call admitted after the change is"
+    );
+}

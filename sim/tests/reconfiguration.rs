@@ -329,7 +329,6 @@ fn adaptive_keeps_its_counts_for_a_new_k_and_restarts_for_a_new_window() {
 /// reports `window=100 min_calls=100`), where SEMANTICS.md says the patch
 /// changes only its own keys.
 #[test]
-#[ignore = "breaker-core drops an adaptive breaker's time window on any patch (reported)"]
 fn adaptive_keeps_its_time_window_across_a_patch_of_another_key() {
     let log = log(&adaptive_trace(
         "breaker a adaptive=1.5 window=5s",
@@ -343,7 +342,6 @@ fn adaptive_keeps_its_time_window_across_a_patch_of_another_key() {
 /// does not grow from the trip's period (as it does after a trip from
 /// HalfOpen, which clears it).
 #[test]
-#[ignore = "breaker-core keeps a reconfiguration's period restart across trip() while Open (reported)"]
 fn a_trip_while_open_is_the_opening_that_takes_the_new_reset() {
     let log = log(
         "breaker a fail_max=1 reset=10s backoff=2\n0s a err\n1s a configure reset=20s\n2s a trip\n22s a err\n43s a ok\n",

@@ -123,6 +123,9 @@ impl Inner {
                 match action {
                     Action::Trip => {
                         self.open_until(at, ctl.period);
+                        // This opening lasts `reset`: a failed trial after it
+                        // grows from there, even after a reconfiguration.
+                        ctl.restart_period = false;
                         self.record_opening(at, &reason, None);
                     }
                     Action::Reset => {

@@ -51,8 +51,11 @@ impl From<&Config> for ConfigBuilder {
             fail_max: Given::of(config.fail_max),
             within: Given::of(config.within),
             failure_rate: Given::of(config.failure_rate),
-            // The window is only a key when a rate policy reads it.
-            window: if config.has_rate_policy() {
+            // The window as written: a default one is left unwritten, so that
+            // the rules judge it as the default it is (adaptive throttling
+            // refuses a count window written, not the default one), and a
+            // time window that only adaptive reads is kept.
+            window: if config.window != Window::default() {
                 Given::Value(config.window)
             } else {
                 Given::Absent

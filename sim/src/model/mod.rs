@@ -65,6 +65,10 @@ pub struct Ticket {
     period: u64,
     start_ns: u64,
     dry: Option<(u64, bool)>,
+    /// Whether `slow` was configured when the call was admitted: a call is
+    /// judged slow only if it was timed from its start (as `timeout`
+    /// applies to calls admitted after a change).
+    timed: bool,
 }
 
 /// Why the model changed state; written with the same texts as breaker-core's `Reason`.
@@ -399,11 +403,13 @@ impl Subject for Model {
     type Ticket = Ticket;
 
     fn admit(&mut self, now: u64) -> Decision<Ticket> {
+        let timed = self.config.slow.is_some();
         let admitted = |period| {
             Decision::Admitted(Ticket {
                 period,
                 start_ns: now,
                 dry: None,
+                timed,
             })
         };
         self.give_up_undecided_trials(now);
@@ -464,6 +470,7 @@ impl Subject for Model {
                     period: self.period,
                     start_ns: now,
                     dry: role,
+                    timed,
                 })
             }
         }
@@ -471,7 +478,7 @@ impl Subject for Model {
 
     fn end(&mut self, now: u64, ticket: Ticket, outcome: EndKind, _written: Outcome) -> Ended {
         let latency_ns = now.saturating_sub(ticket.start_ns);
-        let slow = self.config.slow.is_some_and(|s| latency_ns > s);
+        let slow = ticket.timed && self.config.slow.is_some_and(|s| latency_ns > s);
         if ticket.period == self.period {
             // A trial deciding too late first ends its period: it straggles.
             self.give_up_undecided_trials(now);
@@ -486,6 +493,7 @@ impl Subject for Model {
                     period,
                     start_ns: ticket.start_ns,
                     dry: None,
+                    timed: ticket.timed,
                 };
                 // The model reads only `outcome`; the written form is for real code.
                 dry.end(now, t, outcome, Outcome::Ok).straggler
