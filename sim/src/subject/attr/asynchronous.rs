@@ -40,15 +40,13 @@ use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
 use super::{
-    Finish, SimError, config_of, configured, counts, declaration_error, pending_reported,
-    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, restore,
-    take_reported,
+    Finish, Mode, Replayed, SimError, config_of, configured, counts, declaration_error,
+    pending_reported, refuse_unreplayable, refuse_unreplayable_changes, registered, take_reported,
 };
 use crate::duration::format_duration;
-use crate::engine::{Decision, Ended, Subject, Transition};
-use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace, TraceError};
-use breaker_core::Config;
+use crate::engine::{Decision, Ended};
+use crate::log::{EndKind, Event};
+use crate::trace::{Item, Outcome, Trace, TraceError};
 
 /// tokio's virtual time as a breaker clock: the time since `base`.
 ///
@@ -380,15 +378,11 @@ pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, String> {
 pub struct AsyncSubject<'r> {
     rt: &'r Runtime,
     clock: TokioClock,
-    /// The breaker's name in the registry (`async/...`).
-    name: &'static str,
+    /// The breaker, under its name in the registry (`async/...`).
+    replayed: Replayed,
     /// The breaker's name in the trace.
     trace_name: String,
     function: Function,
-    breaker: Breaker,
-    /// The attribute's configuration, put back when the replay is over.
-    original: Config,
-    transitions_seen: u64,
     calls: u64,
     /// Calls whose result was not the one the engine expected.
     mismatches: Vec<String>,
@@ -435,12 +429,9 @@ impl<'r> AsyncSubject<'r> {
             .map(|((name, function, breaker), d)| AsyncSubject {
                 rt,
                 clock,
-                name,
+                replayed: Replayed::new(name.to_owned(), breaker.clone(), breaker.config().clone()),
                 trace_name: d.name.clone(),
                 function,
-                original: breaker.config().clone(),
-                breaker,
-                transitions_seen: 0,
                 calls: 0,
                 mismatches: Vec::new(),
             })
@@ -448,8 +439,8 @@ impl<'r> AsyncSubject<'r> {
         for s in &subjects {
             // A breaker used by an earlier replay starts afresh; that reset
             // is not this replay's transition.
-            s.breaker.reset();
-            let _ = take_reported(s.name);
+            s.replayed.breaker.reset();
+            let _ = take_reported(&s.replayed.name);
         }
         Ok(subjects)
     }
@@ -490,11 +481,15 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-impl Subject for AsyncSubject<'_> {
+impl Mode for AsyncSubject<'_> {
     type Ticket = AsyncTicket;
 
-    fn admit(&mut self, now_ns: u64) -> Decision<AsyncTicket> {
-        self.admit_call(now_ns, 0, Outcome::Ok)
+    fn replayed(&mut self) -> &mut Replayed {
+        &mut self.replayed
+    }
+
+    fn at(&self, now_ns: u64) {
+        AsyncSubject::at(self, now_ns);
     }
 
     fn admit_call(
@@ -516,7 +511,8 @@ impl Subject for AsyncSubject<'_> {
                 start_ns: now_ns,
                 // Counted after the admission: a trial's own Open -> HalfOpen
                 // starts its period.
-                transitions_at_start: self.transitions_seen + pending_reported(self.name),
+                transitions_at_start: self.replayed.transitions_seen
+                    + pending_reported(&self.replayed.name),
             }),
             Polled::Ready(Err(SimError::Breaker(e))) if e.is_rejected() => Decision::Rejected {
                 retry_after_ns: e.retry_after().map(nanos),
@@ -543,10 +539,10 @@ impl Subject for AsyncSubject<'_> {
         _written: Outcome,
     ) -> Ended {
         self.at(now_ns);
-        let slow_before = self.breaker.stats().slow;
+        let slow_before = self.replayed.breaker.stats().slow;
         // A transition since the call started ended its period; its own end's does not count.
-        let straggler =
-            self.transitions_seen + pending_reported(self.name) > ticket.transitions_at_start;
+        let straggler = self.replayed.transitions_seen + pending_reported(&self.replayed.name)
+            > ticket.transitions_at_start;
         let polled = self.poll(&mut ticket.future);
         let expected = match (outcome, &polled) {
             (EndKind::Success, Polled::Ready(Ok(()) | Err(SimError::Ignored))) => true,
@@ -566,34 +562,9 @@ impl Subject for AsyncSubject<'_> {
         }
         Ended {
             latency_ns: now_ns.saturating_sub(ticket.start_ns),
-            slow: self.breaker.stats().slow > slow_before,
+            slow: self.replayed.breaker.stats().slow > slow_before,
             straggler,
         }
-    }
-
-    fn action(&mut self, now_ns: u64, action: Action) {
-        self.at(now_ns);
-        crate::subject::real::act(&self.breaker, action);
-    }
-
-    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
-        self.at(now_ns);
-        reconfigure_registered(self.name, change)
-    }
-
-    fn state(&mut self, now_ns: u64) -> State {
-        self.at(now_ns);
-        crate::subject::real::state(self.breaker.state())
-    }
-
-    fn take_transitions(&mut self) -> Vec<Transition> {
-        let taken = take_reported(self.name);
-        self.transitions_seen += taken.len() as u64;
-        taken
-    }
-    /// Never asked: this mode refuses breakers with retries before replaying.
-    fn retry_delay(&mut self, _attempt: u32) -> u64 {
-        0
     }
 }
 
@@ -601,6 +572,6 @@ impl Drop for AsyncSubject<'_> {
     fn drop(&mut self) {
         // In the runtime: the breaker reads tokio's clock.
         let _entered = self.rt.enter();
-        restore(self.name, &self.breaker, &self.original);
+        self.replayed.restore();
     }
 }

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
 
-use crate::engine::Transition;
-use crate::trace::{Declaration, Outcome, Reconfiguration, Trace, TraceError};
+use crate::engine::{Decision, Ended, Subject, Transition};
+use crate::log::{EndKind, State};
+use crate::trace::{Action, Declaration, Outcome, Reconfiguration, Trace, TraceError};
 
 pub mod asynchronous;
 pub mod sync;
@@ -272,4 +273,109 @@ pub(crate) fn refuse_unreplayable(file: &str, d: &Declaration) -> Result<(), Tra
 #[circuit_breaker(breaker_sim_probe)]
 fn probe() -> Result<(), SimError> {
     Ok(())
+}
+
+/// What both attribute modes hold of one breaker of the trace: its name in
+/// the registry, the breaker, the attribute's configuration (put back when
+/// the replay is over), and the transitions taken so far (a call with one
+/// between its start and end straggles).
+pub struct Replayed {
+    pub(crate) name: String,
+    pub(crate) breaker: Breaker,
+    pub(crate) original: Config,
+    pub(crate) transitions_seen: u64,
+}
+
+impl Replayed {
+    pub(crate) fn new(name: String, breaker: Breaker, original: Config) -> Replayed {
+        Replayed {
+            name,
+            breaker,
+            original,
+            transitions_seen: 0,
+        }
+    }
+}
+
+impl Replayed {
+    /// Puts the attribute's configuration back (each mode when it is
+    /// dropped: the async one inside its runtime, whose clock the breaker reads).
+    pub(crate) fn restore(&self) {
+        restore(&self.name, &self.breaker, &self.original);
+    }
+}
+
+/// How a mode runs its calls: the part of [`Subject`] the sync and async
+/// modes do differently. Everything else is theirs in common, below.
+pub trait Mode {
+    /// What an admitted call holds until it ends.
+    type Ticket;
+    /// The breaker this subject replays.
+    fn replayed(&mut self) -> &mut Replayed;
+    /// Moves the mode's clock to `now_ns`.
+    fn at(&self, now_ns: u64);
+    /// See [`Subject::admit_call`].
+    fn admit_call(
+        &mut self,
+        now_ns: u64,
+        latency_ns: u64,
+        written: Outcome,
+    ) -> Decision<Self::Ticket>;
+    /// See [`Subject::end`].
+    fn end(
+        &mut self,
+        now_ns: u64,
+        ticket: Self::Ticket,
+        outcome: EndKind,
+        written: Outcome,
+    ) -> Ended;
+}
+
+impl<M: Mode> Subject for M {
+    type Ticket = M::Ticket;
+
+    fn admit(&mut self, now_ns: u64) -> Decision<M::Ticket> {
+        Mode::admit_call(self, now_ns, 0, Outcome::Ok)
+    }
+
+    fn admit_call(
+        &mut self,
+        now_ns: u64,
+        latency_ns: u64,
+        written: Outcome,
+    ) -> Decision<M::Ticket> {
+        Mode::admit_call(self, now_ns, latency_ns, written)
+    }
+
+    fn end(&mut self, now_ns: u64, ticket: M::Ticket, outcome: EndKind, written: Outcome) -> Ended {
+        Mode::end(self, now_ns, ticket, outcome, written)
+    }
+
+    fn action(&mut self, now_ns: u64, action: Action) {
+        self.at(now_ns);
+        crate::subject::real::act(&self.replayed().breaker, action);
+    }
+
+    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
+        self.at(now_ns);
+        reconfigure_registered(&self.replayed().name, change)
+    }
+
+    fn state(&mut self, now_ns: u64) -> State {
+        self.at(now_ns);
+        crate::subject::real::state(self.replayed().breaker.state())
+    }
+
+    fn take_transitions(&mut self) -> Vec<Transition> {
+        let replayed = self.replayed();
+        let taken = take_reported(&replayed.name);
+        replayed.transitions_seen += taken.len() as u64;
+        taken
+    }
+
+    /// Never asked: the attribute modes refuse breakers with retries before
+    /// replaying.
+    fn retry_delay(&mut self, _attempt: u32) -> u64 {
+        0
+    }
 }

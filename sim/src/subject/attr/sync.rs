@@ -19,17 +19,15 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use breaker_core::clock::ManualClock;
-use breaker_core::{Breaker, circuit_breaker, registry};
+use breaker_core::{circuit_breaker, registry};
 
 use super::{
-    Finish, SimError, config_of, configured, counts, declaration_error, pending_reported,
-    reconfigure_registered, refuse_unreplayable, refuse_unreplayable_changes, registered, reported,
-    restore, take_reported,
+    Finish, Mode, Replayed, SimError, config_of, configured, counts, declaration_error,
+    pending_reported, refuse_unreplayable, refuse_unreplayable_changes, registered, reported,
 };
-use crate::engine::{Decision, Ended, Subject, Transition};
-use crate::log::{EndKind, Event, State};
-use crate::trace::{Action, Outcome, Reconfiguration, Trace, TraceError};
-use breaker_core::Config;
+use crate::engine::{Decision, Ended};
+use crate::log::{EndKind, Event};
+use crate::trace::{Outcome, Trace, TraceError};
 
 /// What a call's thread tells the engine.
 enum Report {
@@ -135,13 +133,8 @@ fn clock() -> &'static ManualClock {
 
 /// One breaker of the trace, driven through its annotated function.
 pub struct AttrSubject {
-    name: String,
+    replayed: Replayed,
     function: Function,
-    breaker: Breaker,
-    /// The attribute's configuration, put back when the replay is over.
-    original: Config,
-    /// Transitions taken so far (a call with one between its start and end straggles).
-    transitions_seen: u64,
 }
 
 /// A call running on its own thread.
@@ -195,25 +188,32 @@ impl AttrSubject {
                     )));
                 }
                 Ok(AttrSubject {
-                    name: d.name.clone(),
+                    replayed: Replayed::new(d.name.clone(), breaker, config),
                     function,
-                    original: config,
-                    breaker,
-                    transitions_seen: 0,
                 })
             })
             .collect()
+    }
+}
+
+impl Mode for AttrSubject {
+    type Ticket = AttrTicket;
+
+    fn replayed(&mut self) -> &mut Replayed {
+        &mut self.replayed
     }
 
     fn at(&self, now_ns: u64) {
         clock().set(Duration::from_nanos(now_ns));
     }
-}
 
-impl Subject for AttrSubject {
-    type Ticket = AttrTicket;
-
-    fn admit(&mut self, now_ns: u64) -> Decision<AttrTicket> {
+    /// The call's latency and outcome are told when it ends.
+    fn admit_call(
+        &mut self,
+        now_ns: u64,
+        _latency_ns: u64,
+        _written: Outcome,
+    ) -> Decision<AttrTicket> {
         self.at(now_ns);
         let (report_tx, report_rx) = channel();
         let (finish_tx, finish_rx) = channel();
@@ -235,7 +235,7 @@ impl Subject for AttrSubject {
                 report: report_rx,
                 thread,
                 start_ns: now_ns,
-                transitions_at_start: self.transitions_seen + self.pending_transitions(),
+                transitions_at_start: self.replayed.transitions_seen + self.pending_transitions(),
             }),
             Ok(Report::Returned(Err(SimError::Breaker(e)))) => {
                 let _ = thread.join();
@@ -262,55 +262,30 @@ impl Subject for AttrSubject {
         written: Outcome,
     ) -> Ended {
         self.at(now_ns);
-        let slow_before = self.breaker.stats().slow;
+        let slow_before = self.replayed.breaker.stats().slow;
         // A transition since the call started ended its period; its own end's does not count.
-        let straggler =
-            self.transitions_seen + self.pending_transitions() > ticket.transitions_at_start;
+        let straggler = self.replayed.transitions_seen + self.pending_transitions()
+            > ticket.transitions_at_start;
         let _ = ticket.finish.send(Finish::of(written));
         let _ = ticket.report.recv();
         let _ = ticket.thread.join();
         Ended {
             latency_ns: now_ns.saturating_sub(ticket.start_ns),
-            slow: self.breaker.stats().slow > slow_before,
+            slow: self.replayed.breaker.stats().slow > slow_before,
             straggler,
         }
-    }
-
-    fn action(&mut self, now_ns: u64, action: Action) {
-        self.at(now_ns);
-        crate::subject::real::act(&self.breaker, action);
-    }
-
-    fn configure(&mut self, now_ns: u64, change: &Reconfiguration) -> Option<String> {
-        self.at(now_ns);
-        reconfigure_registered(&self.name, change)
-    }
-
-    fn state(&mut self, now_ns: u64) -> State {
-        self.at(now_ns);
-        crate::subject::real::state(self.breaker.state())
-    }
-
-    fn take_transitions(&mut self) -> Vec<Transition> {
-        let taken = take_reported(&self.name);
-        self.transitions_seen += taken.len() as u64;
-        taken
-    }
-    /// Never asked: this mode refuses breakers with retries before replaying.
-    fn retry_delay(&mut self, _attempt: u32) -> u64 {
-        0
     }
 }
 
 impl Drop for AttrSubject {
     fn drop(&mut self) {
-        restore(&self.name, &self.breaker, &self.original);
+        self.replayed.restore();
     }
 }
 
 impl AttrSubject {
     fn pending_transitions(&self) -> u64 {
-        pending_reported(&self.name)
+        pending_reported(&self.replayed.name)
     }
 }
 
