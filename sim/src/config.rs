@@ -8,8 +8,9 @@
 
 use crate::duration::parse_duration;
 
-/// Every key a `breaker` declaration accepts, as the attribute spells it.
-pub const KEYS: [&str; 17] = breaker_vocab::keys::TRACE_KEYS;
+/// Every key a `breaker` declaration accepts, as the attribute spells it
+/// (a slice, so that a key added to the vocabulary's table needs no edit here).
+pub const KEYS: &[&str] = &breaker_vocab::keys::TRACE_KEYS;
 
 /// The keys that shape the caller's retries rather than the breaker.
 pub const RETRY_KEYS: [&str; 2] = ["retry", "retry_backoff"];
@@ -73,6 +74,10 @@ pub struct BreakerConfig {
     /// `adaptive = K`, in millionths (1.5 is 1 500 000), if any: client-side
     /// throttling instead of the consecutive default.
     pub adaptive: Option<u64>,
+    /// `ramp = D`, in ns, if any: slow start after recovery, the share of
+    /// calls admitted growing from 1/10 to all over D after the breaker
+    /// closes by its trials.
+    pub ramp: Option<u64>,
     /// `retry`: attempts per call line, if given (1 makes no retry).
     pub retry: Option<u32>,
     /// `retry_backoff`: (base, max) in ns, if given.
@@ -98,6 +103,7 @@ impl Default for BreakerConfig {
             timeout: None,
             max_half_open_wait: None,
             adaptive: None,
+            ramp: None,
             retry: None,
             retry_backoff: None,
         }
@@ -224,6 +230,7 @@ impl BreakerConfig {
                     ));
                 }
             },
+            "ramp" => self.ramp = Some(duration(key, value, true)?),
             "reset_max" => self.reset_max = Some(duration(key, value, true)?),
             "success" => self.success = positive_int(key, value)?,
             "half_open" => self.half_open = Some(positive_int(key, value)?),
@@ -291,6 +298,14 @@ impl BreakerConfig {
                 format!(
                     "`adaptive` counts requests over a time: give `window` a duration (such as `10s`), not {k} calls"
                 ),
+            ));
+        }
+        if self.ramp.is_some() && self.adaptive.is_some() {
+            // Both would shed calls in Closed from the one generator; the
+            // contract refuses the pair at the key `ramp`.
+            return Err(bad(
+                "ramp",
+                "`ramp` cannot be used with `adaptive`: adaptive throttling already admits calls gradually after recovery; give one of them",
             ));
         }
         if self.failure_rate.is_none() && self.slow_rate.is_none() {
@@ -419,6 +434,16 @@ mod tests {
         }
         c.validate()?;
         Ok(c)
+    }
+
+    #[test]
+    fn ramp_takes_a_duration_and_is_refused_with_adaptive_at_its_key() {
+        assert_eq!(parse("ramp=30s").unwrap().ramp, Some(30_000_000_000));
+        assert_eq!(parse("ramp=0s").unwrap_err().key, "ramp");
+        assert_eq!(parse("ramp=x").unwrap_err().key, "ramp");
+        let e = parse("adaptive=2 ramp=10s").unwrap_err();
+        assert!(e.key == "ramp" && e.message.contains("`adaptive`"), "{e:?}");
+        assert_eq!(parse("ramp=10s adaptive=2").unwrap_err().key, "ramp");
     }
 
     #[test]

@@ -43,6 +43,8 @@ fn refuses_configure_lines_the_annotated_functions_cannot_follow() {
     assert!(e.message.contains("has no timer"), "{e}");
     let e = refused("breaker db fail_max=5 reset=10s success=2\n0s db configure adaptive=2\n");
     assert!(e.message.contains("`adaptive`"), "{e}");
+    let e = refused("breaker db fail_max=5 reset=10s success=2\n0s db configure ramp=10s\n");
+    assert!(e.message.contains("`ramp`"), "{e}");
 }
 
 #[test]

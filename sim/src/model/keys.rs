@@ -39,6 +39,7 @@ fn effective(c: &BreakerConfig, key: &str) -> Option<String> {
         "timeout" => duration(c.timeout),
         "max_half_open_wait" => duration(c.max_half_open_wait),
         "adaptive" => c.adaptive.map(factor),
+        "ramp" => duration(c.ramp),
         _ => None,
     }
 }

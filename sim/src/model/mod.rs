@@ -7,6 +7,7 @@
 
 mod jitter;
 mod keys;
+mod ramp;
 mod reconfigure;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -157,8 +158,11 @@ pub struct Model {
     /// In MetricsOnly, the dry run: a second live model, started Closed
     /// when MetricsOnly was entered, whose moves are reported, not applied.
     dry: Option<Box<Model>>,
-    /// Adaptive throttling's dice.
+    /// The breaker's dice: adaptive throttling's drops and the ramp's
+    /// admissions draw from this one generator (the two are never both set).
     dice: jitter::Dice,
+    /// The slow start in progress, if any: its closing time tc (ns).
+    ramp: ramp::Ramp,
 }
 
 impl Model {
@@ -177,6 +181,7 @@ impl Model {
         Model {
             waits,
             dice: jitter::Dice::new(seed, name),
+            ramp: ramp::Ramp::default(),
             dry: None,
             config,
             phase: Phase::Closed,
@@ -187,6 +192,15 @@ impl Model {
             trials_in_flight: 0,
             trial_successes: 0,
             transitions: Vec::new(),
+        }
+    }
+
+    /// The dry run of a breaker entering MetricsOnly: a live model started
+    /// Closed that never ramps (docs/semantics.md, "Slow start").
+    fn dry_run(config: BreakerConfig) -> Model {
+        Model {
+            ramp: ramp::Ramp::never(),
+            ..Model::new(config)
         }
     }
 
@@ -212,7 +226,11 @@ impl Model {
         });
         self.period += 1;
         self.phase = to;
-        self.dry = (to == Phase::MetricsOnly).then(|| Box::new(Model::new(self.config.clone())));
+        // Every move ends a ramp: leaving Closed, or entering it by
+        // `reset()`; closing by trials starts one afterwards.
+        self.ramp.end();
+        self.dry =
+            (to == Phase::MetricsOnly).then(|| Box::new(Model::dry_run(self.config.clone())));
         match to {
             Phase::Closed => self.clear(),
             Phase::HalfOpen { .. } => {
@@ -413,7 +431,9 @@ impl Subject for Model {
             })
         };
         self.give_up_undecided_trials(now);
-        if self.phase == Phase::Closed && self.dropped(now) {
+        if self.phase == Phase::Closed
+            && (self.dropped(now) || self.ramp.refuses(now, self.config.ramp, &mut self.dice))
+        {
             return Decision::Rejected {
                 retry_after_ns: None,
             };
@@ -520,6 +540,7 @@ impl Subject for Model {
                                 Phase::Closed,
                                 Why::TrialsSucceeded(self.trial_successes),
                             );
+                            self.ramp.start(now, self.config.ramp);
                         }
                     }
                 }
@@ -552,13 +573,17 @@ impl Subject for Model {
             (Action::MetricsOnly, _) => self.go(now, Phase::MetricsOnly, why),
             (Action::ForceOpen, _) => self.go(now, Phase::ForcedOpen, why),
             (Action::Disable, _) => self.go(now, Phase::Disabled, why),
-            (Action::Reset, Phase::Closed) => self.clear(),
+            (Action::Reset, Phase::Closed) => {
+                // The operator closes the breaker outright: no slow start.
+                self.ramp.end();
+                self.clear();
+            }
             (Action::Reset, _) => self.go(now, Phase::Closed, why),
         }
     }
 
-    fn configure(&mut self, _now: u64, change: &Reconfiguration) -> Option<String> {
-        self.reconfigure(change.config.clone())
+    fn configure(&mut self, now: u64, change: &Reconfiguration) -> Option<String> {
+        self.reconfigure(now, change.config.clone())
     }
 
     fn state(&mut self, _now: u64) -> State {

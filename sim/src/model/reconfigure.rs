@@ -10,7 +10,10 @@ impl Model {
     /// Puts `new` in force (already checked whole); returns the changed keys
     /// as the `configured` event writes them, `None` when no effective value
     /// changed (the configuration is still the new one, as written).
-    pub(super) fn reconfigure(&mut self, new: BreakerConfig) -> Option<String> {
+    pub(super) fn reconfigure(&mut self, now: u64, new: BreakerConfig) -> Option<String> {
+        // A ramp in progress (under the old D) keeps its tc and takes the
+        // new D; one over by now, or a ramp set to none, starts no other.
+        self.ramp.reconfigure(now, self.config.ramp, new.ramp);
         let old = std::mem::replace(&mut self.config, new);
         let new = &self.config;
         let counters = &mut self.counters;
@@ -55,7 +58,7 @@ impl Model {
         }
         // MetricsOnly stays; its dry run follows the same rules.
         if let Some(dry) = self.dry.as_mut() {
-            dry.reconfigure(self.config.clone());
+            dry.reconfigure(now, self.config.clone());
         }
         // HalfOpen's `success` and `half_open`, and `timeout`, are read
         // where they apply: at the next trial, at the next admission.

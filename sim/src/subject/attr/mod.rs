@@ -165,7 +165,7 @@ pub(crate) fn restore(name: &str, breaker: &Breaker, original: &Config) {
 }
 
 /// What neither attribute mode can replay of the trace's `configure` lines:
-/// one that turns `adaptive` on (its drops would come from entropy), or
+/// one that turns `adaptive` or `ramp` on (their draws would come from entropy), or
 /// one that gives a `timeout` to a breaker declared without one (the
 /// annotated function has no timer to enforce it), checked before anything
 /// is replayed; breaker-core's verdict on each patch too.
@@ -181,6 +181,12 @@ pub(crate) fn refuse_unreplayable_changes(file: &str, trace: &Trace) -> Result<(
         if change.config.adaptive.is_some() && d.config.adaptive.is_none() {
             return Err(fail(format!(
                 "this line turns on `adaptive` for `{}`, whose drops the attribute modes cannot seed; replay it directly",
+                d.name
+            )));
+        }
+        if change.config.ramp.is_some() && d.config.ramp.is_none() {
+            return Err(fail(format!(
+                "this line turns on `ramp` for `{}`, whose admissions the attribute modes cannot seed; replay it directly",
                 d.name
             )));
         }
@@ -240,8 +246,8 @@ pub(crate) fn declaration_error(file: &str, d: &Declaration, message: String) ->
     }
 }
 
-/// What neither attribute mode can replay: adaptive drops, which the
-/// registry's breakers draw from entropy, and retries, which the annotated
+/// What neither attribute mode can replay: adaptive drops and the ramp's
+/// admissions, which the registry's breakers draw from entropy, and retries, which the annotated
 /// functions of these modes do not make.
 pub(crate) fn refuse_unreplayable(file: &str, d: &Declaration) -> Result<(), TraceError> {
     if d.config.adaptive.is_some() {
@@ -250,6 +256,16 @@ pub(crate) fn refuse_unreplayable(file: &str, d: &Declaration) -> Result<(), Tra
             d,
             format!(
                 "breaker `{}` throttles (`adaptive`), whose drops this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
+                d.name
+            ),
+        ));
+    }
+    if d.config.ramp.is_some() {
+        return Err(declaration_error(
+            file,
+            d,
+            format!(
+                "breaker `{}` ramps after recovery (`ramp`), whose admissions this mode cannot seed (the registry's breakers draw from entropy); replay it directly",
                 d.name
             ),
         ));
