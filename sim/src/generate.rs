@@ -54,12 +54,22 @@ pub enum Scenario {
     Slow,
     /// The dependency is down, then comes back under a burst of traffic.
     RecoveryStorm,
+    /// The dependency is down, then comes back fragile: its capacity grows
+    /// from a tenth of the traffic to all of it, and it fails the calls
+    /// over its capacity meanwhile.
+    FragileRecovery,
 }
 
 impl Scenario {
     /// The scenarios' names on the command line.
-    pub const NAMES: [&'static str; 5] =
-        ["outage", "flapping", "brownout", "slow", "recovery-storm"];
+    pub const NAMES: [&'static str; 6] = [
+        "outage",
+        "flapping",
+        "brownout",
+        "slow",
+        "recovery-storm",
+        "fragile-recovery",
+    ];
 
     /// The scenario of a name.
     pub fn from_name(name: &str) -> Option<Scenario> {
@@ -69,6 +79,7 @@ impl Scenario {
             "brownout" => Scenario::Brownout,
             "slow" => Scenario::Slow,
             "recovery-storm" => Scenario::RecoveryStorm,
+            "fragile-recovery" => Scenario::FragileRecovery,
             _ => return None,
         })
     }
@@ -84,6 +95,7 @@ impl Scenario {
             Scenario::RecoveryStorm => {
                 "breaker dep fail_max=5 reset=5s success=3 half_open=3 timeout=1s"
             }
+            Scenario::FragileRecovery => "breaker dep fail_max=5 reset=10s success=2 timeout=1s",
         }
     }
 
@@ -118,6 +130,17 @@ impl Scenario {
                     (30_000, 10 * MS, 80 * MS)
                 }
             }
+            Scenario::FragileRecovery => match frac_ppm {
+                300_000..450_000 => (1_000_000, 1, 5 * MS),
+                // Back at 45%, serving a tenth of the traffic and a further
+                // 0.9 of it by 75%: with the traffic fixed, the share over
+                // capacity, which fails, falls from 0.9 to 0.
+                450_000..750_000 => {
+                    let over = 900_000 * (750_000 - frac_ppm) / 300_000;
+                    (over.max(10_000), 5 * MS, 80 * MS)
+                }
+                _ => (10_000, 5 * MS, 50 * MS),
+            },
         }
     }
 
@@ -217,6 +240,30 @@ mod tests {
             assert_ne!(a, generate(s, 8, 60_000_000_000, 10));
             crate::trace::parse("gen", &a).unwrap();
         }
+    }
+
+    #[test]
+    fn a_fragile_recovery_fails_the_share_over_capacity_less_and_less() {
+        let text = generate(Scenario::FragileRecovery, 3, 600_000_000_000, 50);
+        let trace = crate::trace::parse("gen", &text).unwrap();
+        // Failing share of the call lines starting in [from, to) seconds.
+        let share = |from: u64, to: u64| {
+            let lines: Vec<bool> = text
+                .lines()
+                .filter_map(|l| {
+                    let (t, rest) = l.split_once(" dep ")?;
+                    let t = crate::duration::parse_duration(t).ok()? / 1_000_000_000;
+                    (from..to).contains(&t).then(|| !rest.starts_with("ok"))
+                })
+                .collect();
+            lines.iter().filter(|&&f| f).count() * 100 / lines.len()
+        };
+        assert!(trace.breakers[0].config.ramp.is_none());
+        assert_eq!(share(200, 260), 100, "down");
+        assert!((80..=92).contains(&share(270, 280)), "just back");
+        assert!((40..=50).contains(&share(360, 370)), "halfway");
+        assert!(share(440, 450) <= 8, "nearly all served");
+        assert!(share(460, 600) <= 6, "healthy");
     }
 
     #[test]

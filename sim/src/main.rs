@@ -139,7 +139,8 @@ enum Command {
         /// The trace file.
         trace: String,
         /// The grid, such as "fail_max=3..10 reset=5s,30s,60s" (ranges are
-        /// inclusive); the axis `policy` takes whole policies separated by
+        /// inclusive; the value `none` leaves a key unset, as in
+        /// "ramp=none,30s"); the axis `policy` takes whole policies separated by
         /// `|`, such as "policy=fail_max=5|failure_rate=50,window=10s|adaptive=1.5".
         #[arg(long, required_unless_present = "change")]
         grid: Option<String>,
@@ -167,7 +168,7 @@ enum Command {
     },
     /// Write a seeded, deterministic trace of a realistic incident to standard output.
     Gen {
-        /// outage, flapping, brownout, slow or recovery-storm.
+        /// outage, flapping, brownout, slow, recovery-storm or fragile-recovery.
         #[arg(long)]
         scenario: String,
         /// The seed: the same seed gives the same trace.

@@ -5,6 +5,9 @@
 //! inclusive integer range (`fail_max=3..10`). Every combination overrides
 //! those keys on every breaker of the trace (or on one, with `--breaker`).
 //!
+//! The value `none` leaves a key unset (`ramp=none,10s,30s` compares no
+//! ramp against two ramps): the declaration's own value is removed.
+//!
 //! The axis `policy` compares whole policies: its values, separated by `|`,
 //! are each a comma list of `key=value` pairs, such as
 //! `policy=fail_max=5|failure_rate=50,window=10s|adaptive=1.5,window=10s`.
@@ -49,6 +52,9 @@ pub const INCIDENT_BUCKET_NS: u64 = 1_000_000_000;
 
 /// Most good buckets between two bad runs that still make one incident.
 pub const INCIDENT_GAP_BUCKETS: u64 = 2;
+
+/// The grid value that leaves its key unset.
+pub const NONE: &str = "none";
 
 /// Most combinations a grid may have.
 pub const MAX_COMBINATIONS: usize = 100_000;
@@ -194,7 +200,8 @@ pub fn combinations(axes: &[Axis]) -> Vec<Vec<(String, String)>> {
     out
 }
 
-/// `config` with `overrides` applied, validated again.
+/// `config` with `overrides` applied (a value [`NONE`] removes its key),
+/// validated again.
 pub fn with_overrides(
     config: &BreakerConfig,
     overrides: &[(String, String)],
@@ -220,7 +227,8 @@ pub fn with_overrides(
             || (!policy.is_empty() && POLICY_KEYS.contains(&k))
     };
     let kept = config.raw.iter().filter(|(k, _)| !replaced(k));
-    for (key, value) in kept.chain(policy.iter()).chain(plain.iter()) {
+    let set = plain.iter().filter(|(_, v)| v != NONE);
+    for (key, value) in kept.chain(policy.iter()).chain(set) {
         out.set(key, value).map_err(|e| e.message)?;
     }
     out.validate().map_err(|e| e.message)?;
@@ -718,6 +726,21 @@ mod tests {
         let o = with_overrides(&c, &[("fail_max".into(), "3".into())]).unwrap();
         assert_eq!((o.fail_max, o.reset), (Some(3), 10_000_000_000));
         assert!(with_overrides(&c, &[("slow_rate".into(), "50".into())]).is_err());
+    }
+
+    #[test]
+    fn a_none_value_removes_its_key() {
+        let axes = parse_grid("timeout=none,2s").unwrap();
+        let combos = combinations(&axes);
+        assert_eq!(label(&combos[0]), "timeout=none");
+        let mut c = BreakerConfig::default();
+        c.set("timeout", "1s").unwrap();
+        c.set("reset", "10s").unwrap();
+        let o = with_overrides(&c, &combos[0]).unwrap();
+        assert_eq!((o.timeout, o.reset), (None, 10_000_000_000));
+        assert!(o.raw.iter().all(|(k, _)| k != "timeout"));
+        let o = with_overrides(&c, &combos[1]).unwrap();
+        assert_eq!(o.timeout, Some(2_000_000_000));
     }
 
     #[test]

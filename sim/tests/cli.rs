@@ -114,7 +114,14 @@ fn run_writes_the_event_log_to_a_file() {
 
 #[test]
 fn gen_is_deterministic_and_checks_clean() {
-    for scenario in ["outage", "flapping", "brownout", "slow", "recovery-storm"] {
+    for scenario in [
+        "outage",
+        "flapping",
+        "brownout",
+        "slow",
+        "recovery-storm",
+        "fragile-recovery",
+    ] {
         let args = [
             "gen",
             "--scenario",

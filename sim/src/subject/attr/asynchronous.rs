@@ -205,13 +205,19 @@ pub async fn gen_recovery_storm(trial: AsyncTrial) -> Result<(), SimError> {
     trial.run().await
 }
 
+/// `gen --scenario fragile-recovery`.
+#[circuit_breaker("async/gen/fragile-recovery", fail_max = 5, reset = 10s, success = 2, timeout = 1s, failure = counts)]
+pub async fn gen_fragile_recovery(trial: AsyncTrial) -> Result<(), SimError> {
+    trial.run().await
+}
+
 /// A running call of an annotated async function.
 type CallFuture = Pin<Box<dyn Future<Output = Result<(), SimError>>>>;
 
 type Function = fn(AsyncTrial) -> CallFuture;
 
 /// The annotated async functions, by the name of their breaker.
-pub const FUNCTIONS: [(&str, Function); 19] = [
+pub const FUNCTIONS: [(&str, Function); 20] = [
     ("async/db", |t| Box::pin(db(t))),
     ("async/api", |t| Box::pin(api(t))),
     ("async/cache", |t| Box::pin(cache(t))),
@@ -232,6 +238,9 @@ pub const FUNCTIONS: [(&str, Function); 19] = [
     ("async/gen/slow", |t| Box::pin(gen_slow(t))),
     ("async/gen/recovery-storm", |t| {
         Box::pin(gen_recovery_storm(t))
+    }),
+    ("async/gen/fragile-recovery", |t| {
+        Box::pin(gen_fragile_recovery(t))
     }),
 ];
 
