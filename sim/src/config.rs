@@ -9,7 +9,7 @@
 use crate::duration::parse_duration;
 
 /// Every key a `breaker` declaration accepts, as the attribute spells it.
-pub const KEYS: [&str; 17] = breaker_vocab::keys::TRACE_KEYS;
+pub const KEYS: [&str; 18] = breaker_vocab::keys::TRACE_KEYS;
 
 /// The keys that shape the caller's retries rather than the breaker.
 pub const RETRY_KEYS: [&str; 2] = ["retry", "retry_backoff"];
