@@ -92,6 +92,19 @@ impl Jitter {
     }
 }
 
+impl Jitter {
+    /// A uniform number in `[0, bound)` (`bound` > 0): one draw by
+    /// [`up_to`](Jitter::up_to) when `bound` fits in 64 bits, else two (the
+    /// 128-bit value they make, modulo `bound`; bias below 2^-64). Adaptive
+    /// throttling and the slow start draw this way, as docs/semantics.md pins.
+    pub(crate) fn below(&self, bound: u128) -> u128 {
+        match u64::try_from(bound - 1) {
+            Ok(max) => u128::from(self.up_to(max)),
+            Err(_) => ((u128::from(self.next_u64()) << 64) | u128::from(self.next_u64())) % bound,
+        }
+    }
+}
+
 /// splitmix64's output function.
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

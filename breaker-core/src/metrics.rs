@@ -28,6 +28,7 @@
 //! | `breaker_consecutive_failures` | gauge | `breaker` |
 //! | `breaker_failure_rate_ratio`, `breaker_slow_call_rate_ratio` | gauge | `breaker`, from 0 to 1 (rate policies only, once the window holds `min_calls` outcomes) |
 //! | `breaker_drop_probability` | gauge | `breaker`, from 0 to 1 (`adaptive` only) |
+//! | `breaker_ramp_share_ratio` | gauge | `breaker`, from 0.1 to 1 (`ramp` only, during a slow start) |
 //!
 //! The list, with what each family means, is also in `docs/metrics.md`.
 //!

@@ -35,6 +35,7 @@
 //! | `breaker.consecutive_failures` | observable gauge (f64) | `{call}` | |
 //! | `breaker.failure_rate`, `breaker.slow_call_rate` | observable gauge (f64) | `1` (0 to 1) | (rate policies only) |
 //! | `breaker.drop_probability` | observable gauge (f64) | `1` (0 to 1) | (`adaptive` only) |
+//! | `breaker.ramp_share` | observable gauge (f64) | `1` (0.1 to 1) | (`ramp` only, during a slow start) |
 //!
 //! `docs/metrics.md` lists them beside their Prometheus names.
 //!

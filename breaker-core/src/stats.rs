@@ -58,6 +58,9 @@ pub struct Stats {
     /// MetricsOnly, the dry run's: the probability that it counts the call
     /// in `would_reject`.
     pub drop_probability: Option<f64>,
+    /// With `ramp`, during a slow start after recovery: the share of calls
+    /// admitted now, from 0.1 to 1 (none outside a slow start).
+    pub ramp_share: Option<f64>,
     /// Calls admitted as half-open trials (they count in `admitted` too).
     pub trials: u64,
 }

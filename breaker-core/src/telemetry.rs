@@ -50,7 +50,7 @@ pub(crate) struct Family {
 }
 
 /// The families read from [`Stats`], in exposition order.
-pub(crate) const FAMILIES: [Family; 11] = [
+pub(crate) const FAMILIES: [Family; 12] = [
     Family {
         name: "breaker_calls_total",
         otel_name: "breaker.calls",
@@ -145,6 +145,18 @@ pub(crate) const FAMILIES: [Family; 11] = [
         samples: |s, emit| {
             if let Some(p) = s.drop_probability {
                 emit(None, Value::Level(p));
+            }
+        },
+    },
+    Family {
+        name: "breaker_ramp_share_ratio",
+        otel_name: "breaker.ramp_share",
+        unit: "1",
+        help: "Slow start after recovery: the share of calls admitted now, from 0.1 to 1, while a ramp is under way.",
+        kind: Kind::Gauge,
+        samples: |s, emit| {
+            if let Some(share) = s.ramp_share {
+                emit(None, Value::Level(share));
             }
         },
     },

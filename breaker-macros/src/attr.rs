@@ -246,6 +246,7 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
         "half_open" => set!(half_open, v.count(MAX_TRIALS)),
         "timeout" => set!(timeout, v.duration()),
         "max_half_open_wait" => set!(max_half_open_wait, v.duration()),
+        "ramp" => set!(ramp, v.duration()),
         "fallback" => set!(fallback, v.path("fallback = cached_quote")),
         "failure" => set!(failure, v.path("failure = is_transient")),
         "ok_is_failure" => set!(ok_is_failure, v.path("ok_is_failure = is_unavailable")),

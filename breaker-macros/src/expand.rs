@@ -40,6 +40,7 @@ fn site_keys(attr: &Attr) -> Vec<TokenStream> {
         ("reset_max", nanos(&attr.reset_max)),
         ("timeout", nanos(&attr.timeout)),
         ("max_half_open_wait", nanos(&attr.max_half_open_wait)),
+        ("ramp", nanos(&attr.ramp)),
     ]
     .into_iter()
     .filter_map(|(key, value)| {

@@ -69,6 +69,8 @@ pub struct Attr {
     pub timeout: Option<Spanned<u64>>,
     /// `max_half_open_wait = D`, in nanoseconds.
     pub max_half_open_wait: Option<Spanned<u64>>,
+    /// `ramp = D`, in nanoseconds.
+    pub ramp: Option<Spanned<u64>>,
     /// `fallback = path`.
     pub fallback: Option<Spanned<syn::ExprPath>>,
     /// `failure = path`.

@@ -42,6 +42,12 @@ fn keys(attr: &Attr, errors: &mut Errors) {
             "`window` is the window of `failure_rate`, `slow_rate` or `adaptive`: give one of them",
         ));
     }
+    if let (Some(ramp), Some(_)) = (&attr.ramp, &attr.adaptive) {
+        errors.push(Error::new(
+            ramp.key,
+            "`ramp` does not go with `adaptive`, which already admits a share of calls after a recovery: give one of them",
+        ));
+    }
     if let (Some(window), Some(_)) = (&attr.window, &attr.adaptive) {
         if let Window::Calls(k) = window.value {
             errors.push(Error::new(

@@ -98,7 +98,7 @@ use Kind::{Count, Duration, DurationRange, Expr, Factor, Name, Path, Percent, Wi
 use Scope::{Breaker, Call, Code, Keyed};
 
 /// Every key of the attribute, in the order of API.md.
-pub const TABLE: [Key; 24] = [
+pub const TABLE: [Key; 25] = [
     key(
         "name",
         Name,
@@ -269,21 +269,28 @@ pub const TABLE: [Key; 24] = [
         None,
         "Adaptive throttling with this K over the time `window` (10s by default).",
     ),
+    key(
+        "ramp",
+        Duration,
+        Breaker,
+        None,
+        "Slow start: after closing on its trials, admit a share of calls growing from 10% to all over this long.",
+    ),
 ];
 
 /// Keys whose names API.md reserves for later work: refused as such, not as typos.
 pub const RESERVED: [&str; 1] = ["metrics_only"];
 
 /// Every key the attribute accepts, in the order of [`TABLE`].
-pub const ATTRIBUTE_KEYS: [&str; 24] = names(&[Breaker, Call, Keyed, Code], true);
+pub const ATTRIBUTE_KEYS: [&str; 25] = names(&[Breaker, Call, Keyed, Code], true);
 
 /// The keys of a breaker's own configuration (`Config`, operators' text), in
 /// the order of SEMANTICS.md.
-pub const CONFIG_KEYS: [&str; 15] = names(&[Breaker], true);
+pub const CONFIG_KEYS: [&str; 16] = names(&[Breaker], true);
 
 /// The keys a trace's `breaker` declaration accepts: the breaker's, then the
 /// caller's retries.
-pub const TRACE_KEYS: [&str; 17] = names(&[Breaker, Call], false);
+pub const TRACE_KEYS: [&str; 18] = names(&[Breaker, Call], false);
 
 /// The key named `name`, if there is one.
 pub fn find(name: &str) -> Option<&'static Key> {
@@ -342,11 +349,13 @@ mod tests {
     fn the_lists_follow_the_table() {
         assert_eq!(ATTRIBUTE_KEYS[0], "name");
         assert_eq!(ATTRIBUTE_KEYS[23], "adaptive");
+        assert_eq!(ATTRIBUTE_KEYS[24], "ramp");
         assert_eq!(CONFIG_KEYS[0], "fail_max");
         assert_eq!(CONFIG_KEYS[13], "max_half_open_wait");
         assert_eq!(CONFIG_KEYS[14], "adaptive");
-        assert_eq!(&TRACE_KEYS[..15], &CONFIG_KEYS[..]);
-        assert_eq!(&TRACE_KEYS[15..], &["retry", "retry_backoff"]);
+        assert_eq!(CONFIG_KEYS[15], "ramp");
+        assert_eq!(&TRACE_KEYS[..16], &CONFIG_KEYS[..]);
+        assert_eq!(&TRACE_KEYS[16..], &["retry", "retry_backoff"]);
         assert_eq!(find("reset").and_then(|k| k.default), Some("30s"));
         assert_eq!(find("fail_mx"), None);
     }

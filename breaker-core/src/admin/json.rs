@@ -47,6 +47,7 @@ pub(super) fn breaker(registry: &Registry, breaker: &Breaker) -> Value {
             "failure_rate_percent": stats.failure_rate,
             "slow_call_rate_percent": stats.slow_call_rate,
             "drop_probability": stats.drop_probability,
+            "ramp_share": stats.ramp_share,
             "transitions": stats.transitions,
             "opened_at": stats.opened_at.map(|t| wall.rfc3339(t)),
             "opened_at_ms": stats.opened_at.map(millis),
@@ -187,6 +188,7 @@ fn setting(config: &Config, key: &str) -> (Setting, bool) {
             let f = factor(config.adaptive());
             (Setting::Factor(f), f.is_some())
         }
+        "ramp" => (Setting::Millis(config.ramp()), config.ramp().is_some()),
         _ => (Setting::Count(None), false),
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::detours::ACQUIRE_DETOURS;
+use super::detours::{ACQUIRE_DETOURS, RAMPING};
 use super::link::Trial;
 use super::machine::{Inner, Refusal, UNTIMED};
 use super::metrics_only::Role;
@@ -133,6 +133,13 @@ impl Inner {
                     }
                     return Ok(self.admit(w.generation(), Some(now)));
                 }
+                State::Closed if self.detours.load(Ordering::Acquire) & RAMPING != 0 => {
+                    let now = self.now();
+                    return match self.ramp_admits(w, now, settings.ramp) {
+                        true => Ok(self.admit(w.generation(), Some(now))),
+                        false => Err(self.refuse(State::Closed, None)),
+                    };
+                }
                 State::Closed | State::Disabled => return Ok(self.admit(w.generation(), None)),
                 State::HalfOpen => {
                     if settings.half_open_wait > 0 && self.trials_expired(w.generation()) {
@@ -173,6 +180,27 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// A call at `now` in Closed period `w` during a slow start of `ramp` ns
+    /// (docs/semantics.md pins the draw): admitted with probability
+    /// `(ramp + 9 e) / (10 ramp)`, `e` the time since the close; past the
+    /// ramp, the ramp ends and every call is admitted.
+    #[cold]
+    pub(super) fn ramp_admits(&self, w: Word, now: u64, ramp: u64) -> bool {
+        let elapsed = now.saturating_sub(self.ramp_from.load(Ordering::Relaxed));
+        if elapsed >= ramp {
+            // Under the lock, where ramps start: one that began since (a
+            // new close on trials) is not ended by this late call.
+            let _ctl = self.lock();
+            if self.word().is_period(w.generation()) {
+                self.detours.fetch_and(!RAMPING, Ordering::Release);
+            }
+            return true;
+        }
+        let bound = u128::from(ramp) * 10;
+        let admitted = u128::from(ramp) + 9 * u128::from(elapsed);
+        self.random.below(bound) < admitted
     }
 
     /// With a store: takes one of the cluster's trial permits for a call about

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use super::detours::TAPPED;
+use super::detours::{RAMPING, TAPPED};
 use super::environment::Environment;
 use super::link::{Link, Remote};
 use super::machine::{Control, Hot, Inner, NEVER};
@@ -95,6 +95,7 @@ impl Breaker {
                 }),
                 opening,
                 opened_at: AtomicU64::new(NEVER),
+                ramp_from: AtomicU64::new(0),
                 transitions: AtomicU64::new(0),
                 env,
                 listeners: Listeners::default(),
@@ -478,6 +479,16 @@ impl Inner {
             dry_run,
             would_reject: self.counters.read(Count::WouldReject),
             drop_probability,
+            ramp_share: (w.state() == State::Closed
+                && self.detours.load(Ordering::Acquire) & RAMPING != 0)
+                .then(|| {
+                    let elapsed = self
+                        .now()
+                        .saturating_sub(self.ramp_from.load(Ordering::Relaxed));
+                    (elapsed < settings.ramp)
+                        .then(|| 0.1 + 0.9 * elapsed as f64 / settings.ramp as f64)
+                })
+                .flatten(),
             trials: self.counters.read(Count::Trials),
         }
     }

@@ -84,6 +84,9 @@ pub(super) struct Inner {
     /// Why it last opened, shared by its rejections.
     pub(super) opening: OpeningCell,
     pub(super) opened_at: AtomicU64,
+    /// When the breaker last closed on its trials: the start of its slow
+    /// start (`ramp`), valid while `detours` has `RAMPING`.
+    pub(super) ramp_from: AtomicU64,
     pub(super) transitions: AtomicU64,
     pub(super) env: Arc<Environment>,
     pub(super) listeners: Listeners,

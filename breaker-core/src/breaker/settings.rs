@@ -37,6 +37,8 @@ pub(crate) struct Settings {
     pub(crate) timed: bool,
     /// Whether outcomes need their end time: timed calls, or a time window.
     pub(crate) dated: bool,
+    /// `ramp` in nanoseconds, 0 when there is none.
+    pub(crate) ramp: u64,
 }
 
 impl Settings {
@@ -53,6 +55,7 @@ impl Settings {
                 && config.has_rate_policy()
                 && !time_window,
             adaptive: config.adaptive().is_some(),
+            ramp: config.ramp().map_or(0, nanos),
             timed: config.slow().is_some(),
             dated: config.slow().is_some()
                 || config.within().is_some()

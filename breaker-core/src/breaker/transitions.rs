@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::detours::RAMPING;
 use super::link::{Change, Remote};
 use super::machine::{Control, Inner};
 use super::metrics_only::{DryRun, Move};
@@ -176,6 +177,14 @@ impl Inner {
             ),
             _ => {}
         }
+        // A slow start begins when trials close the breaker, and only then;
+        // any other move ends one in progress. It is set before the word says
+        // Closed, so no call of the new period takes the fast path unramped.
+        let ramps = matches!(reason, Reason::TrialsSucceeded { .. }) && settings.ramp > 0;
+        if ramps {
+            self.ramp_from.store(at, Ordering::Relaxed);
+            self.detours.fetch_or(RAMPING, Ordering::Release);
+        }
         if !self.cas(from, to) {
             return false;
         }
@@ -201,6 +210,9 @@ impl Inner {
                 ctl.dry_run = DryRun::new(&settings.config);
             }
             _ => {}
+        }
+        if !ramps {
+            self.detours.fetch_and(!RAMPING, Ordering::Release);
         }
         self.share(ctl, to.state(), &reason);
         self.transitions.fetch_add(1, Ordering::Relaxed);

@@ -70,6 +70,7 @@ impl From<&Config> for ConfigBuilder {
             half_open: Given::of(config.half_open),
             timeout: Given::of(config.timeout),
             max_half_open_wait: Given::of(config.max_half_open_wait),
+            ramp: Given::of(config.ramp),
             adaptive: Given::of(config.adaptive),
         }
     }
@@ -168,6 +169,14 @@ impl ConfigBuilder {
     /// stays half-open because a trial hangs.
     pub fn max_half_open_wait(mut self, wait: Duration) -> Self {
         self.max_half_open_wait = Given::Value(wait);
+        self
+    }
+
+    /// Slow start after recovery: after closing on its trials, the breaker
+    /// admits a tenth of the calls at once, and a share growing linearly to
+    /// all of them over `ramp` (not with `adaptive`).
+    pub fn ramp(mut self, ramp: Duration) -> Self {
+        self.ramp = Given::Value(ramp);
         self
     }
 

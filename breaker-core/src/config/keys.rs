@@ -18,7 +18,7 @@ use super::units::{Factor, Percent, Window};
 use crate::duration::parse_nanos;
 
 /// Every key a breaker can be configured with, in the order of SEMANTICS.md.
-pub const KEYS: [&str; 15] = breaker_vocab::keys::CONFIG_KEYS;
+pub const KEYS: [&str; 16] = breaker_vocab::keys::CONFIG_KEYS;
 
 /// A value of one of [`KEYS`] as the attribute wrote it, already in the type
 /// the key takes: the attribute's expansion hands it to the runtime as is
@@ -86,6 +86,7 @@ pub struct ConfigBuilder {
     pub(super) timeout: Given<Duration>,
     pub(super) max_half_open_wait: Given<Duration>,
     pub(super) adaptive: Given<Factor>,
+    pub(super) ramp: Given<Duration>,
 }
 
 /// A validated breaker configuration.
@@ -125,6 +126,7 @@ pub struct Config {
     pub(super) timeout: Option<Duration>,
     pub(super) max_half_open_wait: Option<Duration>,
     pub(super) adaptive: Option<Factor>,
+    pub(super) ramp: Option<Duration>,
 }
 
 /// `reset` when none is given.
@@ -185,6 +187,7 @@ impl ConfigBuilder {
                 self.max_half_open_wait = Given::Value(nanos(ns))
             }
             ("adaptive", Value::Millionths(m)) => self.adaptive = factor(m),
+            ("ramp", Value::Nanos(ns)) => self.ramp = Given::Value(nanos(ns)),
             _ => {
                 return Err(ConfigError::new(
                     key.to_owned(),
@@ -280,6 +283,7 @@ impl ConfigBuilder {
             "half_open" => self.half_open = Given::Value(count(value)?),
             "timeout" => self.timeout = Given::Value(duration(value)?),
             "max_half_open_wait" => self.max_half_open_wait = Given::Value(duration(value)?),
+            "ramp" => self.ramp = Given::Value(duration(value)?),
             _ => {
                 return Err(ConfigError::new(
                     key,
@@ -307,6 +311,7 @@ impl ConfigBuilder {
         let timeout = self.timeout.get("timeout")?;
         let max_half_open_wait = self.max_half_open_wait.get("max_half_open_wait")?;
         let adaptive = self.adaptive.get("adaptive")?;
+        let ramp = self.ramp.get("ramp")?;
 
         if let Some(n) = fail_max {
             check_count("fail_max", n, MAX_COUNT)?;
@@ -398,6 +403,15 @@ impl ConfigBuilder {
         if let Some(w) = max_half_open_wait {
             check_duration("max_half_open_wait", w)?;
         }
+        if let Some(d) = ramp {
+            check_duration("ramp", d)?;
+            if adaptive.is_some() {
+                return Err(ConfigError::new(
+                    "ramp",
+                    "does not go with `adaptive`, which already admits a share of calls after a recovery; give one of them",
+                ));
+            }
+        }
         Ok(Config {
             fail_max,
             within,
@@ -414,6 +428,7 @@ impl ConfigBuilder {
             timeout,
             max_half_open_wait,
             adaptive,
+            ramp,
         })
     }
 }
@@ -549,6 +564,13 @@ impl Config {
     /// opens again (none: it waits as long as they take).
     pub fn max_half_open_wait(&self) -> Option<Duration> {
         self.max_half_open_wait
+    }
+
+    /// Slow start after recovery: how long a breaker that closed on its
+    /// trials takes to admit every call again (from a tenth at once; see
+    /// docs/semantics.md).
+    pub fn ramp(&self) -> Option<Duration> {
+        self.ramp
     }
 
     /// Whether any rate policy (failure rate or slow-call rate) is active.

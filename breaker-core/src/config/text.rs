@@ -43,6 +43,7 @@ impl Config {
             "half_open" => self.half_open.is_some(),
             "timeout" => self.timeout.is_some(),
             "max_half_open_wait" => self.max_half_open_wait.is_some(),
+            "ramp" => self.ramp.is_some(),
             "adaptive" => self.adaptive.is_some(),
             _ => false,
         }
@@ -73,6 +74,7 @@ impl Config {
             "half_open" => Some(self.half_open().to_string()),
             "timeout" => d(self.timeout()),
             "max_half_open_wait" => d(self.max_half_open_wait()),
+            "ramp" => d(self.ramp()),
             "adaptive" => self.adaptive().map(|f| f.to_string()),
             _ => None,
         }

@@ -91,7 +91,7 @@ impl Adaptive {
         let (numerator, denominator) = self.odds(now);
         // Draw only when something can be dropped, so that a healthy breaker
         // consumes no randomness (a replay's draws start where the failures do).
-        let dropped = numerator > 0 && draw(random, denominator) < numerator;
+        let dropped = numerator > 0 && random.below(denominator) < numerator;
         if !dropped {
             self.bucket(now).requests += 1;
         }
@@ -111,17 +111,6 @@ impl Adaptive {
     pub(crate) fn drop_probability(&self, now: u64) -> f64 {
         let (numerator, denominator) = self.odds(now);
         numerator as f64 / denominator as f64
-    }
-}
-
-/// A uniform number in `[0, bound)` (`bound` > 0; it fits in 64 bits times
-/// a million, so two draws at most).
-fn draw(random: &Jitter, bound: u128) -> u128 {
-    match u64::try_from(bound - 1) {
-        Ok(max) => u128::from(random.up_to(max)),
-        // More than 2^64 requests in a window: never on one machine; a plain
-        // 128-bit draw then (bias below 2^-64).
-        Err(_) => ((u128::from(random.next_u64()) << 64) | u128::from(random.next_u64())) % bound,
     }
 }
 

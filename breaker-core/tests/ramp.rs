@@ -1,0 +1,185 @@
+//! Slow start after recovery (`ramp = D`), rule by rule, on a manual clock:
+//! SEMANTICS.md "Slow start after recovery" and what docs/semantics.md pins.
+
+use std::time::Duration;
+
+use breaker_core::clock::ManualClock;
+use breaker_core::{Breaker, Config, ConfigBuilder, State};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A breaker that opens on one failure for 1 s, closes on one good trial,
+/// and ramps for 10 s; seeded, so its draws are the same at every run.
+fn ramped() -> (Breaker, ManualClock) {
+    let clock = ManualClock::new();
+    let config = "fail_max = 1, reset = 1s, success = 1, ramp = 10s"
+        .parse()
+        .unwrap();
+    let breaker = Breaker::with_clock("db", config, clock.clone());
+    breaker.reseed(42);
+    (breaker, clock)
+}
+
+/// Opens and closes the breaker on a good trial: the ramp starts now.
+fn recover(b: &Breaker, clock: &ManualClock) {
+    b.acquire().unwrap().failure();
+    assert_eq!(b.state(), State::Open);
+    clock.advance(secs(1));
+    b.acquire().unwrap().success();
+    assert_eq!(b.state(), State::Closed);
+}
+
+/// Of `n` calls that succeed at once, how many were admitted.
+fn admitted(b: &Breaker, n: usize) -> usize {
+    (0..n)
+        .filter(|_| b.acquire().map(|p| p.success()).is_ok())
+        .count()
+}
+
+#[test]
+fn the_share_grows_from_a_tenth_to_all_over_the_ramp() {
+    let (b, clock) = ramped();
+    recover(&b, &clock);
+    assert_eq!(b.stats().ramp_share, Some(0.1));
+    let at_start = admitted(&b, 10_000);
+    assert!(
+        (850..=1150).contains(&at_start),
+        "{at_start} of 10000 at the start"
+    );
+
+    clock.advance(secs(5));
+    assert_eq!(b.stats().ramp_share, Some(0.55));
+    let halfway = admitted(&b, 10_000);
+    assert!(
+        (5250..=5750).contains(&halfway),
+        "{halfway} of 10000 halfway"
+    );
+
+    clock.advance(Duration::from_millis(4_990));
+    let late = admitted(&b, 10_000);
+    assert!(late >= 9_850, "{late} of 10000 just before the end");
+
+    clock.advance(Duration::from_millis(10));
+    assert_eq!(b.stats().ramp_share, None, "over at tc + D");
+    assert_eq!(admitted(&b, 1_000), 1_000, "every call, no draw");
+}
+
+#[test]
+fn a_call_the_ramp_refuses_is_rejected_closed_without_retry_after_and_feeds_nothing() {
+    let (b, clock) = ramped();
+    recover(&b, &clock);
+    let before = b.stats();
+    let refused = (0..100)
+        .find_map(|_| b.acquire().map(|p| p.success()).err())
+        .expect("some of 100 calls at a tenth are refused");
+    assert!(refused.is_rejected());
+    assert_eq!(refused.state(), Some(State::Closed));
+    assert_eq!(refused.retry_after(), None);
+    let after = b.stats();
+    assert!(after.rejected > before.rejected);
+    assert_eq!(after.failures, before.failures, "a refusal is no failure");
+    assert_eq!(b.state(), State::Closed);
+}
+
+#[test]
+fn there_is_no_ramp_at_creation_or_after_reset() {
+    let (b, clock) = ramped();
+    assert_eq!(b.stats().ramp_share, None);
+    assert_eq!(admitted(&b, 1_000), 1_000, "a new breaker admits all");
+    b.acquire().unwrap().failure();
+    b.reset();
+    assert_eq!(b.state(), State::Closed);
+    assert_eq!(admitted(&b, 1_000), 1_000, "reset() closes outright");
+    // reset() while a ramp is under way ends it.
+    clock.advance(secs(1));
+    recover(&b, &clock);
+    assert_eq!(b.stats().ramp_share, Some(0.1));
+    b.reset();
+    assert_eq!(b.stats().ramp_share, None);
+    assert_eq!(admitted(&b, 1_000), 1_000);
+}
+
+#[test]
+fn a_failure_during_the_ramp_reopens_and_the_next_close_ramps_again() {
+    let (b, clock) = ramped();
+    recover(&b, &clock);
+    clock.advance(secs(2));
+    let permit = loop {
+        if let Ok(permit) = b.acquire() {
+            break permit;
+        }
+    };
+    permit.failure();
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "outcomes feed the policies as usual"
+    );
+    assert_eq!(b.stats().ramp_share, None, "leaving Closed ends the ramp");
+    clock.advance(secs(1));
+    b.acquire().unwrap().success();
+    assert_eq!(
+        b.stats().ramp_share,
+        Some(0.1),
+        "a new ramp from the new close"
+    );
+}
+
+#[test]
+fn a_new_ramp_applies_from_the_next_call_and_keeps_the_close_time() {
+    let (b, clock) = ramped();
+    recover(&b, &clock);
+    clock.advance(secs(5));
+    assert_eq!(b.stats().ramp_share, Some(0.55));
+    b.reconfigure("ramp = 20s").unwrap();
+    assert_eq!(b.stats().ramp_share, Some(0.325), "5 s of 20 s");
+    b.reconfigure("ramp = 4s").unwrap();
+    assert_eq!(admitted(&b, 100), 100, "past the new ramp: over");
+    assert_eq!(b.stats().ramp_share, None);
+}
+
+#[test]
+fn ramp_with_adaptive_is_refused_at_the_key() {
+    let err = Config::builder()
+        .adaptive(1.5)
+        .ramp(secs(10))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.field(), "ramp");
+    assert!(err.to_string().contains("adaptive"), "{err}");
+    let err = "adaptive = 2, ramp = 10s".parse::<Config>().unwrap_err();
+    assert_eq!(err.field(), "ramp");
+    let b = Breaker::new("db", "ramp = 10s".parse().unwrap());
+    assert_eq!(b.reconfigure("adaptive = 2").unwrap_err().field(), "ramp");
+    let _: ConfigBuilder = Config::builder().ramp(secs(1));
+}
+
+#[derive(Debug)]
+struct AppError(#[allow(dead_code)] breaker_core::Error);
+
+impl From<breaker_core::Error> for AppError {
+    fn from(e: breaker_core::Error) -> Self {
+        AppError(e)
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+#[breaker_core::circuit_breaker(ramped_quote, fail_max = 3, reset = 5s, ramp = 30s)]
+fn quote() -> Result<u32, AppError> {
+    Ok(1)
+}
+
+#[test]
+fn the_attribute_takes_ramp() {
+    assert_eq!(quote().unwrap(), 1);
+    let breaker = breaker_core::registry().get("ramped_quote").unwrap();
+    assert_eq!(breaker.config().ramp(), Some(secs(30)));
+    assert_eq!(breaker.config().to_keys(), "fail_max = 3, reset = 5s, ramp = 30s");
+}
