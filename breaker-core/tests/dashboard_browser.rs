@@ -74,6 +74,7 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
     let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
     let clock = ManualClock::new();
     clock.advance(Duration::from_secs(3600));
+    let ramp_clock = clock.clone();
     registry.use_clock(clock);
     let payments = registry.get_or_create("payments", || {
         Config::builder()
@@ -83,6 +84,16 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
             .expect("a valid config")
     });
     let db = registry.get_or_create("db", Config::default);
+    // A breaker that recovered on its trial a moment ago: ramping at 10%.
+    let quotes = registry.get_or_create("quotes", || {
+        "fail_max = 1, reset = 1s, success = 1, ramp = 1h"
+            .parse()
+            .unwrap()
+    });
+    quotes.acquire().unwrap().failure();
+    ramp_clock.advance(Duration::from_secs(1));
+    quotes.acquire().unwrap().success();
+    assert_eq!(quotes.stats().ramp_share, Some(0.1));
     // Traffic, so that the sparklines have something to draw.
     let calls = payments.clone();
     tokio::spawn(async move {
@@ -106,6 +117,9 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
     let shown = "const card = document.querySelector('[data-name=\"payments\"]'); \
                  return card ? card.dataset.state : null;";
     browser.wait_for(shown, "closed", PATIENCE).await;
+    let ramping = "const card = document.querySelector('[data-name=\"quotes\"]'); \
+                   return card && card.textContent.includes('slow start: admitting 10% of calls') ? 'ramping' : 'not yet';";
+    browser.wait_for(ramping, "ramping", PATIENCE).await;
     // A few seconds of rates drawn before the breaker opens.
     browser
         .wait_for(

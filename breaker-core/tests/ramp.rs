@@ -181,5 +181,8 @@ fn the_attribute_takes_ramp() {
     assert_eq!(quote().unwrap(), 1);
     let breaker = breaker_core::registry().get("ramped_quote").unwrap();
     assert_eq!(breaker.config().ramp(), Some(secs(30)));
-    assert_eq!(breaker.config().to_keys(), "fail_max = 3, reset = 5s, ramp = 30s");
+    assert_eq!(
+        breaker.config().to_keys(),
+        "fail_max = 3, reset = 5s, ramp = 30s"
+    );
 }
