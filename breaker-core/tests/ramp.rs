@@ -186,3 +186,14 @@ fn the_attribute_takes_ramp() {
         "fail_max = 3, reset = 5s, ramp = 30s"
     );
 }
+
+#[test]
+fn a_ramp_over_before_a_longer_one_is_set_stays_over() {
+    let (b, clock) = ramped();
+    recover(&b, &clock);
+    // No call comes to see the 10 s ramp end.
+    clock.advance(secs(11));
+    b.reconfigure("ramp = 1h").unwrap();
+    assert_eq!(b.stats().ramp_share, None);
+    assert_eq!(admitted(&b, 1_000), 1_000, "no ramp comes back");
+}

@@ -588,3 +588,22 @@ fn slow_judges_the_calls_admitted_while_it_is_set() {
         "a call admitted after the change is"
     );
 }
+
+#[test]
+fn a_newly_active_failure_rate_counts_its_own_calls_even_on_a_full_window() {
+    // The window is full of calls the new policy does not count: a success
+    // that pushes one out makes the policy's fifth call, and it trips.
+    let r = Rig::new("slow = 10ms, slow_rate = 1, window = 5, reset = 1ms");
+    r.oks(1);
+    r.set("failure_rate = 27");
+    r.fails(2);
+    r.oks(2);
+    assert_eq!(
+        r.state(),
+        State::Closed,
+        "4 calls of its own, below min_calls 5"
+    );
+    r.oks(1);
+    assert_eq!(r.state(), State::Open, "2 failures of its 5 calls");
+    assert_eq!(r.reasons(), ["2 of 5 calls failed (threshold 27%)"]);
+}

@@ -249,11 +249,7 @@ fn render(decls: &[Decl], steps: &[Step]) -> String {
             let Some(current) = configs.get(b) else {
                 continue;
             };
-            // breaker-core ends a ramp only at a call past its end, so a
-            // longer `ramp` set before such a call revives it (reported;
-            // tests/ramp.rs, ignored): only shorter ramps are patched in.
-            let longer = |next: &BreakerConfig| matches!((current.ramp, next.ramp), (Some(d), Some(n)) if n > d);
-            if let Some(next) = patched(current, &patch).filter(|n| !longer(n)) {
+            if let Some(next) = patched(current, &patch) {
                 configs[b] = next;
                 text += &format!("+{gap}ms b{b} configure {patch}\n");
             }

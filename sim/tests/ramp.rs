@@ -225,7 +225,6 @@ fn a_ramp_over_before_a_longer_one_is_set_stays_over_in_the_model() {
 /// docs/semantics.md: a ramp lasts while t < tc + D, and a ramp set while
 /// none is in progress starts none. Reported; the proptest steers around it.
 #[test]
-#[ignore = "breaker-core revives a ramp that ran out when no call saw it end (reported)"]
 fn a_ramp_over_before_a_longer_one_is_set_stays_over_in_core_too() {
     let log = log(&closed_by_trials_at_1s("ramp=1s", OVER_UNSEEN));
     assert_eq!(verdicts_at(&log, 4 * S), (4, 0));

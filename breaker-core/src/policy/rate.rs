@@ -200,10 +200,14 @@ impl RateWindow {
         None
     }
 
-    /// Whether a count window holds its K outcomes.
+    /// Whether a count window holds its K outcomes, all counted by both
+    /// policies. While a restarted policy still skips some, a success that
+    /// pushes one of those out adds a call to that policy's count, so it may
+    /// reach `min_calls` and trip: it must not be batched past the checks.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        matches!(&self.outcomes, Outcomes::Calls { ring, len, .. } if *len == ring.len())
+        self.skip == [0; 2]
+            && matches!(&self.outcomes, Outcomes::Calls { ring, len, .. } if *len == ring.len())
     }
 
     /// `count` successes, not slow, entering a full count window (see
