@@ -210,3 +210,46 @@ impl Opening {
         Opening { name, reason }
     }
 }
+
+/// Whether `text` is how [`Reason::TrialsSucceeded`] writes itself ("2
+/// successful trials"): how a store that shares reasons as text tells a close
+/// on trials (which a breaker with `ramp` ramps after) from another close.
+/// Kept beside the `Display` it reads, and checked against it.
+pub(crate) fn is_trials_close(text: &str) -> bool {
+    let Some((count, rest)) = text.split_once(' ') else {
+        return false;
+    };
+    let n: u32 = match count.parse() {
+        Ok(n) if n > 0 && count.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => return false,
+    };
+    rest == if n == 1 {
+        "successful trial"
+    } else {
+        "successful trials"
+    }
+}
+
+#[cfg(test)]
+mod trials_close {
+    use super::*;
+
+    #[test]
+    fn the_text_of_a_close_on_trials_is_told_from_any_other() {
+        for n in [1, 2, 17] {
+            let text = Reason::TrialsSucceeded { successes: n }.to_string();
+            assert!(is_trials_close(&text), "{text}");
+        }
+        for text in [
+            "manual reset",
+            "0 successful trials",
+            "2 successful trial",
+            "x successful trials",
+            "+2 successful trials",
+            "",
+            "remote: 2 successful trials",
+        ] {
+            assert!(!is_trials_close(text), "{text}");
+        }
+    }
+}

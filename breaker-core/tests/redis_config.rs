@@ -216,3 +216,53 @@ fn junk_in_the_configuration_hash_is_refused_once_and_repaired() {
         "{held:?}"
     );
 }
+
+/// Two replicas of a breaker that opens on one failure for 200 ms, closes on
+/// one good trial, and ramps for an hour.
+fn ramped(server: &RedisServer, ns: &str) -> (RedisStore, Breaker, RedisStore, Breaker) {
+    let replica = |store: &RedisStore| {
+        let registry = Registry::new();
+        registry.use_store(store.clone());
+        registry.get_or_create("ramped", || {
+            "fail_max = 1, reset = 200ms, success = 1, ramp = 1h"
+                .parse::<Config>()
+                .unwrap()
+        })
+    };
+    let (sa, sb) = (store(server, ns), store(server, ns));
+    let (a, b) = (replica(&sa), replica(&sb));
+    (sa, a, sb, b)
+}
+
+#[test]
+fn a_replica_adopting_a_close_on_trials_ramps_from_the_close() {
+    let server = RedisServer::start();
+    let (_sa, a, _sb, b) = ramped(&server, "ramp");
+    a.acquire().unwrap().failure();
+    assert!(eventually(SOON, || b.state() == breaker_core::State::Open));
+    std::thread::sleep(Duration::from_millis(250));
+    a.acquire().expect("the trial").success();
+    assert_eq!(a.state(), breaker_core::State::Closed);
+    assert!(a.stats().ramp_share.is_some_and(|s| s < 0.2));
+    assert!(eventually(SOON, || b.state() == breaker_core::State::Closed));
+    let share = b.stats().ramp_share;
+    assert!(
+        share.is_some_and(|s| (0.1..0.2).contains(&s)),
+        "the adopting replica ramps from the close: {share:?}"
+    );
+}
+
+#[test]
+fn a_replica_adopting_a_reset_does_not_ramp() {
+    let server = RedisServer::start();
+    let (_sa, a, _sb, b) = ramped(&server, "noramp");
+    a.trip();
+    assert!(eventually(SOON, || b.state() == breaker_core::State::Open));
+    a.reset();
+    assert!(eventually(SOON, || b.state() == breaker_core::State::Closed));
+    assert_eq!(
+        b.stats().ramp_share,
+        None,
+        "an operator's reset closes outright"
+    );
+}

@@ -87,6 +87,10 @@ pub struct Remote {
     pub period: Duration,
     /// Why, as the process that made the transition reported it.
     pub reason: Arc<str>,
+    /// In Closed, when the other process closed on its half-open trials: how
+    /// long ago, measured by the store. A breaker with `ramp` adopting it
+    /// ramps from then, so a fleet returns gradually, not all at once.
+    pub recovered_ago: Option<Duration>,
 }
 
 impl Remote {
@@ -97,6 +101,13 @@ impl Remote {
             remaining,
             period,
             reason,
+            recovered_ago: None,
         }
+    }
+
+    /// This Closed state, made by a close on half-open trials `ago` ago.
+    pub fn recovered(mut self, ago: Duration) -> Remote {
+        self.recovered_ago = Some(ago);
+        self
     }
 }

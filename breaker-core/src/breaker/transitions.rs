@@ -33,6 +33,21 @@ impl Inner {
         });
     }
 
+    /// After adopting a remote close on trials: ramps (with `ramp`) from the
+    /// time the other process closed, so the fleet returns gradually.
+    fn ramp_as(&self, remote: &Remote, at: u64) {
+        let ramp = self.settings().ramp;
+        let Some(ago) = remote.recovered_ago.filter(|_| ramp > 0) else {
+            return;
+        };
+        let ago = nanos(ago);
+        if ago < ramp {
+            self.ramp_from
+                .store(at.saturating_sub(ago), Ordering::Relaxed);
+            self.detours.fetch_or(RAMPING, Ordering::Release);
+        }
+    }
+
     /// Applies a state learned from the store (see [`Breaker::adopt`]).
     pub(super) fn adopt(&self, remote: &Remote) -> bool {
         let mut ctl = self.lock();
@@ -72,6 +87,7 @@ impl Inner {
                 }
                 target => {
                     if self.transition(&mut ctl, w, w.next(target, 0), at, reason.clone(), None) {
+                        self.ramp_as(remote, at);
                         break;
                     }
                 }

@@ -206,7 +206,8 @@ pub(super) fn check_hash(raw: &RawHash, config: &Config) -> Result<Option<Checke
             remaining_ms,
             period_ms,
             reason.as_deref().unwrap_or_default(),
-        ),
+        )
+        .recovered_since(epoch, *now_us),
     }))
 }
 
@@ -272,7 +273,8 @@ impl<'a> Message<'a> {
                 self.remaining_ms,
                 self.period_ms,
                 self.reason.as_bytes(),
-            ),
+            )
+            .recovered_since(epoch, limits.now_us),
         })
     }
 }
@@ -284,6 +286,24 @@ fn remote(state: State, remaining_ms: u64, period_ms: u64, reason: &[u8]) -> Rem
         Duration::from_millis(period_ms),
         Arc::from(bounded_reason(reason)),
     )
+}
+
+/// What a shared Closed says of how it closed.
+trait Recovered {
+    /// With the time of a close on trials: its epoch is the Redis time (µs)
+    /// it was written at, `now_us` Redis time now.
+    fn recovered_since(self, epoch: u64, now_us: u64) -> Remote;
+}
+
+impl Recovered for Remote {
+    fn recovered_since(self, epoch: u64, now_us: u64) -> Remote {
+        if self.state == State::Closed && crate::reason::is_trials_close(&self.reason) {
+            let ago = Duration::from_micros(now_us.saturating_sub(epoch));
+            self.recovered(ago)
+        } else {
+            self
+        }
+    }
 }
 
 fn bounded_reason(reason: &[u8]) -> String {
