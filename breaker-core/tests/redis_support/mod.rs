@@ -23,11 +23,25 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> RedisServer {
-        RedisServer::start_on(free_port())
+        // A port free when it was picked can be taken before redis-server
+        // binds it (by an outgoing connection of a test running beside this
+        // one): the server then exits at start, and another port is tried.
+        for _ in 0..10 {
+            if let Some(server) = RedisServer::try_start_on(free_port()) {
+                return server;
+            }
+        }
+        panic!("redis-server exited at start on ten free ports in a row");
     }
 
     /// Starts a server on `port` (a restart on the port of a killed one).
     pub fn start_on(port: u16) -> RedisServer {
+        RedisServer::try_start_on(port)
+            .unwrap_or_else(|| panic!("redis-server exited at start on port {port}"))
+    }
+
+    /// A server on `port`, or `None` when it exits at start (the port is taken).
+    fn try_start_on(port: u16) -> Option<RedisServer> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -44,8 +58,7 @@ impl RedisServer {
             child: Some(child),
             port,
         };
-        server.wait_until_ready();
-        server
+        server.wait_until_ready().then_some(server)
     }
 
     /// The URL of this server.
@@ -61,19 +74,18 @@ impl RedisServer {
         }
     }
 
-    fn wait_until_ready(&mut self) {
+    /// `true` once the server answers; `false` if it exited at start.
+    fn wait_until_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "redis-server exited at start ({status}) on port {}",
-                        self.port
-                    );
+                if let Ok(Some(_)) = child.try_wait() {
+                    self.child = None;
+                    return false;
                 }
             }
             if ping(self.port) {
-                return;
+                return true;
             }
             assert!(
                 Instant::now() < deadline,
