@@ -143,6 +143,9 @@ fn during_an_outage_a_change_stays_local_and_the_latest_wins_on_return() {
     );
 }
 
+/// The fields of a configuration hash, as written raw.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
 #[test]
 fn junk_in_the_configuration_hash_is_refused_once_and_repaired() {
     let server = RedisServer::start();
@@ -169,7 +172,7 @@ fn junk_in_the_configuration_hash_is_refused_once_and_repaired() {
     // read and refused it (a replica reads the hash when it hears of it, so
     // junk overwritten before it reads is never seen): then more of the same
     // kind is reported no more.
-    let kinds: [(&str, [&[(&str, &str)]; 3]); 2] = [
+    let kinds: [(&str, [Fields; 3]); 2] = [
         (
             "a reconfiguration this breaker refuses",
             [
