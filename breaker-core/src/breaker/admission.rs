@@ -182,27 +182,6 @@ impl Inner {
         }
     }
 
-    /// A call at `now` in Closed period `w` during a slow start of `ramp` ns
-    /// (docs/semantics.md pins the draw): admitted with probability
-    /// `(ramp + 9 e) / (10 ramp)`, `e` the time since the close; past the
-    /// ramp, the ramp ends and every call is admitted.
-    #[cold]
-    pub(super) fn ramp_admits(&self, w: Word, now: u64, ramp: u64) -> bool {
-        let elapsed = now.saturating_sub(self.ramp_from.load(Ordering::Relaxed));
-        if elapsed >= ramp {
-            // Under the lock, where ramps start: one that began since (a
-            // new close on trials) is not ended by this late call.
-            let _ctl = self.lock();
-            if self.word().is_period(w.generation()) {
-                self.detours.fetch_and(!RAMPING, Ordering::Release);
-            }
-            return true;
-        }
-        let bound = u128::from(ramp) * 10;
-        let admitted = u128::from(ramp) + 9 * u128::from(elapsed);
-        self.random.below(bound) < admitted
-    }
-
     /// With a store: takes one of the cluster's trial permits for a call about
     /// to start a trial, or rejects the call when they are all taken. `true`
     /// when a permit was taken (to give back if the call is not admitted).

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use super::detours::{RAMPING, TAPPED};
+use super::detours::TAPPED;
 use super::environment::Environment;
 use super::link::{Link, Remote};
 use super::machine::{Control, Hot, Inner, NEVER};
@@ -479,15 +479,8 @@ impl Inner {
             dry_run,
             would_reject: self.counters.read(Count::WouldReject),
             drop_probability,
-            ramp_share: (w.state() == State::Closed
-                && self.detours.load(Ordering::Acquire) & RAMPING != 0)
-                .then(|| {
-                    let elapsed = self
-                        .now()
-                        .saturating_sub(self.ramp_from.load(Ordering::Relaxed));
-                    (elapsed < settings.ramp)
-                        .then(|| 0.1 + 0.9 * elapsed as f64 / settings.ramp as f64)
-                })
+            ramp_share: (w.state() == State::Closed)
+                .then(|| self.ramp_share(self.now(), settings.ramp))
                 .flatten(),
             trials: self.counters.read(Count::Trials),
         }

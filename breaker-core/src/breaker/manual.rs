@@ -3,11 +3,9 @@
 //! action takes effect even when the breaker is already in the state it
 //! asks for, and is shared with a store like any transition.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::api::Breaker;
-use super::detours::RAMPING;
 use super::machine::Inner;
 use crate::State;
 use crate::policy::nanos;
@@ -132,7 +130,7 @@ impl Inner {
                     }
                     Action::Reset => {
                         // The operator closes it outright: no slow start left.
-                        self.detours.fetch_and(!RAMPING, Ordering::Release);
+                        self.end_ramp();
                         self.clear_windows(&mut ctl, w.generation());
                         if w.aux() != 0 && !self.cas(w, w.with_aux(0)) {
                             continue;

@@ -7,6 +7,7 @@
 //! - `outcomes`: it succeeded; it failed.
 //! - `transitions`: the state swaps, and the ones shared with a store.
 //! - `manual`: operators' actions.
+//! - `ramp`: the slow start after recovery.
 //! - `reconfigure` and `settings`: a new configuration for a live breaker,
 //!   and the configuration in force, swapped whole.
 //! - `metrics_only`: the dry run of MetricsOnly, where the breaker would be.
@@ -27,6 +28,7 @@ mod manual;
 mod metrics_only;
 mod outcomes;
 mod permit;
+mod ramp;
 mod reconfigure;
 mod settings;
 mod transitions;

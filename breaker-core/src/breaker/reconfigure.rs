@@ -14,7 +14,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::detours::{ADAPTIVE, RAMPING, TIMED, WINDOWED};
+use super::detours::{ADAPTIVE, TIMED, WINDOWED};
 use super::machine::Inner;
 use crate::State;
 use crate::config::Config;
@@ -67,14 +67,8 @@ impl Inner {
         }
 
         // A slow start over by the old `ramp` is over, whatever the new one
-        // says: a ramp lasts while t < tc + D, whether or not a call came to
-        // see it end.
-        let ramping = self.detours.load(Ordering::Acquire) & RAMPING != 0;
-        let ramp_from = self.ramp_from.load(Ordering::Relaxed);
-        let old_ramp = self.settings().ramp;
-        if ramping && at.saturating_sub(ramp_from) >= old_ramp {
-            self.detours.fetch_and(!RAMPING, Ordering::Release);
-        }
+        // says: a ramp lasts while t < tc + D.
+        self.end_ramp_if_over(at, self.settings().ramp);
         let settings = self.settings.set(new);
         let bits = settings.detours();
         self.detours

@@ -7,7 +7,6 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::detours::RAMPING;
 use super::link::{Change, Remote};
 use super::machine::{Control, Inner};
 use super::metrics_only::{DryRun, Move};
@@ -42,9 +41,7 @@ impl Inner {
         };
         let ago = nanos(ago);
         if ago < ramp {
-            self.ramp_from
-                .store(at.saturating_sub(ago), Ordering::Relaxed);
-            self.detours.fetch_or(RAMPING, Ordering::Release);
+            self.start_ramp(at.saturating_sub(ago));
         }
     }
 
@@ -198,8 +195,7 @@ impl Inner {
         // Closed, so no call of the new period takes the fast path unramped.
         let ramps = matches!(reason, Reason::TrialsSucceeded { .. }) && settings.ramp > 0;
         if ramps {
-            self.ramp_from.store(at, Ordering::Relaxed);
-            self.detours.fetch_or(RAMPING, Ordering::Release);
+            self.start_ramp(at);
         }
         if !self.cas(from, to) {
             return false;
@@ -228,7 +224,7 @@ impl Inner {
             _ => {}
         }
         if !ramps {
-            self.detours.fetch_and(!RAMPING, Ordering::Release);
+            self.end_ramp();
         }
         self.share(ctl, to.state(), &reason);
         self.transitions.fetch_add(1, Ordering::Relaxed);
