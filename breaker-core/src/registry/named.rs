@@ -439,6 +439,18 @@ impl Registry {
     /// stand at their default: an attribute wrote them (`success = 2`),
     /// which the [`Config`] it built cannot tell from a default.
     pub(crate) fn written_in_code(&self, name: &str, keys: &[&str]) {
+        self.update_sources(name, |key, source| {
+            (*source == Source::Default && keys.contains(&key)).then_some(Source::Code)
+        });
+    }
+
+    /// Where each key of breaker `name` now comes from: `update(key, source)`
+    /// says, or `None` to keep the source it had.
+    pub(super) fn update_sources(
+        &self,
+        name: &str,
+        update: impl Fn(&str, &Source) -> Option<Source>,
+    ) {
         let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
         let Some(entry) = breakers.get_mut(name) else {
             return;
@@ -446,10 +458,7 @@ impl Registry {
         let sources: Vec<Source> = crate::KEYS
             .iter()
             .zip(entry.sources.iter())
-            .map(|(key, source)| match source {
-                Source::Default if keys.contains(key) => Source::Code,
-                source => source.clone(),
-            })
+            .map(|(key, source)| update(key, source).unwrap_or_else(|| source.clone()))
             .collect();
         entry.sources = sources.into();
     }

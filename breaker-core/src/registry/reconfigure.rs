@@ -176,20 +176,8 @@ impl Registry {
     /// Records `source(key)` as where each of `changed` keys of `name` now
     /// comes from.
     fn mark_sources(&self, name: &str, changed: &[&'static str], source: impl Fn(&str) -> Source) {
-        if changed.is_empty() {
-            return;
-        }
-        let mut breakers = self.breakers.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = breakers.get_mut(name) {
-            let sources: Vec<Source> = crate::KEYS
-                .iter()
-                .zip(entry.sources.iter())
-                .map(|(key, old)| match changed.contains(key) {
-                    true => source(key),
-                    false => old.clone(),
-                })
-                .collect();
-            entry.sources = sources.into();
+        if !changed.is_empty() {
+            self.update_sources(name, |key, _| changed.contains(&key).then(|| source(key)));
         }
     }
 }
