@@ -28,7 +28,7 @@ use ::redis::aio::MultiplexedConnection;
 use super::hub::Core;
 use super::membership::LinkState;
 use super::scripts::Scripts;
-use super::wire::{EPOCH_SKEW, Fault, Refused, shown};
+use super::wire::{Fault, Refused, from_the_future, shown, whole};
 
 /// The longest value a reconfigured key may hold in Redis.
 const MAX_VALUE: usize = 64;
@@ -120,21 +120,16 @@ pub(super) fn announced(core: &Core, payload: &[u8]) -> Vec<std::sync::Arc<LinkS
         let mut lines = t.splitn(3, '\n');
         Some((lines.next()?, lines.next()?, lines.next()?))
     });
-    let Some((at, origin, name)) = parts.filter(|(at, ..)| whole(at).is_some()) else {
+    let Some((at, origin, name)) =
+        parts.and_then(|(at, origin, name)| Some((whole(at.as_bytes())?, origin, name)))
+    else {
         core.refuse("", &Refused::new(Fault::Message, shown(payload)));
         return Vec::new();
     };
-    let at = whole(at).unwrap_or(0);
     core.links_named(name)
         .into_iter()
         .filter(|link| link.origin != origin && link.config.seen.load(Ordering::Acquire) < at)
         .collect()
-}
-
-fn whole(text: &str) -> Option<u64> {
-    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| text.parse().ok())
-        .flatten()
 }
 
 /// The change a hash holds, checked: its time, and its keys as a patch.
@@ -147,7 +142,7 @@ fn check(
     for (field, value) in held {
         match field.as_str() {
             "_at" => {
-                at = Some(whole(value).ok_or_else(|| {
+                at = Some(whole(value.as_bytes()).ok_or_else(|| {
                     Refused::new(
                         Fault::ConfigTime,
                         format!("_at = {}", shown(value.as_bytes())),
@@ -178,8 +173,7 @@ fn check(
         }
     }
     let at = at.ok_or_else(|| Refused::new(Fault::ConfigTime, "no _at"))?;
-    let skew = u64::try_from(EPOCH_SKEW.as_micros()).unwrap_or(u64::MAX);
-    if at > now_us.saturating_add(skew) {
+    if from_the_future(at, now_us) {
         return Err(Refused::new(
             Fault::ConfigTime,
             format!("_at {at}, Redis time {now_us} µs"),

@@ -135,8 +135,7 @@ impl Limits {
     }
 
     fn check_epoch(&self, epoch: u64) -> Result<u64, Refused> {
-        let skew = u64::try_from(EPOCH_SKEW.as_micros()).unwrap_or(u64::MAX);
-        if epoch > self.now_us.saturating_add(skew) {
+        if from_the_future(epoch, self.now_us) {
             return Err(Refused::new(
                 Fault::FutureEpoch,
                 format!("epoch {epoch}, Redis time {} µs", self.now_us),
@@ -320,7 +319,15 @@ fn bounded_reason(reason: &[u8]) -> String {
 
 /// A whole number as Redis holds one: ASCII digits only (no sign, no blank,
 /// no exponent), within u64. The scripts read numbers by the same rule.
-fn whole(text: &[u8]) -> Option<u64> {
+/// Whether a time written in Redis (µs) is further ahead of Redis' clock
+/// `now_us` than [`EPOCH_SKEW`]: no honest write made it.
+pub(super) fn from_the_future(at_us: u64, now_us: u64) -> bool {
+    let skew = u64::try_from(EPOCH_SKEW.as_micros()).unwrap_or(u64::MAX);
+    at_us > now_us.saturating_add(skew)
+}
+
+/// A whole number written as ASCII digits only (no sign, no space).
+pub(super) fn whole(text: &[u8]) -> Option<u64> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
