@@ -210,3 +210,91 @@ fn a_key_of_a_keyed_breaker_opens_for_reset_on_the_real_clock() {
     check_one_open_period(&hosts.get("later.example"));
     assert_eq!(hosts.get("up.example").state(), State::Closed);
 }
+
+#[test]
+fn a_reconfigured_reset_keeps_the_open_period_in_progress_and_times_the_next() {
+    process_started();
+    let breaker = Breaker::new(
+        "rc-reconfigured",
+        Config::builder()
+            .fail_max(1)
+            .reset(RESET)
+            .success(1)
+            .build()
+            .unwrap(),
+    );
+    let opened = open(&breaker);
+    breaker.reconfigure("reset = 1m").unwrap();
+    // The period in progress ends on its old time, checked as any other.
+    let admitted = wait_for_the_first_trial(&breaker, opened);
+    assert!(admitted <= opened.1 + RESET + lag() + SLACK + POLL);
+    // The next opening lasts the new reset.
+    let before = Instant::now();
+    breaker.acquire().expect("Closed again").failure();
+    let after = Instant::now();
+    let told = match breaker.acquire() {
+        Err(error) => error.retry_after().expect("an Open rejection tells when"),
+        Ok(_) => panic!("admitted right after reopening"),
+    };
+    let elapsed = Instant::now() - before;
+    let minute = Duration::from_secs(60);
+    assert!(told <= minute, "retry_after {told:?} beyond the new reset");
+    assert!(
+        told + elapsed + lag() + SLACK >= minute,
+        "retry_after {told:?}, {:?} after the opening: not the new reset",
+        after - before
+    );
+}
+
+#[test]
+fn a_slow_start_admits_its_share_on_the_real_clock() {
+    process_started();
+    let ramp = Duration::from_secs(2);
+    let breaker = Breaker::new(
+        "rc-ramp",
+        Config::builder()
+            .fail_max(1)
+            .reset(RESET)
+            .success(1)
+            .ramp(ramp)
+            .build()
+            .unwrap(),
+    );
+    breaker.reseed(1);
+    let opened = open(&breaker);
+    wait_for_the_first_trial(&breaker, opened);
+    let closed = Instant::now();
+    assert_eq!(breaker.state(), State::Closed);
+    // The share the breaker states is the one of the time it is read at,
+    // within the time the test took around the close and the reading.
+    let share = |at_least: Duration, at_most: Duration| {
+        let low = 0.1 + 0.9 * at_least.as_secs_f64() / ramp.as_secs_f64();
+        let high = 0.1 + 0.9 * at_most.as_secs_f64() / ramp.as_secs_f64();
+        (low, high)
+    };
+    thread::sleep(ramp / 2);
+    let before = Instant::now();
+    let told = breaker
+        .stats()
+        .ramp_share
+        .expect("halfway through the ramp");
+    let (low, high) = share(before - closed, Instant::now() - opened.0 + SLACK);
+    assert!(
+        low - 1e-9 <= told && told <= high.min(1.0),
+        "share {told}, between {low} and {high}"
+    );
+    let admitted = (0..2000)
+        .filter(|_| breaker.acquire().map(|p| p.success()).is_ok())
+        .count();
+    assert!(
+        (600..=1900).contains(&admitted),
+        "{admitted} of 2000 halfway"
+    );
+    // Past the ramp, every call again.
+    thread::sleep(ramp / 2 + SLACK);
+    assert_eq!(breaker.stats().ramp_share, None);
+    let all = (0..1000)
+        .filter(|_| breaker.acquire().map(|p| p.success()).is_ok())
+        .count();
+    assert_eq!(all, 1000);
+}
