@@ -118,7 +118,7 @@ pub use config::{
     MAX_TRIALS, Percent, Window, suggest,
 };
 pub use duration::{DurationError, format_duration, parse_duration};
-pub use error::Error;
+pub use error::{Error, Shedding};
 pub use event::{Configured, Transition};
 pub use global::registry;
 pub use opening::OpeningRef;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use breaker_core::clock::ManualClock;
-use breaker_core::{Breaker, Config, ConfigBuilder, State};
+use breaker_core::{Breaker, Config, ConfigBuilder, Shedding, State};
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -77,6 +77,18 @@ fn a_call_the_ramp_refuses_is_rejected_closed_without_retry_after_and_feeds_noth
     assert!(refused.is_rejected());
     assert_eq!(refused.state(), Some(State::Closed));
     assert_eq!(refused.retry_after(), None);
+    // It says why: the slow start, and the share it admitted at the close.
+    assert_eq!(
+        refused.shedding(),
+        Some(Shedding::Ramp {
+            admitting_permille: 100
+        })
+    );
+    assert_eq!(refused.shedding().unwrap().admitting(), Some(0.1));
+    assert_eq!(
+        refused.to_string(),
+        "circuit breaker `db` is closed; slow start after recovery, admitting 10% of calls"
+    );
     let after = b.stats();
     assert!(after.rejected > before.rejected);
     assert_eq!(after.failures, before.failures, "a refusal is no failure");
@@ -196,4 +208,28 @@ fn a_ramp_over_before_a_longer_one_is_set_stays_over() {
     b.reconfigure("ramp = 1h").unwrap();
     assert_eq!(b.stats().ramp_share, None);
     assert_eq!(admitted(&b, 1_000), 1_000, "no ramp comes back");
+}
+
+#[test]
+fn a_rejection_during_the_ramp_carries_the_share_at_its_time() {
+    let (b, clock) = ramped();
+    recover(&b, &clock);
+    clock.advance(Duration::from_millis(2_500));
+    let refused = (0..1_000)
+        .find_map(|_| b.acquire().map(|p| p.success()).err())
+        .expect("some of 1000 calls at a third are refused");
+    assert_eq!(
+        refused.shedding(),
+        Some(Shedding::Ramp {
+            admitting_permille: 325
+        }),
+        "0.1 + 0.9 * 2.5 / 10"
+    );
+    assert!(
+        refused.to_string().ends_with("admitting 32.5% of calls"),
+        "{refused}"
+    );
+    // Past the ramp, nothing is shed, so no rejection says so.
+    clock.advance(secs(8));
+    assert_eq!(admitted(&b, 1_000), 1_000);
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use breaker_core::clock::{LaggingClock, ManualClock};
 use breaker_core::{
-    Action, Breaker, Config, ConfigBuilder, Error, Reason, Registry, State, Transition,
+    Action, Breaker, Config, ConfigBuilder, Error, Reason, Registry, Shedding, State, Transition,
 };
 
 fn ms(n: u64) -> Duration {
@@ -1420,6 +1420,7 @@ fn adaptive_sheds_load_in_proportion_to_failures_and_recovers_without_opening() 
             Ok(permit) => drop(permit.failure()),
             Err(e) => {
                 assert_eq!(e.retry_after(), None);
+                assert_eq!(e.shedding(), Some(Shedding::Adaptive));
                 assert!(
                     e.to_string()
                         .ends_with("shedding load (adaptive throttling)"),

@@ -14,6 +14,7 @@ use super::machine::{Inner, Refusal, UNTIMED};
 use super::metrics_only::Role;
 use super::permit::Permit;
 use crate::counter::Count;
+use crate::error::Shedding;
 use crate::state::Word;
 use crate::tap::{Tap, Ticket};
 use crate::{Error, State};
@@ -45,7 +46,20 @@ impl Inner {
         if let Some(tap) = self.tap.get() {
             self.tap_rejected(tap, state, retry_after);
         }
-        Refusal { state, retry_after }
+        Refusal {
+            state,
+            retry_after,
+            shedding: None,
+        }
+    }
+
+    /// Counts and records a call a Closed breaker sheds, and why.
+    #[cold]
+    pub(super) fn shed(&self, shedding: Shedding) -> Refusal {
+        Refusal {
+            shedding: Some(shedding),
+            ..self.refuse(State::Closed, None)
+        }
     }
 
     #[cold]
@@ -72,6 +86,7 @@ impl Inner {
             state: refusal.state,
             retry_after: refusal.retry_after.map(Duration::from_nanos),
             opening: self.opening.get(),
+            shedding: refusal.shedding,
         }
     }
 
@@ -129,15 +144,15 @@ impl Inner {
                         .as_mut()
                         .is_some_and(|windows| windows.throttle(now, &self.random))
                     {
-                        return Err(self.refuse(State::Closed, None));
+                        return Err(self.shed(Shedding::Adaptive));
                     }
                     return Ok(self.admit(w.generation(), Some(now)));
                 }
                 State::Closed if self.detours.load(Ordering::Acquire) & RAMPING != 0 => {
                     let now = self.now();
-                    return match self.ramp_admits(w, now, settings.ramp) {
-                        true => Ok(self.admit(w.generation(), Some(now))),
-                        false => Err(self.refuse(State::Closed, None)),
+                    return match self.ramp_sheds(w, now, settings.ramp) {
+                        None => Ok(self.admit(w.generation(), Some(now))),
+                        Some(shedding) => Err(self.shed(shedding)),
                     };
                 }
                 State::Closed | State::Disabled => return Ok(self.admit(w.generation(), None)),

@@ -20,6 +20,7 @@ use super::metrics_only::DryRun;
 use super::settings::{Settings, SettingsCell};
 use crate::State;
 use crate::counter::Counters;
+use crate::error::Shedding;
 use crate::event::{Dispatch, Listeners};
 use crate::opening::OpeningCell;
 use crate::policy::{Batched, Windows};
@@ -50,6 +51,7 @@ pub(super) struct Hot {
 pub(super) struct Refusal {
     pub(super) state: State,
     pub(super) retry_after: Option<u64>,
+    pub(super) shedding: Option<Shedding>,
 }
 
 /// What is only touched under the control lock.

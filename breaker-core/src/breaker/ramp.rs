@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 
 use super::detours::RAMPING;
 use super::machine::Inner;
+use crate::error::Shedding;
 use crate::state::Word;
 
 impl Inner {
@@ -52,9 +53,9 @@ impl Inner {
     /// A call at `now` in Closed period `w` during a slow start of `ramp` ns:
     /// admitted with probability `(ramp + 9 e) / (10 ramp)`, `e` the time
     /// since the close; past the ramp, the ramp ends and every call is
-    /// admitted.
+    /// admitted. `None` when the call is admitted; otherwise why it is shed.
     #[cold]
-    pub(super) fn ramp_admits(&self, w: Word, now: u64, ramp: u64) -> bool {
+    pub(super) fn ramp_sheds(&self, w: Word, now: u64, ramp: u64) -> Option<Shedding> {
         let elapsed = now.saturating_sub(self.ramp_from.load(Ordering::Relaxed));
         if elapsed >= ramp {
             // Under the lock, where ramps start: one that began since (a
@@ -63,10 +64,11 @@ impl Inner {
             if self.word().is_period(w.generation()) {
                 self.end_ramp();
             }
-            return true;
+            return None;
         }
         let bound = u128::from(ramp) * 10;
         let admitted = u128::from(ramp) + 9 * u128::from(elapsed);
-        self.random.below(bound) < admitted
+        (self.random.below(bound) >= admitted)
+            .then(|| Shedding::ramp(admitted as f64 / bound as f64))
     }
 }
