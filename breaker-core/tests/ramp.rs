@@ -233,3 +233,53 @@ fn a_rejection_during_the_ramp_carries_the_share_at_its_time() {
     clock.advance(secs(8));
     assert_eq!(admitted(&b, 1_000), 1_000);
 }
+
+#[test]
+fn the_dry_run_ramps_after_its_trials_close_and_counts_what_it_would_shed() {
+    let (b, clock) = ramped();
+    b.metrics_only();
+    b.acquire().unwrap().failure();
+    assert_eq!(b.stats().dry_run, Some(State::Open));
+    clock.advance(secs(1));
+    b.acquire().unwrap().success();
+    assert_eq!(
+        b.stats().dry_run,
+        Some(State::Closed),
+        "closed on its trial"
+    );
+    assert_eq!(b.stats().ramp_share, None, "the live breaker has no ramp");
+
+    // Every call runs; about nine in ten at the close would have been shed.
+    let before = b.stats().would_reject;
+    assert_eq!(admitted(&b, 10_000), 10_000, "MetricsOnly admits all");
+    let shed = b.stats().would_reject - before;
+    assert!(
+        (8_850..=9_150).contains(&shed),
+        "{shed} of 10000 would be shed"
+    );
+    assert_eq!(b.stats().failures, 1, "a call it would shed feeds nothing");
+
+    // Past the ramp it would shed none.
+    clock.advance(secs(10));
+    let before = b.stats().would_reject;
+    admitted(&b, 1_000);
+    assert_eq!(b.stats().would_reject, before);
+}
+
+#[test]
+fn the_dry_run_s_ramp_ends_when_set_to_none_and_a_new_one_waits_for_a_close() {
+    let (b, clock) = ramped();
+    b.metrics_only();
+    b.acquire().unwrap().failure();
+    clock.advance(secs(1));
+    b.acquire().unwrap().success();
+    let unramped = "fail_max = 1, reset = 1s, success = 1".parse().unwrap();
+    assert_eq!(b.reconfigure_to(unramped), ["ramp"]);
+    let before = b.stats().would_reject;
+    admitted(&b, 1_000);
+    assert_eq!(b.stats().would_reject, before, "no ramp, none shed");
+    // Set again, it starts none before the next close on trials.
+    b.reconfigure("ramp = 10s").unwrap();
+    admitted(&b, 1_000);
+    assert_eq!(b.stats().would_reject, before);
+}

@@ -230,21 +230,45 @@ fn a_ramp_over_before_a_longer_one_is_set_stays_over_in_core_too() {
     assert_eq!(verdicts_at(&log, 4 * S), (4, 0));
 }
 
+/// docs/semantics.md: the dry run ramps as the live breaker would. It
+/// closes by its trial at 1s; of the failures that follow at once, the ones
+/// its ramp would shed (nine in ten) feed nothing, and the first it admits
+/// opens it again (fail_max = 1). Without the ramp, the first would.
 #[test]
-fn the_dry_run_does_not_ramp() {
-    // The dry run closes by its trial at 1s; the failure that follows at
-    // once feeds it (no ramp turns it away) and it would open again.
-    let log = log(&format!(
-        "breaker a fail_max=1 reset=1s success=1 ramp=1h\n0s a metrics_only\n0s a err\n1s a ok\n{}",
-        calls("1s", "err", 3)
-    ));
-    let t = transitions(&log);
-    assert_eq!(t.len(), 5, "{t:?}");
-    assert_eq!(
-        t[4],
-        format!("{} closed>open (1 consecutive failure) dry", S)
+fn the_dry_run_ramps_as_the_live_breaker_would() {
+    let dry = |keys: &str| {
+        log(&format!(
+            "breaker a fail_max=1 reset=1s success=1 {keys}\n0s a metrics_only\n0s a err\n1s a ok\n{}",
+            calls("1s", "err", 40)
+        ))
+    };
+    // The call whose end the dry run's reopening follows.
+    let reopened_by = |log: &[String]| {
+        let at = log
+            .iter()
+            .rposition(|l| {
+                l.contains("\"from\":\"closed\",\"to\":\"open\"") && l.contains("dry_run")
+            })
+            .expect("the dry run opens again");
+        let call = log[..at]
+            .iter()
+            .rev()
+            .find(|l| l.contains("\"event\":\"ended\""))
+            .unwrap();
+        call.split("\"call\":")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    };
+    assert_eq!(reopened_by(&dry("")), 3, "unramped: the first failure");
+    let ramped = dry("ramp=1h");
+    assert!(reopened_by(&ramped) > 3, "ramped: a later one");
+    assert!(
+        ramped.iter().all(|l| !l.contains("\"event\":\"rejected\"")),
+        "MetricsOnly admits every call"
     );
-    assert!(log.iter().all(|l| !l.contains("\"event\":\"rejected\"")));
 }
 
 #[test]

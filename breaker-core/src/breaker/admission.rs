@@ -13,6 +13,7 @@ use super::link::Trial;
 use super::machine::{Inner, Refusal, UNTIMED};
 use super::metrics_only::Role;
 use super::permit::Permit;
+use super::ramp::ramp_draw;
 use crate::counter::Count;
 use crate::error::Shedding;
 use crate::state::Word;
@@ -243,6 +244,16 @@ impl Inner {
                 .windows
                 .as_mut()
                 .is_some_and(|windows| windows.throttle(now, &self.random))
+        {
+            role = Role::Rejected;
+        }
+        // So does its slow start after a close on trials, from the same dice
+        // (the two are never configured together).
+        if role == Role::Closed
+            && ctl
+                .dry_run
+                .ramping(now, settings.ramp)
+                .is_some_and(|elapsed| ramp_draw(&self.random, elapsed, settings.ramp).is_some())
         {
             role = Role::Rejected;
         }

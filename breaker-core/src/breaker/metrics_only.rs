@@ -76,6 +76,9 @@ pub(crate) struct DryRun {
     restart_period: bool,
     in_flight: u32,
     successes: u32,
+    /// When trials closed it under a `ramp`: its slow start runs from then
+    /// (docs/semantics.md, "Slow start after recovery").
+    ramp_from: Option<u64>,
 }
 
 impl DryRun {
@@ -89,6 +92,7 @@ impl DryRun {
             restart_period: false,
             in_flight: 0,
             successes: 0,
+            ramp_from: None,
         }
     }
 
@@ -142,6 +146,7 @@ impl DryRun {
         }
         let successes = self.successes;
         *self = DryRun::new(config);
+        self.ramp_from = config.ramp().map(|_| at);
         Some(self.moved(State::HalfOpen, Reason::TrialsSucceeded { successes }))
     }
 
@@ -156,6 +161,13 @@ impl DryRun {
         Some(self.moved(State::HalfOpen, Reason::TrialsUndecided { waited }))
     }
 
+    /// How long the slow start under way has run at `now`, while it is under
+    /// `ramp` ns; `None` if there is none or it is over.
+    pub(crate) fn ramping(&self, now: u64, ramp: u64) -> Option<u64> {
+        let elapsed = now.saturating_sub(self.ramp_from?);
+        (self.state == State::Closed && elapsed < ramp).then_some(elapsed)
+    }
+
     /// A trial was cancelled: its permit comes back.
     pub(crate) fn trial_cancelled(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -164,7 +176,12 @@ impl DryRun {
     /// The breaker was reconfigured from `old` to `new` while MetricsOnly:
     /// the dry run follows the rules the live breaker does (its windows are
     /// the breaker's, carried over by the caller).
-    pub(crate) fn reconfigure(&mut self, old: &Config, new: &Config) {
+    pub(crate) fn reconfigure(&mut self, now: u64, old: &Config, new: &Config) {
+        // A ramp in progress keeps its start and takes the new length; one
+        // over by now, or set to none, stays over.
+        if self.ramping(now, old.ramp().map_or(0, nanos)).is_none() || new.ramp().is_none() {
+            self.ramp_from = None;
+        }
         if new.consecutive().is_some() && old.consecutive().is_none() {
             self.run = 0;
         }
@@ -189,6 +206,7 @@ impl DryRun {
 
     fn open(&mut self, at: u64) {
         self.state = State::Open;
+        self.ramp_from = None;
         self.deadline = at.saturating_add(self.period);
     }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use super::detours::RAMPING;
 use super::machine::Inner;
 use crate::error::Shedding;
+use crate::jitter::Jitter;
 use crate::state::Word;
 
 impl Inner {
@@ -66,9 +67,15 @@ impl Inner {
             }
             return None;
         }
-        let bound = u128::from(ramp) * 10;
-        let admitted = u128::from(ramp) + 9 * u128::from(elapsed);
-        (self.random.below(bound) >= admitted)
-            .then(|| Shedding::ramp(admitted as f64 / bound as f64))
+        ramp_draw(&self.random, elapsed, ramp)
     }
+}
+
+/// One draw for a call `elapsed` ns into a slow start of `ramp` ns: admitted
+/// when u, uniform in [0, 10 ramp), falls below `ramp + 9 elapsed`; `None`
+/// when it is admitted, otherwise the shedding and its share.
+pub(super) fn ramp_draw(random: &Jitter, elapsed: u64, ramp: u64) -> Option<Shedding> {
+    let bound = u128::from(ramp) * 10;
+    let admitted = u128::from(ramp) + 9 * u128::from(elapsed);
+    (random.below(bound) >= admitted).then(|| Shedding::ramp(admitted as f64 / bound as f64))
 }

@@ -56,7 +56,7 @@ impl Inner {
             self.restart_run(w);
         }
         if w.state() == State::MetricsOnly {
-            ctl.dry_run.reconfigure(old, &new);
+            ctl.dry_run.reconfigure(at, old, &new);
         }
         if periods_differ(old, &new) {
             match w.state() {

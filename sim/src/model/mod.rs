@@ -195,15 +195,6 @@ impl Model {
         }
     }
 
-    /// The dry run of a breaker entering MetricsOnly: a live model started
-    /// Closed that never ramps (docs/semantics.md, "Slow start").
-    fn dry_run(config: BreakerConfig) -> Model {
-        Model {
-            ramp: ramp::Ramp::never(),
-            ..Model::new(config)
-        }
-    }
-
     fn state_of(phase: Phase) -> State {
         match phase {
             Phase::Closed => State::Closed,
@@ -229,8 +220,7 @@ impl Model {
         // Every move ends a ramp: leaving Closed, or entering it by
         // `reset()`; closing by trials starts one afterwards.
         self.ramp.end();
-        self.dry =
-            (to == Phase::MetricsOnly).then(|| Box::new(Model::dry_run(self.config.clone())));
+        self.dry = (to == Phase::MetricsOnly).then(|| Box::new(Model::new(self.config.clone())));
         match to {
             Phase::Closed => self.clear(),
             Phase::HalfOpen { .. } => {

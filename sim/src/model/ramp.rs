@@ -14,24 +14,15 @@ use super::jitter::Dice;
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Ramp {
     /// tc (ns): set when trials closed the breaker under a `ramp`; cleared
-    /// by every move and by `reset()`.
+    /// by every move and by `reset()`. A MetricsOnly dry run, a live model
+    /// of its own, ramps as the live breaker would.
     tc: Option<u64>,
-    /// A MetricsOnly dry run never ramps (docs/semantics.md).
-    never: bool,
 }
 
 impl Ramp {
-    /// The ramp of a dry run: it never starts.
-    pub(super) fn never() -> Ramp {
-        Ramp {
-            tc: None,
-            never: true,
-        }
-    }
-
     /// Trials closed the breaker at `now`: a ramp starts when one is configured.
     pub(super) fn start(&mut self, now: u64, d: Option<u64>) {
-        if d.is_some() && !self.never {
+        if d.is_some() {
             self.tc = Some(now);
         }
     }
@@ -106,9 +97,6 @@ mod tests {
         ramp.start(0, Some(S));
         assert!(!ramp.refuses(S, Some(S), &mut dice), "over at tc + D");
         assert_eq!(dice.below(u128::MAX), untouched.clone().below(u128::MAX));
-        let mut dry = Ramp::never();
-        dry.start(0, Some(S));
-        assert!(!dry.in_progress(0, Some(S)));
     }
 
     #[test]
