@@ -272,11 +272,14 @@ mod timeline {
         }
 
         /// `(early, lag)`; a cheap reading from before the base reads 0, which
-        /// only errs on the early side.
+        /// only errs on the early side. The base is read after the clock, so
+        /// that nothing is kept across the clock's call (an Open rejection
+        /// then saves fewer registers).
         #[inline]
         pub(super) fn coarse_ns(&self) -> (u64, u64) {
+            let raw = self.raw.coarse();
             let base = self.base();
-            (self.raw.coarse().saturating_sub(base.at), base.lag)
+            (raw.saturating_sub(base.at), base.lag)
         }
     }
 }

@@ -106,31 +106,48 @@ impl Inner {
                 started: UNTIMED,
             });
         }
-        self.acquire_slow().map_err(|refusal| self.reject(refusal))
-    }
-
-    #[inline(never)]
-    pub(super) fn acquire_slow(&self) -> Result<Permit<'_>, Refusal> {
-        // Most calls that get here are rejections in Open, well before the
-        // deadline: settled first, in straight-line code, before the state
-        // dispatch below.
+        // Most of the rest are rejections in Open, well before the deadline:
+        // settled by a small function whose answer comes back in registers,
+        // so the error is built here from values, not read back from memory.
+        // The word read again: one test of the first reading lets the Closed
+        // case through, where a second made the compiler test Open first.
         if self.word().is(State::Open) {
-            let deadline = self.hot.deadline.load(Ordering::Acquire);
-            // A cheap reading settles them; `retry_after` is then at most
-            // `lag` long (exact on a manual clock, where `lag` is 0).
-            let (early, lag) = self.env.clock.coarse_ns();
-            // Now is past the period's start (written before the deadline
-            // just read), so `retry_after` never exceeds the period.
-            let early = early.max(self.hot.since.load(Ordering::Relaxed));
-            if early.saturating_add(lag) < deadline {
-                return Err(self.refuse(State::Open, Some(deadline - early)));
+            if let Some(after) = self.open_retry_after() {
+                return Err(self.reject(Refusal {
+                    state: State::Open,
+                    retry_after: Some(after),
+                    shedding: None,
+                }));
             }
         }
         self.admit_or_refuse()
+            .map_err(|refusal| self.reject(refusal))
+    }
+
+    /// In Open: how long until a trial, when a cheap reading of the clock
+    /// proves the period is still running (the rejection is then counted
+    /// and recorded); `None` when the state machine must decide.
+    #[inline(never)]
+    pub(super) fn open_retry_after(&self) -> Option<u64> {
+        // A cheap reading settles most; `retry_after` is then at most `lag`
+        // long (exact on a manual clock, where `lag` is 0).
+        let (early, lag) = self.env.clock.coarse_ns();
+        let deadline = self.hot.deadline.load(Ordering::Acquire);
+        // Now is past the period's start (written before its deadline, just
+        // read), so `retry_after` never exceeds the period; a reading from
+        // before a period that began since is raised to its start.
+        let early = early.max(self.hot.since.load(Ordering::Relaxed));
+        if early.saturating_add(lag) >= deadline {
+            return None;
+        }
+        let after = deadline - early;
+        self.refuse(State::Open, Some(after));
+        Some(after)
     }
 
     /// Every admission decision but the Closed fast path and the cheap Open
     /// rejection: the state machine proper.
+    #[inline(never)]
     pub(super) fn admit_or_refuse(&self) -> Result<Permit<'_>, Refusal> {
         loop {
             // Each pass decides with the settings in force when it starts.
