@@ -275,7 +275,7 @@ mod timeline {
         /// only errs on the early side. The base is read after the clock, so
         /// that nothing is kept across the clock's call (an Open rejection
         /// then saves fewer registers).
-        #[inline]
+        #[inline(always)]
         pub(super) fn coarse_ns(&self) -> (u64, u64) {
             let raw = self.raw.coarse();
             let base = self.base();
@@ -302,6 +302,9 @@ mod real {
             .wrapping_add(ts.tv_nsec as u64)
     }
 
+    // Inlined across crates: a keyed call site in a user's crate stamps its
+    // key's use with it, and called out of line it cost a call and a frame.
+    #[inline]
     fn read(clock: libc::clockid_t) -> u64 {
         let mut ts = libc::timespec {
             tv_sec: 0,
@@ -319,7 +322,7 @@ mod real {
             read(libc::CLOCK_MONOTONIC)
         }
 
-        #[inline]
+        #[inline(always)]
         fn coarse(&self) -> u64 {
             read(libc::CLOCK_MONOTONIC_COARSE)
         }
@@ -342,7 +345,7 @@ mod real {
         REAL.now_ns()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn coarse_ns() -> (u64, u64) {
         REAL.coarse_ns()
     }
@@ -456,12 +459,19 @@ impl ClockCell {
     }
 
     /// A cheap reading `(early, lag)`: no later than [`now_ns`](ClockCell::now_ns),
-    /// and at most `lag` earlier (exact on a manual clock).
-    #[inline]
+    /// and at most `lag` earlier (exact on a manual clock). The real clock's
+    /// reading is inlined into every caller, a keyed call site in a user's
+    /// crate too; any other clock is read out of line.
+    #[inline(always)]
     pub(crate) fn coarse_ns(&self) -> (u64, u64) {
         if self.monotonic.load(Ordering::Relaxed) {
             return real::coarse_ns();
         }
+        self.coarse_ns_of_source()
+    }
+
+    #[inline(never)]
+    fn coarse_ns_of_source(&self) -> (u64, u64) {
         let ptr = self.current.load(Ordering::Acquire);
         // SAFETY: as in `now_ns`.
         unsafe { (*ptr).coarse_ns() }

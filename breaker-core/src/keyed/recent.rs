@@ -14,10 +14,11 @@
 //! flight at the eviction does.
 //!
 //! A hit is used in two steps, because the key borrows the arguments that
-//! the body then takes: [`find`] pins the entry and gives its place, then
-//! [`with`] runs the call on its slot and unpins it. A pinned entry is never
-//! replaced, so its slot lives as long as the pin: the call reaches it
-//! through the place alone, without looking the thread's storage up again.
+//! the body then takes: [`find`] pins the entry and gives its place, then the
+//! call runs on the place's slot, and dropping the place unpins it. A pinned
+//! entry is never replaced, so its slot lives as long as the pin: the call
+//! reaches it through the place alone, without looking the thread's storage
+//! up again.
 //! Every field is a `Cell`, so that a key's `Eq` or `Drop` calling another
 //! key (user code runs here) finds the cache usable, never half-borrowed.
 //! The cache has no destructor of its own, so a call reads it without the
@@ -124,12 +125,13 @@ impl Drop for Cleanup {
     }
 }
 
-/// A pinned entry of this thread's recent keys. Not `Send`: it points into
-/// this thread's storage.
+/// A pinned entry of this thread's recent keys, whose slot is an `S`. One
+/// pointer, so that a ticket holding it comes back in registers. Not `Send`:
+/// it points into this thread's storage.
 #[derive(Debug)]
-pub(super) struct Place {
+pub(super) struct Place<S> {
     entry: NonNull<Entry>,
-    thread: PhantomData<*const ()>,
+    slot: PhantomData<*const S>,
 }
 
 #[inline]
@@ -147,7 +149,7 @@ pub(super) fn find<S: Any>(
     epoch: u64,
     hash: u64,
     matches: impl FnOnce(&S) -> bool,
-) -> Option<Place> {
+) -> Option<Place<S>> {
     let recent = this_thread();
     let set = set_of(owner, hash) * WAYS;
     let entry = recent.entries[set..set + WAYS]
@@ -156,13 +158,22 @@ pub(super) fn find<S: Any>(
     // Pinned before `matches` runs the key's `Eq`, which may call other keys
     // and fill entries: never this one.
     entry.pins.set(entry.pins.get() + 1);
-    let place = Place {
+    let unpin = Unpin(entry);
+    entry.slot_of::<S>().filter(|slot| matches(slot))?;
+    std::mem::forget(unpin);
+    Some(Place {
         entry: NonNull::from(entry),
-        thread: PhantomData,
-    };
-    match entry.slot_of::<S>() {
-        Some(slot) if matches(slot) => Some(place),
-        _ => None,
+        slot: PhantomData,
+    })
+}
+
+/// Unpins an entry found but not matched (also when the key's `Eq` panics).
+struct Unpin<'a>(&'a Entry);
+
+impl Drop for Unpin<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.pins.set(self.0.pins.get() - 1);
     }
 }
 
@@ -186,7 +197,7 @@ pub(super) fn remember<S: Any>(
     epoch: u64,
     hash: u64,
     slot: Arc<S>,
-) -> Result<Place, Arc<S>> {
+) -> Result<Place<S>, Arc<S>> {
     // Registers the cleanup; refused once it ran, so nothing is kept after.
     if CLEANUP.try_with(|_| ()).is_err() {
         return Err(slot);
@@ -216,21 +227,21 @@ pub(super) fn remember<S: Any>(
     drop(old);
     Ok(Place {
         entry: NonNull::from(entry),
-        thread: PhantomData,
+        slot: PhantomData,
     })
 }
 
-/// Runs `f` on the slot pinned at `place`, and unpins it (also when `f`
-/// panics).
-#[inline(always)]
-pub(super) fn with<S: Any, R>(place: Place, f: impl FnOnce(&S) -> R) -> R {
-    match place.entry().slot_of::<S>() {
-        Some(slot) => f(slot),
-        None => unreachable!("a pinned entry of the recent keys is never replaced"),
+impl<S> Place<S> {
+    /// The pinned slot: what the call runs on.
+    #[inline(always)]
+    pub(super) fn slot(&self) -> &S {
+        // SAFETY: the entry held an `S` when the place was made (`find`
+        // checked its type, `remember` put it there), and a pinned entry is
+        // never refilled, so `at` still points at it, kept alive by the
+        // entry's reference while this place pins it.
+        unsafe { &*self.entry().at.get().cast::<S>() }
     }
-}
 
-impl Place {
     #[inline(always)]
     fn entry(&self) -> &Entry {
         // SAFETY: a `Place` is made only for an entry of this thread's
@@ -242,7 +253,7 @@ impl Place {
 
 // Dropping the place unpins its entry: after `with`, or for a call found and
 // not made.
-impl Drop for Place {
+impl<S> Drop for Place<S> {
     #[inline(always)]
     fn drop(&mut self) {
         let pins = &self.entry().pins;
@@ -267,13 +278,20 @@ mod tests {
         let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32)).ok().unwrap();
         assert_eq!(pins(u64::MAX - 1, 7), 1);
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            with(place, |_: &u32| panic!("the body panicked"))
+            let _call = place;
+            panic!("the body panicked")
         }));
         assert!(caught.is_err());
         assert_eq!(pins(u64::MAX - 1, 7), 0);
         // Found again and used: pinned during the call only.
         let place = find(u64::MAX - 1, 0, 7, |n: &u32| *n == 5).unwrap();
-        assert_eq!(with(place, |n: &u32| (*n, pins(u64::MAX - 1, 7))), (5, 1));
+        assert_eq!((*place.slot(), pins(u64::MAX - 1, 7)), (5, 1));
+        drop(place);
+        assert_eq!(pins(u64::MAX - 1, 7), 0);
+
+        // A key's `Eq` that panics leaves the entry unpinned.
+        let caught = std::panic::catch_unwind(|| find(u64::MAX - 1, 0, 7, |_: &u32| panic!("Eq")));
+        assert!(caught.is_err());
         assert_eq!(pins(u64::MAX - 1, 7), 0);
     }
 
@@ -297,12 +315,12 @@ mod tests {
         let owner = u64::MAX - 3;
         // Every way of one set pinned (hashes that differ in their low bits
         // share a set): a fifth key of that set is not kept.
-        let places: Vec<Place> = (0..WAYS as u64)
+        let places: Vec<Place<u64>> = (0..WAYS as u64)
             .map(|i| remember(owner, 0, i, Arc::new(i)).ok().unwrap())
             .collect();
         assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_err());
         for (i, place) in places.into_iter().enumerate() {
-            assert_eq!(with(place, |n: &u64| *n), i as u64);
+            assert_eq!(*place.slot(), i as u64);
         }
         assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_ok());
     }

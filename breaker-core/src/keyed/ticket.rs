@@ -3,8 +3,6 @@
 //! lets the attribute run a keyed call with no atomic read-modify-write
 //! beyond the breaker's own.
 
-use std::marker::PhantomData;
-
 use super::recent;
 use super::table::Slot;
 use crate::Breaker;
@@ -12,37 +10,35 @@ use crate::Breaker;
 /// A key's breaker, found by `KeyedBreaker::ticket`, to run one call on:
 /// its place in this thread's recent keys, pinned there until the call runs,
 /// or the breaker itself when it is not remembered there (a new key, the
-/// overflow breaker, a key found from inside another key's call).
-pub(crate) struct Ticket<K> {
-    recent: Option<recent::Place>,
-    owned: Option<Breaker>,
-    key: PhantomData<fn() -> K>,
+/// overflow breaker, a key found from inside another key's call). Two words,
+/// so that it comes back from the out-of-line lookup in registers.
+pub(crate) struct Ticket<K>(Kind<K>);
+
+enum Kind<K> {
+    Recent(recent::Place<Slot<K>>),
+    Owned(Breaker),
 }
 
 impl<K: 'static> Ticket<K> {
-    pub(super) fn recent(place: recent::Place) -> Ticket<K> {
-        Ticket {
-            recent: Some(place),
-            owned: None,
-            key: PhantomData,
-        }
+    pub(super) fn recent(place: recent::Place<Slot<K>>) -> Ticket<K> {
+        Ticket(Kind::Recent(place))
     }
 
     pub(super) fn owned(breaker: Breaker) -> Ticket<K> {
-        Ticket {
-            recent: None,
-            owned: Some(breaker),
-            key: PhantomData,
-        }
+        Ticket(Kind::Owned(breaker))
     }
 
-    /// Runs `f` on the key's breaker.
+    /// Runs `f` on the key's breaker. `f` is called from one place, so the
+    /// compiler inlines the call into the call site (called from two, it
+    /// stayed out of line, with a frame of its own).
     #[inline(always)]
     pub(crate) fn with<R>(self, f: impl FnOnce(&Breaker) -> R) -> R {
-        match (self.recent, self.owned) {
-            (Some(place), _) => recent::with(place, |slot: &Slot<K>| f(&slot.breaker)),
-            (None, Some(breaker)) => f(&breaker),
-            (None, None) => unreachable!("a ticket is made with a breaker"),
-        }
+        let breaker = match &self.0 {
+            Kind::Recent(place) => &place.slot().breaker,
+            Kind::Owned(breaker) => breaker,
+        };
+        // The ticket (the pin on its place, or the owned breaker) outlives
+        // the call, then goes: also when `f` panics.
+        f(breaker)
     }
 }
