@@ -185,21 +185,37 @@ pub fn generate_with(
     rps: u32,
     resolution_ns: u64,
 ) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = generate_into(&mut out, scenario, seed, duration_ns, rps, resolution_ns);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`generate_with`], written line by line to `out` as it is made: a trace
+/// of any length (a week at 1,000 calls a second) takes no memory.
+pub fn generate_into(
+    out: &mut impl std::io::Write,
+    scenario: Scenario,
+    seed: u64,
+    duration_ns: u64,
+    rps: u32,
+    resolution_ns: u64,
+) -> std::io::Result<()> {
     let step = resolution_ns.max(1);
     let mut rng = SplitMix64::new(seed);
-    let mut out = String::new();
     let resolution = if step == RESOLUTION_NS {
         String::new()
     } else {
         format!(" --resolution {}", format_duration(step))
     };
-    let _ = writeln!(
+    writeln!(
         out,
         "# breaker-sim gen --scenario {} --seed {seed} --duration {} --rps {rps}{resolution}",
         Scenario::NAMES[scenario as usize],
         format_duration(duration_ns)
-    );
-    let _ = writeln!(out, "{}", scenario.declaration());
+    )?;
+    writeln!(out, "{}", scenario.declaration())?;
+    let mut line = String::with_capacity(64);
     let mut t = 0u64;
     while t < duration_ns {
         let (fail_ppm, lo, hi) = scenario.health(t, duration_ns);
@@ -212,19 +228,21 @@ pub fn generate_with(
         };
         // Latencies to the resolution, written in ms; times in seconds.
         let latency = (lo + rng.below(hi.saturating_sub(lo) + 1)) / step * step;
+        line.clear();
         let _ = writeln!(
-            out,
+            line,
             "{} dep {outcome} {}",
             decimal(t, 1_000_000_000, "s"),
             decimal(latency, 1_000_000, "ms")
         );
+        out.write_all(line.as_bytes())?;
         // Gaps uniform in [0.5, 1.5] of the mean interval.
         let mean = 1_000_000_000 / (u64::from(rps.max(1)) * scenario.load(t, duration_ns));
         t = t
             .saturating_add((mean / 2 + rng.below(mean + 1)) / step * step)
             .max(t.saturating_add(step));
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]

@@ -494,7 +494,7 @@ impl TraceParser {
                 )
                 .into());
         }
-        let mut config = self.trace.final_config(b).cloned().unwrap_or_default();
+        let mut config = self.configs.get(b).cloned().unwrap_or_default();
         let seen = self.keys(&mut config, tokens, true)?;
         config
             .validate()
