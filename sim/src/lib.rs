@@ -22,6 +22,8 @@ pub mod log;
 pub mod model;
 pub mod plot;
 pub mod progress;
+pub mod scorer;
+pub mod side_by_side;
 pub mod stream;
 pub mod subject;
 pub mod suggest;

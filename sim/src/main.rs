@@ -599,18 +599,9 @@ fn tune(
     grid: &str,
     only: Option<&str>,
     seed: u64,
-    _jobs: usize,
-    _quiet: bool,
+    jobs: usize,
+    quiet: bool,
 ) -> ExitCode {
-    let path = label(paths);
-    let path = path.as_str();
-    let trace = match load(paths) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
     let axes = match breaker_sim::tune::parse_grid(grid) {
         Ok(a) => a,
         Err(e) => {
@@ -618,42 +609,51 @@ fn tune(
             return ExitCode::from(2);
         }
     };
+    let combinations = breaker_sim::tune::combinations(&axes);
+    let mut reader = TraceReader::new(paths);
+    let mut progress = Progress::new(quiet, &label(paths));
+    let tuned = breaker_sim::side_by_side::tune_grid(
+        &mut reader,
+        &combinations,
+        only,
+        seed,
+        jobs,
+        &mut |read, total| progress.update(read, total),
+    );
+    progress.done();
+    let kept = match tuned.stop {
+        Some(stop) if !stop.keeps_what_came_before() => {
+            eprintln!("{stop}");
+            return ExitCode::from(2);
+        }
+        kept => kept,
+    };
     if let Some(name) = only {
-        if !trace.breakers.iter().any(|b| b.name == name) {
-            eprintln!("error: no breaker `{name}` in {path}");
+        if !tuned.breakers.iter().any(|b| b == name) {
+            eprintln!("error: no breaker `{name}` in {}", label(paths));
             return ExitCode::from(2);
         }
     }
     let mut rows = Vec::new();
     let mut skipped = 0;
-    for combo in breaker_sim::tune::combinations(&axes) {
-        let label = breaker_sim::tune::label(&combo);
-        let mut variant = trace.clone();
-        let mut valid = true;
-        for decl in &mut variant.breakers {
-            if only.is_some_and(|n| n != decl.name) {
-                continue;
-            }
-            match breaker_sim::tune::with_overrides(&decl.config, &combo) {
-                Ok(c) => decl.config = c,
-                Err(_) => valid = false,
-            }
+    for (combination, score) in combinations.iter().zip(tuned.scores) {
+        match score {
+            Some(score) => rows.push((breaker_sim::tune::label(combination), score)),
+            None => skipped += 1,
         }
-        let events = match valid.then(|| real::replay_seeded(path, &variant, seed)) {
-            Some(Ok(events)) => events,
-            _ => {
-                skipped += 1;
-                continue;
-            }
-        };
-        rows.push((label, breaker_sim::tune::score(&variant, &events)));
     }
     breaker_sim::tune::rank(&mut rows);
     print!("{}", breaker_sim::tune::table(&rows));
     if skipped > 0 {
         println!("({skipped} invalid combinations skipped)");
     }
-    ExitCode::SUCCESS
+    match kept {
+        Some(stop) => {
+            eprintln!("{stop}");
+            ExitCode::from(2)
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 /// `tune --change`: the trace as recorded ("keep") against each change made

@@ -7,6 +7,7 @@
 //! a breaker has no effect of its own, so the breakers a piece declares are
 //! built before any of its lines is replayed.
 
+use crate::config::BreakerConfig;
 use crate::engine::{Engine, Sink, Subject};
 use crate::log::Event;
 use crate::trace::reader::{Stopped, TraceReader};
@@ -48,9 +49,11 @@ impl Sink for Through<'_> {
 pub trait Cast {
     /// The subject each breaker is replayed through.
     type Subject: Subject;
-    /// Builds the subject of the next breaker, declared by `decl` in `file`;
-    /// a configuration the subject refuses is an error of the trace there.
-    fn declare(&mut self, file: &str, decl: &Declaration) -> Result<(), TraceError>;
+    /// Builds the subject of the next breaker, declared by `decl` in `file`,
+    /// and returns the configuration it is replayed under (the declared one,
+    /// unless the cast tries another); a configuration the subject refuses
+    /// is an error of the trace there.
+    fn declare(&mut self, file: &str, decl: &Declaration) -> Result<BreakerConfig, TraceError>;
     /// Checks a chunk before it is replayed (a `configure` line the subject
     /// would refuse is an error of the trace at its line).
     fn check(&mut self, chunk: &Chunk, breakers: &[Declaration]) -> Result<(), TraceError> {
@@ -81,6 +84,11 @@ impl<C: Cast> Replay<C> {
         &self.cast
     }
 
+    /// Breakers declared so far.
+    pub fn declared(&self) -> usize {
+        self.engine.declared()
+    }
+
     /// Builds the subjects of the breakers of `breakers` (every breaker
     /// declared so far) not built yet, and checks `chunk`, before it is
     /// replayed; each new declaration goes to `observer`.
@@ -91,8 +99,8 @@ impl<C: Cast> Replay<C> {
         observer: &mut dyn Observer,
     ) -> Result<(), TraceError> {
         for decl in breakers.get(self.engine.declared()..).unwrap_or(&[]) {
-            self.cast.declare(&chunk.file, decl)?;
-            self.engine.declare(&decl.config);
+            let config = self.cast.declare(&chunk.file, decl)?;
+            self.engine.declare(&config);
             observer.declared(decl);
         }
         self.cast.check(chunk, breakers)
@@ -174,13 +182,13 @@ impl Models {
 impl Cast for Models {
     type Subject = crate::model::Model;
 
-    fn declare(&mut self, _file: &str, decl: &Declaration) -> Result<(), TraceError> {
+    fn declare(&mut self, _file: &str, decl: &Declaration) -> Result<BreakerConfig, TraceError> {
         self.models.push(crate::model::Model::seeded(
             decl.config.clone(),
             &decl.name,
             self.seed,
         ));
-        Ok(())
+        Ok(decl.config.clone())
     }
 
     fn subjects(&mut self) -> &mut [crate::model::Model] {

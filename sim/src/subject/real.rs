@@ -465,7 +465,11 @@ impl<'a> Cores<'a> {
 impl<'a> crate::stream::Cast for Cores<'a> {
     type Subject = RealSubject<'a>;
 
-    fn declare(&mut self, file: &str, decl: &Declaration) -> Result<(), TraceError> {
+    fn declare(
+        &mut self,
+        file: &str,
+        decl: &Declaration,
+    ) -> Result<crate::config::BreakerConfig, TraceError> {
         let breaker = RealBreaker::seeded(decl, self.seed).map_err(|message| TraceError {
             file: file.to_string(),
             line: decl.line_no,
@@ -479,7 +483,7 @@ impl<'a> crate::stream::Cast for Cores<'a> {
             .push(configure(decl, 0).ok().map(|(config, _)| config));
         let breaker: &'a RealBreaker = self.arena.alloc(breaker);
         self.subjects.push(breaker.subject());
-        Ok(())
+        Ok(decl.config.clone())
     }
 
     fn check(
