@@ -14,7 +14,7 @@ use breaker_sim::progress::Progress;
 use breaker_sim::stream::{Models, Observer};
 use breaker_sim::subject::real;
 use breaker_sim::summary::Summariser;
-use breaker_sim::trace::reader::TraceReader;
+use breaker_sim::trace::reader::{Stopped, TraceReader};
 use breaker_sim::trace::{Declaration, Trace};
 use clap::{Parser, Subcommand};
 
@@ -703,27 +703,61 @@ fn tune_changes(paths: &[String], changes: &[String], only: Option<&str>, seed: 
 }
 
 fn plot(paths: &[String], output: &str) -> ExitCode {
-    let path = label(paths);
-    let path = path.as_str();
-    let trace = match load(paths) {
-        Ok(t) => t,
+    let drawn = if paths.iter().any(|p| p == breaker_sim::trace::input::STDIN) {
+        plot_held(paths)
+    } else {
+        plot_streamed(paths)
+    };
+    match drawn {
+        Ok((svg, kept)) => {
+            let code = write_out(Some(output), &svg);
+            match kept {
+                Some(stop) => {
+                    eprintln!("{stop}");
+                    ExitCode::from(2)
+                }
+                None => code,
+            }
+        }
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let events = match real::replay(path, &trace) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match breaker_sim::plot::svg(&events, &names(&trace)) {
-        Ok(svg) => write_out(Some(output), &svg),
-        Err(e) => {
-            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The plot of files: one replay finds the axis (the last event's time),
+/// a second draws, each reading the trace as a stream. A last line cut
+/// short comes back beside the plot of what came before it.
+fn plot_streamed(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
+    let mut axis = breaker_sim::plot::Axis::default();
+    let arena = typed_arena::Arena::new();
+    let first = breaker_sim::stream::replay(
+        &mut TraceReader::new(paths),
+        real::Cores::new(&arena, 0),
+        &mut axis,
+    );
+    if let Err(stop) = &first {
+        if !stop.keeps_what_came_before() {
+            return Err(stop.to_string());
+        }
+    }
+    let mut timelines = breaker_sim::plot::Timelines::new(axis.end_ns);
+    let arena = typed_arena::Arena::new();
+    let second = breaker_sim::stream::replay(
+        &mut TraceReader::new(paths),
+        real::Cores::new(&arena, 0),
+        &mut timelines,
+    );
+    let svg = timelines.svg().map_err(|e| format!("error: {e}"))?;
+    Ok((svg, second.err()))
+}
+
+/// The plot of a trace read from standard input, which cannot be read
+/// twice: held in memory, replayed once.
+fn plot_held(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
+    let trace = load(paths)?;
+    let events = real::replay(&label(paths), &trace).map_err(|e| e.to_string())?;
+    let svg = breaker_sim::plot::svg(&events, &names(&trace)).map_err(|e| format!("error: {e}"))?;
+    Ok((svg, None))
 }

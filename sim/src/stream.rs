@@ -129,9 +129,9 @@ impl<C: Cast> Replay<C> {
 }
 
 /// Replays the trace `reader` reads through `cast`'s subjects, handing
-/// declarations and events to `observer` as they come. A stop that keeps
-/// what came before (a last line cut short) finishes the replay of the lines
-/// before it, then is returned; any other stops it where it is.
+/// declarations and events to `observer` as they come. At a stop, the lines
+/// replayed before it stand: their calls still in flight end at their own
+/// times, then the stop is returned.
 pub fn replay<C: Cast>(
     reader: &mut TraceReader,
     cast: C,
@@ -143,18 +143,17 @@ pub fn replay<C: Cast>(
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(stop) => {
-                if stop.keeps_what_came_before() {
-                    replay.finish(observer);
-                }
+                replay.finish(observer);
                 return Err(stop);
             }
         };
-        replay
-            .prepare(&chunk, reader.breakers(), observer)
-            .map_err(|error| Stopped::Trace {
+        if let Err(error) = replay.prepare(&chunk, reader.breakers(), observer) {
+            replay.finish(observer);
+            return Err(Stopped::Trace {
                 error,
                 truncated: false,
-            })?;
+            });
+        }
         let (read, total) = reader.progress();
         observer.piece(read, total);
         replay.feed(&chunk, 0..chunk.lines.len(), observer);
