@@ -146,6 +146,10 @@ enum Command {
         /// attr-async mode, whose tokio timers fire on whole milliseconds).
         #[arg(long, default_value = "1us")]
         resolution: String,
+        /// Spread the calls over this many breakers (`dep1`, `dep2`, ...,
+        /// each declared as the scenario's), in turn.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        breakers: u32,
     },
 }
 
@@ -220,6 +224,7 @@ fn main() -> ExitCode {
             duration,
             rps,
             resolution,
+            breakers,
         } => {
             let Some(scenario) = Scenario::from_name(&scenario) else {
                 eprintln!(
@@ -256,8 +261,16 @@ fn main() -> ExitCode {
             };
             let stdout = std::io::stdout().lock();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
-            let written = generate_into(&mut out, scenario, seed, duration_ns, rps, resolution_ns)
-                .and_then(|()| out.flush());
+            let written = generate_into(
+                &mut out,
+                scenario,
+                seed,
+                duration_ns,
+                rps,
+                resolution_ns,
+                breakers,
+            )
+            .and_then(|()| out.flush());
             match written {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

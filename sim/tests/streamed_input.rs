@@ -149,6 +149,40 @@ fn several_files_replay_as_their_concatenation() {
 }
 
 #[test]
+fn rotated_recordings_declare_their_breakers_again_and_replay_as_one() {
+    // As breaker-core's recorder rotates: every file declares its breakers
+    // at the top; times count from the recording's start.
+    let first = temp(
+        "rec.trace.1",
+        b"breaker db fail_max=2 reset=10s\n0s db err\n1s db err\n",
+    );
+    let second = temp(
+        "rec.trace",
+        b"breaker db fail_max=2 reset=10s\n2s db ok\n12s db ok\n",
+    );
+    let joined = temp(
+        "rec_joined.trace",
+        b"breaker db fail_max=2 reset=10s\n0s db err\n1s db err\n2s db ok\n12s db ok\n",
+    );
+    assert_eq!(
+        log_of(&sim(&["run", &first, &second, "--events", "-"], None)),
+        log_of(&sim(&["run", &joined, "--events", "-"], None))
+    );
+    let other = temp("rec_other.trace", b"breaker db fail_max=3\n2s db ok\n");
+    let out = sim(&["run", &first, &other], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with(&format!("{other}:1:9: breaker `db` is declared again")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Within one file, a second declaration is a mistake, as ever.
+    let twice = temp("twice.trace", b"breaker db\nbreaker db\n");
+    assert_eq!(sim(&["run", &twice], None).status.code(), Some(2));
+}
+
+#[test]
 fn a_mistake_is_named_in_its_own_file_compressed_or_not() {
     let first = temp("ok.trace", b"breaker db\n0s db ok\n");
     let second = temp("bad.trace", b"1s db ok\n2s dbb err\n");

@@ -52,6 +52,10 @@ pub struct TraceParser {
     /// Each breaker's configuration in force after the lines so far: what
     /// a `configure` line patches.
     configs: Vec<BreakerConfig>,
+    /// The file of the trace (from 0) each breaker was declared in.
+    declared_in: Vec<usize>,
+    /// The file being parsed, from 0.
+    file_index: usize,
     /// Breakers by name, used once there are more than a few.
     index: HashMap<String, u32>,
     /// The previous timed line's time.
@@ -83,6 +87,8 @@ impl TraceParser {
             line_nos: Vec::new(),
             numbered: false,
             configs: Vec::new(),
+            declared_in: Vec::new(),
+            file_index: 0,
             index: HashMap::new(),
             previous: None,
             failure: None,
@@ -198,6 +204,7 @@ impl TraceParser {
     pub fn next_file(&mut self, file: &str) {
         self.file = file.to_string();
         self.line_no = 0;
+        self.file_index += 1;
     }
 
     fn line(&mut self, bytes: &[u8]) {
@@ -240,6 +247,7 @@ impl TraceParser {
                 let index = self.trace.breakers.len() as u32;
                 self.index.insert(decl.name.clone(), index);
                 self.configs.push(decl.config.clone());
+                self.declared_in.push(self.file_index);
                 self.trace.breakers.push(decl);
             }
             Ok(Parsed::Timed(line, listed)) => {
