@@ -13,13 +13,18 @@
 //! in that order (after the ends of its instant); its `timeout` cuts the
 //! calls admitted from then on. The result is a pure function of the trace (and of the
 //! seed the subjects draw their waits from).
+//!
+//! The [`Engine`] takes the trace in runs of lines as they are read, and
+//! breakers as they are declared: it holds the calls in flight and the
+//! retries waiting, never the trace, so a replay's memory does not follow
+//! the trace's length.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::config::BreakerConfig;
 use crate::log::{EndKind, Event, EventKind, State};
-use crate::trace::{Action, Item, Outcome, Reconfiguration, Trace};
+use crate::trace::{Action, Item, Lines, Outcome, Reconfiguration, Trace};
 
 /// Whether a call may run.
 #[derive(Debug)]
@@ -149,35 +154,233 @@ impl<T> Slots<T> {
     }
 }
 
-/// An admitted attempt, running until its end.
-struct Running<T> {
+/// What the attempts of a call do: the line's outcome and latency for
+/// every attempt, or its lists.
+#[derive(Clone)]
+enum Plan {
+    Same(Outcome, u64),
+    Listed(Box<(Vec<Outcome>, Vec<u64>)>),
+}
+
+impl Plan {
+    fn attempt(&self, attempt: u32) -> (Outcome, u64) {
+        match self {
+            Plan::Same(outcome, latency_ns) => (*outcome, *latency_ns),
+            Plan::Listed(lists) => {
+                let pick = |len: usize| (attempt as usize).min(len.saturating_sub(1));
+                (
+                    // The parser never makes an empty list.
+                    lists
+                        .0
+                        .get(pick(lists.0.len()))
+                        .copied()
+                        .unwrap_or(Outcome::Ok),
+                    lists.1.get(pick(lists.1.len())).copied().unwrap_or(0),
+                )
+            }
+        }
+    }
+}
+
+/// A call under way: which, and what its attempts do.
+struct Call {
     breaker: usize,
     call: u64,
     attempt: u32,
-    line: usize,
+    /// The order of its trace line among every line replayed.
+    line: u64,
+    plan: Plan,
+}
+
+/// An admitted attempt, running until its end.
+struct Running<T> {
+    call: Call,
     outcome: EndKind,
     written: Outcome,
     ticket: T,
 }
 
-/// A retry waiting for its start.
-struct Waiting {
-    breaker: usize,
-    call: u64,
-    attempt: u32,
-    line: usize,
-}
-
 /// What the queue holds: the end of a running attempt, or the start of a retry.
 enum Task<T> {
     End(Running<T>),
-    Retry(Waiting),
+    Retry(Call),
 }
 
 /// At one instant, ends come before retries' starts; each kind in the order
-/// of its calls' lines. (Packed into one word: a line index is below 2^63.)
-fn order(retry: bool, line: usize) -> u64 {
-    (u64::from(retry) << 63) | line as u64
+/// of its calls' lines. (Packed into one word: a line's order is below 2^63.)
+fn order(retry: bool, line: u64) -> u64 {
+    (u64::from(retry) << 63) | line
+}
+
+/// Where a replay's events go.
+pub trait Sink {
+    /// An event, in log order.
+    fn event(&mut self, event: Event);
+    /// The attempt whose `rejected` event comes next would have done
+    /// `written` and run `latency_ns` if admitted (whether a rejection
+    /// turned a good call away is judged from it).
+    fn rejecting(&mut self, written: Outcome, latency_ns: u64) {
+        let _ = (written, latency_ns);
+    }
+}
+
+/// A closure that takes the events.
+struct Events<'a>(&'a mut dyn FnMut(Event));
+
+impl Sink for Events<'_> {
+    fn event(&mut self, event: Event) {
+        (self.0)(event);
+    }
+}
+
+/// What the engine keeps of a declared breaker.
+struct Declared {
+    /// Call lines so far: the number of the next one, less 1.
+    calls: u64,
+    /// Attempts per call (`retry`, 1 without).
+    attempts: u32,
+    /// The `timeout` in force: it cuts the calls admitted from then on.
+    timeout: Option<u64>,
+}
+
+/// A replay under way, fed lines as they are read: the breakers declared
+/// so far, the calls in flight and the retries waiting. The subjects, one
+/// per declared breaker in declaration order, are the caller's, handed in
+/// with each run of lines; `T` is their ticket.
+pub struct Engine<T> {
+    breakers: Vec<Declared>,
+    /// (time, order, slot): see [`order`].
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    /// Running attempts and waiting retries in reusable slots: memory
+    /// follows the calls in flight, not the trace.
+    tasks: Slots<Task<T>>,
+    /// Lines replayed so far.
+    lines: u64,
+}
+
+impl<T> Default for Engine<T> {
+    fn default() -> Self {
+        Engine {
+            breakers: Vec::new(),
+            queue: BinaryHeap::new(),
+            tasks: Slots::default(),
+            lines: 0,
+        }
+    }
+}
+
+impl<T> Engine<T> {
+    /// A replay with no breaker yet.
+    pub fn new() -> Engine<T> {
+        Engine::default()
+    }
+
+    /// Declares the next breaker, configured as `config`; its subject comes
+    /// next in the subjects handed to [`Engine::feed`].
+    pub fn declare(&mut self, config: &BreakerConfig) {
+        self.breakers.push(Declared {
+            calls: 0,
+            attempts: config.attempts(),
+            timeout: config.timeout,
+        });
+    }
+
+    /// Breakers declared so far.
+    pub fn declared(&self) -> usize {
+        self.breakers.len()
+    }
+
+    /// Replays `lines`, the next lines of the trace, through `subjects`,
+    /// handing each event to `sink` as it happens. The lines name declared
+    /// breakers only.
+    pub fn feed<S: Subject<Ticket = T>>(
+        &mut self,
+        subjects: &mut [S],
+        lines: Lines<'_>,
+        sink: &mut dyn Sink,
+    ) {
+        self.feed_range(subjects, lines, 0..lines.lines.len(), sink);
+    }
+
+    /// [`Engine::feed`] with the lines of `lines` in `range` only (the next
+    /// lines of the trace): a replay compared with another, line by line.
+    pub fn feed_range<S: Subject<Ticket = T>>(
+        &mut self,
+        subjects: &mut [S],
+        lines: Lines<'_>,
+        range: std::ops::Range<usize>,
+        sink: &mut dyn Sink,
+    ) {
+        let mut step = Step {
+            engine: self,
+            subjects,
+            events: sink,
+        };
+        let start = range.start;
+        for (idx, line) in lines.lines.get(range).unwrap_or(&[]).iter().enumerate() {
+            let idx = start + idx;
+            let now = line.t_ns;
+            step.run_until(now);
+            let b = line.breaker();
+            let order = step.engine.lines;
+            step.engine.lines += 1;
+            match line.item() {
+                Item::Call {
+                    outcome,
+                    latency_ns,
+                } => {
+                    let Some(declared) = step.engine.breakers.get_mut(b) else {
+                        continue;
+                    };
+                    declared.calls += 1;
+                    let plan = match lines.listed(idx) {
+                        Some(list) if declared.attempts > 1 => Plan::Listed(Box::new((
+                            list.outcomes.clone(),
+                            list.latencies_ns.clone(),
+                        ))),
+                        _ => Plan::Same(outcome, latency_ns),
+                    };
+                    let call = declared.calls;
+                    step.start(
+                        now,
+                        Call {
+                            breaker: b,
+                            call,
+                            attempt: 0,
+                            line: order,
+                            plan,
+                        },
+                    );
+                }
+                Item::Action(action) => {
+                    step.subjects[b].action(now, action);
+                    step.emit(now, b, |state| EventKind::Action { action, state });
+                }
+                Item::Configure(index) => {
+                    let Some(change) = lines.reconfigurations.get(index) else {
+                        continue;
+                    };
+                    if let Some(declared) = step.engine.breakers.get_mut(b) {
+                        declared.timeout = change.config.timeout;
+                    }
+                    if let Some(keys) = step.subjects[b].configure(now, change) {
+                        step.emit(now, b, |state| EventKind::Configured { keys, state });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Carries out what is still due after the last line, each at its own
+    /// time: the ends of the calls in flight and the retries that follow.
+    pub fn finish<S: Subject<Ticket = T>>(&mut self, subjects: &mut [S], sink: &mut dyn Sink) {
+        Step {
+            engine: self,
+            subjects,
+            events: sink,
+        }
+        .run_until(u64::MAX);
+    }
 }
 
 /// Replays `trace` through `subjects` (one per declared breaker, in
@@ -191,88 +394,52 @@ pub fn replay<S: Subject>(trace: &Trace, subjects: &mut [S]) -> Vec<Event> {
 /// Replays `trace` through `subjects`, handing each event to `sink` as it
 /// happens (so a long trace needs no memory for its log).
 pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn FnMut(Event)) {
-    let mut replay = Replay {
-        trace,
-        subjects,
-        events: sink,
-        queue: BinaryHeap::new(),
-        tasks: Slots::default(),
-        configs: trace.initial_configs(),
-    };
-    let mut calls = vec![0u64; trace.breakers.len()];
-    for (idx, line) in trace.lines.iter().enumerate() {
-        let now = line.t_ns;
-        replay.run_until(now);
-        let b = line.breaker();
-        match line.item() {
-            Item::Call { .. } => {
-                calls[b] += 1;
-                replay.start(now, b, calls[b], 0, idx);
-            }
-            Item::Action(action) => {
-                replay.subjects[b].action(now, action);
-                replay.emit(now, b, |state| EventKind::Action { action, state });
-            }
-            Item::Configure(index) => {
-                let Some(change) = trace.reconfigurations.get(index) else {
-                    continue;
-                };
-                replay.configs[b] = &change.config;
-                if let Some(keys) = replay.subjects[b].configure(now, change) {
-                    replay.emit(now, b, |state| EventKind::Configured { keys, state });
-                }
-            }
-        }
+    let mut engine = Engine::new();
+    for decl in &trace.breakers {
+        engine.declare(&decl.config);
     }
-    replay.run_until(u64::MAX);
+    let mut sink = Events(sink);
+    engine.feed(subjects, trace.as_lines(), &mut sink);
+    engine.finish(subjects, &mut sink);
 }
 
-/// A replay under way: the subjects, the sink, and what is due later.
-struct Replay<'a, 's, S: Subject> {
-    trace: &'a Trace,
+/// One run of lines under way: the engine, the subjects, the sink.
+struct Step<'e, 's, 'k, S: Subject> {
+    engine: &'e mut Engine<S::Ticket>,
     subjects: &'s mut [S],
-    events: &'a mut dyn FnMut(Event),
-    /// (time, order, slot): see [`order`].
-    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
-    /// Running attempts and waiting retries in reusable slots: memory
-    /// follows the calls in flight, not the trace.
-    tasks: Slots<Task<S::Ticket>>,
-    /// Each breaker's configuration in force: its `timeout` cuts the calls
-    /// admitted from then on (SEMANTICS.md, "Reconfiguration").
-    configs: Vec<&'a BreakerConfig>,
+    events: &'k mut dyn Sink,
 }
 
-impl<S: Subject> Replay<'_, '_, S> {
+impl<S: Subject> Step<'_, '_, '_, S> {
     /// Carries out everything due at or before `now`, in order; what that
     /// schedules (a zero-latency retry's end) is carried out too if due.
     fn run_until(&mut self, now: u64) {
-        while let Some(&Reverse((t, _, slot))) = self.queue.peek() {
+        while let Some(&Reverse((t, _, slot))) = self.engine.queue.peek() {
             if t > now {
                 break;
             }
-            self.queue.pop();
-            match self.tasks.take(slot) {
+            self.engine.queue.pop();
+            match self.engine.tasks.take(slot) {
                 Some(Task::End(run)) => self.finish(t, run),
-                Some(Task::Retry(w)) => self.start(t, w.breaker, w.call, w.attempt, w.line),
+                Some(Task::Retry(call)) => self.start(t, call),
                 None => {}
             }
         }
     }
 
-    /// Asks breaker `b` to run attempt `attempt` of call `call` (trace line
-    /// `line`) now.
-    fn start(&mut self, now: u64, b: usize, call: u64, attempt: u32, line: usize) {
-        let Some((written, latency_ns)) = self.trace.attempt(line, attempt) else {
-            return;
-        };
+    /// Asks the call's breaker to run its attempt now.
+    fn start(&mut self, now: u64, call: Call) {
+        let b = call.breaker;
+        let (written, latency_ns) = call.plan.attempt(call.attempt);
         match self.subjects[b].admit_call(now, latency_ns, written) {
             Decision::Admitted(ticket) => {
                 self.emit(now, b, |state| EventKind::Admitted {
-                    call,
-                    attempt,
+                    call: call.call,
+                    attempt: call.attempt,
                     state,
                 });
-                let (run_for, outcome) = match self.configs[b].timeout {
+                let timeout = self.engine.breakers.get(b).and_then(|d| d.timeout);
+                let (run_for, outcome) = match timeout {
                     Some(limit) if latency_ns > limit => (limit, EndKind::Timeout),
                     _ => (
                         latency_ns,
@@ -282,25 +449,24 @@ impl<S: Subject> Replay<'_, '_, S> {
                         },
                     ),
                 };
-                let slot = self.tasks.put(Task::End(Running {
-                    breaker: b,
+                let line = call.line;
+                let slot = self.engine.tasks.put(Task::End(Running {
                     call,
-                    attempt,
-                    line,
                     outcome,
                     written,
                     ticket,
                 }));
-                self.queue.push(Reverse((
+                self.engine.queue.push(Reverse((
                     now.saturating_add(run_for),
                     order(false, line),
                     slot,
                 )));
             }
             Decision::Rejected { retry_after_ns } => {
+                self.events.rejecting(written, latency_ns);
                 self.emit(now, b, |state| EventKind::Rejected {
-                    call,
-                    attempt,
+                    call: call.call,
+                    attempt: call.attempt,
                     state,
                     retry_after_ns,
                 });
@@ -312,35 +478,39 @@ impl<S: Subject> Replay<'_, '_, S> {
     /// unwinds) with attempts left schedules the next one after a wait the
     /// subject draws now.
     fn finish(&mut self, t: u64, run: Running<S::Ticket>) {
-        let b = run.breaker;
-        let ended = self.subjects[b].end(t, run.ticket, run.outcome, run.written);
+        let Running {
+            call,
+            outcome,
+            written,
+            ticket,
+        } = run;
+        let b = call.breaker;
+        let ended = self.subjects[b].end(t, ticket, outcome, written);
         self.emit(t, b, |state| EventKind::Ended {
-            call: run.call,
-            attempt: run.attempt,
-            outcome: run.outcome,
+            call: call.call,
+            attempt: call.attempt,
+            outcome,
             latency_ns: ended.latency_ns,
             slow: ended.slow,
             straggler: ended.straggler,
             state,
         });
-        let retried = match run.outcome {
+        let retried = match outcome {
             EndKind::Timeout => true,
-            EndKind::Failure => run.written == Outcome::Err,
+            EndKind::Failure => written == Outcome::Err,
             EndKind::Success => false,
         };
-        if retried && run.attempt + 1 < self.trace.breakers[b].config.attempts() {
-            let wait = self.subjects[b].retry_delay(run.attempt);
-            let slot = self.tasks.put(Task::Retry(Waiting {
-                breaker: b,
-                call: run.call,
-                attempt: run.attempt + 1,
-                line: run.line,
+        let attempts = self.engine.breakers.get(b).map_or(1, |d| d.attempts);
+        if retried && call.attempt + 1 < attempts {
+            let wait = self.subjects[b].retry_delay(call.attempt);
+            let line = call.line;
+            let slot = self.engine.tasks.put(Task::Retry(Call {
+                attempt: call.attempt + 1,
+                ..call
             }));
-            self.queue.push(Reverse((
-                t.saturating_add(wait),
-                order(true, run.line),
-                slot,
-            )));
+            self.engine
+                .queue
+                .push(Reverse((t.saturating_add(wait), order(true, line), slot)));
         }
     }
 
@@ -348,7 +518,7 @@ impl<S: Subject> Replay<'_, '_, S> {
     /// reports now), then the transitions it reported meanwhile.
     fn emit(&mut self, t: u64, b: usize, kind: impl FnOnce(State) -> EventKind) {
         let state = self.subjects[b].state(t);
-        (self.events)(Event {
+        self.events.event(Event {
             t_ns: t,
             breaker: b,
             kind: kind(state),
@@ -359,7 +529,7 @@ impl<S: Subject> Replay<'_, '_, S> {
     /// Writes the transitions breaker `b` reported since the last look.
     fn push_transitions(&mut self, b: usize) {
         for t in self.subjects[b].take_transitions() {
-            (self.events)(Event {
+            self.events.event(Event {
                 t_ns: t.t_ns,
                 breaker: b,
                 kind: EventKind::Transition {

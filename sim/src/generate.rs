@@ -185,21 +185,59 @@ pub fn generate_with(
     rps: u32,
     resolution_ns: u64,
 ) -> String {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = generate_into(&mut out, scenario, seed, duration_ns, rps, resolution_ns, 1);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`generate_with`], written line by line to `out` as it is made: a trace
+/// of any length (a week at 1,000 calls a second) takes no memory. With
+/// `breakers` above 1, the scenario's breaker is declared that many times
+/// (`dep1`, `dep2`, ...) and the calls go to them in turn, so the same
+/// traffic is spread over many breakers (a trace for memory per breaker).
+pub fn generate_into(
+    out: &mut impl std::io::Write,
+    scenario: Scenario,
+    seed: u64,
+    duration_ns: u64,
+    rps: u32,
+    resolution_ns: u64,
+    breakers: u32,
+) -> std::io::Result<()> {
     let step = resolution_ns.max(1);
     let mut rng = SplitMix64::new(seed);
-    let mut out = String::new();
     let resolution = if step == RESOLUTION_NS {
         String::new()
     } else {
         format!(" --resolution {}", format_duration(step))
     };
-    let _ = writeln!(
+    let breakers = breakers.max(1);
+    let spread = if breakers == 1 {
+        String::new()
+    } else {
+        format!(" --breakers {breakers}")
+    };
+    writeln!(
         out,
-        "# breaker-sim gen --scenario {} --seed {seed} --duration {} --rps {rps}{resolution}",
+        "# breaker-sim gen --scenario {} --seed {seed} --duration {} --rps {rps}{resolution}{spread}",
         Scenario::NAMES[scenario as usize],
         format_duration(duration_ns)
-    );
-    let _ = writeln!(out, "{}", scenario.declaration());
+    )?;
+    let names: Vec<String> = if breakers == 1 {
+        vec!["dep".to_string()]
+    } else {
+        (1..=breakers).map(|i| format!("dep{i}")).collect()
+    };
+    for name in &names {
+        let declaration = scenario.declaration();
+        let keys = declaration
+            .strip_prefix("breaker dep")
+            .unwrap_or(declaration);
+        writeln!(out, "breaker {name}{keys}")?;
+    }
+    let mut turn = 0;
+    let mut line = String::with_capacity(64);
     let mut t = 0u64;
     while t < duration_ns {
         let (fail_ppm, lo, hi) = scenario.health(t, duration_ns);
@@ -212,19 +250,23 @@ pub fn generate_with(
         };
         // Latencies to the resolution, written in ms; times in seconds.
         let latency = (lo + rng.below(hi.saturating_sub(lo) + 1)) / step * step;
+        line.clear();
         let _ = writeln!(
-            out,
-            "{} dep {outcome} {}",
+            line,
+            "{} {} {outcome} {}",
             decimal(t, 1_000_000_000, "s"),
+            names[turn],
             decimal(latency, 1_000_000, "ms")
         );
+        turn = (turn + 1) % names.len();
+        out.write_all(line.as_bytes())?;
         // Gaps uniform in [0.5, 1.5] of the mean interval.
         let mean = 1_000_000_000 / (u64::from(rps.max(1)) * scenario.load(t, duration_ns));
         t = t
             .saturating_add((mean / 2 + rng.below(mean + 1)) / step * step)
             .max(t.saturating_add(step));
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]

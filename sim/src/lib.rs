@@ -4,6 +4,8 @@
 //! - [`trace`] parses the trace format of TRACES.md;
 //! - [`model`] is the reference model of SEMANTICS.md, written apart from breaker-core;
 //! - [`engine`] replays a trace through any [`engine::Subject`] and writes the event log of [`log`];
+//! - [`stream`] replays a trace as it is read ([`trace::reader`]), building
+//!   each breaker's subject when the trace declares it;
 //! - [`subject`] holds the subjects breaker-core is replayed through: its
 //!   breakers directly, or annotated functions.
 
@@ -19,6 +21,10 @@ pub mod generate;
 pub mod log;
 pub mod model;
 pub mod plot;
+pub mod progress;
+pub mod scorer;
+pub mod side_by_side;
+pub mod stream;
 pub mod subject;
 pub mod suggest;
 pub mod summary;

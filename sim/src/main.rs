@@ -6,14 +6,16 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use breaker_sim::check::Checker;
 use breaker_sim::duration::parse_duration;
 use breaker_sim::engine::replay_into;
-use breaker_sim::generate::{Scenario, generate_with};
+use breaker_sim::generate::{Scenario, generate_into};
+use breaker_sim::log;
+use breaker_sim::progress::Progress;
+use breaker_sim::stream::{Models, Observer};
 use breaker_sim::subject::real;
-use breaker_sim::summary::{Summariser, all_edges, edges};
-use breaker_sim::trace::{Trace, read};
-use breaker_sim::{log, model};
+use breaker_sim::summary::Summariser;
+use breaker_sim::trace::reader::{Stopped, TraceReader};
+use breaker_sim::trace::{Declaration, Trace};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -30,58 +32,6 @@ struct Cli {
     command: Command,
 }
 
-/// A progress bar (indicatif) on standard error for replays longer than a
-/// second; progress is virtual time over the trace's end. indicatif draws
-/// nothing when standard error is not a terminal.
-struct Progress {
-    enabled: bool,
-    started: std::time::Instant,
-    end_ns: u64,
-    label: String,
-    count: u32,
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    fn new(quiet: bool, label: &str, trace: &Trace) -> Progress {
-        Progress {
-            enabled: !quiet,
-            started: std::time::Instant::now(),
-            end_ns: trace.lines.last().map_or(0, |l| l.t_ns).max(1),
-            label: label.to_string(),
-            count: 0,
-            bar: None,
-        }
-    }
-
-    fn tick(&mut self, t_ns: u64) {
-        self.count = self.count.wrapping_add(1);
-        // Looking at the clock every 64k events keeps the replay fast.
-        if !self.enabled || self.count % 65_536 != 0 {
-            return;
-        }
-        if self.bar.is_none() && self.started.elapsed().as_secs() >= 1 {
-            let bar = indicatif::ProgressBar::new(self.end_ns);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {percent:>3}% (eta {eta})",
-            ) {
-                bar.set_style(style.progress_chars("#>-"));
-            }
-            bar.set_message(self.label.clone());
-            self.bar = Some(bar);
-        }
-        if let Some(bar) = &self.bar {
-            bar.set_position(t_ns.min(self.end_ns));
-        }
-    }
-
-    fn done(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Via {
     Core,
@@ -94,8 +44,11 @@ enum Via {
 enum Command {
     /// Replay a trace through breaker-core: write the event log, print a summary per breaker.
     Run {
-        /// The trace file.
-        trace: String,
+        /// The trace: one file, or several replayed one after the other as
+        /// one trace (rotated files, in order); `-` is standard input; gzip
+        /// and zstd files are decompressed as they are read.
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<String>,
         /// Where to write the JSON Lines event log (`-` for standard output).
         #[arg(long, value_name = "FILE|-")]
         events: Option<String>,
@@ -124,7 +77,8 @@ enum Command {
     },
     /// Replay traces through breaker-core and the reference model and compare every event.
     Check {
-        /// The trace files.
+        /// The trace files, each checked on its own (`-` is standard
+        /// input; gzip and zstd files are decompressed as they are read).
         #[arg(required = true)]
         traces: Vec<String>,
         /// Seeds the jitter of the retries and the drops of `adaptive`:
@@ -136,8 +90,10 @@ enum Command {
     /// Replay a trace under every configuration of a grid, or with live
     /// changes against keeping it, and rank them.
     Tune {
-        /// The trace file.
-        trace: String,
+        /// The trace: one file, or several replayed one after the other as
+        /// one trace; `-` is standard input; gzip and zstd are decompressed.
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<String>,
         /// The grid, such as "fail_max=3..10 reset=5s,30s,60s" (ranges are
         /// inclusive; the value `none` leaves a key unset, as in
         /// "ramp=none,30s"); the axis `policy` takes whole policies separated by
@@ -157,11 +113,17 @@ enum Command {
         /// this seed and its name.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Threads replaying the configurations side by side (default: the
+        /// machine's cores); the trace is read once whatever their number.
+        #[arg(long, short, value_name = "N")]
+        jobs: Option<std::num::NonZeroUsize>,
     },
     /// Draw each breaker's states and error rate over time as an SVG timeline.
     Plot {
-        /// The trace file.
-        trace: String,
+        /// The trace: one file or several in order; `-` is standard input
+        /// (held in memory, since the plot reads the trace twice).
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<String>,
         /// Where to write the SVG.
         #[arg(short, long, default_value = "timeline.svg")]
         output: String,
@@ -184,13 +146,27 @@ enum Command {
         /// attr-async mode, whose tokio timers fire on whole milliseconds).
         #[arg(long, default_value = "1us")]
         resolution: String,
+        /// Spread the calls over this many breakers (`dep1`, `dep2`, ...,
+        /// each declared as the scenario's), in turn.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        breakers: u32,
     },
 }
 
-fn load(path: &str) -> Result<Trace, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("{path}: cannot read the trace: {e}"))?;
-    read(path, file).map_err(|e| e.to_string())
+/// The whole trace in memory, for the replays that need it before they start.
+fn load(paths: &[String]) -> Result<Trace, String> {
+    TraceReader::new(paths)
+        .read_all()
+        .map_err(|e| e.to_string())
+}
+
+/// How a trace's files are named in messages: the first, `+N` more.
+fn label(paths: &[String]) -> String {
+    match paths {
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+        [] => String::new(),
+    }
 }
 
 fn names(trace: &Trace) -> Vec<String> {
@@ -210,37 +186,45 @@ fn main() -> ExitCode {
     let quiet = cli.quiet;
     match cli.command {
         Command::Run {
-            trace,
+            traces,
             events,
             via,
             seed,
             real_time,
             speed,
         } => match real_time_speed(via, real_time, speed) {
-            Ok(real_time) => run(&trace, events.as_deref(), via, seed, real_time, quiet),
+            Ok(real_time) => run(&traces, events.as_deref(), via, seed, real_time, quiet),
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
             }
         },
         Command::Check { traces, seed } => check(&traces, seed, quiet),
-        Command::Plot { trace, output } => plot(&trace, &output),
+        Command::Plot { traces, output } => plot(&traces, &output),
         Command::Tune {
-            trace,
+            traces,
             grid,
             change,
             breaker,
             seed,
-        } => match grid {
-            Some(grid) => tune(&trace, &grid, breaker.as_deref(), seed),
-            None => tune_changes(&trace, &change, breaker.as_deref(), seed),
-        },
+            jobs,
+        } => {
+            let jobs = jobs.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                |n| n.get(),
+            );
+            match grid {
+                Some(grid) => tune(&traces, &grid, breaker.as_deref(), seed, jobs, quiet),
+                None => tune_changes(&traces, &change, breaker.as_deref(), seed),
+            }
+        }
         Command::Gen {
             scenario,
             seed,
             duration,
             rps,
             resolution,
+            breakers,
         } => {
             let Some(scenario) = Scenario::from_name(&scenario) else {
                 eprintln!(
@@ -275,8 +259,25 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let text = generate_with(scenario, seed, duration_ns, rps, resolution_ns);
-            write_out(None, &text)
+            let stdout = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            let written = generate_into(
+                &mut out,
+                scenario,
+                seed,
+                duration_ns,
+                rps,
+                resolution_ns,
+                breakers,
+            )
+            .and_then(|()| out.flush());
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write standard output: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }
@@ -319,31 +320,146 @@ fn real_time_speed(via: Via, real_time: bool, speed: Option<f64>) -> Result<Opti
     Ok(Some(speed))
 }
 
+/// Where the event log goes: nowhere, standard output (`-`) or a file.
+fn open_log(events_to: Option<&str>) -> Result<Box<dyn std::io::Write>, ExitCode> {
+    Ok(match events_to {
+        None => Box::new(std::io::sink()),
+        Some("-") => Box::new(std::io::stdout().lock()),
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot write {p}: {e}");
+                return Err(ExitCode::from(2));
+            }
+        },
+    })
+}
+
+/// What `run` makes of the events: the log, the summary, the progress bar.
+struct RunOutput<W: std::io::Write> {
+    names: Vec<String>,
+    summary: Summariser,
+    /// The log, when asked for.
+    out: Option<W>,
+    line: String,
+    failed: Option<std::io::Error>,
+    progress: Progress,
+}
+
+impl<W: std::io::Write> RunOutput<W> {
+    fn new(out: Option<W>, progress: Progress) -> Self {
+        RunOutput {
+            names: Vec::new(),
+            summary: Summariser::new(&[]),
+            out,
+            line: String::with_capacity(256),
+            failed: None,
+            progress,
+        }
+    }
+}
+
+impl<W: std::io::Write> Observer for RunOutput<W> {
+    fn declared(&mut self, decl: &Declaration) {
+        self.names.push(decl.name.clone());
+        self.summary.add(&decl.name);
+    }
+
+    fn piece(&mut self, read: u64, total: Option<u64>) {
+        self.progress.update(read, total);
+    }
+
+    fn event(&mut self, e: log::Event) {
+        self.summary.observe(&e);
+        if let (Some(out), None) = (self.out.as_mut(), &self.failed) {
+            self.line.clear();
+            e.write_json(&self.names[e.breaker], &mut self.line);
+            if let Err(err) = out.write_all(self.line.as_bytes()) {
+                self.failed = Some(err);
+            }
+        }
+    }
+}
+
 fn run(
-    path: &str,
+    paths: &[String],
     events_to: Option<&str>,
     via: Via,
     seed: u64,
     real_time: Option<f64>,
     quiet: bool,
 ) -> ExitCode {
-    let trace = match load(path) {
+    if real_time.is_some() || matches!(via, Via::Attr | Via::AttrAsync) {
+        return run_whole(paths, events_to, via, seed, real_time);
+    }
+    let sink = match open_log(events_to) {
+        Ok(sink) => sink,
+        Err(code) => return code,
+    };
+    let out = events_to.map(|_| std::io::BufWriter::with_capacity(1 << 16, sink));
+    let mut output = RunOutput::new(out, Progress::new(quiet, &label(paths)));
+    let mut reader = TraceReader::new(paths);
+    let replayed = if via == Via::Model {
+        breaker_sim::stream::replay(&mut reader, Models::new(seed), &mut output)
+    } else {
+        let arena = typed_arena::Arena::new();
+        breaker_sim::stream::replay(&mut reader, real::Cores::new(&arena, seed), &mut output)
+    };
+    output.progress.done();
+    let flushed = match output.out.take() {
+        Some(mut out) => output.failed.take().map_or_else(|| out.flush(), Err),
+        None => Ok(()),
+    };
+    if let Err(e) = flushed {
+        eprintln!(
+            "error: cannot write {}: {e}",
+            events_to.unwrap_or("the event log")
+        );
+        return ExitCode::from(2);
+    }
+    match replayed {
+        Ok(()) => {
+            print_summary(output.summary, events_to);
+            ExitCode::SUCCESS
+        }
+        Err(stop) => {
+            if stop.keeps_what_came_before() {
+                print_summary(output.summary, events_to);
+            }
+            eprintln!("{stop}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The summary per breaker; with the log on standard output, to standard error.
+fn print_summary(summary: Summariser, events_to: Option<&str>) {
+    let summary: String = summary.finish().iter().map(|s| s.to_text()).collect();
+    if events_to == Some("-") {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+}
+
+/// `run` through what needs the whole trace before it starts: the
+/// attribute modes (which match and check every breaker first) and the
+/// real clock.
+fn run_whole(
+    paths: &[String],
+    events_to: Option<&str>,
+    via: Via,
+    seed: u64,
+    real_time: Option<f64>,
+) -> ExitCode {
+    let path = label(paths);
+    let path = path.as_str();
+    let trace = match load(paths) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
-    };
-    let breakers = if via == Via::Core && real_time.is_none() {
-        match real::RealBreaker::for_trace_seeded(path, &trace, seed) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        Vec::new()
     };
     let mut annotated = if via == Via::Attr {
         match breaker_sim::subject::attr::sync::AttrSubject::for_trace(path, &trace) {
@@ -362,25 +478,16 @@ fn run(
             return ExitCode::from(2);
         }
     }
-    let mut out: Box<dyn std::io::Write> = match events_to {
-        None => Box::new(std::io::sink()),
-        Some("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("error: cannot write {p}: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    let mut out = match open_log(events_to) {
+        Ok(out) => out,
+        Err(code) => return code,
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut out);
-    let names = names(&trace);
+    let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
     let mut summary = Summariser::new(&names);
     let mut line = String::with_capacity(256);
     let mut failed: Option<std::io::Error> = None;
-    let mut progress = Progress::new(quiet, path, &trace);
     let mut sink = |e: log::Event| {
-        progress.tick(e.t_ns);
         summary.observe(&e);
         if events_to.is_some() && failed.is_none() {
             line.clear();
@@ -410,15 +517,8 @@ fn run(
             }
             Err(e) => refused = Some(format!("cannot start a tokio runtime: {e}")),
         }
-    } else if via == Via::Model {
-        let mut models = model::for_trace(&trace, seed);
-        replay_into(&trace, &mut models, &mut sink);
-    } else if via == Via::Attr {
-        replay_into(&trace, &mut annotated, &mut sink);
     } else {
-        let mut subjects: Vec<real::RealSubject<'_>> =
-            breakers.iter().map(real::RealBreaker::subject).collect();
-        replay_into(&trace, &mut subjects, &mut sink);
+        replay_into(&trace, &mut annotated, &mut sink);
     }
     if let Some(e) = refused {
         eprintln!("{e}");
@@ -432,81 +532,62 @@ fn run(
         return ExitCode::from(2);
     }
     drop(out);
-    progress.done();
-    let summary: String = summary.finish().iter().map(|s| s.to_text()).collect();
-    // With the log on standard output, the summary goes to standard error.
-    if events_to == Some("-") {
-        eprint!("{summary}");
-    } else {
-        print!("{summary}");
-    }
+    print_summary(summary, events_to);
     ExitCode::SUCCESS
 }
 
 fn check(paths: &[String], seed: u64, quiet: bool) -> ExitCode {
-    let mut traces = Vec::new();
+    // Each trace is checked as it is read; what is printed waits for the
+    // last, so that a bad trace anywhere prints nothing but its error.
+    let mut report = String::new();
     let mut bad = false;
+    let mut cut = false;
+    let mut diverged = false;
+    let mut seen = std::collections::BTreeSet::new();
     for path in paths {
-        match load(path).and_then(|t| {
-            real::RealBreaker::for_trace(path, &t)
-                .map(|_| t)
-                .map_err(|e| e.to_string())
-        }) {
-            Ok(t) => traces.push((path, t)),
-            Err(e) => {
-                eprintln!("{e}");
+        let mut reader = TraceReader::new(std::slice::from_ref(path));
+        let mut progress = Progress::new(quiet, path);
+        let (checked, stop) =
+            breaker_sim::check::check_stream(&mut reader, seed, &mut |r, t| progress.update(r, t));
+        progress.done();
+        if let Some(stop) = stop {
+            eprintln!("{stop}");
+            if !stop.keeps_what_came_before() {
                 bad = true;
+                continue;
+            }
+            cut = true;
+        }
+        let list: Vec<String> = checked
+            .edges
+            .iter()
+            .map(|(f, t)| format!("{}->{}", f.as_str(), t.as_str()))
+            .collect();
+        match &checked.divergence {
+            None => {
+                report += &format!(
+                    "{path}: ok, {} events identical; edges: {}\n",
+                    checked.identical,
+                    list.join(" ")
+                );
+            }
+            Some(d) => {
+                diverged = true;
+                report += &format!("{path}: DIVERGES from the reference model\n{d}\n");
             }
         }
+        seen.extend(checked.edges);
     }
     if bad {
         return ExitCode::from(2);
     }
-    let mut diverged = false;
-    let mut seen = std::collections::BTreeSet::new();
-    for (path, trace) in &traces {
-        let names = names(trace);
-        let expected = model::replay_seeded(trace, seed);
-        let breakers = match real::RealBreaker::for_trace_seeded(path, trace, seed) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        };
-        let mut subjects: Vec<real::RealSubject<'_>> =
-            breakers.iter().map(real::RealBreaker::subject).collect();
-        let mut checker = Checker::new(&expected, &names);
-        let mut progress = Progress::new(quiet, path, trace);
-        replay_into(trace, &mut subjects, &mut |e| {
-            progress.tick(e.t_ns);
-            checker.observe(&e);
-        });
-        progress.done();
-        let exercised = edges(&expected);
-        let list: Vec<String> = exercised
-            .iter()
-            .map(|(f, t)| format!("{}->{}", f.as_str(), t.as_str()))
-            .collect();
-        match checker.finish() {
-            None => println!(
-                "{path}: ok, {} events identical; edges: {}",
-                expected.len(),
-                list.join(" ")
-            ),
-            Some(d) => {
-                diverged = true;
-                println!("{path}: DIVERGES from the reference model\n{d}");
-            }
-        }
-        seen.extend(exercised);
-    }
-    let all = all_edges();
+    let all = breaker_sim::summary::all_edges();
     let missing: Vec<String> = all
         .iter()
         .filter(|e| !seen.contains(e))
         .map(|(f, t)| format!("{}->{}", f.as_str(), t.as_str()))
         .collect();
+    print!("{report}");
     println!(
         "transition edges exercised: {} of {}{}",
         all.iter().filter(|e| seen.contains(e)).count(),
@@ -517,21 +598,23 @@ fn check(paths: &[String], seed: u64, quiet: bool) -> ExitCode {
             format!(" (not exercised: {})", missing.join(" "))
         }
     );
-    if diverged {
+    if cut {
+        ExitCode::from(2)
+    } else if diverged {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn tune(path: &str, grid: &str, only: Option<&str>, seed: u64) -> ExitCode {
-    let trace = match load(path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+fn tune(
+    paths: &[String],
+    grid: &str,
+    only: Option<&str>,
+    seed: u64,
+    jobs: usize,
+    quiet: bool,
+) -> ExitCode {
     let axes = match breaker_sim::tune::parse_grid(grid) {
         Ok(a) => a,
         Err(e) => {
@@ -539,48 +622,59 @@ fn tune(path: &str, grid: &str, only: Option<&str>, seed: u64) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let combinations = breaker_sim::tune::combinations(&axes);
+    let mut reader = TraceReader::new(paths);
+    let mut progress = Progress::new(quiet, &label(paths));
+    let tuned = breaker_sim::side_by_side::tune_grid(
+        &mut reader,
+        &combinations,
+        only,
+        seed,
+        jobs,
+        &mut |read, total| progress.update(read, total),
+    );
+    progress.done();
+    let kept = match tuned.stop {
+        Some(stop) if !stop.keeps_what_came_before() => {
+            eprintln!("{stop}");
+            return ExitCode::from(2);
+        }
+        kept => kept,
+    };
     if let Some(name) = only {
-        if !trace.breakers.iter().any(|b| b.name == name) {
-            eprintln!("error: no breaker `{name}` in {path}");
+        if !tuned.breakers.iter().any(|b| b == name) {
+            eprintln!("error: no breaker `{name}` in {}", label(paths));
             return ExitCode::from(2);
         }
     }
     let mut rows = Vec::new();
     let mut skipped = 0;
-    for combo in breaker_sim::tune::combinations(&axes) {
-        let label = breaker_sim::tune::label(&combo);
-        let mut variant = trace.clone();
-        let mut valid = true;
-        for decl in &mut variant.breakers {
-            if only.is_some_and(|n| n != decl.name) {
-                continue;
-            }
-            match breaker_sim::tune::with_overrides(&decl.config, &combo) {
-                Ok(c) => decl.config = c,
-                Err(_) => valid = false,
-            }
+    for (combination, score) in combinations.iter().zip(tuned.scores) {
+        match score {
+            Some(score) => rows.push((breaker_sim::tune::label(combination), score)),
+            None => skipped += 1,
         }
-        let events = match valid.then(|| real::replay_seeded(path, &variant, seed)) {
-            Some(Ok(events)) => events,
-            _ => {
-                skipped += 1;
-                continue;
-            }
-        };
-        rows.push((label, breaker_sim::tune::score(&variant, &events)));
     }
     breaker_sim::tune::rank(&mut rows);
     print!("{}", breaker_sim::tune::table(&rows));
     if skipped > 0 {
         println!("({skipped} invalid combinations skipped)");
     }
-    ExitCode::SUCCESS
+    match kept {
+        Some(stop) => {
+            eprintln!("{stop}");
+            ExitCode::from(2)
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 /// `tune --change`: the trace as recorded ("keep") against each change made
 /// live at its time, ranked as the grid's configurations are.
-fn tune_changes(path: &str, changes: &[String], only: Option<&str>, seed: u64) -> ExitCode {
-    let trace = match load(path) {
+fn tune_changes(paths: &[String], changes: &[String], only: Option<&str>, seed: u64) -> ExitCode {
+    let path = label(paths);
+    let path = path.as_str();
+    let trace = match load(paths) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
@@ -621,26 +715,62 @@ fn tune_changes(path: &str, changes: &[String], only: Option<&str>, seed: u64) -
     ExitCode::SUCCESS
 }
 
-fn plot(path: &str, output: &str) -> ExitCode {
-    let trace = match load(path) {
-        Ok(t) => t,
+fn plot(paths: &[String], output: &str) -> ExitCode {
+    let drawn = if paths.iter().any(|p| p == breaker_sim::trace::input::STDIN) {
+        plot_held(paths)
+    } else {
+        plot_streamed(paths)
+    };
+    match drawn {
+        Ok((svg, kept)) => {
+            let code = write_out(Some(output), &svg);
+            match kept {
+                Some(stop) => {
+                    eprintln!("{stop}");
+                    ExitCode::from(2)
+                }
+                None => code,
+            }
+        }
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let events = match real::replay(path, &trace) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match breaker_sim::plot::svg(&events, &names(&trace)) {
-        Ok(svg) => write_out(Some(output), &svg),
-        Err(e) => {
-            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The plot of files: one replay finds the axis (the last event's time),
+/// a second draws, each reading the trace as a stream. A last line cut
+/// short comes back beside the plot of what came before it.
+fn plot_streamed(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
+    let mut axis = breaker_sim::plot::Axis::default();
+    let arena = typed_arena::Arena::new();
+    let first = breaker_sim::stream::replay(
+        &mut TraceReader::new(paths),
+        real::Cores::new(&arena, 0),
+        &mut axis,
+    );
+    if let Err(stop) = &first {
+        if !stop.keeps_what_came_before() {
+            return Err(stop.to_string());
+        }
+    }
+    let mut timelines = breaker_sim::plot::Timelines::new(axis.end_ns);
+    let arena = typed_arena::Arena::new();
+    let second = breaker_sim::stream::replay(
+        &mut TraceReader::new(paths),
+        real::Cores::new(&arena, 0),
+        &mut timelines,
+    );
+    let svg = timelines.svg().map_err(|e| format!("error: {e}"))?;
+    Ok((svg, second.err()))
+}
+
+/// The plot of a trace read from standard input, which cannot be read
+/// twice: held in memory, replayed once.
+fn plot_held(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
+    let trace = load(paths)?;
+    let events = real::replay(&label(paths), &trace).map_err(|e| e.to_string())?;
+    let svg = breaker_sim::plot::svg(&events, &names(&trace)).map_err(|e| format!("error: {e}"))?;
+    Ok((svg, None))
 }

@@ -61,44 +61,61 @@ struct Timeline {
     rate: Vec<Vec<(u64, u64, f64)>>,
 }
 
-impl Timeline {
-    fn of(events: &[Event], breaker: usize, end_ns: u64) -> Timeline {
-        let mut bands = Vec::new();
-        let mut marks = Vec::new();
-        let (mut state, mut since) = (State::Closed, 0);
-        let mut ended = [0u64; BUCKETS];
-        let mut failed = [0u64; BUCKETS];
-        for e in events.iter().filter(|e| e.breaker == breaker) {
-            match &e.kind {
-                EventKind::Transition {
-                    to,
-                    reason,
-                    dry_run: false,
-                    ..
-                } => {
-                    bands.push((since, e.t_ns, state));
-                    marks.push(Mark {
-                        t_ns: e.t_ns,
-                        to: *to,
-                        reason: reason.clone(),
-                    });
-                    (state, since) = (*to, e.t_ns);
-                }
-                EventKind::Ended { outcome, .. } => {
-                    let i = bucket(e.t_ns, end_ns);
-                    ended[i] += 1;
-                    failed[i] += u64::from(outcome.is_failure());
-                }
-                _ => {}
-            }
+/// One breaker's timeline as its events come.
+struct Drawing {
+    bands: Vec<(u64, u64, State)>,
+    marks: Vec<Mark>,
+    state: State,
+    since: u64,
+    ended: [u64; BUCKETS],
+    failed: [u64; BUCKETS],
+}
+
+impl Drawing {
+    fn new() -> Drawing {
+        Drawing {
+            bands: Vec::new(),
+            marks: Vec::new(),
+            state: State::Closed,
+            since: 0,
+            ended: [0; BUCKETS],
+            failed: [0; BUCKETS],
         }
-        bands.push((since, end_ns, state));
+    }
+
+    fn observe(&mut self, e: &Event, end_ns: u64) {
+        match &e.kind {
+            EventKind::Transition {
+                to,
+                reason,
+                dry_run: false,
+                ..
+            } => {
+                self.bands.push((self.since, e.t_ns, self.state));
+                self.marks.push(Mark {
+                    t_ns: e.t_ns,
+                    to: *to,
+                    reason: reason.clone(),
+                });
+                (self.state, self.since) = (*to, e.t_ns);
+            }
+            EventKind::Ended { outcome, .. } => {
+                let i = bucket(e.t_ns, end_ns);
+                self.ended[i] += 1;
+                self.failed[i] += u64::from(outcome.is_failure());
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(mut self, end_ns: u64) -> Timeline {
+        self.bands.push((self.since, end_ns, self.state));
         // A slice where no call ended has no rate: the line breaks there
         // rather than drawing a slope across an Open period.
         let mut rate: Vec<Vec<(u64, u64, f64)>> = Vec::new();
         let mut run = Vec::new();
         for i in 0..BUCKETS {
-            if ended[i] == 0 {
+            if self.ended[i] == 0 {
                 if !run.is_empty() {
                     rate.push(std::mem::take(&mut run));
                 }
@@ -106,12 +123,88 @@ impl Timeline {
             }
             let from = (u128::from(end_ns) * i as u128 / BUCKETS as u128) as u64;
             let to = (u128::from(end_ns) * (i as u128 + 1) / BUCKETS as u128) as u64;
-            run.push((from, to, 100.0 * failed[i] as f64 / ended[i] as f64));
+            run.push((
+                from,
+                to,
+                100.0 * self.failed[i] as f64 / self.ended[i] as f64,
+            ));
         }
         if !run.is_empty() {
             rate.push(run);
         }
-        Timeline { bands, marks, rate }
+        Timeline {
+            bands: self.bands,
+            marks: self.marks,
+            rate,
+        }
+    }
+}
+
+/// The timelines of a replay drawn as its events come, once the time of
+/// its last event (`end_ns`, the axis) is known: a first replay finds it,
+/// a second draws. What is held is a fixed number of slices per breaker,
+/// and its transitions, each of which the plot draws.
+pub struct Timelines {
+    end_ns: u64,
+    names: Vec<String>,
+    drawings: Vec<Drawing>,
+}
+
+impl Timelines {
+    /// Timelines running from 0 to `end_ns`, with no breaker yet.
+    pub fn new(end_ns: u64) -> Timelines {
+        Timelines {
+            end_ns: end_ns.max(1),
+            names: Vec::new(),
+            drawings: Vec::new(),
+        }
+    }
+
+    /// Adds breaker `name`, the next index of events' `breaker`.
+    pub fn add(&mut self, name: &str) {
+        self.names.push(name.to_string());
+        self.drawings.push(Drawing::new());
+    }
+
+    /// Takes one event into account.
+    pub fn observe(&mut self, e: &Event) {
+        if let Some(d) = self.drawings.get_mut(e.breaker) {
+            d.observe(e, self.end_ns);
+        }
+    }
+
+    /// Draws the timelines as an SVG document.
+    pub fn svg(self) -> Result<String, String> {
+        let end_ns = self.end_ns;
+        let timelines: Vec<Timeline> = self
+            .drawings
+            .into_iter()
+            .map(|d| d.finish(end_ns))
+            .collect();
+        draw(&timelines, &self.names, end_ns)
+    }
+}
+
+impl crate::stream::Observer for Timelines {
+    fn declared(&mut self, decl: &crate::trace::Declaration) {
+        self.add(&decl.name);
+    }
+
+    fn event(&mut self, e: Event) {
+        self.observe(&e);
+    }
+}
+
+/// The time of a replay's last event, the plot's axis, as its events come.
+#[derive(Debug, Default)]
+pub struct Axis {
+    /// The latest time seen, in ns.
+    pub end_ns: u64,
+}
+
+impl crate::stream::Observer for Axis {
+    fn event(&mut self, e: Event) {
+        self.end_ns = self.end_ns.max(e.t_ns);
     }
 }
 
@@ -148,7 +241,17 @@ fn drawing<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> St
 /// Draws the timeline of a replay's events as an SVG document; `names` are
 /// the breakers' names by index.
 pub fn svg(events: &[Event], names: &[String]) -> Result<String, String> {
-    let end_ns = events.iter().map(|e| e.t_ns).max().unwrap_or(0).max(1);
+    let mut timelines = Timelines::new(events.iter().map(|e| e.t_ns).max().unwrap_or(0));
+    for name in names {
+        timelines.add(name);
+    }
+    for e in events {
+        timelines.observe(e);
+    }
+    timelines.svg()
+}
+
+fn draw(timelines: &[Timeline], names: &[String], end_ns: u64) -> Result<String, String> {
     let height = 40 + PANEL * names.len().max(1) as u32;
     let mut out = String::new();
     {
@@ -162,7 +265,9 @@ pub fn svg(events: &[Event], names: &[String]) -> Result<String, String> {
             .map_err(drawing)?;
         let panels = body.split_evenly((names.len().max(1), 1));
         for (b, (name, area)) in names.iter().zip(&panels).enumerate() {
-            panel(area, name, &Timeline::of(events, b, end_ns), end_ns)?;
+            if let Some(timeline) = timelines.get(b) {
+                panel(area, name, timeline, end_ns)?;
+            }
         }
         root.present().map_err(drawing)?;
     }
@@ -338,6 +443,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Timeline {
+        /// One breaker's timeline from a whole log.
+        fn of(events: &[Event], breaker: usize, end_ns: u64) -> Timeline {
+            let mut d = Drawing::new();
+            for e in events.iter().filter(|e| e.breaker == breaker) {
+                d.observe(e, end_ns);
+            }
+            d.finish(end_ns)
+        }
+    }
 
     #[test]
     fn names_with_markup_are_refused_before_any_plot() {

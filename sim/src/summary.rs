@@ -47,23 +47,32 @@ pub struct Summariser {
 impl Summariser {
     /// Nothing observed yet, for breakers `names`.
     pub fn new(names: &[String]) -> Summariser {
-        Summariser {
-            out: names
-                .iter()
-                .map(|n| Summary {
-                    name: n.clone(),
-                    calls: 0,
-                    retries: 0,
-                    admitted: 0,
-                    rejected: 0,
-                    failures_let_through: 0,
-                    time_in: [0; 6],
-                    transitions: 0,
-                })
-                .collect(),
-            since: vec![(State::Closed, 0); names.len()],
+        let mut s = Summariser {
+            out: Vec::with_capacity(names.len()),
+            since: Vec::with_capacity(names.len()),
             end: 0,
+        };
+        for name in names {
+            s.add(name);
         }
+        s
+    }
+
+    /// Adds breaker `name`, the next index of events' `breaker` (a trace
+    /// read as a stream declares its breakers as it goes): Closed from the
+    /// start, as every breaker is.
+    pub fn add(&mut self, name: &str) {
+        self.out.push(Summary {
+            name: name.to_string(),
+            calls: 0,
+            retries: 0,
+            admitted: 0,
+            rejected: 0,
+            failures_let_through: 0,
+            time_in: [0; 6],
+            transitions: 0,
+        });
+        self.since.push((State::Closed, 0));
     }
 
     /// Takes one event into account.

@@ -438,6 +438,83 @@ pub(crate) fn act(breaker: &Breaker, action: Action) {
     }
 }
 
+/// breaker-core breakers built as a streamed trace declares them, each
+/// kept in `arena` (their permits borrow them while calls are in flight),
+/// retry waits and adaptive drops drawn under a seed.
+pub struct Cores<'a> {
+    arena: &'a typed_arena::Arena<RealBreaker>,
+    subjects: Vec<RealSubject<'a>>,
+    /// Each breaker's configuration in force, as breaker-core builds it:
+    /// what a `configure` line patches, checked before it is replayed.
+    configs: Vec<Option<Config>>,
+    seed: u64,
+}
+
+impl<'a> Cores<'a> {
+    /// No breaker yet; they will live in `arena`.
+    pub fn new(arena: &'a typed_arena::Arena<RealBreaker>, seed: u64) -> Cores<'a> {
+        Cores {
+            arena,
+            subjects: Vec::new(),
+            configs: Vec::new(),
+            seed,
+        }
+    }
+}
+
+impl<'a> crate::stream::Cast for Cores<'a> {
+    type Subject = RealSubject<'a>;
+
+    fn declare(
+        &mut self,
+        file: &str,
+        decl: &Declaration,
+    ) -> Result<crate::config::BreakerConfig, TraceError> {
+        let breaker = RealBreaker::seeded(decl, self.seed).map_err(|message| TraceError {
+            file: file.to_string(),
+            line: decl.line_no,
+            column: 1,
+            message: format!(
+                "breaker-core refuses the configuration of `{}`: {message}",
+                decl.name
+            ),
+        })?;
+        self.configs
+            .push(configure(decl, 0).ok().map(|(config, _)| config));
+        let breaker: &'a RealBreaker = self.arena.alloc(breaker);
+        self.subjects.push(breaker.subject());
+        Ok(decl.config.clone())
+    }
+
+    fn check(
+        &mut self,
+        chunk: &crate::trace::Chunk,
+        breakers: &[Declaration],
+    ) -> Result<(), TraceError> {
+        for change in &chunk.reconfigurations {
+            let Some(Some(current)) = self.configs.get_mut(change.breaker) else {
+                continue;
+            };
+            let name = breakers
+                .get(change.breaker)
+                .map_or("?", |d| d.name.as_str());
+            *current = current.patched(&change.patch()).map_err(|e| TraceError {
+                file: chunk.file.clone(),
+                line: change.line_no,
+                column: 1,
+                message: format!(
+                    "breaker-core refuses what `configure` makes of the configuration of `{name}`: {e}"
+                ),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn subjects(&mut self) -> &mut [RealSubject<'a>] {
+        &mut self.subjects
+    }
+}
+
 /// Replays a trace through breaker-core, one fresh breaker per declaration
 /// (retry waits under seed 0).
 pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, TraceError> {

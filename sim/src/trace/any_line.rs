@@ -165,7 +165,10 @@ impl TraceParser {
             return Ok(Parsed::Nothing);
         };
         if first.text == "breaker" {
-            return Ok(Parsed::Declaration(self.declaration(&tokens)?));
+            return Ok(match self.declaration(&tokens)? {
+                Some(decl) => Parsed::Declaration(decl),
+                None => Parsed::Nothing,
+            });
         }
         self.timed(&tokens)
     }
@@ -494,7 +497,7 @@ impl TraceParser {
                 )
                 .into());
         }
-        let mut config = self.trace.final_config(b).cloned().unwrap_or_default();
+        let mut config = self.configs.get(b).cloned().unwrap_or_default();
         let seen = self.keys(&mut config, tokens, true)?;
         config
             .validate()
@@ -525,7 +528,10 @@ impl TraceParser {
         Ok(Parsed::Configure(line, change))
     }
 
-    fn declaration(&self, tokens: &[Token<'_>]) -> Result<Declaration, TraceError> {
+    /// A declaration; `None` for a breaker an earlier file of the trace
+    /// declared alike (a rotated recording declares its breakers again at
+    /// the top of every file, so that each replays on its own).
+    fn declaration(&self, tokens: &[Token<'_>]) -> Result<Option<Declaration>, TraceError> {
         let Some(&name) = tokens.get(1) else {
             return Err(self.error(
                 tokens[0].column + "breaker".len(),
@@ -541,7 +547,23 @@ impl TraceParser {
                 ),
             ));
         }
-        if let Some(other) = self.trace.breakers.iter().find(|b| b.name == name.text) {
+        let earlier = self.trace.breakers.iter().position(|b| b.name == name.text);
+        if let Some(i) = earlier.filter(|&i| self.declared_in.get(i) < Some(&self.file_index)) {
+            let mut config = BreakerConfig::default();
+            self.keys(&mut config, &tokens[2..], false)?;
+            let other = &self.trace.breakers[i];
+            if config == other.config || self.configs.get(i) == Some(&config) {
+                return Ok(None);
+            }
+            return Err(self.error(
+                name.column,
+                format!(
+                    "breaker `{}` is declared again with another configuration than in an earlier file (line {}); the files of one trace must declare a breaker alike",
+                    name.text, other.line_no
+                ),
+            ));
+        }
+        if let Some(other) = earlier.map(|i| &self.trace.breakers[i]) {
             return Err(self.error(
                 name.column,
                 format!(
@@ -562,10 +584,10 @@ impl TraceParser {
                 .map_or(name.column, |(_, t)| t.column);
             self.error(column, e.message)
         })?;
-        Ok(Declaration {
+        Ok(Some(Declaration {
             name: name.text.to_string(),
             config,
             line_no: self.line_no,
-        })
+        }))
     }
 }

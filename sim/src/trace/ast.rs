@@ -253,6 +253,59 @@ impl Trace {
     /// `line` (an index in [`Trace::lines`]) does: its outcome and latency.
     /// `None` if that line is not a call.
     pub fn attempt(&self, line: usize, attempt: u32) -> Option<(Outcome, u64)> {
+        self.as_lines().attempt(line, attempt)
+    }
+
+    /// The timed lines, as a replay takes them.
+    pub fn as_lines(&self) -> Lines<'_> {
+        Lines {
+            lines: &self.lines,
+            attempts: &self.attempts,
+            reconfigurations: &self.reconfigurations,
+        }
+    }
+
+    /// Adds the lines of `chunk` after this trace's, with the lists and
+    /// keys they refer to (indexed anew).
+    pub fn append(&mut self, chunk: Chunk) {
+        let (lines, lists) = (self.lines.len(), self.reconfigurations.len());
+        self.lines
+            .extend(chunk.lines.iter().map(|l| match l.item() {
+                Item::Configure(i) => Line::configure(l.t_ns, l.breaker, lists + i),
+                _ => *l,
+            }));
+        self.attempts
+            .extend(chunk.attempts.into_iter().map(|a| Attempts {
+                line: a.line + lines,
+                ..a
+            }));
+        self.reconfigurations.extend(chunk.reconfigurations);
+    }
+}
+
+/// A run of timed lines with what they refer to: a whole [`Trace`], or one
+/// [`Chunk`] of a trace read as a stream. Indices in it (an attempt list's
+/// line, a `configure` line's reconfiguration) are the run's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Lines<'a> {
+    /// Calls, actions and reconfigurations, times never decreasing.
+    pub lines: &'a [Line],
+    /// The call lines that list their attempts, in line order.
+    pub attempts: &'a [Attempts],
+    /// The `configure` lines' keys, in order.
+    pub reconfigurations: &'a [Reconfiguration],
+}
+
+impl<'a> Lines<'a> {
+    /// The lists of attempts of line `line` (an index in `lines`), if it has them.
+    pub fn listed(&self, line: usize) -> Option<&'a Attempts> {
+        let i = self.attempts.binary_search_by_key(&line, |a| a.line).ok()?;
+        self.attempts.get(i)
+    }
+
+    /// What attempt `attempt` (0 is the call itself) of the call on line
+    /// `line` does: its outcome and latency. `None` if that line is not a call.
+    pub fn attempt(&self, line: usize, attempt: u32) -> Option<(Outcome, u64)> {
         let Item::Call {
             outcome,
             latency_ns,
@@ -260,24 +313,57 @@ impl Trace {
         else {
             return None;
         };
-        if attempt == 0 {
-            return Some((outcome, latency_ns));
+        match self.listed(line) {
+            Some(list) if attempt > 0 => Some(list.attempt(attempt)),
+            _ => Some((outcome, latency_ns)),
         }
-        let Ok(i) = self.attempts.binary_search_by_key(&line, |a| a.line) else {
-            return Some((outcome, latency_ns));
-        };
-        let list = &self.attempts[i];
+    }
+}
+
+impl Attempts {
+    /// What attempt `attempt` does: the item of each list at that place, a
+    /// shorter list repeating its last item.
+    pub fn attempt(&self, attempt: u32) -> (Outcome, u64) {
         let pick = |len: usize| (attempt as usize).min(len.saturating_sub(1));
-        Some((
-            list.outcomes
-                .get(pick(list.outcomes.len()))
+        (
+            // The parser never makes an empty list.
+            self.outcomes
+                .get(pick(self.outcomes.len()))
                 .copied()
-                .unwrap_or(outcome),
-            list.latencies_ns
-                .get(pick(list.latencies_ns.len()))
+                .unwrap_or(Outcome::Ok),
+            self.latencies_ns
+                .get(pick(self.latencies_ns.len()))
                 .copied()
-                .unwrap_or(latency_ns),
-        ))
+                .unwrap_or(0),
+        )
+    }
+}
+
+/// A piece of a trace read as a stream: its timed lines since the piece
+/// before, where they were written, and the lists and keys they refer to.
+/// The breakers stay with the parser, which declares them as they come.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chunk {
+    /// The file the lines come from, as named.
+    pub file: String,
+    /// Calls, actions and reconfigurations, times never decreasing.
+    pub lines: Vec<Line>,
+    /// The 1-based line number in `file` of each of `lines`.
+    pub line_nos: Vec<usize>,
+    /// The call lines that list their attempts (indices in `lines`).
+    pub attempts: Vec<Attempts>,
+    /// The `configure` lines' keys, in file order.
+    pub reconfigurations: Vec<Reconfiguration>,
+}
+
+impl Chunk {
+    /// The timed lines, as a replay takes them.
+    pub fn as_lines(&self) -> Lines<'_> {
+        Lines {
+            lines: &self.lines,
+            attempts: &self.attempts,
+            reconfigurations: &self.reconfigurations,
+        }
     }
 }
 

@@ -14,14 +14,18 @@
 mod any_line;
 mod ast;
 mod common_line;
+pub mod input;
+pub mod reader;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 
+use crate::config::BreakerConfig;
 use ast::Parsed;
 pub use ast::{
-    Action, Attempts, Declaration, Item, Line, Outcome, Reconfiguration, Trace, TraceError,
+    Action, Attempts, Chunk, Declaration, Item, Line, Lines, Outcome, Reconfiguration, Trace,
+    TraceError,
 };
 
 /// Parses a trace line by line, from text that may arrive in pieces.
@@ -31,12 +35,27 @@ pub use ast::{
 /// every mistake, goes through the full parser (`any_line`), which alone writes error messages. Parsing stops
 /// at the first mistake, except that after a call to an undeclared breaker
 /// the rest is scanned for a later declaration of it, to say so.
+///
+/// Read as a stream, the lines parsed so far are taken out piece by piece
+/// ([`TraceParser::take_chunk`]): only the breakers and their configurations
+/// in force stay, so memory does not follow the trace.
 #[derive(Debug)]
 pub struct TraceParser {
     file: String,
     /// The line being parsed, from 1.
     line_no: usize,
     trace: Trace,
+    /// The line number of each of `trace.lines`, when read as a stream
+    /// (a whole trace does without them).
+    line_nos: Vec<usize>,
+    numbered: bool,
+    /// Each breaker's configuration in force after the lines so far: what
+    /// a `configure` line patches.
+    configs: Vec<BreakerConfig>,
+    /// The file of the trace (from 0) each breaker was declared in.
+    declared_in: Vec<usize>,
+    /// The file being parsed, from 0.
+    file_index: usize,
     /// Breakers by name, used once there are more than a few.
     index: HashMap<String, u32>,
     /// The previous timed line's time.
@@ -50,6 +69,9 @@ struct Failure {
     error: TraceError,
     /// A breaker called before any declaration: later lines are scanned for one.
     undeclared: Option<String>,
+    /// The mistake is on the file's last line, which has no `\n`: a line cut
+    /// short (a recorder stopped mid-write).
+    truncated: bool,
 }
 
 /// How many breakers a linear scan finds faster than hashing.
@@ -62,10 +84,24 @@ impl TraceParser {
             file: file.to_string(),
             line_no: 0,
             trace: Trace::default(),
+            line_nos: Vec::new(),
+            numbered: false,
+            configs: Vec::new(),
+            declared_in: Vec::new(),
+            file_index: 0,
             index: HashMap::new(),
             previous: None,
             failure: None,
             fast_path: true,
+        }
+    }
+
+    /// A parser for the trace `file` read as a stream: its lines are taken
+    /// out piece by piece, each with its line number ([`TraceParser::take_chunk`]).
+    pub fn streamed(file: &str) -> TraceParser {
+        TraceParser {
+            numbered: true,
+            ..TraceParser::new(file)
         }
     }
 
@@ -90,6 +126,9 @@ impl TraceParser {
                     self.line_no += 1;
                     self.previous = Some(line.t_ns);
                     self.trace.lines.push(line);
+                    if self.numbered {
+                        self.line_nos.push(self.line_no);
+                    }
                     pos += used;
                     continue;
                 }
@@ -101,7 +140,11 @@ impl TraceParser {
                     pos += end + 1;
                 }
                 None if eof => {
+                    let before = self.failure.is_some();
                     self.line(rest);
+                    if let Some(f) = self.failure.as_mut().filter(|_| !before) {
+                        f.truncated = true;
+                    }
                     pos = bytes.len();
                 }
                 None => break,
@@ -126,6 +169,44 @@ impl TraceParser {
         }
     }
 
+    /// The first mistake found so far, and whether it is a last line cut
+    /// short (the file's last line, without `\n`).
+    pub fn mistake(&self) -> Option<(&TraceError, bool)> {
+        self.failure.as_ref().map(|f| (&f.error, f.truncated))
+    }
+
+    /// The last line parsed, from 1 in the current file.
+    pub fn line_no(&self) -> usize {
+        self.line_no
+    }
+
+    /// The breakers declared so far, in declaration order.
+    pub fn breakers(&self) -> &[Declaration] {
+        &self.trace.breakers
+    }
+
+    /// Takes the lines parsed since the last call (or the start), with the
+    /// lists and keys they refer to, indexed anew from 0.
+    pub fn take_chunk(&mut self) -> Chunk {
+        Chunk {
+            file: self.file.clone(),
+            lines: std::mem::take(&mut self.trace.lines),
+            line_nos: std::mem::take(&mut self.line_nos),
+            attempts: std::mem::take(&mut self.trace.attempts),
+            reconfigurations: std::mem::take(&mut self.trace.reconfigurations),
+        }
+    }
+
+    /// Goes on with the next file of a trace written in several (rotated
+    /// files): its lines count from 1 and errors name it; breakers, the
+    /// configurations in force and the previous line's time carry over.
+    /// Take the chunk of the file before first.
+    pub fn next_file(&mut self, file: &str) {
+        self.file = file.to_string();
+        self.line_no = 0;
+        self.file_index += 1;
+    }
+
     fn line(&mut self, bytes: &[u8]) {
         self.line_no += 1;
         let text = match std::str::from_utf8(bytes) {
@@ -141,6 +222,7 @@ impl TraceParser {
                             message: "invalid UTF-8; a trace is UTF-8 text".to_string(),
                         },
                         undeclared: None,
+                        truncated: false,
                     });
                 }
                 return;
@@ -164,6 +246,8 @@ impl TraceParser {
                 // `general` refuses a declaration beyond u32::MAX breakers.
                 let index = self.trace.breakers.len() as u32;
                 self.index.insert(decl.name.clone(), index);
+                self.configs.push(decl.config.clone());
+                self.declared_in.push(self.file_index);
                 self.trace.breakers.push(decl);
             }
             Ok(Parsed::Timed(line, listed)) => {
@@ -176,16 +260,26 @@ impl TraceParser {
                     });
                 }
                 self.trace.lines.push(line);
+                if self.numbered {
+                    self.line_nos.push(self.line_no);
+                }
             }
             Ok(Parsed::Configure(line, change)) => {
                 self.previous = Some(line.t_ns);
+                if let Some(config) = self.configs.get_mut(change.breaker) {
+                    *config = change.config.clone();
+                }
                 self.trace.reconfigurations.push(change);
                 self.trace.lines.push(line);
+                if self.numbered {
+                    self.line_nos.push(self.line_no);
+                }
             }
             Err(mistake) => {
                 self.failure = Some(Failure {
                     error: mistake.error,
                     undeclared: mistake.undeclared,
+                    truncated: false,
                 })
             }
         }
