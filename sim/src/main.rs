@@ -392,6 +392,18 @@ fn run(
     if real_time.is_some() || matches!(via, Via::Attr | Via::AttrAsync) {
         return run_whole(paths, events_to, via, seed, real_time);
     }
+    // Files are read through once before the replay, so that a mistake
+    // anywhere in them writes no log (TRACES.md: a bad trace is reported
+    // without replaying). Standard input cannot be read twice: a mistake
+    // there stops the replay where it is (the lines before stay written).
+    if paths.iter().all(|p| p != "-") {
+        if let Err(stop) = TraceReader::validate(paths) {
+            if !stop.keeps_what_came_before() {
+                eprintln!("{stop}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let sink = match open_log(events_to) {
         Ok(sink) => sink,
         Err(code) => return code,

@@ -192,9 +192,8 @@ fn a_mistake_is_named_in_its_own_file_compressed_or_not() {
         String::from_utf8_lossy(&out.stderr).trim_end(),
         format!("{second}:2:4: unknown breaker `dbb`; did you mean `db`?")
     );
-    // Pieces do not span files: the file before the mistake's stands.
-    let alone = sim(&["run", &first, "--events", "-"], None);
-    assert_eq!(out.stdout, log_of(&alone));
+    // Files are read through before the replay: nothing is replayed.
+    assert!(out.stdout.is_empty(), "a bad trace replays nothing");
     let gz = temp("bad.trace.gz", &gzip("breaker db\n0s db ok\n1s db eror\n"));
     let out = sim(&["check", &gz], None);
     assert_eq!(out.status.code(), Some(2));
@@ -205,6 +204,29 @@ fn a_mistake_is_named_in_its_own_file_compressed_or_not() {
     );
     let out = sim(&["run", "-"], Some(b"breaker db\n0s db okk\n"));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("-:2:7: "));
+}
+
+/// TRACES.md: a bad trace is reported without replaying, also when the
+/// mistake is pieces into a long file. From standard input, which cannot be
+/// read twice, the pieces before the mistake's are replayed.
+#[test]
+fn a_mistake_far_into_a_file_replays_nothing_and_stops_a_pipe_where_it_is() {
+    let mut text = trace();
+    assert!(text.len() > 1 << 20, "longer than a piece: {}", text.len());
+    text.push_str("99999s dep eror\n");
+    let bad = temp("far.trace", text.as_bytes());
+    let events = std::env::temp_dir().join(format!("breaker-sim-far-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&events);
+    let out = sim(
+        &["run", &bad, "--events", &events.display().to_string()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected an outcome"));
+    assert!(!events.exists(), "no log is written");
+    let piped = sim(&["run", "-", "--events", "-"], Some(text.as_bytes()));
+    assert_eq!(piped.status.code(), Some(2));
+    assert!(!piped.stdout.is_empty(), "the pieces before stand");
 }
 
 #[test]
