@@ -9,7 +9,7 @@ use crate::log::{Event, EventKind, State};
 use crate::stream::{Models, Observer, Replay};
 use crate::subject::real::Cores;
 use crate::trace::Declaration;
-use crate::trace::reader::{Stopped, TraceReader};
+use crate::trace::reader::{ChunkSource, Stopped};
 
 /// Where two logs first differ, with the events before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +221,7 @@ impl Observer for Actual<'_> {
 /// `progress` hears how much of the input is read. A stop of the trace
 /// comes back beside what was checked before it.
 pub fn check_stream(
-    reader: &mut TraceReader,
+    reader: &mut impl ChunkSource,
     seed: u64,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> (Checked, Option<Stopped>) {

@@ -14,6 +14,7 @@ use breaker_sim::progress::Progress;
 use breaker_sim::stream::{Models, Observer};
 use breaker_sim::subject::real;
 use breaker_sim::summary::Summariser;
+use breaker_sim::trace::prefetch::Prefetch;
 use breaker_sim::trace::reader::{Stopped, TraceReader};
 use breaker_sim::trace::{Declaration, Trace};
 use clap::{Parser, Subcommand};
@@ -410,7 +411,7 @@ fn run(
     };
     let out = events_to.map(|_| std::io::BufWriter::with_capacity(1 << 16, sink));
     let mut output = RunOutput::new(out, Progress::new(quiet, &label(paths)));
-    let mut reader = TraceReader::new(paths);
+    let mut reader = Prefetch::start(TraceReader::new(paths));
     let replayed = if via == Via::Model {
         breaker_sim::stream::replay(&mut reader, Models::new(seed), &mut output)
     } else {
@@ -557,7 +558,7 @@ fn check(paths: &[String], seed: u64, quiet: bool) -> ExitCode {
     let mut diverged = false;
     let mut seen = std::collections::BTreeSet::new();
     for path in paths {
-        let mut reader = TraceReader::new(std::slice::from_ref(path));
+        let mut reader = Prefetch::start(TraceReader::new(std::slice::from_ref(path)));
         let mut progress = Progress::new(quiet, path);
         let (checked, stop) =
             breaker_sim::check::check_stream(&mut reader, seed, &mut |r, t| progress.update(r, t));

@@ -10,7 +10,7 @@
 use crate::config::BreakerConfig;
 use crate::engine::{Engine, Sink, Subject};
 use crate::log::Event;
-use crate::trace::reader::{Stopped, TraceReader};
+use crate::trace::reader::{ChunkSource, Stopped};
 use crate::trace::{Chunk, Declaration, TraceError};
 
 /// What a replay's events go to.
@@ -133,7 +133,7 @@ impl<C: Cast> Replay<C> {
 /// replayed before it stand: their calls still in flight end at their own
 /// times, then the stop is returned.
 pub fn replay<C: Cast>(
-    reader: &mut TraceReader,
+    reader: &mut impl ChunkSource,
     cast: C,
     observer: &mut dyn Observer,
 ) -> Result<(), Stopped> {

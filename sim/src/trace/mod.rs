@@ -15,6 +15,7 @@ mod any_line;
 mod ast;
 mod common_line;
 pub mod input;
+pub mod prefetch;
 pub mod reader;
 
 use std::collections::HashMap;

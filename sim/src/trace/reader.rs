@@ -86,6 +86,33 @@ impl fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
+/// Where a replay takes its chunks of lines from: a [`TraceReader`], or the
+/// same read a piece ahead on a thread of its own
+/// ([`Prefetch`](super::prefetch::Prefetch)).
+pub trait ChunkSource {
+    /// The next chunk of lines, `None` at the end, or why the trace stops
+    /// here (after which there is nothing more).
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, Stopped>;
+    /// The breakers declared by the end of the last chunk handed out.
+    fn breakers(&self) -> &[Declaration];
+    /// Bytes read so far, and the inputs' total size when known.
+    fn progress(&self) -> (u64, Option<u64>);
+}
+
+impl ChunkSource for TraceReader {
+    fn next_chunk(&mut self) -> Result<Option<Chunk>, Stopped> {
+        TraceReader::next_chunk(self)
+    }
+
+    fn breakers(&self) -> &[Declaration] {
+        TraceReader::breakers(self)
+    }
+
+    fn progress(&self) -> (u64, Option<u64>) {
+        TraceReader::progress(self)
+    }
+}
+
 /// Reads the trace written in `inputs`, in order, as one trace.
 pub struct TraceReader {
     inputs: Vec<String>,
