@@ -336,6 +336,34 @@ fn open_log(events_to: Option<&str>) -> Result<Box<dyn std::io::Write>, ExitCode
     })
 }
 
+/// A log file written aside (`FILE.partial`) and put in place when the replay
+/// stands, so that a bad trace leaves no log behind.
+struct PendingLog {
+    path: String,
+    partial: String,
+}
+
+impl PendingLog {
+    fn new(path: &str) -> PendingLog {
+        PendingLog {
+            path: path.to_string(),
+            partial: format!("{path}.partial"),
+        }
+    }
+
+    fn partial(&self) -> Option<&str> {
+        Some(&self.partial)
+    }
+
+    fn put_in_place(self) -> std::io::Result<()> {
+        std::fs::rename(&self.partial, &self.path)
+    }
+
+    fn discard(self) {
+        let _ = std::fs::remove_file(&self.partial);
+    }
+}
+
 /// What `run` makes of the events: the log, the summary, the progress bar.
 struct RunOutput<W: std::io::Write> {
     names: Vec<String>,
@@ -393,11 +421,13 @@ fn run(
     if real_time.is_some() || matches!(via, Via::Attr | Via::AttrAsync) {
         return run_whole(paths, events_to, via, seed, real_time);
     }
-    // Files are read through once before the replay, so that a mistake
-    // anywhere in them writes no log (TRACES.md: a bad trace is reported
-    // without replaying). Standard input cannot be read twice: a mistake
-    // there stops the replay where it is (the lines before stay written).
-    if paths.iter().all(|p| p != "-") {
+    // TRACES.md: a bad trace is reported without replaying. The summary is
+    // printed at the end and a log file is written aside and put in place
+    // at the end, so a mistake anywhere leaves neither. A log on standard
+    // output is written as it comes: files are then read through once
+    // first; standard input cannot be read twice, and a mistake there stops
+    // the replay where it is (the lines before stay written).
+    if events_to == Some("-") && paths.iter().all(|p| p != "-") {
         if let Err(stop) = TraceReader::validate(paths) {
             if !stop.keeps_what_came_before() {
                 eprintln!("{stop}");
@@ -405,7 +435,8 @@ fn run(
             }
         }
     }
-    let sink = match open_log(events_to) {
+    let pending = events_to.filter(|p| *p != "-").map(PendingLog::new);
+    let sink = match open_log(pending.as_ref().map_or(events_to, PendingLog::partial)) {
         Ok(sink) => sink,
         Err(code) => return code,
     };
@@ -423,7 +454,19 @@ fn run(
         Some(mut out) => output.failed.take().map_or_else(|| out.flush(), Err),
         None => Ok(()),
     };
-    if let Err(e) = flushed {
+    let stands = replayed
+        .as_ref()
+        .map_or_else(Stopped::keeps_what_came_before, |()| true);
+    let placed = match (flushed, pending) {
+        (Ok(()), Some(pending)) if stands => pending.put_in_place(),
+        (flushed, pending) => {
+            if let Some(pending) = pending {
+                pending.discard();
+            }
+            flushed
+        }
+    };
+    if let Err(e) = placed {
         eprintln!(
             "error: cannot write {}: {e}",
             events_to.unwrap_or("the event log")

@@ -224,9 +224,31 @@ fn a_mistake_far_into_a_file_replays_nothing_and_stops_a_pipe_where_it_is() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected an outcome"));
     assert!(!events.exists(), "no log is written");
+    let partial = format!("{}.partial", events.display());
+    assert!(!std::path::Path::new(&partial).exists(), "nor one aside");
+    // The same on standard output: the file is read through first.
+    let out = sim(&["run", &bad, "--events", "-"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    // Standard input cannot be read twice: a log file is still written
+    // aside and dropped; on standard output the pieces before stand.
+    let piped = sim(
+        &["run", "-", "--events", &events.display().to_string()],
+        Some(text.as_bytes()),
+    );
+    assert_eq!(piped.status.code(), Some(2));
+    assert!(!events.exists(), "no log is written");
     let piped = sim(&["run", "-", "--events", "-"], Some(text.as_bytes()));
     assert_eq!(piped.status.code(), Some(2));
     assert!(!piped.stdout.is_empty(), "the pieces before stand");
+    // A good trace's log is put in place.
+    let good = temp("near.trace", trace().as_bytes());
+    let out = sim(
+        &["run", &good, "--events", &events.display().to_string()],
+        None,
+    );
+    assert!(out.status.success());
+    assert!(events.exists() && !std::path::Path::new(&partial).exists());
 }
 
 #[test]
