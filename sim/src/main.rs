@@ -154,11 +154,13 @@ enum Command {
     },
 }
 
-/// The whole trace in memory, for the replays that need it before they start.
-fn load(paths: &[String]) -> Result<Trace, String> {
-    TraceReader::new(paths)
-        .read_all()
-        .map_err(|e| e.to_string())
+/// The whole trace in memory, for the replays that need it before they
+/// start; a bad trace is reported here, and its status returned.
+fn load(paths: &[String]) -> Result<Trace, ExitCode> {
+    TraceReader::new(paths).read_all().map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })
 }
 
 /// How a trace's files are named in messages: the first, `+N` more.
@@ -512,10 +514,7 @@ fn run_whole(
     let path = path.as_str();
     let trace = match load(paths) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut annotated = if via == Via::Attr {
         match breaker_sim::subject::attr::sync::AttrSubject::for_trace(path, &trace) {
@@ -732,10 +731,7 @@ fn tune_changes(paths: &[String], changes: &[String], only: Option<&str>, seed: 
     let path = path.as_str();
     let trace = match load(paths) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     if let Some(name) = only {
         if !trace.breakers.iter().any(|b| b.name == name) {
@@ -825,7 +821,9 @@ fn plot_streamed(paths: &[String]) -> Result<(String, Option<Stopped>), String> 
 /// The plot of a trace read from standard input, which cannot be read
 /// twice: held in memory, replayed once.
 fn plot_held(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
-    let trace = load(paths)?;
+    let trace = TraceReader::new(paths)
+        .read_all()
+        .map_err(|e| e.to_string())?;
     let events = real::replay(&label(paths), &trace).map_err(|e| e.to_string())?;
     let svg = breaker_sim::plot::svg(&events, &names(&trace)).map_err(|e| format!("error: {e}"))?;
     Ok((svg, None))

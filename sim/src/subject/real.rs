@@ -174,16 +174,29 @@ pub(crate) fn check_reconfigurations(
             continue;
         };
         let name = &trace.breakers[change.breaker].name;
-        *current = current.patched(&change.patch()).map_err(|e| TraceError {
-            file: file.to_string(),
-            line: change.line_no,
-            column: 1,
-            message: format!(
-                "breaker-core refuses what `configure` makes of the configuration of `{name}`: {e}"
-            ),
-        })?;
+        *current = current
+            .patched(&change.patch())
+            .map_err(|e| refused_configure(file, change.line_no, name, &e))?;
     }
     Ok(())
+}
+
+/// A `configure` line at `file:line` whose result breaker-core refuses for
+/// breaker `name`.
+fn refused_configure(
+    file: &str,
+    line: usize,
+    name: &str,
+    error: &dyn std::fmt::Display,
+) -> TraceError {
+    TraceError {
+        file: file.to_string(),
+        line,
+        column: 1,
+        message: format!(
+            "breaker-core refuses what `configure` makes of the configuration of `{name}`: {error}"
+        ),
+    }
 }
 
 /// The caller's retry waits of a declaration with `retry`: breaker-core's
@@ -498,14 +511,9 @@ impl<'a> crate::stream::Cast for Cores<'a> {
             let name = breakers
                 .get(change.breaker)
                 .map_or("?", |d| d.name.as_str());
-            *current = current.patched(&change.patch()).map_err(|e| TraceError {
-                file: chunk.file.clone(),
-                line: change.line_no,
-                column: 1,
-                message: format!(
-                    "breaker-core refuses what `configure` makes of the configuration of `{name}`: {e}"
-                ),
-            })?;
+            *current = current
+                .patched(&change.patch())
+                .map_err(|e| refused_configure(&chunk.file, change.line_no, name, &e))?;
         }
         Ok(())
     }
