@@ -662,6 +662,38 @@ async fn reconfiguring_an_unknown_breaker_is_404() {
 }
 
 #[tokio::test]
+async fn a_keyed_breaker_s_name_reconfigures_every_key() {
+    let admin = admin(TOKEN).await;
+    let hosts = breaker_core::keyed::KeyedBreaker::<String>::builder("hosts")
+        .config("fail_max = 3".parse().unwrap())
+        .registry(admin.registry)
+        .build()
+        .unwrap();
+    let live = hosts.get("a.example");
+    let answer = admin
+        .reconfigure("hosts", "text/plain", "fail_max = 7")
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(
+        (body["name"].as_str(), body["keyed"].as_bool()),
+        (Some("hosts"), Some(true))
+    );
+    assert_eq!(body["changed"], serde_json::json!(["fail_max"]));
+    assert_eq!(live.config().fail_max(), Some(7), "a live key");
+    assert_eq!(
+        hosts.get("b.example").config().fail_max(),
+        Some(7),
+        "a key to come"
+    );
+    let refused = admin
+        .reconfigure("hosts", "text/plain", "fail_max = 0")
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(live.config().fail_max(), Some(7), "nothing changed");
+}
+
+#[tokio::test]
 async fn reconfiguring_needs_the_bearer_token() {
     let admin = admin(TOKEN).await;
     for (token, status) in [

@@ -369,6 +369,18 @@ async fn the_reconfiguration_answers_match_the_schema() {
         stray["chaged"] = json!([]);
         assert!(!validator("reconfigured").is_valid(&stray), "a stray field");
     }
+    // A keyed breaker's name: its own closed shape.
+    let _hosts = breaker_core::keyed::KeyedBreaker::<String>::builder("hosts")
+        .registry(admin.registry)
+        .build()
+        .unwrap();
+    let (status, answer) = admin
+        .reconfigure("hosts", "text/plain", Body::from("fail_max = 9"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    check("reconfigured_keyed", &answer);
+    assert!(!validator("reconfigured").is_valid(&answer));
+
     let (_, payments) = admin
         .send(Method::GET, "/breakers/payments", Some(TOKEN))
         .await;

@@ -11,7 +11,9 @@
 //! nothing.
 //!
 //! The answers: 200 with the breaker as `GET /breakers/{name}` shows it plus
-//! the keys whose value changed (`"changed": [..]`, empty when none did);
+//! the keys whose value changed (`"changed": [..]`, empty when none did); for
+//! a keyed breaker's name (every key's breaker changes, and those to come),
+//! `{"name", "keyed": true, "changed"}`;
 //! 422 with the key at fault (`"key"`) and what it takes; 400 for a body
 //! that is not UTF-8 or not JSON; 404 for an unknown breaker; 413 for a body
 //! over [`MAX_BODY`](super::MAX_BODY), however it is sent.
@@ -34,8 +36,11 @@ pub(super) async fn configure(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // A keyed breaker's name reconfigures its family: every key's breaker,
+    // live and to come.
     let breaker = match admin.breaker(&name) {
-        Ok(breaker) => breaker,
+        Ok(breaker) => Some(breaker),
+        Err(_) if admin.registry.has_keyed_family(&name) => None,
         Err(response) => return *response,
     };
     let body = match body {
@@ -57,7 +62,10 @@ pub(super) async fn configure(
     };
     match admin.registry.reconfigure(&name, &patch) {
         Ok(changed) => {
-            let mut answer = super::json::breaker(admin.registry, &breaker);
+            let mut answer = match &breaker {
+                Some(breaker) => super::json::breaker(admin.registry, breaker),
+                None => json!({ "name": name, "keyed": true }),
+            };
             answer["changed"] = json!(changed);
             respond(StatusCode::OK, &answer)
         }

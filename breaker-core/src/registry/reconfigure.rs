@@ -125,6 +125,14 @@ impl Registry {
 
     /// Reconfigures the keyed breakers named `name` (one per key type; see
     /// [`KeyedBreaker::reconfigure`](crate::keyed::KeyedBreaker::reconfigure)).
+    /// Whether a keyed breaker of this name makes its breakers here: what
+    /// [`reconfigure`](Registry::reconfigure) changes when no breaker has
+    /// the name.
+    pub(crate) fn has_keyed_family(&self, name: &str) -> bool {
+        let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
+        sets.iter().any(|(n, ..)| &**n == name)
+    }
+
     fn reconfigure_family(
         &self,
         name: &str,
