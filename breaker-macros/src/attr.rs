@@ -609,9 +609,7 @@ impl Value<'_> {
         };
         match FallbackOn::VALUES.iter().find(|(name, _)| *name == word) {
             Some((_, on)) => Ok(self.spanned(*on)),
-            None => Err(self.error(format!(
-                "`fallback_on` is {accepted}, found `{word}`"
-            ))),
+            None => Err(self.error(format!("`fallback_on` is {accepted}, found `{word}`"))),
         }
     }
 

@@ -231,9 +231,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }),
     };
     // The answer to a call that ran and failed (`fallback_on = failure`).
-    let on_failed = on_failure
-        .then(|| fall_back(quote!(())))
-        .flatten();
+    let on_failed = on_failure.then(|| fall_back(quote!(()))).flatten();
     // Without `fallback_on = failure` the copies are the attempt's, in the
     // loop's scope; with it, they are scoped to the body's run, so that the
     // fallback called after it sees the original arguments, not the copies
@@ -285,7 +283,10 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         match &attr.timeout {
             Some(timeout) => {
                 let nanos = timeout.value;
-                let on_timeout = match on_failure.then(|| fall_back(quote!(__cb_timeout))).flatten() {
+                let on_timeout = match on_failure
+                    .then(|| fall_back(quote!(__cb_timeout)))
+                    .flatten()
+                {
                     Some(fallback) => fallback,
                     None => {
                         let timed_out = quote_spanned!(ret_span=>

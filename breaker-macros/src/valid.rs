@@ -83,7 +83,7 @@ fn keys(attr: &Attr, errors: &mut Errors) {
     if let (Some(on), None) = (&attr.fallback_on, &attr.fallback) {
         errors.push(Error::new(
             on.key,
-            "`fallback_on` needs a `fallback`: add `fallback = path`, the function that answers those calls",
+            "`fallback_on` needs a `fallback`: add `fallback = path`, a function with the same signature that answers the calls instead of the body",
         ));
     }
     if let (Some(backoff), None) = (&attr.retry_backoff, &attr.retry) {
@@ -188,9 +188,13 @@ fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
     }
     // Both keep the arguments past the body, which a consumed `self` is not.
     let keeps_self = if attr.retries().is_some() {
-        Some("`retry` runs the body once per attempt, but this method consumes `self`: take `&self` or `&mut self`, or remove `retry`")
+        Some(
+            "`retry` runs the body once per attempt, but this method consumes `self`: take `&self` or `&mut self`, or remove `retry`",
+        )
     } else if attr.falls_back_on_failure() {
-        Some("`fallback_on = failure` calls the fallback with `self` after the body ran, but this method consumes `self`: take `&self` or `&mut self`, or fall back on rejection only")
+        Some(
+            "`fallback_on = failure` calls the fallback with `self` after the body ran, but this method consumes `self`: take `&self` or `&mut self`, or fall back on rejection only",
+        )
     } else {
         None
     };
@@ -238,10 +242,15 @@ fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
             )),
             (None, true) => {
                 if let Some(on) = &attr.fallback_on {
+                    let fix = if sig.asyncness.is_some() {
+                        "give it a `timeout` (a timeout is answered), or remove `fallback_on`"
+                    } else {
+                        "remove `fallback_on`"
+                    };
                     errors.push(Error::new(
                         on.span,
                         format!(
-                            "`fallback_on = failure` answers the calls the breaker counts as failures, but this function returns {what}, which never is one (a panic is not answered): give it a `timeout`, or remove `fallback_on`"
+                            "`fallback_on = failure` answers the calls the breaker counts as failures, but this function returns {what}, which never is one (a panic is not answered): {fix}"
                         ),
                     ));
                 }

@@ -47,14 +47,20 @@ fn failures_are_answered_by_the_fallback_and_still_open_the_breaker() {
     let _t = time();
     let watched = Watched::new("fo_counted");
     for n in 1..=3 {
-        assert_eq!(counted("tea".into(), n).unwrap(), format!("cached tea x{n}"));
+        assert_eq!(
+            counted("tea".into(), n).unwrap(),
+            format!("cached tea x{n}")
+        );
     }
     let stats = watched.consistent("after three failures");
     assert_eq!((stats.admitted, stats.failures), (3, 3));
     assert_eq!(watched.breaker.state(), State::Open);
     assert_eq!(watched.moves(), [(State::Closed, State::Open)]);
     assert_eq!(
-        watched.breaker.open_reason().and_then(|r| r.last_failure.clone()),
+        watched
+            .breaker
+            .open_reason()
+            .and_then(|r| r.last_failure.clone()),
         Some("dependency down".to_owned())
     );
     // The rejection is answered too, without running the body.
@@ -157,10 +163,20 @@ fn without_fallback_on_failure_the_fallback_answers_rejections_only() {
         (by_default as fn(String, u32, bool) -> _, "fo_default"),
         (on_rejection, "fo_rejection"),
     ] {
-        assert!(matches!(call("tea".into(), 1, false), Err(AppError::Down)), "{name}");
-        assert!(matches!(call("tea".into(), 2, false), Err(AppError::Down)), "{name}");
+        assert!(
+            matches!(call("tea".into(), 1, false), Err(AppError::Down)),
+            "{name}"
+        );
+        assert!(
+            matches!(call("tea".into(), 2, false), Err(AppError::Down)),
+            "{name}"
+        );
         assert_eq!(breaker(name).state(), State::Open, "{name}");
-        assert_eq!(call("tea".into(), 3, true).unwrap(), "cached tea x3", "{name}");
+        assert_eq!(
+            call("tea".into(), 3, true).unwrap(),
+            "cached tea x3",
+            "{name}"
+        );
     }
 }
 
@@ -231,7 +247,15 @@ async fn cached_async(item: String, qty: u32) -> Result<String, AppError> {
 #[circuit_breaker(fo_async, fail_max = 2, fallback = cached_async, fallback_on = failure)]
 async fn fetch(item: String, qty: u32) -> Result<String, AppError> {
     tokio::task::yield_now().await;
-    live(item, qty, if qty == 0 { Ok(()) } else { Err(AppError::Down) })
+    live(
+        item,
+        qty,
+        if qty == 0 {
+            Ok(())
+        } else {
+            Err(AppError::Down)
+        },
+    )
 }
 
 #[test]
@@ -245,10 +269,7 @@ fn an_async_failure_is_answered_by_the_awaited_fallback_and_counted() {
         assert_eq!(fetch("tea".into(), 0).await.unwrap(), "cached tea x0");
     });
     let stats = breaker("fo_async").stats();
-    assert_eq!(
-        (stats.successes, stats.failures, stats.rejected),
-        (1, 2, 1)
-    );
+    assert_eq!((stats.successes, stats.failures, stats.rejected), (1, 2, 1));
 }
 
 async fn late_fallback(_work: Duration) -> Result<u32, AppError> {
@@ -300,7 +321,10 @@ struct Quotes {
 
 impl Quotes {
     async fn stale(&self, symbol: &str) -> Result<String, AppError> {
-        Ok(format!("stale {symbol} after {}", self.calls.load(Ordering::SeqCst)))
+        Ok(format!(
+            "stale {symbol} after {}",
+            self.calls.load(Ordering::SeqCst)
+        ))
     }
 
     #[circuit_breaker(fo_method, fallback = Self::stale, fallback_on = failure)]
@@ -331,7 +355,11 @@ fn keyed_cached(host: &str, ok: bool) -> Result<String, AppError> {
 
 #[circuit_breaker(fo_keyed, key = host, fail_max = 1, fallback = keyed_cached, fallback_on = failure)]
 fn keyed(host: &str, ok: bool) -> Result<String, AppError> {
-    if ok { Ok(format!("live {host}")) } else { Err(AppError::Down) }
+    if ok {
+        Ok(format!("live {host}"))
+    } else {
+        Err(AppError::Down)
+    }
 }
 
 async fn keyed_cached_async(host: String, ok: bool) -> Result<String, AppError> {
@@ -340,7 +368,11 @@ async fn keyed_cached_async(host: String, ok: bool) -> Result<String, AppError> 
 
 #[circuit_breaker(fo_keyed_async, key = host, fail_max = 1, fallback = keyed_cached_async, fallback_on = failure)]
 async fn keyed_async(host: String, ok: bool) -> Result<String, AppError> {
-    if ok { Ok(format!("live {host}")) } else { Err(AppError::Down) }
+    if ok {
+        Ok(format!("live {host}"))
+    } else {
+        Err(AppError::Down)
+    }
 }
 
 #[test]
