@@ -201,7 +201,8 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     let ret_span = return_span(&func);
     // `return` of the fallback's answer; `why` is the binding of the reason
     // (the rejection, the timeout), which the fallback is not given.
-    let fall_back = |why: TokenStream| {
+    let fall_back = |why: Option<TokenStream>| {
+        let why = why.map(|why| quote!(let _ = #why;));
         attr.fallback.as_ref().map(|fallback| {
             let path = &fallback.value;
             let wait = is_async.then(|| quote!(.await));
@@ -211,27 +212,27 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             // is not async is reported at the fallback's path.
             if func.sig.unsafety.is_some() {
                 quote_spanned!(fallback.span=> {
-                    let _ = #why;
+                    #why
                     #[allow(unused_unsafe)]
                     let __cb_fallback = unsafe { #path(#(#args),*) };
                     return __cb_fallback #wait;
                 })
             } else {
                 quote_spanned!(fallback.span=> {
-                    let _ = #why;
+                    #why
                     return #path(#(#args),*) #wait;
                 })
             }
         })
     };
-    let on_reject = match fall_back(quote!(__cb_rejected)) {
+    let on_reject = match fall_back(Some(quote!(__cb_rejected))) {
         Some(fallback) => fallback,
         None => quote_spanned!(ret_span=> {
             return ::breaker_core::__private::rejected(__cb_rejected);
         }),
     };
     // The answer to a call that ran and failed (`fallback_on = failure`).
-    let on_failed = on_failure.then(|| fall_back(quote!(()))).flatten();
+    let on_failed = on_failure.then(|| fall_back(None)).flatten();
     // Without `fallback_on = failure` the copies are the attempt's, in the
     // loop's scope; with it, they are scoped to the body's run, so that the
     // fallback called after it sees the original arguments, not the copies
@@ -284,7 +285,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             Some(timeout) => {
                 let nanos = timeout.value;
                 let on_timeout = match on_failure
-                    .then(|| fall_back(quote!(__cb_timeout)))
+                    .then(|| fall_back(Some(quote!(__cb_timeout))))
                     .flatten()
                 {
                     Some(fallback) => fallback,
