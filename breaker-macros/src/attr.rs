@@ -12,7 +12,7 @@ use breaker_vocab::keys::{
 };
 
 use crate::duration;
-use crate::model::{Attr, Key, Name, Range, Spanned, Window};
+use crate::model::{Attr, FallbackOn, Key, Name, Range, Spanned, Window};
 
 /// Parses the arguments. `Err` holds every mistake found, combined.
 pub fn parse(args: TokenStream) -> Result<Attr, Error> {
@@ -248,6 +248,7 @@ fn key_into(attr: &mut Attr, ident: &proc_macro2::Ident, value: &[TokenTree]) ->
         "max_half_open_wait" => set!(max_half_open_wait, v.duration()),
         "ramp" => set!(ramp, v.duration()),
         "fallback" => set!(fallback, v.path("fallback = cached_quote")),
+        "fallback_on" => set!(fallback_on, v.fallback_on()),
         "failure" => set!(failure, v.path("failure = is_transient")),
         "ok_is_failure" => set!(ok_is_failure, v.path("ok_is_failure = is_unavailable")),
         "retry" => set!(retry, v.count(MAX_ATTEMPTS)),
@@ -589,6 +590,29 @@ impl Value<'_> {
         })
     }
 
+    /// `rejection` or `failure`, bare (a quoted value is refused with the
+    /// bare spelling, as paths are).
+    fn fallback_on(&self) -> Result<Spanned<FallbackOn>, Error> {
+        let accepted = "`rejection` (the default: the fallback answers the calls the breaker rejects) or `failure` (also the calls that ran and failed)";
+        let word = match self.tokens {
+            [TokenTree::Ident(ident)] => ident_text(ident),
+            [TokenTree::Literal(lit)] => match Lit::new(lit.clone()) {
+                Lit::Str(s) => {
+                    return Err(self.error(format!(
+                        "write `fallback_on = {}` without quotes: `fallback_on` is {accepted}",
+                        s.value()
+                    )));
+                }
+                _ => tokens_text(self.tokens),
+            },
+            _ => tokens_text(self.tokens),
+        };
+        match FallbackOn::VALUES.iter().find(|(name, _)| *name == word) {
+            Some((_, on)) => Ok(self.spanned(*on)),
+            None => Err(self.error(format!("`fallback_on` is {accepted}, found `{word}`"))),
+        }
+    }
+
     /// A path to a function: `name`, `module::name`, `Self::name`.
     fn path(&self, example: &str) -> Result<Spanned<syn::ExprPath>, Error> {
         let stream: TokenStream = self.tokens.iter().cloned().collect();
@@ -815,6 +839,40 @@ mod tests {
         let five = TokenTree::Group(proc_macro2::Group::new(Delimiter::None, quote!(5)));
         let attr = ok(quote!(fail_max = #five));
         assert_eq!(attr.fail_max.map(|v| v.value), Some(5));
+    }
+
+    #[test]
+    fn reads_fallback_on_and_names_its_values_on_a_mistake() {
+        let on = |args| ok(args).fallback_on.map(|v| v.value);
+        assert_eq!(
+            on(quote!(fallback = f, fallback_on = failure)),
+            Some(FallbackOn::Failure)
+        );
+        assert_eq!(
+            on(quote!(fallback = f, fallback_on = rejection)),
+            Some(FallbackOn::Rejection)
+        );
+        assert_eq!(on(quote!(fallback = f)), None);
+        for args in [
+            quote!(fallback_on = everything),
+            quote!(fallback_on = 5),
+            quote!(fallback_on = failure | rejection),
+            quote!(fallback_on = Failure),
+        ] {
+            let message = err(args);
+            assert!(message.contains("`rejection`"), "{message}");
+            assert!(message.contains("`failure`"), "{message}");
+        }
+        assert!(err(quote!(fallback_on = "failure")).contains("without quotes"));
+        let Some(breaker_vocab::keys::Kind::Choice { values }) =
+            breaker_vocab::keys::find("fallback_on").map(|k| k.kind)
+        else {
+            panic!("`fallback_on` is not a choice in the vocabulary")
+        };
+        assert_eq!(values, FallbackOn::VALUES.map(|(name, _)| name));
+        assert!(
+            err(quote!(fallback_on = failure, fallback_on = failure)).contains("duplicate key")
+        );
     }
 
     #[test]

@@ -115,6 +115,12 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }
     });
 
+    // With `fallback_on = failure` the fallback is called after the body
+    // ran: like an attempt of `retry`, the body gets copies of the by-value
+    // arguments and borrows the rest, so that the originals are still there.
+    let on_failure = attr.falls_back_on_failure();
+    let keeps_args = retries.is_some() || on_failure;
+
     // Arguments the fallback is called with. Parameters bound by a pattern
     // other than a plain name are renamed, and destructured inside the guarded
     // body, so that the fallback receives them whole. With `retry`, each
@@ -133,7 +139,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                     let (name, pat) = match &mut *typed.pat {
                         Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                             let ident = pi.ident.clone();
-                            if retries.is_some() && pi.mutability.is_some() {
+                            if keeps_args && pi.mutability.is_some() {
                                 // The attempt's copy is the mutable binding;
                                 // the parameter itself is only read.
                                 let pat = Pat::Ident(pi.clone());
@@ -152,7 +158,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                         }
                     };
                     args.push(quote!(#name));
-                    if retries.is_none() {
+                    if !keeps_args {
                         if let Some(pat) = pat {
                             unpack.push(quote!(let #pat = #name;));
                         }
@@ -178,8 +184,11 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                         // Shared references are `Copy`.
                         Type::Reference(_) => quote!(#name),
                         Type::Infer(_) | Type::Never(_) => quote!(#name),
-                        ty => {
+                        ty if retries.is_some() => {
                             quote_spanned!(ty.span()=> ::breaker_core::__private::retry_arg(&#name))
+                        }
+                        ty => {
+                            quote_spanned!(ty.span()=> ::breaker_core::__private::fallback_arg(&#name))
                         }
                     };
                     copies
@@ -190,8 +199,11 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     }
 
     let ret_span = return_span(&func);
-    let on_reject = match &attr.fallback {
-        Some(fallback) => {
+    // `return` of the fallback's answer; `why` is the binding of the reason
+    // (the rejection, the timeout), which the fallback is not given.
+    let fall_back = |why: Option<TokenStream>| {
+        let why = why.map(|why| quote!(let _ = #why;));
+        attr.fallback.as_ref().map(|fallback| {
             let path = &fallback.value;
             let wait = is_async.then(|| quote!(.await));
             // An `unsafe fn`'s fallback is an `unsafe fn` too: the call needs
@@ -200,22 +212,39 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             // is not async is reported at the fallback's path.
             if func.sig.unsafety.is_some() {
                 quote_spanned!(fallback.span=> {
-                    let _ = __cb_rejected;
+                    #why
                     #[allow(unused_unsafe)]
                     let __cb_fallback = unsafe { #path(#(#args),*) };
                     return __cb_fallback #wait;
                 })
             } else {
                 quote_spanned!(fallback.span=> {
-                    let _ = __cb_rejected;
+                    #why
                     return #path(#(#args),*) #wait;
                 })
             }
-        }
+        })
+    };
+    let on_reject = match fall_back(Some(quote!(__cb_rejected))) {
+        Some(fallback) => fallback,
         None => quote_spanned!(ret_span=> {
             return ::breaker_core::__private::rejected(__cb_rejected);
         }),
     };
+    // The answer to a call that ran and failed (`fallback_on = failure`).
+    let on_failed = on_failure.then(|| fall_back(None)).flatten();
+    // Without `fallback_on = failure` the copies are the attempt's, in the
+    // loop's scope; with it, they are scoped to the body's run, so that the
+    // fallback called after it sees the original arguments, not the copies
+    // the body consumed.
+    let scoped = |run: TokenStream| -> TokenStream {
+        if on_failure {
+            quote!({ #(#copies)* #run })
+        } else {
+            run
+        }
+    };
+    let outer_copies = (!on_failure).then(|| quote!(#(#copies)*));
 
     // The return type, with `impl Trait` parts left to inference (`_`): it
     // types the result before it is classified, and the body's returns, so
@@ -241,7 +270,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         }
     });
     let run = if is_async {
-        let capture = retries.is_none().then(|| quote!(move));
+        let capture = (!keeps_args).then(|| quote!(move));
         // An async block's output cannot be annotated; a first, never taken
         // `return` of the right type fixes it before the body's own returns.
         let body = quote!(async #capture {
@@ -255,9 +284,18 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         match &attr.timeout {
             Some(timeout) => {
                 let nanos = timeout.value;
-                let on_timeout = quote_spanned!(ret_span=>
-                    ::breaker_core::__private::timed_out(__cb_timeout)
-                );
+                let on_timeout = match on_failure
+                    .then(|| fall_back(Some(quote!(__cb_timeout))))
+                    .flatten()
+                {
+                    Some(fallback) => fallback,
+                    None => {
+                        let timed_out = quote_spanned!(ret_span=>
+                            ::breaker_core::__private::timed_out(__cb_timeout)
+                        );
+                        quote!(return #timed_out)
+                    }
+                };
                 let retry_timeout = again.as_ref().map(|again| quote!(if #again { continue; }));
                 let written = quote!(::core::time::Duration::from_nanos(#nanos));
                 let after = match &attr.key {
@@ -273,23 +311,26 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                         #body,
                     )
                 );
+                let ran = scoped(quote!(#call.await));
                 quote! {
-                    match #call.await {
+                    match #ran {
                         ::core::result::Result::Ok(__cb_value) => __cb_value,
                         ::core::result::Result::Err(__cb_timeout) => {
                             #retry_timeout
-                            return #on_timeout
+                            #on_timeout
                         }
                     }
                 }
             }
-            None => quote! {
+            None => scoped(quote! {
                 ::breaker_core::__private::run_async(&mut __cb_call, #body).await
-            },
+            }),
         }
     } else {
-        let capture = retries.is_none().then(|| quote!(move));
-        quote!(::breaker_core::__private::run::<#ty, _>(__cb_call, #capture || { #(#unpack)* #(#block)* }))
+        let capture = (!keeps_args).then(|| quote!(move));
+        scoped(
+            quote!(::breaker_core::__private::run::<#ty, _>(__cb_call, #capture || { #(#unpack)* #(#block)* })),
+        )
     };
     // A sync body takes the call by value and hands it back with the result;
     // an async one borrows it across its awaits.
@@ -381,6 +422,33 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             }
         }
     };
+    // The outcome is recorded first: the fallback's answer does not change
+    // what the breaker counts.
+    let recorded = match &on_failed {
+        None => quote!({
+            #record;
+        }),
+        Some(on_failed) => quote! {
+            let __cb_failed: bool = { #record };
+            if __cb_failed #on_failed
+        },
+    };
+    // After the last failed attempt, the fallback answers instead of the
+    // failure (`fallback_on = failure`).
+    let retried = match (&again, &on_failed) {
+        (Some(again), Some(on_failed)) => quote! {
+            if !__cb_failed {
+                break __cb_ret;
+            }
+            if !#again #on_failed
+        },
+        (Some(again), None) => quote! {
+            if !__cb_failed || !#again {
+                break __cb_ret;
+            }
+        },
+        (None, _) => quote!(),
+    };
     let new_body = match again {
         None if sync_keyed => {
             let Some(key) = &attr.key else {
@@ -400,9 +468,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 __cb_ticket.with(move |__cb_breaker: &::breaker_core::Breaker| {
                     #acquire
                     let #ret_binding = #run;
-                    {
-                        #record;
-                    }
+                    #recorded
                     __cb_ret
                 })
             })
@@ -411,23 +477,19 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             #site
             #acquire
             let #ret_binding = #run;
-            {
-                #record;
-            }
+            #recorded
             __cb_ret
         }),
-        Some(again) => quote!({
+        Some(_) => quote!({
             #site
             #retry_handle
             let mut __cb_attempt: u32 = 0;
             loop {
                 #acquire
-                #(#copies)*
+                #outer_copies
                 let #ret_binding = #run;
                 let __cb_failed: bool = { #record };
-                if !__cb_failed || !#again {
-                    break __cb_ret;
-                }
+                #retried
             }
         }),
     };

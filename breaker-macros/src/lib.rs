@@ -97,6 +97,11 @@
 //! (`__private::retry_arg`, which needs `Clone`), and
 //! `__private::RetryHandle::again` waits the backoff between attempts.
 //!
+//! With `fallback_on = failure` the body runs as an attempt of `retry` does
+//! (on copies of the by-value arguments, `__private::fallback_arg`, scoped
+//! to the run), and a call recorded as a failure, or timed out, returns the
+//! fallback's answer, called with the original arguments.
+//!
 //! With `key = expr`, the key's breaker is looked up first
 //! (`__private::KeyedHandle::breaker`, the key evaluated there, before the
 //! body), then admitted with `__private::acquire(&breaker)`; a keyed site
@@ -130,7 +135,7 @@ use syn::ItemFn;
 /// `name = "..."`; by default the function's module path and name). The keys
 /// are `fail_max`, `within`, `failure_rate`, `window`, `min_calls`, `slow`,
 /// `slow_rate`, `reset`, `backoff`, `reset_max`, `success`, `half_open`,
-/// `timeout`, `fallback`, `failure`, `retry`, `retry_backoff`, and for one
+/// `timeout`, `fallback`, `fallback_on`, `failure`, `retry`, `retry_backoff`, and for one
 /// breaker per key `key`, `max_keys` and `idle`; see
 /// `docs/attribute.md` and breaker-core's documentation for their meaning.
 #[proc_macro_attribute]

@@ -73,6 +73,8 @@ pub struct Attr {
     pub ramp: Option<Spanned<u64>>,
     /// `fallback = path`.
     pub fallback: Option<Spanned<syn::ExprPath>>,
+    /// `fallback_on = rejection | failure`.
+    pub fallback_on: Option<Spanned<FallbackOn>>,
     /// `failure = path`.
     pub failure: Option<Spanned<syn::ExprPath>>,
     /// `ok_is_failure = path`.
@@ -87,6 +89,25 @@ pub struct Attr {
     pub max_keys: Option<Spanned<u32>>,
     /// `idle = D`, in nanoseconds: a key with no call for D is dropped.
     pub idle: Option<Spanned<u64>>,
+}
+
+/// Which calls the fallback answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FallbackOn {
+    /// `fallback_on = rejection`, the default: only calls the breaker rejects.
+    Rejection,
+    /// `fallback_on = failure`: also calls that ran and that the breaker
+    /// counted as failures (a counted `Err`, an `Ok` that `ok_is_failure`
+    /// counts, a timeout).
+    Failure,
+}
+
+impl FallbackOn {
+    /// The values `fallback_on` accepts, as written.
+    pub const VALUES: [(&'static str, FallbackOn); 2] = [
+        ("rejection", FallbackOn::Rejection),
+        ("failure", FallbackOn::Failure),
+    ];
 }
 
 /// `key = expr` or `key = label: expr`.
@@ -166,6 +187,17 @@ impl Range {
 }
 
 impl Attr {
+    /// Whether the fallback also answers failed calls (`fallback_on =
+    /// failure`): the arguments must then outlive the body, which gets
+    /// copies of the by-value ones.
+    pub fn falls_back_on_failure(&self) -> bool {
+        self.fallback.is_some()
+            && self
+                .fallback_on
+                .as_ref()
+                .is_some_and(|on| on.value == FallbackOn::Failure)
+    }
+
     /// The attempts a call makes when more than one: `retry = N` with N >= 2
     /// (`retry = 1` retries nothing and expands as without `retry`).
     pub fn retries(&self) -> Option<(u32, Range)> {

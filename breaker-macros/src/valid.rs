@@ -80,6 +80,12 @@ fn keys(attr: &Attr, errors: &mut Errors) {
             ));
         }
     }
+    if let (Some(on), None) = (&attr.fallback_on, &attr.fallback) {
+        errors.push(Error::new(
+            on.key,
+            "`fallback_on` needs a `fallback`: add `fallback = path`, a function with the same signature that answers the calls instead of the body",
+        ));
+    }
     if let (Some(backoff), None) = (&attr.retry_backoff, &attr.retry) {
         errors.push(Error::new(
             backoff.key,
@@ -180,14 +186,23 @@ fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
             "`timeout` needs an `async fn`: a sync call cannot be stopped when its time is up",
         ));
     }
-    if attr.retries().is_some() {
+    // Both keep the arguments past the body, which a consumed `self` is not.
+    let keeps_self = if attr.retries().is_some() {
+        Some(
+            "`retry` runs the body once per attempt, but this method consumes `self`: take `&self` or `&mut self`, or remove `retry`",
+        )
+    } else if attr.falls_back_on_failure() {
+        Some(
+            "`fallback_on = failure` calls the fallback with `self` after the body ran, but this method consumes `self`: take `&self` or `&mut self`, or fall back on rejection only",
+        )
+    } else {
+        None
+    };
+    if let Some(message) = keeps_self {
         for input in &sig.inputs {
             if let syn::FnArg::Receiver(receiver) = input {
                 if !matches!(*receiver.ty, Type::Reference(_)) {
-                    errors.push(Error::new(
-                        receiver.self_token.span,
-                        "`retry` runs the body once per attempt, but this method consumes `self`: take `&self` or `&mut self`, or remove `retry`",
-                    ));
+                    errors.push(Error::new(receiver.self_token.span, message));
                 }
             }
         }
@@ -218,11 +233,29 @@ fn function(attr: &Attr, func: &ItemFn, errors: &mut Errors) {
                 ),
             ));
         }
-        if let Some(timeout) = &attr.timeout {
-            errors.push(Error::new(
+        // With `fallback_on = failure` a timeout is answered by the fallback,
+        // so only a `Result` without it needs an `Err` to carry the timeout.
+        match (&attr.timeout, attr.falls_back_on_failure()) {
+            (Some(timeout), false) => errors.push(Error::new(
                 timeout.key,
                 format!("`timeout` returns `Err(breaker_core::Error::Timeout)`, but this function returns {what}"),
-            ));
+            )),
+            (None, true) => {
+                if let Some(on) = &attr.fallback_on {
+                    let fix = if sig.asyncness.is_some() {
+                        "give it a `timeout` (a timeout is answered), or remove `fallback_on`"
+                    } else {
+                        "remove `fallback_on`"
+                    };
+                    errors.push(Error::new(
+                        on.span,
+                        format!(
+                            "`fallback_on = failure` answers the calls the breaker counts as failures, but this function returns {what}, which never is one (a panic is not answered): {fix}"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
         }
     }
 }

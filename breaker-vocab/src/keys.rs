@@ -46,6 +46,11 @@ pub enum Kind {
     Path,
     /// An expression over the function's arguments, optionally labelled.
     Expr,
+    /// One of a few words, written bare.
+    Choice {
+        /// The words accepted.
+        values: &'static [&'static str],
+    },
 }
 
 /// What a key configures, which decides which readers accept it.
@@ -94,11 +99,11 @@ const fn key(
     }
 }
 
-use Kind::{Count, Duration, DurationRange, Expr, Factor, Name, Path, Percent, Window};
+use Kind::{Choice, Count, Duration, DurationRange, Expr, Factor, Name, Path, Percent, Window};
 use Scope::{Breaker, Call, Code, Keyed};
 
 /// Every key of the attribute, in the order of API.md.
-pub const TABLE: [Key; 25] = [
+pub const TABLE: [Key; 26] = [
     key(
         "name",
         Name,
@@ -214,6 +219,15 @@ pub const TABLE: [Key; 25] = [
         "The function called instead when the breaker rejects a call.",
     ),
     key(
+        "fallback_on",
+        Choice {
+            values: &["rejection", "failure"],
+        },
+        Code,
+        Some("rejection"),
+        "Which calls the fallback answers: rejected ones, or also those that ran and failed; needs `fallback`.",
+    ),
+    key(
         "failure",
         Path,
         Code,
@@ -282,7 +296,7 @@ pub const TABLE: [Key; 25] = [
 pub const RESERVED: [&str; 1] = ["metrics_only"];
 
 /// Every key the attribute accepts, in the order of [`TABLE`].
-pub const ATTRIBUTE_KEYS: [&str; 25] = names(&[Breaker, Call, Keyed, Code], true);
+pub const ATTRIBUTE_KEYS: [&str; 26] = names(&[Breaker, Call, Keyed, Code], true);
 
 /// The keys of a breaker's own configuration (`Config`, operators' text), in
 /// the order of SEMANTICS.md.
@@ -348,8 +362,8 @@ mod tests {
     #[test]
     fn the_lists_follow_the_table() {
         assert_eq!(ATTRIBUTE_KEYS[0], "name");
-        assert_eq!(ATTRIBUTE_KEYS[23], "adaptive");
-        assert_eq!(ATTRIBUTE_KEYS[24], "ramp");
+        assert_eq!(ATTRIBUTE_KEYS[24], "adaptive");
+        assert_eq!(ATTRIBUTE_KEYS[25], "ramp");
         assert_eq!(CONFIG_KEYS[0], "fail_max");
         assert_eq!(CONFIG_KEYS[13], "max_half_open_wait");
         assert_eq!(CONFIG_KEYS[14], "adaptive");
@@ -378,6 +392,7 @@ mod tests {
                     assert!(ns.is_ok_and(|ns| (1..=MAX_DURATION_NANOS).contains(&ns)));
                 }
                 DurationRange => assert!(default.contains("..")),
+                Choice { values } => assert!(values.contains(&default), "{}", key.name),
                 _ => panic!("{} has a default of an unexpected kind", key.name),
             }
         }

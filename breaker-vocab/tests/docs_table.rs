@@ -71,6 +71,7 @@ fn the_docs_table_states_each_kind_and_limit_as_the_crate() {
             Kind::DurationRange => &["`base..max`", "durations"],
             Kind::Path => &["path to a"],
             Kind::Expr => &["expression"],
+            Kind::Choice { values } => values,
         };
         for word in words {
             assert!(

@@ -18,6 +18,8 @@
 //!   return type, with `#[diagnostic::on_unimplemented]` messages that say
 //!   what to implement.
 //!
+//! - [`fallback_arg`]: with `fallback_on = failure` the body runs on copies
+//!   of the by-value arguments, so the fallback can still be given them.
 //! - [`RetryHandle`] and [`retry_arg`]: `retry = N` re-runs the body once per
 //!   attempt, each with its own copy of the by-value arguments.
 //! - [`KeyedHandle`], [`KeyProbe`] and [`Key`]: `key = expr` looks the key's
@@ -32,6 +34,7 @@
 // Each part of the attribute's runtime half is a file of its own; the
 // expansion sees only this flat list, so a part can move without touching
 // the macro.
+mod fallback;
 mod handle;
 mod keyed;
 mod retry;
@@ -42,6 +45,7 @@ pub use inventory;
 
 pub use crate::config::Value;
 
+pub use fallback::{FallbackArg, fallback_arg};
 pub use handle::{
     Call, Handle, RunAsync, TimeoutNeedsTokioFeature, acquire, run, run_async, run_async_timeout,
     timeout_of,
