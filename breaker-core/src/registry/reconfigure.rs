@@ -127,7 +127,8 @@ impl Registry {
     /// [`KeyedBreaker::reconfigure`](crate::keyed::KeyedBreaker::reconfigure)).
     /// Whether a keyed breaker of this name makes its breakers here: what
     /// [`reconfigure`](Registry::reconfigure) changes when no breaker has
-    /// the name.
+    /// the name. (The admin route asks it.)
+    #[cfg(feature = "admin")]
     pub(crate) fn has_keyed_family(&self, name: &str) -> bool {
         let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
         sets.iter().any(|(n, ..)| &**n == name)
