@@ -10,18 +10,6 @@ use std::time::Duration;
 use breaker_core::{ConfigureError, Error, State, circuit_breaker, registry};
 use support::*;
 
-/// Runs `test` on a current-thread tokio runtime whose clock is paused (it
-/// jumps to the next timer when idle), while the caller holds the binary's
-/// manual clock.
-fn on_paused_tokio<F: std::future::Future>(test: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a tokio runtime")
-        .block_on(test)
-}
-
 #[circuit_breaker(cfg_fail_max, fail_max = 5)]
 fn fail_max_five(ok: bool) -> Result<u32, AppError> {
     outcome(ok)

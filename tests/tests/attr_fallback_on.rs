@@ -16,17 +16,6 @@ use std::time::Duration;
 use breaker_core::{State, circuit_breaker, registry};
 use support::*;
 
-/// Runs `test` on a current-thread tokio runtime whose clock is paused (it
-/// jumps to the next timer when idle).
-fn on_paused_tokio<F: std::future::Future>(test: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a tokio runtime")
-        .block_on(test)
-}
-
 fn cached(item: String, qty: u32) -> Result<String, AppError> {
     Ok(format!("cached {item} x{qty}"))
 }

@@ -18,18 +18,6 @@ use breaker_core::retry::{Backoff, Jitter, Sleeper};
 use breaker_core::{Error, circuit_breaker, registry};
 use support::*;
 
-/// Runs `test` on a current-thread tokio runtime whose clock is paused (it
-/// jumps to the next timer when idle), while the caller holds the binary's
-/// manual clock.
-fn on_paused_tokio<F: std::future::Future>(test: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a tokio runtime")
-        .block_on(test)
-}
-
 const SEED: u64 = 0x5EED;
 
 /// Every wait, in order; sleeping advances the manual clock, and for async

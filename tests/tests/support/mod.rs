@@ -128,3 +128,15 @@ impl Future for Yield {
         }
     }
 }
+
+/// Runs `test` on a current-thread tokio runtime whose clock is paused (it
+/// jumps to the next timer when idle), while the caller holds the binary's
+/// manual clock.
+pub fn on_paused_tokio<F: Future>(test: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a tokio runtime")
+        .block_on(test)
+}
