@@ -123,29 +123,31 @@ impl Registry {
         Ok(changes)
     }
 
-    /// Reconfigures the keyed breakers named `name` (one per key type; see
-    /// [`KeyedBreaker::reconfigure`](crate::keyed::KeyedBreaker::reconfigure)).
     /// Whether a keyed breaker of this name makes its breakers here: what
     /// [`reconfigure`](Registry::reconfigure) changes when no breaker has
     /// the name. (The admin route asks it.)
     #[cfg(feature = "admin")]
     pub(crate) fn has_keyed_family(&self, name: &str) -> bool {
-        let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
-        sets.iter().any(|(n, ..)| &**n == name)
+        !self.families(name).is_empty()
     }
 
+    /// The keyed breakers named `name`, one per key type.
+    fn families(&self, name: &str) -> Vec<Arc<dyn Family>> {
+        let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
+        sets.iter()
+            .filter(|(n, ..)| &**n == name)
+            .map(|(.., family)| family.clone())
+            .collect()
+    }
+
+    /// Reconfigures the keyed breakers named `name` (one per key type; see
+    /// [`KeyedBreaker::reconfigure`](crate::keyed::KeyedBreaker::reconfigure)).
     fn reconfigure_family(
         &self,
         name: &str,
         patch: &str,
     ) -> Result<Vec<&'static str>, ReconfigureError> {
-        let families: Vec<Arc<dyn Family>> = {
-            let sets = self.keyed.lock().unwrap_or_else(|e| e.into_inner());
-            sets.iter()
-                .filter(|(n, ..)| &**n == name)
-                .map(|(.., family)| family.clone())
-                .collect()
-        };
+        let families = self.families(name);
         if families.is_empty() {
             return Err(ReconfigureError::Unknown {
                 name: name.to_owned(),
