@@ -43,14 +43,20 @@ impl Inner {
     /// Inlined into the slow path, where rejections are the common case.
     #[inline(always)]
     pub(super) fn refuse(&self, state: State, retry_after: Option<u64>) -> Refusal {
-        self.counters.bump(Count::Rejected);
-        if let Some(tap) = self.tap.get() {
-            self.tap_rejected(tap, state, retry_after);
-        }
+        self.count_refusal(state, retry_after);
         Refusal {
             state,
             retry_after,
             shedding: None,
+        }
+    }
+
+    /// Counts and records a refused call.
+    #[inline(always)]
+    fn count_refusal(&self, state: State, retry_after: Option<u64>) {
+        self.counters.bump(Count::Rejected);
+        if let Some(tap) = self.tap.get() {
+            self.tap_rejected(tap, state, retry_after);
         }
     }
 
@@ -141,7 +147,7 @@ impl Inner {
             return None;
         }
         let after = deadline - early;
-        self.refuse(State::Open, Some(after));
+        self.count_refusal(State::Open, Some(after));
         Some(after)
     }
 

@@ -39,7 +39,7 @@ impl Inner {
     /// 0.1 to 1 (`None` when none is under way or it has run its length).
     pub(super) fn ramp_share(&self, now: u64, ramp: u64) -> Option<f64> {
         let elapsed = self.ramp_elapsed(now).filter(|&e| e < ramp)?;
-        Some(0.1 + 0.9 * elapsed as f64 / ramp as f64)
+        Some(share_at(elapsed, ramp))
     }
 
     /// Ends a slow start that has run `ramp` ns by `now` (under the lock, as a
@@ -77,5 +77,11 @@ impl Inner {
 pub(super) fn ramp_draw(random: &Jitter, elapsed: u64, ramp: u64) -> Option<Shedding> {
     let bound = u128::from(ramp) * 10;
     let admitted = u128::from(ramp) + 9 * u128::from(elapsed);
-    (random.below(bound) >= admitted).then(|| Shedding::ramp(admitted as f64 / bound as f64))
+    (random.below(bound) >= admitted).then(|| Shedding::ramp(share_at(elapsed, ramp)))
+}
+
+/// The share of calls a slow start of `ramp` ns admits `elapsed` ns in, as
+/// `Stats` and a rejection show it: 0.1 at the close, 1 at its end.
+fn share_at(elapsed: u64, ramp: u64) -> f64 {
+    0.1 + 0.9 * elapsed as f64 / ramp as f64
 }

@@ -158,22 +158,14 @@ pub(super) fn find<S: Any>(
     // Pinned before `matches` runs the key's `Eq`, which may call other keys
     // and fill entries: never this one.
     entry.pins.set(entry.pins.get() + 1);
-    let unpin = Unpin(entry);
-    entry.slot_of::<S>().filter(|slot| matches(slot))?;
-    std::mem::forget(unpin);
-    Some(Place {
+    // Dropped unpins: a key that does not match, or whose `Eq` panics.
+    let place = Place {
         entry: NonNull::from(entry),
         slot: PhantomData,
-    })
-}
-
-/// Unpins an entry found but not matched (also when the key's `Eq` panics).
-struct Unpin<'a>(&'a Entry);
-
-impl Drop for Unpin<'_> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.0.pins.set(self.0.pins.get() - 1);
+    };
+    match entry.slot_of::<S>() {
+        Some(slot) if matches(slot) => Some(place),
+        _ => None,
     }
 }
 
