@@ -353,10 +353,6 @@ impl PendingLog {
         }
     }
 
-    fn partial(&self) -> Option<&str> {
-        Some(&self.partial)
-    }
-
     fn put_in_place(self) -> std::io::Result<()> {
         std::fs::rename(&self.partial, &self.path)
     }
@@ -438,7 +434,8 @@ fn run(
         }
     }
     let pending = events_to.filter(|p| *p != "-").map(PendingLog::new);
-    let sink = match open_log(pending.as_ref().map_or(events_to, PendingLog::partial)) {
+    let written_to = pending.as_ref().map(|p| p.partial.as_str()).or(events_to);
+    let sink = match open_log(written_to) {
         Ok(sink) => sink,
         Err(code) => return code,
     };
