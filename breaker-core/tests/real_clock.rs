@@ -290,6 +290,23 @@ fn a_slow_start_admits_its_share_on_the_real_clock() {
         (600..=1900).contains(&admitted),
         "{admitted} of 2000 halfway"
     );
+    // A rejection says the share its draw admitted at, that of its time.
+    let (shown, low, high) = loop {
+        let before = Instant::now();
+        if let Err(refused) = breaker.acquire().map(|p| p.success()) {
+            let shown = refused
+                .shedding()
+                .and_then(|s| s.admitting())
+                .expect("a ramp's");
+            let (low, high) = share(before - closed, Instant::now() - opened.0 + SLACK);
+            break (shown, low, high);
+        }
+    };
+    // Rounded to thousandths.
+    assert!(
+        low - 0.0005 <= shown && shown <= high.min(1.0) + 0.0005,
+        "shown {shown}, between {low} and {high}"
+    );
     // Past the ramp, every call again.
     thread::sleep(ramp / 2 + SLACK);
     assert_eq!(breaker.stats().ramp_share, None);
@@ -297,4 +314,54 @@ fn a_slow_start_admits_its_share_on_the_real_clock() {
         .filter(|_| breaker.acquire().map(|p| p.success()).is_ok())
         .count();
     assert_eq!(all, 1000);
+}
+
+#[test]
+fn a_dry_run_ramps_on_the_real_clock_and_would_shed_none_after() {
+    process_started();
+    let ramp = Duration::from_secs(2);
+    let breaker = Breaker::new(
+        "rc-dry-ramp",
+        Config::builder()
+            .fail_max(1)
+            .reset(RESET)
+            .success(1)
+            .ramp(ramp)
+            .build()
+            .unwrap(),
+    );
+    breaker.reseed(3);
+    breaker.metrics_only();
+    breaker.acquire().unwrap().failure();
+    assert_eq!(breaker.stats().dry_run, Some(State::Open));
+    // Its trial: the first call once its open period is over.
+    thread::sleep(RESET + lag() + SLACK);
+    let closing = Instant::now();
+    breaker.acquire().unwrap().success();
+    assert_eq!(breaker.stats().dry_run, Some(State::Closed));
+    // Right after the close the dry run admits a tenth and more; every call
+    // runs (MetricsOnly), the rest count as ones it would have shed.
+    let before = breaker.stats().would_reject;
+    let ran = (0..2000)
+        .filter(|_| breaker.acquire().map(|p| p.success()).is_ok())
+        .count();
+    let shed = breaker.stats().would_reject - before;
+    let elapsed = closing.elapsed();
+    assert_eq!(ran, 2000, "MetricsOnly admits every call");
+    if elapsed < ramp / 4 {
+        // A share of at most 0.1 + 0.9 / 4 = 0.325: at least about 2/3 shed.
+        assert!(
+            shed >= 1000,
+            "{shed} of 2000 would be shed {elapsed:?} after the close"
+        );
+    }
+    assert!(shed < 2000, "some are admitted: {shed}");
+    // Past the ramp, none.
+    thread::sleep(ramp + SLACK);
+    let before = breaker.stats().would_reject;
+    for _ in 0..1000 {
+        breaker.acquire().unwrap().success();
+    }
+    assert_eq!(breaker.stats().would_reject, before);
+    assert_eq!(breaker.state(), State::MetricsOnly);
 }
