@@ -58,6 +58,8 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         idle: u64,
         home: Home,
     ) -> Keyed<K> {
+        // One counter for every `K` (a static of a generic function is one):
+        // `recent` relies on an id naming one keyed breaker, of one key type.
         static IDS: AtomicU64 = AtomicU64::new(1);
         Keyed {
             id: IDS.fetch_add(1, Ordering::Relaxed),
