@@ -17,6 +17,8 @@ pub struct RedisStoreBuilder {
     pub(super) backoff_max: Duration,
     pub(super) trial_ttl: Duration,
     pub(super) cluster_failures: bool,
+    pub(super) quorum: u32,
+    pub(super) replica: Option<String>,
 }
 
 impl RedisStoreBuilder {
@@ -79,6 +81,32 @@ impl RedisStoreBuilder {
     }
 }
 
+impl RedisStoreBuilder {
+    /// Opens by quorum (default 1: off): a breaker's own opening stays local
+    /// (this replica rejects, the others do not hear of it) until `quorum`
+    /// replicas have opened the breaker of that name within one open period;
+    /// the opening that completes the quorum is shared as any opening is, and
+    /// the whole fleet opens. One replica that alone sees a dependency fail
+    /// (its own network, a bad host) then cannot open it for everyone. An
+    /// operator's `trip` and an opening by [`cluster_failures`](Self::cluster_failures)
+    /// are shared at once, as without a quorum. `0` is refused by
+    /// [`connect`](Self::connect); a quorum larger than the replicas that ever
+    /// joined the namespace is reported (once per breaker) when an opening is
+    /// held. The rules are in docs/shared-state.md, "Opening by quorum".
+    pub fn quorum(mut self, replicas: u32) -> Self {
+        self.quorum = replicas;
+        self
+    }
+
+    /// This process's name among the replicas (default `host:pid`): what
+    /// counts once towards a [`quorum`](Self::quorum) however many of its
+    /// breakers share a name, and what the replicas' set in Redis lists.
+    pub fn replica(mut self, id: impl Into<String>) -> Self {
+        self.replica = Some(id.into());
+        self
+    }
+}
+
 impl fmt::Debug for RedisStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The URL is left out: it may hold a password.
@@ -90,6 +118,8 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("backoff", &(self.backoff_min, self.backoff_max))
             .field("trial_ttl", &self.trial_ttl)
             .field("cluster_failures", &self.cluster_failures)
+            .field("quorum", &self.quorum)
+            .field("replica", &self.replica)
             .finish_non_exhaustive()
     }
 }

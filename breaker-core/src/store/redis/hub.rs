@@ -17,6 +17,12 @@ pub(super) struct Core {
     pub(super) channel: String,
     /// Where reconfigurations are announced (`configs` module).
     pub(super) config_channel: String,
+    /// This process among the replicas, and the set of every replica that
+    /// joined the namespace (scored by when it was last seen).
+    pub(super) replica: String,
+    pub(super) replicas_key: String,
+    /// The breakers whose quorum was reported out of reach, once each.
+    pub(super) unreachable_quorum: Mutex<HashSet<String>>,
     pub(super) up: AtomicBool,
     /// Every breaker that joined, by name (several may share one).
     pub(super) links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,

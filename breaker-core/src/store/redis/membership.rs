@@ -17,6 +17,8 @@ pub(super) struct LinkState {
     pub(super) key: String,
     pub(super) trials_key: String,
     pub(super) failures_key: String,
+    /// The replicas that opened the breaker in the current quorum window.
+    pub(super) openings_key: String,
     /// Who made a transition, so a process ignores the echo of its own.
     pub(super) origin: String,
     pub(super) breaker: WeakBreaker,

@@ -140,6 +140,36 @@ redis.call('PUBLISH', KEYS[2], stamp .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
 return {1, now_us}
 ";
 
+// One replica's own opening, under a quorum: counted among the replicas that
+// opened the breaker within the window (one open period), and shared only if
+// it completes the quorum. An Open or an operator's mode already held is
+// joined or obeyed by the publish that follows, so it needs no quorum.
+// Returns {reached, openings, replicas}. KEYS: hash, openings, replicas.
+// ARGV: quorum, replica, window_ms, longest_ms.
+const QUORUM: &str = "
+local h = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'opened_at', 'period')
+local cur, _, left = held(h, tonumber(ARGV[4]))
+if (cur == 'open' and left > 0) or cur == 'forced_open' or cur == 'disabled' then
+  return {1, 0, 0}
+end
+-- Junk of another type is replaced, never a reason to fail.
+for _, key in ipairs({KEYS[2], KEYS[3]}) do
+  local kind = redis.call('TYPE', key)['ok']
+  if kind ~= 'zset' and kind ~= 'none' then redis.call('DEL', key) end
+end
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. string.format('%.0f', now - tonumber(ARGV[3])))
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local openings = redis.call('ZCARD', KEYS[2])
+local replicas = redis.call('ZCARD', KEYS[3])
+if openings >= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[2])
+  return {1, openings, replicas}
+end
+return {0, openings, replicas}
+";
+
 pub(super) struct Scripts {
     pub(super) configure: Script,
     pub(super) read: Script,
@@ -147,6 +177,7 @@ pub(super) struct Scripts {
     pub(super) acquire: Script,
     pub(super) release: Script,
     pub(super) failure: Script,
+    pub(super) quorum: Script,
 }
 
 impl Scripts {
@@ -161,6 +192,7 @@ impl Scripts {
             acquire: script(ACQUIRE),
             release: script(RELEASE),
             failure: script(FAILURE),
+            quorum: script(QUORUM),
         }
     }
 }

@@ -40,6 +40,23 @@ pub(super) async fn publish(
     link: &LinkState,
     write: &Write,
 ) -> Result<(), RedisError> {
+    if write.state == State::Open && !write.manual && core.options.quorum > 1 {
+        let (reached, openings, replicas): (u64, u64, u64) = scripts
+            .quorum
+            .key(&link.key)
+            .key(&link.openings_key)
+            .key(&core.replicas_key)
+            .arg(core.options.quorum)
+            .arg(&core.replica)
+            .arg(write.period_ms.max(1))
+            .arg(link.longest_ms())
+            .invoke_async(conn)
+            .await?;
+        if reached != 1 {
+            held_local(core, link, openings, replicas);
+            return Ok(());
+        }
+    }
     let (written, now_ms, now_us, state, epoch, opened_at, period, reason): PublishReply = scripts
         .publish
         .key(&link.key)
@@ -80,6 +97,39 @@ pub(super) async fn publish(
         }
     }
     Ok(())
+}
+
+/// An opening kept local, short of its quorum: reported at debug level, and
+/// at warning level (once per breaker) when fewer replicas than the quorum
+/// ever joined the namespace, where no opening will ever be shared.
+fn held_local(core: &Core, link: &LinkState, openings: u64, replicas: u64) {
+    let quorum = core.options.quorum;
+    tracing::debug!(
+        target: "breaker",
+        namespace = %core.options.namespace,
+        breaker = %link.name,
+        openings,
+        quorum,
+        "opening kept local: short of its quorum"
+    );
+    if replicas < u64::from(quorum) {
+        let first = core
+            .unreachable_quorum
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(link.name.clone());
+        if first {
+            tracing::warn!(
+                target: "breaker",
+                namespace = %core.options.namespace,
+                breaker = %link.name,
+                quorum,
+                replicas,
+                "a quorum of {quorum} cannot be reached: {replicas} replicas ever joined \
+                 this namespace, so this breaker's openings stay local (reported once)"
+            );
+        }
+    }
 }
 
 /// After a (re)connection: a transition made while Redis was unreachable is

@@ -47,6 +47,8 @@ impl RedisStore {
             backoff_max: Duration::from_secs(5),
             trial_ttl: Duration::from_secs(10),
             cluster_failures: false,
+            quorum: 1,
+            replica: None,
         }
     }
 
@@ -85,6 +87,7 @@ impl Store for RedisStore {
             trials_key: format!("{key}:trials"),
             config: ConfigShare::new(format!("{key}:config")),
             failures_key: format!("{key}:failures"),
+            openings_key: format!("{key}:openings"),
             key,
             origin: next_origin(),
             breaker: breaker.downgrade(),
@@ -135,10 +138,18 @@ impl RedisStoreBuilder {
                 "invalid Redis URL ({e}); expected redis://[user:password@]host:port/db"
             ))
         })?;
+        if self.quorum == 0 {
+            return Err(StoreError(
+                "quorum must be at least 1 (1: every opening is shared at once)".into(),
+            ));
+        }
         let (tx, rx) = unbounded_channel();
         let core = Arc::new(Core {
             channel: format!("{}:transitions", self.namespace),
             config_channel: format!("{}:configs", self.namespace),
+            replicas_key: format!("{}:replicas", self.namespace),
+            replica: self.replica.clone().unwrap_or_else(default_replica),
+            unreachable_quorum: Mutex::new(HashSet::new()),
             options: self,
             up: AtomicBool::new(false),
             links: Mutex::new(HashMap::new()),
@@ -170,4 +181,18 @@ impl RedisStoreBuilder {
         );
         Ok(RedisStore { core, tx })
     }
+}
+
+/// `host:pid`: the host's name as the kernel knows it (`unknown` if it
+/// cannot say), and this process.
+fn default_replica() -> String {
+    let mut name = [0u8; 256];
+    // SAFETY: `name` is writable for its whole length, which is passed.
+    let ok = unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) } == 0;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    let host = match std::str::from_utf8(&name[..end]) {
+        Ok(host) if ok && !host.is_empty() => host,
+        _ => "unknown",
+    };
+    format!("{host}:{}", std::process::id())
 }

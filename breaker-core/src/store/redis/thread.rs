@@ -214,7 +214,16 @@ async fn reread(
 /// The heartbeat: Redis answers, and says its time.
 async fn tick(core: &Core, conn: &mut MultiplexedConnection) -> Result<(), RedisError> {
     let (secs, micros): (u64, u64) = ::redis::cmd("TIME").query_async(conn).await?;
-    core.note_redis_time(secs.saturating_mul(1_000_000).saturating_add(micros));
+    let now_us = secs.saturating_mul(1_000_000).saturating_add(micros);
+    core.note_redis_time(now_us);
+    // This replica is live: what a quorum counts the fleet by. A key of
+    // another type fails here, harmlessly; the quorum script replaces it.
+    let _: Result<u64, _> = ::redis::cmd("ZADD")
+        .arg(&core.replicas_key)
+        .arg(now_us / 1000)
+        .arg(&core.replica)
+        .query_async(conn)
+        .await;
     Ok(())
 }
 
