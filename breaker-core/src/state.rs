@@ -29,7 +29,8 @@ impl State {
         test,
         feature = "admin",
         feature = "metrics",
-        feature = "opentelemetry"
+        feature = "opentelemetry",
+        feature = "redis"
     ))]
     pub(crate) const ALL: [State; 6] = [
         State::Closed,

@@ -160,6 +160,14 @@ fn an_operator_s_trip_is_shared_at_once() {
 fn a_quorum_out_of_reach_is_reported_once_and_the_opening_kept_local() {
     let server = RedisServer::start();
     let [a, b] = ["a", "b"].map(|id| replica(&server, "q5", id, 3, Duration::from_millis(200)));
+    // Both listed among the replicas (each store does so on connecting).
+    assert!(eventually(WAIT, || {
+        let listed: u64 = redis::cmd("ZCARD")
+            .arg("q5:replicas")
+            .query(&mut raw(&server))
+            .unwrap();
+        listed == 2
+    }));
     open(&a);
     std::thread::sleep(Duration::from_millis(300));
     open(&a);

@@ -197,3 +197,69 @@ fn setting(config: &Config, key: &str) -> (Setting, bool) {
 pub(super) fn error(status: http::StatusCode, message: impl Into<String>) -> Value {
     json!({ "error": message.into(), "status": status.as_u16() })
 }
+
+/// The fleet (`GET /fleet`): every replica, then every breaker name with
+/// each live replica's description of it and the fleet's totals.
+pub(super) fn fleet(fleet: &crate::store::Fleet) -> Value {
+    use std::collections::BTreeMap;
+    let replicas: Vec<Value> = fleet
+        .replicas
+        .iter()
+        .map(|r| json!({ "replica": r.id, "live": r.live, "age_ms": millis(r.age) }))
+        .collect();
+    let mut by_name: BTreeMap<&str, Vec<(&str, &crate::store::ReplicaBreaker)>> = BTreeMap::new();
+    for replica in fleet.replicas.iter().filter(|r| r.live) {
+        for (name, breaker) in &replica.breakers {
+            by_name
+                .entry(name)
+                .or_default()
+                .push((&replica.id, breaker));
+        }
+    }
+    let seconds = fleet.interval.as_secs_f64().max(f64::MIN_POSITIVE);
+    let breakers: Vec<Value> = by_name
+        .into_iter()
+        .map(|(name, described)| {
+            let mut states: BTreeMap<&str, u64> = BTreeMap::new();
+            let (mut admitted, mut rejected, mut failures) = (0u64, 0u64, 0u64);
+            for (_, b) in &described {
+                *states.entry(b.state.as_str()).or_default() += 1;
+                admitted = admitted.saturating_add(b.admitted);
+                rejected = rejected.saturating_add(b.rejected);
+                failures = failures.saturating_add(b.failures);
+            }
+            let each: Vec<Value> = described
+                .iter()
+                .map(|(id, b)| {
+                    json!({
+                        "replica": id,
+                        "state": b.state.as_str(),
+                        "admitted": b.admitted,
+                        "rejected": b.rejected,
+                        "failures": b.failures,
+                        "retry_after_ms": b.retry_after.map(millis),
+                    })
+                })
+                .collect();
+            json!({
+                "name": name,
+                "replicas": each,
+                "totals": {
+                    "replicas": described.len(),
+                    "states": states,
+                    "admitted": admitted,
+                    "rejected": rejected,
+                    "failures": failures,
+                    "admitted_per_second": admitted as f64 / seconds,
+                    "rejected_per_second": rejected as f64 / seconds,
+                    "failures_per_second": failures as f64 / seconds,
+                },
+            })
+        })
+        .collect();
+    json!({
+        "interval_ms": millis(fleet.interval),
+        "replicas": replicas,
+        "breakers": breakers,
+    })
+}

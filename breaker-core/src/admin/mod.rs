@@ -8,6 +8,7 @@
 //! | `POST /breakers/{name}/{action}` | `trip`, `force_open`, `disable` or `reset`; answers the breaker after the action |
 //! | `PATCH /breakers/{name}/config` | changes the live breaker's configuration with the attribute's keys (text or a JSON object); answers the breaker after, with the keys that changed |
 //! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
+//! | `GET /fleet` | with a shared-state store: every replica, and each breaker as every live replica last described it, with the fleet's totals (503 when the store cannot read it, 404 without a store) |
 //! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` or `configured` as each happens |
 //! | `GET /` | the live dashboard: one self-contained HTML page (no token needed, it holds no data) |
 //!
@@ -123,6 +124,7 @@ pub fn router_for(registry: &'static Registry, token: impl Into<String>) -> Rout
         // (Allow: POST).
         .route("/breakers/{name}/config", patch(reconfigure::configure))
         .route("/metrics", get(metrics))
+        .route("/fleet", get(fleet))
         .route("/events", get(stream))
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(admin.clone(), authorize));
@@ -294,6 +296,27 @@ async fn metrics(State(admin): State<Admin>) -> Response {
     response
 }
 
+/// The longest `GET /fleet` waits for the store.
+const FLEET_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn fleet(State(admin): State<Admin>) -> Response {
+    let Some(read) = admin.registry.fleet() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no fleet: this registry shares no state (a store installed with \
+             `Registry::use_store`, such as the Redis store, describes the fleet)",
+        );
+    };
+    match tokio::time::timeout(FLEET_WAIT, read).await {
+        Ok(Ok(fleet)) => respond(StatusCode::OK, &json::fleet(&fleet)),
+        Ok(Err(why)) => error(StatusCode::SERVICE_UNAVAILABLE, why),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store did not answer within {} s", FLEET_WAIT.as_secs()),
+        ),
+    }
+}
+
 async fn stream(State(admin): State<Admin>) -> impl IntoResponse {
     events::stream(admin.registry, &admin.events)
 }
@@ -317,7 +340,7 @@ async fn unknown_route(request: Request) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {} {}; the routes are GET /, GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, PATCH /breakers/{{name}}/config, GET /metrics, GET /events",
+            "no route {} {}; the routes are GET /, GET /breakers, GET /breakers/{{name}}, POST /breakers/{{name}}/{{action}}, PATCH /breakers/{{name}}/config, GET /metrics, GET /fleet, GET /events",
             request.method(),
             shorten(request.uri().path(), ECHOED)
         ),

@@ -541,6 +541,14 @@ impl Registry {
         }
     }
 
+    /// Every replica sharing this registry's store, as each last described
+    /// its breakers ([`Store::fleet`]); `None` without a store, or with one
+    /// that keeps no descriptions. The admin router's `GET /fleet`.
+    pub fn fleet(&self) -> Option<crate::store::FleetFuture> {
+        let store = self.store.read().unwrap_or_else(|e| e.into_inner()).clone();
+        store?.fleet()
+    }
+
     /// Calls `listener` with every transition of every breaker of this
     /// registry, existing and future (see [`Breaker::on_transition`]).
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {

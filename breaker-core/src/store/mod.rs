@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use crate::Breaker;
 pub use crate::breaker::{Change, Link, Remote, Trial};
+pub use fleet::{Fleet, FleetFuture, Replica, ReplicaBreaker};
 
+mod fleet;
 #[cfg(feature = "redis")]
 pub mod redis;
 
@@ -38,6 +40,13 @@ pub trait Store: Send + Sync + 'static {
     /// starts Open, with the time left), and returns the link the breaker
     /// calls from then on. `None` leaves the breaker on its own.
     fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>>;
+
+    /// Every replica sharing this store, as each last described its
+    /// breakers (see [`Fleet`]); `None` for a store that keeps no such
+    /// descriptions (the default).
+    fn fleet(&self) -> Option<FleetFuture> {
+        None
+    }
 }
 
 // Joining a store is the store's business, so it is written here: the state

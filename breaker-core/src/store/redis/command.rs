@@ -8,7 +8,10 @@ use std::sync::mpsc::SyncSender;
 
 use super::membership::LinkState;
 use crate::State;
-use crate::store::Trial;
+use crate::store::{Fleet, Trial};
+
+/// Why the fleet cannot be read while Redis is down.
+pub(super) const UNREACHABLE: &str = "Redis is unreachable: the fleet cannot be read";
 
 /// The caller of `acquire_trial` still waits for the answer.
 pub(super) const WAITING: u8 = 0;
@@ -80,6 +83,10 @@ pub(super) enum Command {
     Configure {
         link: Arc<LinkState>,
     },
+    /// Read every replica's description (`GET /fleet`).
+    Fleet {
+        reply: tokio::sync::oneshot::Sender<Result<Fleet, String>>,
+    },
 }
 
 impl Command {
@@ -96,6 +103,9 @@ impl Command {
             }
             Command::Flush { done } => {
                 let _ = done.try_send(());
+            }
+            Command::Fleet { reply } => {
+                let _ = reply.send(Err(UNREACHABLE.into()));
             }
             // The change stays pending in the link: reconciled on return.
             Command::Release { .. } | Command::Failure { .. } | Command::Configure { .. } => {}

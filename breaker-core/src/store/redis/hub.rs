@@ -55,6 +55,26 @@ impl Core {
         }
     }
 
+    /// Reports a replica's description left out of the fleet, once per
+    /// replica and kind.
+    pub(super) fn refuse_description(&self, replica: &str, refused: &Refused) {
+        let first = self
+            .reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((format!("replica {replica}"), refused.fault));
+        if first {
+            tracing::warn!(
+                target: "breaker",
+                namespace = %self.options.namespace,
+                replica = %replica,
+                problem = %refused.fault,
+                value = %refused.detail,
+                "left a replica's description out of the fleet (reported once)"
+            );
+        }
+    }
+
     pub(super) fn note_redis_time(&self, now_us: u64) {
         *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_us, Instant::now()));
     }

@@ -34,6 +34,8 @@ pub(super) struct LinkState {
     pub(super) period_ms: u64,
     /// The breaker's reconfigurations, shared (`configs` module).
     pub(super) config: ConfigShare,
+    /// Its figures when the fleet was last told of it (`fleet` module).
+    pub(super) described: Described,
 }
 
 impl LinkState {
@@ -45,6 +47,11 @@ impl LinkState {
             .map_or(u64::MAX, |b| Limits::new(b.config(), 0).longest_ms)
     }
 }
+
+/// A breaker's figures when the fleet was last told of it (admitted,
+/// rejected, failures), to count the interval since (`fleet` module).
+#[derive(Default)]
+pub(super) struct Described(pub(super) Mutex<(u64, u64, u64)>);
 
 /// A name for this breaker in this process, unique across processes.
 pub(super) fn next_origin() -> String {

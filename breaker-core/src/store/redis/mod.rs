@@ -35,6 +35,7 @@ mod builder;
 mod command;
 mod configs;
 mod error;
+mod fleet;
 mod hub;
 mod link;
 mod membership;

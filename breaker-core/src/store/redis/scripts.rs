@@ -4,6 +4,7 @@
 
 use ::redis::Script;
 
+use super::fleet::FleetScripts;
 use super::wire::EPOCH_SKEW;
 
 // Every script reads Redis's own clock (TIME), so opened_at never depends on
@@ -178,6 +179,7 @@ pub(super) struct Scripts {
     pub(super) release: Script,
     pub(super) failure: Script,
     pub(super) quorum: Script,
+    pub(super) fleet: FleetScripts,
 }
 
 impl Scripts {
@@ -193,6 +195,7 @@ impl Scripts {
             release: script(RELEASE),
             failure: script(FAILURE),
             quorum: script(QUORUM),
+            fleet: FleetScripts::new(),
         }
     }
 }

@@ -17,11 +17,13 @@ use super::command::Command;
 use super::error::StoreError;
 use super::hub::Core;
 use super::link::RedisLink;
-use super::membership::{ConfigShare, LinkState, next_origin};
+use super::membership::{ConfigShare, Described, LinkState, next_origin};
 use super::thread::run;
 use super::wire::millis;
 use crate::Breaker;
-use crate::store::{Link, Store};
+use crate::store::{FleetFuture, Link, Store};
+
+const STOPPED: &str = "the Redis store's thread has stopped";
 
 /// A [`Store`] in Redis. Cheap to clone: clones are the same store.
 ///
@@ -78,6 +80,19 @@ impl fmt::Debug for RedisStore {
 }
 
 impl Store for RedisStore {
+    /// Reads every replica's description from Redis, on the store's thread:
+    /// an error while Redis is unreachable (never a wait for it).
+    fn fleet(&self) -> Option<FleetFuture> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = self.tx.send(Command::Fleet { reply }).is_ok();
+        Some(Box::pin(async move {
+            if !sent {
+                return Err(STOPPED.into());
+            }
+            answer.await.unwrap_or_else(|_| Err(STOPPED.into()))
+        }))
+    }
+
     fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>> {
         let config = breaker.config();
         let options = &self.core.options;
@@ -88,6 +103,7 @@ impl Store for RedisStore {
             config: ConfigShare::new(format!("{key}:config")),
             failures_key: format!("{key}:failures"),
             openings_key: format!("{key}:openings"),
+            described: Described::default(),
             key,
             origin: next_origin(),
             breaker: breaker.downgrade(),

@@ -15,6 +15,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::command::Command;
 use super::configs;
+use super::fleet;
 use super::hub::Core;
 use super::membership::LinkState;
 use super::scripts::Scripts;
@@ -155,7 +156,7 @@ async fn serve(
             return End::Lost(e.to_string());
         }
     }
-    let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+    let mut heartbeat = tokio::time::interval(fleet::INTERVAL);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -185,8 +186,10 @@ async fn serve(
                 }
             }
             _ = heartbeat.tick() => {
-                if let Err(e) = tick(core, &mut conn).await {
-                    return End::Lost(e.to_string());
+                if let Err(e) = fleet::describe(core, &scripts.fleet, &mut conn).await {
+                    if connection_lost(&e) {
+                        return End::Lost(e.to_string());
+                    }
                 }
             }
         }
@@ -214,16 +217,7 @@ async fn reread(
 /// The heartbeat: Redis answers, and says its time.
 async fn tick(core: &Core, conn: &mut MultiplexedConnection) -> Result<(), RedisError> {
     let (secs, micros): (u64, u64) = ::redis::cmd("TIME").query_async(conn).await?;
-    let now_us = secs.saturating_mul(1_000_000).saturating_add(micros);
-    core.note_redis_time(now_us);
-    // This replica is live: what a quorum counts the fleet by. A key of
-    // another type fails here, harmlessly; the quorum script replaces it.
-    let _: Result<u64, _> = ::redis::cmd("ZADD")
-        .arg(&core.replicas_key)
-        .arg(now_us / 1000)
-        .arg(&core.replica)
-        .query_async(conn)
-        .await;
+    core.note_redis_time(secs.saturating_mul(1_000_000).saturating_add(micros));
     Ok(())
 }
 
@@ -313,6 +307,16 @@ async fn execute(
             let _ = done.try_send(());
             Ok(())
         }
+        Command::Fleet { reply } => match fleet::read(core, &scripts.fleet, conn).await {
+            Ok(fleet) => {
+                let _ = reply.send(Ok(fleet));
+                Ok(())
+            }
+            Err(e) => {
+                let _ = reply.send(Err(format!("the fleet could not be read: {e}")));
+                if connection_lost(&e) { Err(e) } else { Ok(()) }
+            }
+        },
         Command::Release { link } => {
             let result: Result<i64, _> = scripts
                 .release

@@ -71,6 +71,10 @@ pub(super) enum Fault {
     /// A reconfiguration whose time is missing, not a whole number, or
     /// further ahead of Redis' clock than [`EPOCH_SKEW`].
     ConfigTime,
+    /// A replica's description of its breakers that does not parse.
+    Description,
+    /// A replica's description without a time, or dated far from Redis' clock.
+    DescriptionTime,
 }
 
 impl fmt::Display for Fault {
@@ -86,6 +90,10 @@ impl fmt::Display for Fault {
             Fault::Reply => "an error reply from Redis to a script (a key of another type?)",
             Fault::Config => "a reconfiguration this breaker refuses",
             Fault::ConfigTime => "a reconfiguration without a valid time (_at)",
+            Fault::Description => "a replica's description of its breakers that does not parse",
+            Fault::DescriptionTime => {
+                "a replica's description without a time, or dated more than 10 s from Redis' clock"
+            }
         })
     }
 }
