@@ -1,7 +1,9 @@
 //! The admin router's dashboard in a real headless Chromium, driven over
 //! WebDriver by chromedriver: the page shows a breaker the test opens
 //! without a reload, and its reset button closes it; its edit form
-//! reconfigures a breaker, and shows a refusal beside the form.
+//! reconfigures a breaker, and shows a refusal beside the form; with a store
+//! that describes the fleet, each card shows its breaker on every live
+//! replica and the bar above marks a stopped replica.
 //!
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian's `chromium`
 //! and `chromium-driver`; scripts/test installs them). Where they are
@@ -184,6 +186,106 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
         "open shown {took:?} after the trip; whole test {:?}",
         started.elapsed()
     );
+}
+
+/// A store that joins no breaker and describes a fixed fleet: the page's
+/// fleet view under test, without a Redis (tests/redis_fleet.rs reads a real
+/// one).
+struct DescribedFleet;
+
+impl breaker_core::store::Store for DescribedFleet {
+    fn attach(
+        &self,
+        _breaker: &breaker_core::Breaker,
+    ) -> Option<std::sync::Arc<dyn breaker_core::store::Link>> {
+        None
+    }
+
+    fn fleet(&self) -> Option<breaker_core::store::FleetFuture> {
+        use breaker_core::store::{Fleet, Replica, ReplicaBreaker};
+        let db = |state, rejected, retry: Option<u64>| {
+            [(
+                "db".to_owned(),
+                ReplicaBreaker::new(state, 40, rejected, 2, retry.map(Duration::from_millis)),
+            )]
+            .into_iter()
+            .collect()
+        };
+        let fleet = Fleet::new(
+            vec![
+                Replica::new(
+                    "web-1:11",
+                    Duration::from_millis(300),
+                    true,
+                    db(State::Closed, 0, None),
+                ),
+                Replica::new(
+                    "web-2:22",
+                    Duration::from_millis(500),
+                    true,
+                    db(State::Open, 9, Some(20_000)),
+                ),
+                Replica::new(
+                    "web-3:33",
+                    Duration::from_secs(7),
+                    false,
+                    Default::default(),
+                ),
+            ],
+            Duration::from_secs(1),
+        );
+        Some(Box::pin(async move { Ok(fleet) }))
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_each_breaker_on_every_replica_and_a_stopped_replica() {
+    if !browser_present() {
+        return;
+    }
+    let _alone = ONE_BROWSER.lock().await;
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let _db = registry.get_or_create("db", Config::default);
+    registry.use_store(DescribedFleet);
+    let addr = serve(registry).await;
+    let browser = Browser::start().await;
+    browser.log_in(addr).await;
+
+    let chips = "const chips = [...document.querySelectorAll('[data-name=\"db\"] .fleet .chip')]; \
+                 return chips.map(c => c.dataset.replica + '=' + c.dataset.state).join(' ');";
+    browser
+        .wait_for(chips, "web-1:11=closed web-2:22=open", PATIENCE)
+        .await;
+    let rates = browser
+        .script("return document.querySelector('[data-name=\"db\"] .fleet').textContent;")
+        .await;
+    let rates = rates.as_str().unwrap_or_default();
+    assert!(
+        rates.contains("fleet (2 replicas): 80.0 admitted/s · 9.0 rejected/s · 4.0 failures/s"),
+        "{rates}"
+    );
+    let bar = "return [...document.querySelectorAll('#fleet .replica')] \
+               .map(r => r.dataset.replica + '=' + r.dataset.live).join(' ');";
+    browser
+        .wait_for(bar, "web-1:11=yes web-2:22=yes web-3:33=no", PATIENCE)
+        .await;
+    let stopped = browser
+        .script("return document.querySelector('#fleet [data-live=\"no\"]').textContent;")
+        .await;
+    assert!(
+        stopped
+            .as_str()
+            .is_some_and(|t| t.contains("web-3:33 (stopped 7 s ago)")),
+        "{stopped}"
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    std::fs::create_dir_all(&target).expect("the target directory");
+    let saved = target.join("dashboard-fleet.png");
+    std::fs::write(&saved, browser.screenshot().await).expect("the screenshot written");
+    eprintln!("screenshot: {}", saved.display());
+    browser.close().await;
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 //! Registry listeners serialize each transition and each reconfiguration
 //! once and hand it to a broadcast channel; every connection then merges
 //! that channel with a one-second timer of stats snapshots (all breakers in
-//! one message, each in the shape of `GET /breakers/{name}`).
+//! one message, each in the shape of `GET /breakers/{name}`), each followed,
+//! when the registry has a store that describes the fleet, by a `fleet`
+//! message (the shape of `GET /fleet`).
 
 use std::convert::Infallible;
 use std::pin::pin;
@@ -23,6 +25,10 @@ use crate::Registry;
 /// How often every connection gets a stats snapshot. The snapshots double as
 /// the keep-alive: a connection never stays silent longer than this.
 const STATS_EVERY: Duration = Duration::from_secs(1);
+
+/// The longest a snapshot's `fleet` message waits for the store; past it the
+/// message is left out (the next second brings another).
+const FLEET_WAIT: Duration = Duration::from_millis(500);
 
 /// Messages a slow connection may fall behind by before it skips ahead
 /// (it then gets a fresh snapshot instead of the ones it missed).
@@ -87,6 +93,7 @@ pub(super) fn stream(
         receiver: feed.0.subscribe(),
         timer,
         greeted: false,
+        pending: None,
     };
     Sse::new(stream::unfold(start, |mut connection| async move {
         let event = connection.next().await?;
@@ -99,14 +106,19 @@ struct Connection {
     receiver: broadcast::Receiver<Message>,
     timer: Interval,
     greeted: bool,
+    /// The fleet read with the last snapshot, sent right after it.
+    pending: Option<Event>,
 }
 
 impl Connection {
     /// The next event, or `None` when the feed can no longer send.
     async fn next(&mut self) -> Option<Event> {
+        if let Some(fleet) = self.pending.take() {
+            return Some(fleet);
+        }
         if !self.greeted {
             self.greeted = true;
-            return Some(self.stats());
+            return Some(self.snapshot().await);
         }
         let received = {
             let message = pin!(self.receiver.recv());
@@ -119,9 +131,24 @@ impl Connection {
         match received {
             Some(Ok(message)) => Some(Event::default().event(message.event).data(&*message.data)),
             // Behind: the fresh state says more than the moves it skipped.
-            Some(Err(RecvError::Lagged(_))) | None => Some(self.stats()),
+            Some(Err(RecvError::Lagged(_))) | None => Some(self.snapshot().await),
             Some(Err(RecvError::Closed)) => None,
         }
+    }
+
+    /// The stats, with the fleet kept to follow them.
+    async fn snapshot(&mut self) -> Event {
+        let stats = self.stats();
+        if let Some(read) = self.registry.fleet() {
+            if let Ok(Ok(fleet)) = tokio::time::timeout(FLEET_WAIT, read).await {
+                self.pending = Some(
+                    Event::default()
+                        .event("fleet")
+                        .data(super::json::fleet(&fleet).to_string()),
+                );
+            }
+        }
+        stats
     }
 
     fn stats(&self) -> Event {

@@ -9,7 +9,7 @@
 //! | `PATCH /breakers/{name}/config` | changes the live breaker's configuration with the attribute's keys (text or a JSON object); answers the breaker after, with the keys that changed |
 //! | `GET /metrics` | every breaker's metrics as Prometheus text (the families the `metrics` feature publishes, rendered without an exporter) |
 //! | `GET /fleet` | with a shared-state store: every replica, and each breaker as every live replica last described it, with the fleet's totals (503 when the store cannot read it, 404 without a store) |
-//! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after, a `transition` or `configured` as each happens |
+//! | `GET /events` | Server-Sent Events: a `stats` snapshot of every breaker at once and every second after (with a store, each followed by a `fleet` message), a `transition` or `configured` as each happens |
 //! | `GET /` | the live dashboard: one self-contained HTML page (no token needed, it holds no data) |
 //!
 //! Every route but `GET /`, unknown ones included, needs
@@ -38,7 +38,10 @@
 //! for `trip`, `force_open`, `disable` and `reset`, and a form that edits
 //! its configuration (the attribute's text, sent as `PATCH .../config`; a
 //! refusal shows beside the form). It updates live from `GET /events`, one
-//! stream for all breakers; it never polls.
+//! stream for all breakers; it never polls. With a store that describes the
+//! fleet (`GET /fleet`), a bar above the cards lists every replica (one that
+//! stopped dashed, with how long ago) and each card shows its breaker on every live
+//! replica side by side, with the fleet's rates.
 //!
 //! A browser cannot send a header when it navigates, so the page is served
 //! without the token and asks the operator for it. It keeps the token in
