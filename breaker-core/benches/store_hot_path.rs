@@ -6,48 +6,18 @@
 //! PATH; without one the store runs disconnected, which is the same path.
 
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Registry};
 use criterion::{Criterion, criterion_group, criterion_main};
+use redis_server::Server;
+
+mod redis_server;
 
 #[inline(never)]
 fn work(x: u64) -> Result<u64, Error> {
     Ok(black_box(x).wrapping_add(1))
-}
-
-/// A redis-server on a free port, killed when dropped.
-struct Server(Option<Child>, u16);
-
-impl Server {
-    fn start() -> Server {
-        let port = TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .map_or(6399, |a| a.port());
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok();
-        if child.is_none() {
-            eprintln!("redis-server not found: benchmarking with a disconnected store");
-        }
-        Server(child, port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 fn closed_success_with_store(c: &mut Criterion) {
