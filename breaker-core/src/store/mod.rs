@@ -15,8 +15,10 @@
 //! with [`Breaker::adopt`], which reports the transition with
 //! [`Reason::Remote`] so that it is never shared back.
 //!
-//! The Redis store, behind the cargo feature `redis`, is in `store::redis`; the
-//! design and its guarantees are in `docs/shared-state.md`.
+//! The Redis store, behind the cargo feature `redis`, is in `store::redis`;
+//! the SQLite store, behind the cargo feature `sqlite`, is in
+//! `store::sqlite`. The design and the guarantees of both are in
+//! `docs/shared-state.md`.
 
 use std::sync::Arc;
 
@@ -27,6 +29,10 @@ pub use fleet::{Fleet, FleetFuture, Replica, ReplicaBreaker};
 mod fleet;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "sqlite")]
+mod row;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 /// Somewhere breakers of the same name in several processes meet.
 ///

@@ -1,0 +1,90 @@
+//! [`Core`]: what the store's thread and the breakers' links share: the
+//! settings, whether the file is available, every breaker that joined, and
+//! the bad rows already reported.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, Weak};
+
+use super::builder::SqliteStoreBuilder;
+use super::membership::LinkState;
+use crate::store::row::{Fault, Refused};
+
+/// What the store's thread and the links share.
+pub(super) struct Core {
+    pub(super) options: SqliteStoreBuilder,
+    /// Whether the last statement on the file passed: while it is not,
+    /// nothing waits on the file.
+    pub(super) up: AtomicBool,
+    /// Every breaker that joined, by name (several may share one).
+    pub(super) links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,
+    /// The kinds of bad rows already reported, by breaker name: a bad row is
+    /// read again at every poll that finds the file changed, and reported
+    /// only the first time.
+    pub(super) reported: Mutex<HashSet<(String, Fault)>>,
+}
+
+impl Core {
+    /// Reports a refused row, once per breaker and kind.
+    pub(super) fn refuse(&self, name: &str, refused: &Refused) {
+        let first = self
+            .reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((name.to_owned(), refused.fault));
+        if first {
+            tracing::warn!(
+                target: "breaker",
+                path = %self.options.path.display(),
+                table = %self.options.table,
+                breaker = name,
+                problem = %refused.fault,
+                value = %refused.detail,
+                "ignored a bad row in the SQLite store; the breaker keeps its local state \
+                 (reported once)"
+            );
+        }
+    }
+
+    pub(super) fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(named) = links.get_mut(name) else {
+            return Vec::new();
+        };
+        named.retain(|l| l.strong_count() > 0);
+        named.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    pub(super) fn all_links(&self) -> Vec<Arc<LinkState>> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.retain(|_, named| {
+            named.retain(|l| l.strong_count() > 0);
+            !named.is_empty()
+        });
+        links.values().flatten().filter_map(Weak::upgrade).collect()
+    }
+}
+
+impl Core {
+    /// Reports that the file became unavailable (called on the change only,
+    /// so once per outage, however many statements fail during it).
+    pub(super) fn report_down(&self, error: &rusqlite::Error) {
+        tracing::warn!(
+            target: "breaker",
+            path = %self.options.path.display(),
+            table = %self.options.table,
+            error = %error,
+            "SQLite shared-state store unavailable; breakers go on with local state"
+        );
+    }
+
+    /// Reports that the file is available again (once per outage).
+    pub(super) fn report_up(&self) {
+        tracing::info!(
+            target: "breaker",
+            path = %self.options.path.display(),
+            table = %self.options.table,
+            "SQLite shared-state store available again; breakers reconciled"
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! The store's statements on the table, one function each: read a row, write
+//! a transition under compare-and-set, take and give back a half-open trial
+//! permit, and the cheap questions the store's thread asks (has another
+//! process written since? is the write lock free?). They return what SQLite
+//! said; what it means for a breaker is decided in `shared_state.rs`.
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::schema::Sql;
+use crate::store::Trial;
+use crate::store::row::{Field, NewRow, Now, RawRow, signed};
+
+/// A breaker's row, each column as it is, whatever its type: nothing in the
+/// row can make a read fail.
+pub(super) fn read(conn: &Connection, sql: &Sql, name: &str) -> rusqlite::Result<Option<RawRow>> {
+    conn.prepare_cached(&sql.read)?
+        .query_row([name], raw_row)
+        .optional()
+}
+
+fn raw_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
+    let field = |i: usize| -> rusqlite::Result<Field> {
+        Ok(match row.get_ref(i)? {
+            ValueRef::Null => Field::Null,
+            ValueRef::Integer(n) => Field::Integer(n),
+            ValueRef::Real(x) => Field::Real(x),
+            ValueRef::Text(t) => Field::Text(t.to_vec()),
+            ValueRef::Blob(b) => Field::Blob(b.to_vec()),
+        })
+    };
+    Ok(RawRow {
+        state: field(0)?,
+        open_until_ms: field(1)?,
+        period_ms: field(2)?,
+        reason: field(3)?,
+        changed_at_ms: field(4)?,
+        version: field(5)?,
+    })
+}
+
+/// What a compare-and-set write did.
+pub(super) enum Written {
+    /// The row now holds this.
+    Wrote(NewRow),
+    /// The row held overruled the write, and stays: this is it.
+    Kept(Option<RawRow>),
+}
+
+/// Writes a row if `decide`, given the row held and the clock (both read
+/// under the write lock), returns one: read, decide and write are one
+/// transaction, so no other process writes in between.
+pub(super) fn write(
+    conn: &mut Connection,
+    sql: &Sql,
+    name: &str,
+    decide: impl FnOnce(Option<&RawRow>, Now) -> Option<NewRow>,
+) -> rusqlite::Result<Written> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let held = read(&tx, sql, name)?;
+    let Some(row) = decide(held.as_ref(), Now::read()) else {
+        tx.commit()?;
+        return Ok(Written::Kept(held));
+    };
+    tx.prepare_cached(&sql.upsert)?.execute(params![
+        name,
+        row.state,
+        row.open_until_ms,
+        row.period_ms,
+        row.reason,
+        row.changed_at_ms,
+        row.version,
+    ])?;
+    tx.commit()?;
+    Ok(Written::Wrote(row))
+}
+
+/// Takes one of `cap` permits, each lease renewed for `ttl_ms`, in one
+/// statement. `Local` when the row is missing: there is nothing shared to
+/// count against (the breaker's transition to Open was never written).
+pub(super) fn acquire(
+    conn: &Connection,
+    sql: &Sql,
+    name: &str,
+    cap: u32,
+    ttl_ms: u64,
+) -> rusqlite::Result<Trial> {
+    let now = Now::read();
+    let until = now.ms.saturating_add(ttl_ms);
+    let taken = conn.prepare_cached(&sql.acquire)?.execute(params![
+        name,
+        signed(now.ms),
+        signed(until),
+        i64::from(cap)
+    ])?;
+    if taken == 1 {
+        return Ok(Trial::Granted);
+    }
+    let exists: i64 = conn
+        .prepare_cached(&sql.exists)?
+        .query_row([name], |r| r.get(0))?;
+    Ok(if exists > 0 {
+        Trial::Denied
+    } else {
+        Trial::Local
+    })
+}
+
+/// Gives a permit back; never below zero.
+pub(super) fn release(conn: &Connection, sql: &Sql, name: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(&sql.release)?.execute([name])?;
+    Ok(())
+}
+
+/// A number that changes whenever another connection commits to the file:
+/// comparing it is how a poll finds nothing to do at the cost of one read.
+pub(super) fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+}
+
+/// Takes the write lock and lets it go: whether a write would pass now.
+pub(super) fn probe(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)?
+        .rollback()
+}
