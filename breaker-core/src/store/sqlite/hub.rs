@@ -37,7 +37,7 @@ impl Core {
                 target: "breaker",
                 path = %self.options.path.display(),
                 table = %self.options.table,
-                breaker = name,
+                breaker = %name,
                 problem = %refused.fault,
                 value = %refused.detail,
                 "ignored a bad row in the SQLite store; the breaker keeps its local state \

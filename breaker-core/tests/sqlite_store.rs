@@ -1,0 +1,226 @@
+//! The SQLite store between breakers of one process, each registry with a
+//! store of its own on one file, as separate processes would be (every store
+//! has its own connection): the hot path makes no call to the store, manual
+//! actions reach the others, and an Open written elsewhere while this store
+//! could not write wins when it can again.
+
+mod sqlite_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use breaker_core::store::sqlite::SqliteStore;
+use breaker_core::store::{Change, Link, Store, Trial};
+use breaker_core::{Breaker, Config, Configured, Error, Reason, Registry, State};
+use sqlite_support::{TempDir, eventually, log, raw, unix_ms, unix_us};
+
+const SOON: Duration = Duration::from_secs(3);
+
+fn store(path: &std::path::Path) -> SqliteStore {
+    log();
+    SqliteStore::builder(path)
+        .poll_interval(Duration::from_millis(20))
+        .budget(Duration::from_secs(1))
+        .busy_timeout(Duration::from_millis(200))
+        .open()
+        .expect("a store")
+}
+
+fn join(store: impl Store, name: &str, config: Config) -> Breaker {
+    let registry = Registry::new();
+    registry.use_store(store);
+    registry.get_or_create(name, || config)
+}
+
+fn config() -> Config {
+    Config::builder()
+        .fail_max(2)
+        .reset(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn ok(b: &Breaker) -> Result<(), Error> {
+    b.call(|| Ok::<(), Error>(()))
+}
+
+fn fail(b: &Breaker) {
+    let _ = b.call(|| Err::<(), Error>(Error::timeout("db".into(), Duration::ZERO)));
+}
+
+/// The SQLite store, with every call a breaker makes into its link counted.
+struct Counting {
+    inner: SqliteStore,
+    calls: Arc<AtomicU32>,
+}
+
+struct CountingLink {
+    inner: Arc<dyn Link>,
+    calls: Arc<AtomicU32>,
+}
+
+impl Store for Counting {
+    fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>> {
+        let inner = self.inner.attach(breaker)?;
+        Some(Arc::new(CountingLink {
+            inner,
+            calls: self.calls.clone(),
+        }))
+    }
+}
+
+impl Link for CountingLink {
+    fn publish(&self, change: &Change) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.publish(change);
+    }
+    fn acquire_trial(&self) -> Trial {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.acquire_trial()
+    }
+    fn release_trial(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.release_trial();
+    }
+    fn counts_failures(&self) -> bool {
+        self.inner.counts_failures()
+    }
+    fn failure(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.failure();
+    }
+    fn configured(&self, configured: &Configured) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.configured(configured);
+    }
+}
+
+#[test]
+fn a_closed_success_makes_no_call_to_the_store_and_no_write_to_the_file() {
+    let dir = TempDir::new("hot-path");
+    let path = dir.file("breakers.db");
+    let calls = Arc::new(AtomicU32::new(0));
+    let counting = Counting {
+        inner: store(&path),
+        calls: calls.clone(),
+    };
+    let b = join(counting, "db", config());
+    let watcher = raw(&path);
+    let version = |c: &rusqlite::Connection| -> i64 {
+        c.query_row("PRAGMA data_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = version(&watcher);
+    for _ in 0..10_000 {
+        ok(&b).unwrap();
+    }
+    fail(&b); // one failure in Closed: local only
+    ok(&b).unwrap();
+    std::thread::sleep(Duration::from_millis(100)); // five polls
+    assert_eq!(calls.load(Ordering::Relaxed), 0, "calls into the link");
+    assert_eq!(version(&watcher), before, "the file was written");
+    // The first transition is the first call, and the first write.
+    fail(&b);
+    fail(&b);
+    assert_eq!(b.state(), State::Open);
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn manual_actions_reach_every_store_on_the_file_reported_as_remote() {
+    let dir = TempDir::new("manual");
+    let path = dir.file("breakers.db");
+    let a = join(store(&path), "db", config());
+    let b = join(store(&path), "db", config());
+    let reasons = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = reasons.clone();
+    b.on_transition(move |t| log.lock().unwrap().push(t.reason.clone()));
+    for (act, wanted) in [
+        (Breaker::force_open as fn(&Breaker), State::ForcedOpen),
+        (Breaker::disable, State::Disabled),
+        (Breaker::reset, State::Closed),
+        (Breaker::trip, State::Open),
+    ] {
+        act(&a);
+        assert!(
+            eventually(SOON, || b.state() == wanted),
+            "{wanted} never reached the other store (it is {})",
+            b.state()
+        );
+    }
+    let reasons = reasons.lock().unwrap();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| matches!(r, Reason::Remote { .. })),
+        "{reasons:?}"
+    );
+    // Applied, not shared back: A is where it left itself.
+    assert_eq!(a.state(), State::Open);
+}
+
+#[test]
+fn an_open_written_elsewhere_during_a_lock_wins_over_a_local_close() {
+    let dir = TempDir::new("open-wins");
+    let path = dir.file("breakers.db");
+    let store = store(&path);
+    let config = Config::builder()
+        .fail_max(2)
+        .reset(Duration::from_millis(100))
+        .backoff(2.0)
+        .reset_max(Duration::from_secs(60))
+        .success(1)
+        .build()
+        .unwrap();
+    let a = join(store.clone(), "db", config);
+    let lock = raw(&path);
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Locally, while the file is locked: open, then close on a trial.
+    fail(&a);
+    fail(&a);
+    assert!(eventually(SOON, || ok(&a).is_ok()));
+    assert_eq!(a.state(), State::Closed);
+    assert!(eventually(SOON, || !store.is_available()));
+    // Meanwhile another process (the lock's holder) opens it for 30 s.
+    let now = unix_ms() as i64;
+    lock.execute(
+        "INSERT INTO breaker_state (name, state, open_until_ms, period_ms, reason, \
+         changed_at_ms, version) VALUES ('db', 'open', ?1, 30000, 'opened elsewhere', ?2, ?3)",
+        [now + 30_000, now, unix_us() as i64],
+    )
+    .unwrap();
+    lock.execute_batch("COMMIT").unwrap();
+
+    assert!(
+        eventually(SOON, || a.state() == State::Open),
+        "the local close overruled the Open held elsewhere"
+    );
+    let rejected = ok(&a).unwrap_err();
+    let left = rejected.retry_after().expect("a time left");
+    assert!(
+        left > Duration::from_secs(25) && left <= Duration::from_secs(30),
+        "{left:?}"
+    );
+    let reason = a.open_reason().unwrap();
+    assert_eq!(reason.reason.to_string(), "remote: opened elsewhere");
+    let state: String = raw(&path)
+        .query_row(
+            "SELECT state FROM breaker_state WHERE name = 'db'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(state, "open", "the row was not written over");
+}
+
+#[test]
+fn two_breakers_of_one_name_on_one_store_both_learn_a_write() {
+    let dir = TempDir::new("one-store");
+    let path = dir.file("breakers.db");
+    let store = store(&path);
+    let a = join(store.clone(), "db", config());
+    let b = join(store.clone(), "db", config());
+    a.trip();
+    assert!(store.flush(SOON));
+    assert!(eventually(SOON, || b.state() == State::Open));
+}

@@ -1,0 +1,132 @@
+//! What the SQLite store's tests share: a directory of their own for the
+//! file (removed when the test is done), the store's reports through
+//! tracing, a raw connection to write junk and hold locks with, and the
+//! real clock.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A fresh directory under the system's temporary directory, removed
+/// (with the files in it) when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(test: &str) -> TempDir {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "breaker-sqlite-{test}-{}-{nanos:x}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A file in the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A connection of the test's own to the store's file: what another
+/// program (an operator's `sqlite3`, another version) would do to it.
+pub fn raw(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("a raw connection");
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
+
+/// Polls `done` every millisecond until it holds or `within` has passed;
+/// returns whether it held. Never a bare sleep: the caller asserts on it.
+pub fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Wall-clock milliseconds, comparable across the processes of one machine.
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Wall-clock microseconds.
+pub fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// What the store reported through tracing, written by a `fmt` subscriber.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// The one subscriber of the test binary (the store reports from its own
+/// thread, so a thread-local one would see nothing).
+pub fn log() -> &'static Captured {
+    static LOG: OnceLock<Captured> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Captured::default();
+        let writer = log.clone();
+        tracing_subscriber::fmt()
+            .without_time()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        log
+    })
+}
+
+/// The lines reported about the file at `path` that contain `what`: each
+/// test has a file of its own, so tests running side by side do not mix.
+pub fn reports(path: &Path, what: &str) -> Vec<String> {
+    let field = format!("path={} ", path.display());
+    log()
+        .text()
+        .lines()
+        .filter(|l| l.contains(what) && l.contains(&field))
+        .map(str::to_owned)
+        .collect()
+}
