@@ -64,8 +64,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path.display()
     );
     for _ in 0..3 {
-        let _ = inventory
-            .call(|| Err::<(), Error>(Error::timeout("inventory".into(), Duration::ZERO)));
+        let _ =
+            inventory.call(|| Err::<(), Error>(Error::timeout("inventory".into(), Duration::ZERO)));
     }
     // Before exiting: let the store write what is still queued.
     store.flush(Duration::from_secs(1));

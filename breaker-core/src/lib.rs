@@ -60,6 +60,7 @@
 //! |---|---|
 //! | `tokio` | the timer of `#[circuit_breaker(timeout = ..)]` |
 //! | `redis` | shared state across processes ([`store`], `store::redis`) |
+//! | `sqlite` | shared state across the processes of one host, kept across restarts, in a SQLite file ([`store`], `store::sqlite`) |
 //! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
 //! | `admin` | `admin::router`: an axum `Router` for operators, with Prometheus text on `/metrics` |
 //! | `metrics` | `metrics::publish`: counters and gauges through the `metrics` facade |
