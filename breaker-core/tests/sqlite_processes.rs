@@ -32,6 +32,12 @@ fn process_entry_point() {
     let Ok(path) = std::env::var(ROLE) else {
         return;
     };
+    // The store's reports go to the test's output (stderr is inherited).
+    tracing_subscriber::fmt()
+        .without_time()
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
     let env = |key: &str, default: u64| {
         std::env::var(key)
             .ok()

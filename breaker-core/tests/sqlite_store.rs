@@ -149,8 +149,13 @@ fn manual_actions_reach_every_store_on_the_file_reported_as_remote() {
             b.state()
         );
     }
+    // Listeners hear of a transition just after the state shows it.
+    assert!(
+        eventually(SOON, || reasons.lock().unwrap().len() == 4),
+        "{:?}",
+        reasons.lock().unwrap()
+    );
     let reasons = reasons.lock().unwrap();
-    assert_eq!(reasons.len(), 4, "{reasons:?}");
     assert!(
         reasons.iter().all(|r| matches!(r, Reason::Remote { .. })),
         "{reasons:?}"

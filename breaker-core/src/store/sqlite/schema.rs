@@ -34,11 +34,12 @@ pub(super) fn ddl(table: &str) -> String {
 }
 
 /// The permits a row holds: taken, and not yet lapsed at `?2` (now, unix
-/// ms) nor further off than `?3` (now + the permits' life). Anything else
-/// (not an integer, negative, huge, a lease from the future) counts as none,
-/// so no junk in the row can block trials for longer than one lease.
+/// ms) nor further off than `?5` (now + the permits' life + the clock's
+/// margin). Anything else (not an integer, negative, huge, a lease from the
+/// future) counts as none, so no junk in the row can block trials for
+/// longer than one lease.
 const PERMITS_HELD: &str = "(CASE WHEN typeof(trials) = 'integer' AND trials BETWEEN 1 AND 4294967295 \
-     AND typeof(trials_until_ms) = 'integer' AND trials_until_ms > ?2 AND trials_until_ms <= ?3 \
+     AND typeof(trials_until_ms) = 'integer' AND trials_until_ms > ?2 AND trials_until_ms <= ?5 \
      THEN trials ELSE 0 END)";
 
 /// The statements the store runs, for one table.
@@ -47,8 +48,9 @@ pub(super) struct Sql {
     pub(super) read: String,
     /// Writes a whole row and gives its permits back.
     pub(super) upsert: String,
-    /// `?1` name, `?2` now, `?3` the lease's end, `?4` the cap: takes a
-    /// permit if fewer than the cap are held, in one statement.
+    /// `?1` name, `?2` now, `?3` the lease's end, `?4` the cap, `?5` the
+    /// furthest lease that is not junk: takes a permit if fewer than the cap
+    /// are held, in one statement.
     pub(super) acquire: String,
     /// `?1` name: gives a permit back, never below zero.
     pub(super) release: String,

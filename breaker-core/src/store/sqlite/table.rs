@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::schema::Sql;
 use crate::store::Trial;
-use crate::store::row::{Field, NewRow, Now, RawRow, signed};
+use crate::store::row::{CLOCK_MARGIN, Field, NewRow, Now, RawRow, millis, signed};
 
 /// A breaker's row, each column as it is, whatever its type: nothing in the
 /// row can make a read fail.
@@ -76,34 +76,43 @@ pub(super) fn write(
 }
 
 /// Takes one of `cap` permits, each lease renewed for `ttl_ms`, in one
-/// statement. `Local` when the row is missing: there is nothing shared to
-/// count against (the breaker's transition to Open was never written).
+/// statement, with the clock read under the write lock (read before it, a
+/// wait for the lock would make a lease just written by another process
+/// look like one from the future, that is junk). `Local` when the row is
+/// missing: there is nothing shared to count against (the breaker's
+/// transition to Open was never written).
 pub(super) fn acquire(
-    conn: &Connection,
+    conn: &mut Connection,
     sql: &Sql,
     name: &str,
     cap: u32,
     ttl_ms: u64,
 ) -> rusqlite::Result<Trial> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = Now::read();
     let until = now.ms.saturating_add(ttl_ms);
-    let taken = conn.prepare_cached(&sql.acquire)?.execute(params![
+    let furthest = until.saturating_add(millis(CLOCK_MARGIN));
+    let taken = tx.prepare_cached(&sql.acquire)?.execute(params![
         name,
         signed(now.ms),
         signed(until),
-        i64::from(cap)
+        i64::from(cap),
+        signed(furthest),
     ])?;
-    if taken == 1 {
-        return Ok(Trial::Granted);
-    }
-    let exists: i64 = conn
-        .prepare_cached(&sql.exists)?
-        .query_row([name], |r| r.get(0))?;
-    Ok(if exists > 0 {
-        Trial::Denied
+    let trial = if taken == 1 {
+        Trial::Granted
     } else {
-        Trial::Local
-    })
+        let exists: i64 = tx
+            .prepare_cached(&sql.exists)?
+            .query_row([name], |r| r.get(0))?;
+        if exists > 0 {
+            Trial::Denied
+        } else {
+            Trial::Local
+        }
+    };
+    tx.commit()?;
+    Ok(trial)
 }
 
 /// Gives a permit back; never below zero.

@@ -80,7 +80,7 @@ impl Session {
             }
             Command::Acquire { link, reply } => {
                 let ttl_ms = crate::store::row::millis(core.options.trial_ttl);
-                match table::acquire(&self.conn, sql, &link.name, link.half_open, ttl_ms) {
+                match table::acquire(&mut self.conn, sql, &link.name, link.half_open, ttl_ms) {
                     Ok(trial) => {
                         if !reply.answer(trial) && trial == Trial::Granted {
                             // The caller gave up waiting: the permit goes back.
@@ -89,8 +89,11 @@ impl Session {
                         Ok(())
                     }
                     Err(e) => {
+                        // Unavailable before the answer: the caller, and
+                        // every call after it, decide locally without waiting.
+                        lost(core, &e);
                         reply.answer(Trial::Local);
-                        Err(e)
+                        Ok(())
                     }
                 }
             }
@@ -102,12 +105,8 @@ impl Session {
         }
     }
 
-    /// A statement failed: the file counts as unavailable until a probe
-    /// passes. Reported on the change only.
     fn lost(&mut self, error: &rusqlite::Error) {
-        if self.core.up.swap(false, Ordering::AcqRel) {
-            self.core.report_down(error);
-        }
+        lost(&self.core, error);
     }
 
     /// Every poll interval: look for changes, or try to get the file back.
@@ -146,5 +145,13 @@ impl Session {
         }
         self.data_version = None;
         Ok(())
+    }
+}
+
+/// A statement failed: the file counts as unavailable until a probe passes.
+/// Reported on the change only.
+fn lost(core: &Core, error: &rusqlite::Error) {
+    if core.up.swap(false, Ordering::AcqRel) {
+        core.report_down(error);
     }
 }
