@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
-use sqlite_support::{TempDir, eventually, unix_ms, unix_us};
+use sqlite_support::{TempDir, eventually, raw, unix_ms, unix_us};
 
 /// The environment variable that turns this binary into a service process:
 /// the path of the file.
@@ -340,6 +340,7 @@ fn two_processes_on_one_file_share_transitions_and_manual_actions() {
         "the other process never saw the Open: {seen:?}"
     );
     let lag = seen[2].parse::<u64>().unwrap().saturating_sub(opened_at);
+    eprintln!("the other process saw the Open {lag} ms after it was made");
     // The poll interval is 20 ms; a second covers a loaded machine.
     assert!(lag <= 1000, "the other process saw the Open {lag} ms later");
 
@@ -353,7 +354,7 @@ fn two_processes_on_one_file_share_transitions_and_manual_actions() {
 }
 
 #[test]
-fn a_process_restarted_while_the_breaker_is_open_starts_open_with_the_time_left() {
+fn a_process_killed_with_an_open_breaker_and_started_again_starts_open_with_the_time_left() {
     let dir = TempDir::new("restart");
     let env = [
         ("BREAKER_NAME", "ledger"),
@@ -366,7 +367,20 @@ fn a_process_restarted_while_the_breaker_is_open_starts_open_with_the_time_left(
     let failed = first.expect("failed");
     assert_eq!(failed[0], "open");
     let opened_at: u64 = failed[1].parse().unwrap();
-    first.quit();
+    // The store's thread writes the Open within moments; then the process
+    // is killed, as a crash or an impatient deploy would end it (no flush).
+    let file = dir.file("breakers.db");
+    let written = eventually(Duration::from_secs(3), || {
+        raw(&file)
+            .query_row(
+                "SELECT state FROM breaker_state WHERE name = 'ledger'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .is_ok_and(|state| state == "open")
+    });
+    assert!(written, "the Open was never written to the file");
+    first.kill();
 
     // A new process, after the first one is gone: it starts Open, with the
     // time left of the first one's open period, not a new one.
@@ -381,6 +395,7 @@ fn a_process_restarted_while_the_breaker_is_open_starts_open_with_the_time_left(
         "the machine took {} ms to restart a process: the Open had ended",
         now - opened_at
     );
+    eprintln!("restarted: retry_after {retry_after} ms, time left {expected} ms");
     assert!(
         (retry_after - expected).abs() <= 250,
         "retry_after {retry_after} ms, expected about {expected} ms"
@@ -432,6 +447,7 @@ fn across_two_processes_no_more_than_half_open_trials_run_at_once() {
         running += delta;
         most = most.max(running);
     }
+    eprintln!("{trials} trials, at most {most} at once");
     assert!(trials >= 4, "only {trials} trials ran in 1.5 s");
     assert!(
         most <= 2,
@@ -469,6 +485,10 @@ fn a_permit_held_by_a_process_that_died_lapses_after_the_trial_ttl() {
     b.send("take");
     let took = b.expect("took");
     let took_at: u64 = took[0].parse().unwrap();
+    eprintln!(
+        "B's first trial {} ms after A took the permit",
+        took_at.saturating_sub(held_at)
+    );
     // `held` is printed just after the permit was taken: a little slack.
     assert!(
         took_at + 250 >= held_at + 2000,
