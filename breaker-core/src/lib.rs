@@ -62,6 +62,7 @@
 //! | `redis` | shared state across processes ([`store`], `store::redis`) |
 //! | `sqlite` | shared state across the processes of one host, kept across restarts, in a SQLite file ([`store`], `store::sqlite`) |
 //! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
+//! | `reqwest` | `reqwest::BreakerMiddleware`: guards a reqwest client (reqwest-middleware), one breaker per host; 5xx, 429 and transport errors are failures |
 //! | `admin` | `admin::router`: an axum `Router` for operators, with Prometheus text on `/metrics` |
 //! | `metrics` | `metrics::publish`: counters and gauges through the `metrics` facade |
 //! | `opentelemetry` | `opentelemetry::observe`: the same as observable OpenTelemetry instruments; transitions as log records |
@@ -108,6 +109,8 @@ pub mod admin;
 pub mod metrics;
 #[cfg(feature = "opentelemetry")]
 pub mod opentelemetry;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 #[cfg(any(feature = "admin", feature = "metrics", feature = "opentelemetry"))]
 mod telemetry;
 #[cfg(feature = "tower")]
