@@ -62,6 +62,7 @@
 //! | `redis` | shared state across processes ([`store`], `store::redis`) |
 //! | `sqlite` | shared state across the processes of one host, kept across restarts, in a SQLite file ([`store`], `store::sqlite`) |
 //! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
+//! | `grpc` | `grpc::GrpcLayer`: a tower layer for gRPC (tonic) clients and servers, the outcome read from `grpc-status` in the headers or the trailers |
 //! | `reqwest` | `reqwest::BreakerMiddleware`: guards a reqwest client (reqwest-middleware), one breaker per host; 5xx, 429 and transport errors are failures |
 //! | `admin` | `admin::router`: an axum `Router` for operators, with Prometheus text on `/metrics` |
 //! | `metrics` | `metrics::publish`: counters and gauges through the `metrics` facade |
@@ -105,6 +106,8 @@ mod tap;
 
 #[cfg(feature = "admin")]
 pub mod admin;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 #[cfg(feature = "opentelemetry")]
