@@ -33,6 +33,8 @@ pub mod redis;
 mod row;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+mod trial_answer;
 
 /// Somewhere breakers of the same name in several processes meet.
 ///

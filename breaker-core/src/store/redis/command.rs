@@ -3,42 +3,16 @@
 //! have stopped waiting for it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 
 use super::membership::LinkState;
 use crate::State;
+use crate::store::trial_answer::Reply;
 use crate::store::{Fleet, Trial};
 
 /// Why the fleet cannot be read while Redis is down.
 pub(super) const UNREACHABLE: &str = "Redis is unreachable: the fleet cannot be read";
-
-/// The caller of `acquire_trial` still waits for the answer.
-pub(super) const WAITING: u8 = 0;
-/// The caller stopped waiting (past its budget): a granted permit goes back.
-pub(super) const GAVE_UP: u8 = 1;
-/// The answer is on its way.
-const ANSWERED: u8 = 2;
-
-/// Where the answer to a trial-permit request goes.
-pub(super) struct Reply {
-    pub(super) tx: SyncSender<Trial>,
-    pub(super) waiting: Arc<AtomicU8>,
-}
-
-impl Reply {
-    /// Sends the answer; `false` if the caller gave up waiting.
-    pub(super) fn answer(self, trial: Trial) -> bool {
-        let claimed = self
-            .waiting
-            .compare_exchange(WAITING, ANSWERED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if claimed {
-            let _ = self.tx.try_send(trial);
-        }
-        claimed
-    }
-}
 
 /// A transition to write, with what the breaker knew when it made it.
 pub(super) struct Write {

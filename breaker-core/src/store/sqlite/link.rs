@@ -3,13 +3,14 @@
 //! trial waits for the answer, at most the budget.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, Sender, sync_channel};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
 
-use super::command::{Command, GAVE_UP, Reply, WAITING};
+use super::command::Command;
 use super::hub::Core;
 use super::membership::LinkState;
 use crate::store::row::{Now, Write, millis};
+use crate::store::trial_answer;
 use crate::store::{Change, Link, Trial};
 
 /// The [`Link`] a breaker holds.
@@ -45,35 +46,17 @@ impl Link for SqliteLink {
         if !self.core.up.load(Ordering::Acquire) {
             return Trial::Local;
         }
-        let (reply_tx, reply_rx) = sync_channel(1);
-        let waiting = Arc::new(AtomicU8::new(WAITING));
-        let acquire = Command::Acquire {
-            link: self.state.clone(),
-            reply: Reply {
-                tx: reply_tx,
-                waiting: waiting.clone(),
+        let link = &self.state;
+        trial_answer::ask(
+            |reply| {
+                let acquire = Command::Acquire {
+                    link: link.clone(),
+                    reply,
+                };
+                self.tx.send(acquire).is_ok()
             },
-        };
-        if self.tx.send(acquire).is_err() {
-            return Trial::Local;
-        }
-        match reply_rx.recv_timeout(self.core.options.budget) {
-            Ok(trial) => trial,
-            Err(RecvTimeoutError::Timeout) => {
-                // Past the budget: give up, unless the answer is being sent
-                // this instant (then take it, or a granted permit would leak).
-                match waiting.compare_exchange(
-                    WAITING,
-                    GAVE_UP,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => Trial::Denied,
-                    Err(_) => reply_rx.recv().unwrap_or(Trial::Local),
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => Trial::Local,
-        }
+            self.core.options.budget,
+        )
     }
 
     fn release_trial(&self) {
