@@ -6,30 +6,16 @@
 
 mod redis_support;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Registry};
-use redis_support::{Captured, RedisServer, eventually};
+use redis_support::{RedisServer, eventually, log};
 
 const NAME: &str = "db";
 /// What "soon" means for a message between two stores on loopback.
 const SOON: Duration = Duration::from_secs(2);
 const REFUSED: &str = "ignored bad shared state in Redis";
-
-fn log() -> &'static Captured {
-    static LOG: OnceLock<Captured> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .without_time()
-            .with_writer(move || writer.clone())
-            .init();
-        log
-    })
-}
 
 fn count(ns: &str, what: &str) -> usize {
     let field = format!("namespace={ns} ");

@@ -11,13 +11,12 @@
 
 mod redis_support;
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use breaker_core::clock::ManualClock;
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
-use redis_support::{Captured, RedisServer, eventually};
+use redis_support::{RedisServer, eventually, log};
 
 const REFUSED: &str = "ignored bad shared state in Redis";
 const DOWN: &str = "shared-state store unreachable";
@@ -29,19 +28,6 @@ const SOON: Duration = Duration::from_secs(2);
 // ---------------------------------------------------------------------------
 // The reports: one global subscriber, lines counted by namespace.
 // ---------------------------------------------------------------------------
-
-fn log() -> &'static Captured {
-    static LOG: OnceLock<Captured> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .without_time()
-            .with_writer(move || writer.clone())
-            .init();
-        log
-    })
-}
 
 /// The lines reported for namespace `ns` that contain `what`.
 fn reports(ns: &str, what: &str) -> Vec<String> {

@@ -12,7 +12,6 @@ mod redis_support;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,26 +20,13 @@ use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
 use http::StatusCode;
 use http_body_util::BodyExt;
-use redis_support::{Captured, RedisServer};
+use redis_support::{RedisServer, log};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const ROLE: &str = "BREAKER_FLEET_REPLICA";
 const TOKEN: &str = "fleet";
 const WAIT: Duration = Duration::from_secs(10);
-
-fn log() -> &'static Captured {
-    static LOG: OnceLock<Captured> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .without_time()
-            .with_writer(move || writer.clone())
-            .init();
-        log
-    })
-}
 
 fn config() -> Config {
     Config::builder()

@@ -10,29 +10,15 @@
 
 mod redis_support;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
-use redis_support::{Captured, RedisServer, eventually};
+use redis_support::{RedisServer, eventually, log};
 
 const WAIT: Duration = Duration::from_secs(5);
 /// Long enough for a message published on loopback to have arrived.
 const QUIET: Duration = Duration::from_secs(1);
-
-fn log() -> &'static Captured {
-    static LOG: OnceLock<Captured> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Captured::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .without_time()
-            .with_writer(move || writer.clone())
-            .init();
-        log
-    })
-}
 
 struct Replica {
     store: RedisStore,

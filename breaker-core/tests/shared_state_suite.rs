@@ -10,6 +10,10 @@
 //! Real clock, bounded: waits poll for at most five seconds; periods are a
 //! few seconds with margins of a second.
 
+// Both stores' supports include the shared `store_support`: two copies of
+// it in this binary, one behind each, is what it takes to use both.
+#![allow(clippy::duplicate_mod)]
+
 mod redis_support;
 mod sqlite_support;
 
