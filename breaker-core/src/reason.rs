@@ -215,7 +215,6 @@ impl Opening {
 /// successful trials"): how a store that shares reasons as text tells a close
 /// on trials (which a breaker with `ramp` ramps after) from another close.
 /// Kept beside the `Display` it reads, and checked against it.
-#[cfg(any(feature = "redis", feature = "sqlite"))]
 pub(crate) fn is_trials_close(text: &str) -> bool {
     let Some((count, rest)) = text.split_once(' ') else {
         return false;
@@ -231,7 +230,7 @@ pub(crate) fn is_trials_close(text: &str) -> bool {
     }
 }
 
-#[cfg(all(test, any(feature = "redis", feature = "sqlite")))]
+#[cfg(test)]
 mod trials_close {
     use super::*;
 

@@ -375,7 +375,6 @@ impl Breaker {
 
     /// The state as a store shares it: the state, and in Open the time left
     /// and the length of the open period.
-    #[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
     pub(crate) fn shared_view(&self) -> (State, Duration, Duration) {
         let inner = &self.inner;
         let ctl = inner.lock();
@@ -394,7 +393,6 @@ impl Breaker {
     }
 
     /// A handle that does not keep the breaker alive (what a store keeps).
-    #[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
     pub(crate) fn downgrade(&self) -> WeakBreaker {
         WeakBreaker(Arc::downgrade(&self.inner))
     }
@@ -402,12 +400,10 @@ impl Breaker {
 
 /// A breaker held without keeping it alive.
 #[derive(Clone)]
-#[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
 pub(crate) struct WeakBreaker(Weak<Inner>);
 
 impl WeakBreaker {
     /// The breaker, if it still exists.
-    #[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
     pub(crate) fn upgrade(&self) -> Option<Breaker> {
         self.0.upgrade().map(|inner| Breaker { inner })
     }

@@ -34,7 +34,6 @@ mod settings;
 mod transitions;
 
 pub use api::Breaker;
-#[cfg(any(feature = "redis", feature = "sqlite"))]
 pub(crate) use api::WeakBreaker;
 pub(crate) use environment::Environment;
 pub use link::{Change, Link, Remote, Trial};

@@ -17,7 +17,8 @@
 //!
 //! The Redis store, behind the cargo feature `redis`, is in `store::redis`;
 //! the SQLite store, behind the cargo feature `sqlite`, is in
-//! `store::sqlite`. The design and the guarantees of both are in
+//! `store::sqlite`; [`memory`] keeps the Redis store's rules in memory, on a
+//! clock you drive (a fleet's simulation, and tests without a server). The design and the guarantees of both are in
 //! `docs/shared-state.md`.
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use crate::breaker::{Change, Link, Remote, Trial};
 pub use fleet::{Fleet, FleetFuture, Replica, ReplicaBreaker};
 
 mod fleet;
+pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]
