@@ -280,6 +280,7 @@ mod tests {
         Event {
             t_ns: call,
             breaker: 0,
+            replica: 0,
             kind: EventKind::Admitted {
                 call,
                 attempt: 0,
@@ -295,6 +296,7 @@ mod tests {
         actual[14] = Event {
             t_ns: 15,
             breaker: 0,
+            replica: 0,
             kind: EventKind::Admitted {
                 call: 15,
                 attempt: 0,

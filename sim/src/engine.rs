@@ -18,6 +18,14 @@
 //! breakers as they are declared: it holds the calls in flight and the
 //! retries waiting, never the trace, so a replay's memory does not follow
 //! the trace's length.
+//!
+//! A replay of a fleet ([`Engine::fleet`]) has several subjects per breaker,
+//! one per replica: a call line goes to the replica it names (`db@2`), or
+//! to the breaker's replicas in turn, with its retries; an action line to
+//! the replica it names or the first; a `configure` line to the one it
+//! names or every one. What the subjects share (a store, its deliveries and
+//! partitions) is a [`World`], whose own events come in time order with the
+//! calls', before them at one instant.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -185,6 +193,8 @@ impl Plan {
 /// A call under way: which, and what its attempts do.
 struct Call {
     breaker: usize,
+    /// The replica it runs on (from 0; always 0 outside a fleet).
+    replica: u16,
     call: u64,
     attempt: u32,
     /// The order of its trace line among every line replayed.
@@ -210,6 +220,18 @@ enum Task<T> {
 /// of its calls' lines. (Packed into one word: a line's order is below 2^63.)
 fn order(retry: bool, line: u64) -> u64 {
     (u64::from(retry) << 63) | line
+}
+
+/// What the subjects of a fleet share, with events of its own in time: a
+/// store delivering transitions to the replicas, partitions that start and
+/// end. The engine carries them out in time order with the calls' ends and
+/// retries (first at one instant), and writes the transitions they caused.
+pub trait World {
+    /// When its next event is due, in trace time, if any.
+    fn next_due(&self) -> Option<u64>;
+    /// Carries out everything due at `t` (its earliest due time), and adds
+    /// to `moved` the subjects (their indices) it may have moved.
+    fn advance(&mut self, t: u64, moved: &mut Vec<usize>);
 }
 
 /// Where a replay's events go.
@@ -241,6 +263,9 @@ struct Declared {
     attempts: u32,
     /// The `timeout` in force: it cuts the calls admitted from then on.
     timeout: Option<u64>,
+    /// In a fleet: the replica (from 0) the next call line that names none
+    /// goes to.
+    turn: u16,
 }
 
 /// A replay under way, fed lines as they are read: the breakers declared
@@ -256,6 +281,8 @@ pub struct Engine<T> {
     tasks: Slots<Task<T>>,
     /// Lines replayed so far.
     lines: u64,
+    /// Subjects per breaker: 1, or a fleet's replicas.
+    replicas: u16,
 }
 
 impl<T> Default for Engine<T> {
@@ -265,6 +292,7 @@ impl<T> Default for Engine<T> {
             queue: BinaryHeap::new(),
             tasks: Slots::default(),
             lines: 0,
+            replicas: 1,
         }
     }
 }
@@ -275,13 +303,26 @@ impl<T> Engine<T> {
         Engine::default()
     }
 
-    /// Declares the next breaker, configured as `config`; its subject comes
-    /// next in the subjects handed to [`Engine::feed`].
+    /// A replay of a fleet of `replicas` (at least 1; 1 is a plain replay):
+    /// the subjects handed in hold `replicas` per breaker, breaker `b`'s
+    /// replica `r` (from 0) at `b * replicas + r`, and the events name the
+    /// replica (from 1) when there are several.
+    pub fn fleet(replicas: u16) -> Engine<T> {
+        Engine {
+            replicas: replicas.max(1),
+            ..Engine::default()
+        }
+    }
+
+    /// Declares the next breaker, configured as `config`; its subject (or
+    /// its replicas', in a fleet) comes next in the subjects handed to
+    /// [`Engine::feed`].
     pub fn declare(&mut self, config: &BreakerConfig) {
         self.breakers.push(Declared {
             calls: 0,
             attempts: config.attempts(),
             timeout: config.timeout,
+            turn: 0,
         });
     }
 
@@ -299,14 +340,16 @@ impl<T> Engine<T> {
         lines: Lines<'_>,
         sink: &mut dyn Sink,
     ) {
-        self.feed_range(subjects, lines, 0..lines.lines.len(), sink);
+        self.feed_range(subjects, None, lines, 0..lines.lines.len(), sink);
     }
 
     /// [`Engine::feed`] with the lines of `lines` in `range` only (the next
-    /// lines of the trace): a replay compared with another, line by line.
+    /// lines of the trace): a replay compared with another, line by line;
+    /// with the `world` the subjects share, in a fleet.
     pub fn feed_range<S: Subject<Ticket = T>>(
         &mut self,
         subjects: &mut [S],
+        world: Option<&mut dyn World>,
         lines: Lines<'_>,
         range: std::ops::Range<usize>,
         sink: &mut dyn Sink,
@@ -314,6 +357,8 @@ impl<T> Engine<T> {
         let mut step = Step {
             engine: self,
             subjects,
+            world,
+            moved: Vec::new(),
             events: sink,
         };
         let start = range.start;
@@ -329,10 +374,19 @@ impl<T> Engine<T> {
                     outcome,
                     latency_ns,
                 } => {
+                    let replicas = step.engine.replicas;
                     let Some(declared) = step.engine.breakers.get_mut(b) else {
                         continue;
                     };
                     declared.calls += 1;
+                    let replica = match line.replica() {
+                        Some(r) => (r - 1).min(replicas - 1),
+                        None => {
+                            let turn = declared.turn;
+                            declared.turn = (turn + 1) % replicas;
+                            turn
+                        }
+                    };
                     let plan = match lines.listed(idx) {
                         Some(list) if declared.attempts > 1 => Plan::Listed(Box::new((
                             list.outcomes.clone(),
@@ -345,6 +399,7 @@ impl<T> Engine<T> {
                         now,
                         Call {
                             breaker: b,
+                            replica,
                             call,
                             attempt: 0,
                             line: order,
@@ -353,8 +408,10 @@ impl<T> Engine<T> {
                     );
                 }
                 Item::Action(action) => {
-                    step.subjects[b].action(now, action);
-                    step.emit(now, b, |state| EventKind::Action { action, state });
+                    let r = step.engine.named(line.replica());
+                    let at = step.engine.at(b, r);
+                    step.subjects[at].action(now, action);
+                    step.emit(now, b, r, |state| EventKind::Action { action, state });
                 }
                 Item::Configure(index) => {
                     let Some(change) = lines.reconfigurations.get(index) else {
@@ -363,8 +420,18 @@ impl<T> Engine<T> {
                     if let Some(declared) = step.engine.breakers.get_mut(b) {
                         declared.timeout = change.config.timeout;
                     }
-                    if let Some(keys) = step.subjects[b].configure(now, change) {
-                        step.emit(now, b, |state| EventKind::Configured { keys, state });
+                    let replicas = match line.replica() {
+                        Some(_) => {
+                            let r = step.engine.named(line.replica());
+                            r..r + 1
+                        }
+                        None => 0..step.engine.replicas,
+                    };
+                    for r in replicas {
+                        let at = step.engine.at(b, r);
+                        if let Some(keys) = step.subjects[at].configure(now, change) {
+                            step.emit(now, b, r, |state| EventKind::Configured { keys, state });
+                        }
                     }
                 }
             }
@@ -372,14 +439,32 @@ impl<T> Engine<T> {
     }
 
     /// Carries out what is still due after the last line, each at its own
-    /// time: the ends of the calls in flight and the retries that follow.
-    pub fn finish<S: Subject<Ticket = T>>(&mut self, subjects: &mut [S], sink: &mut dyn Sink) {
+    /// time: the ends of the calls in flight and the retries that follow,
+    /// and the `world`'s events.
+    pub fn finish<S: Subject<Ticket = T>>(
+        &mut self,
+        subjects: &mut [S],
+        world: Option<&mut dyn World>,
+        sink: &mut dyn Sink,
+    ) {
         Step {
             engine: self,
             subjects,
+            world,
+            moved: Vec::new(),
             events: sink,
         }
         .run_until(u64::MAX);
+    }
+
+    /// The index of breaker `b`'s replica `r` (from 0) among the subjects.
+    fn at(&self, b: usize, r: u16) -> usize {
+        b * usize::from(self.replicas) + usize::from(r)
+    }
+
+    /// The replica (from 0) an action names, the first when it names none.
+    fn named(&self, replica: Option<u16>) -> u16 {
+        replica.map_or(0, |r| (r - 1).min(self.replicas - 1))
     }
 }
 
@@ -400,21 +485,35 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
     }
     let mut sink = Events(sink);
     engine.feed(subjects, trace.as_lines(), &mut sink);
-    engine.finish(subjects, &mut sink);
+    engine.finish(subjects, None, &mut sink);
 }
 
-/// One run of lines under way: the engine, the subjects, the sink.
-struct Step<'e, 's, 'k, S: Subject> {
+/// One run of lines under way: the engine, the subjects, what they share,
+/// the sink.
+struct Step<'e, 's, 'w, 'k, S: Subject> {
     engine: &'e mut Engine<S::Ticket>,
     subjects: &'s mut [S],
+    world: Option<&'w mut dyn World>,
+    /// The subjects the world's last event moved.
+    moved: Vec<usize>,
     events: &'k mut dyn Sink,
 }
 
-impl<S: Subject> Step<'_, '_, '_, S> {
+impl<S: Subject> Step<'_, '_, '_, '_, S> {
     /// Carries out everything due at or before `now`, in order; what that
     /// schedules (a zero-latency retry's end) is carried out too if due.
     fn run_until(&mut self, now: u64) {
-        while let Some(&Reverse((t, _, slot))) = self.engine.queue.peek() {
+        loop {
+            let next = self.engine.queue.peek().map(|&Reverse(key)| key);
+            if let Some(world) = self.world.as_deref_mut() {
+                let due = world.next_due().filter(|&d| d <= now);
+                if let Some(due) = due.filter(|&d| next.is_none_or(|(t, ..)| d <= t)) {
+                    world.advance(due, &mut self.moved);
+                    self.world_moved();
+                    continue;
+                }
+            }
+            let Some((t, _, slot)) = next else { break };
             if t > now {
                 break;
             }
@@ -427,13 +526,26 @@ impl<S: Subject> Step<'_, '_, '_, S> {
         }
     }
 
+    /// Writes the transitions of the subjects the world moved.
+    fn world_moved(&mut self) {
+        let replicas = usize::from(self.engine.replicas);
+        let moved = std::mem::take(&mut self.moved);
+        for &at in &moved {
+            // Replicas number in u16.
+            self.push_transitions(at / replicas, (at % replicas) as u16);
+        }
+        self.moved = moved;
+        self.moved.clear();
+    }
+
     /// Asks the call's breaker to run its attempt now.
     fn start(&mut self, now: u64, call: Call) {
-        let b = call.breaker;
+        let (b, r) = (call.breaker, call.replica);
+        let at = self.engine.at(b, r);
         let (written, latency_ns) = call.plan.attempt(call.attempt);
-        match self.subjects[b].admit_call(now, latency_ns, written) {
+        match self.subjects[at].admit_call(now, latency_ns, written) {
             Decision::Admitted(ticket) => {
-                self.emit(now, b, |state| EventKind::Admitted {
+                self.emit(now, b, r, |state| EventKind::Admitted {
                     call: call.call,
                     attempt: call.attempt,
                     state,
@@ -464,7 +576,7 @@ impl<S: Subject> Step<'_, '_, '_, S> {
             }
             Decision::Rejected { retry_after_ns } => {
                 self.events.rejecting(written, latency_ns);
-                self.emit(now, b, |state| EventKind::Rejected {
+                self.emit(now, b, r, |state| EventKind::Rejected {
                     call: call.call,
                     attempt: call.attempt,
                     state,
@@ -484,9 +596,10 @@ impl<S: Subject> Step<'_, '_, '_, S> {
             written,
             ticket,
         } = run;
-        let b = call.breaker;
-        let ended = self.subjects[b].end(t, ticket, outcome, written);
-        self.emit(t, b, |state| EventKind::Ended {
+        let (b, r) = (call.breaker, call.replica);
+        let at = self.engine.at(b, r);
+        let ended = self.subjects[at].end(t, ticket, outcome, written);
+        self.emit(t, b, r, |state| EventKind::Ended {
             call: call.call,
             attempt: call.attempt,
             outcome,
@@ -502,7 +615,7 @@ impl<S: Subject> Step<'_, '_, '_, S> {
         };
         let attempts = self.engine.breakers.get(b).map_or(1, |d| d.attempts);
         if retried && call.attempt + 1 < attempts {
-            let wait = self.subjects[b].retry_delay(call.attempt);
+            let wait = self.subjects[at].retry_delay(call.attempt);
             let line = call.line;
             let slot = self.engine.tasks.put(Task::Retry(Call {
                 attempt: call.attempt + 1,
@@ -514,24 +627,34 @@ impl<S: Subject> Step<'_, '_, '_, S> {
         }
     }
 
-    /// Writes what breaker `b` did at `t` (`kind`, in the state the subject
-    /// reports now), then the transitions it reported meanwhile.
-    fn emit(&mut self, t: u64, b: usize, kind: impl FnOnce(State) -> EventKind) {
-        let state = self.subjects[b].state(t);
+    /// Writes what breaker `b`'s replica `r` (from 0) did at `t` (`kind`,
+    /// in the state the subject reports now), then the transitions it
+    /// reported meanwhile.
+    fn emit(&mut self, t: u64, b: usize, r: u16, kind: impl FnOnce(State) -> EventKind) {
+        let state = self.subjects[self.engine.at(b, r)].state(t);
         self.events.event(Event {
             t_ns: t,
             breaker: b,
+            replica: self.replica(r),
             kind: kind(state),
         });
-        self.push_transitions(b);
+        self.push_transitions(b, r);
     }
 
-    /// Writes the transitions breaker `b` reported since the last look.
-    fn push_transitions(&mut self, b: usize) {
-        for t in self.subjects[b].take_transitions() {
+    /// The replica as events name it: from 1 in a fleet, 0 outside one.
+    fn replica(&self, r: u16) -> u16 {
+        if self.engine.replicas > 1 { r + 1 } else { 0 }
+    }
+
+    /// Writes the transitions breaker `b`'s replica `r` reported since the
+    /// last look.
+    fn push_transitions(&mut self, b: usize, r: u16) {
+        let replica = self.replica(r);
+        for t in self.subjects[self.engine.at(b, r)].take_transitions() {
             self.events.event(Event {
                 t_ns: t.t_ns,
                 breaker: b,
+                replica,
                 kind: EventKind::Transition {
                     from: t.from,
                     to: t.to,

@@ -6,6 +6,7 @@
 //! - [`engine`] replays a trace through any [`engine::Subject`] and writes the event log of [`log`];
 //! - [`stream`] replays a trace as it is read ([`trace::reader`]), building
 //!   each breaker's subject when the trace declares it;
+//! - [`fleet`] replays a trace across a fleet of replicas sharing a store;
 //! - [`subject`] holds the subjects breaker-core is replayed through: its
 //!   breakers directly, or annotated functions.
 
@@ -15,6 +16,7 @@ pub mod check;
 pub mod config;
 pub mod duration;
 pub mod engine;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod generate;

@@ -155,6 +155,10 @@ pub struct Event {
     pub t_ns: u64,
     /// Index of the breaker in the trace's declarations.
     pub breaker: usize,
+    /// In a replay of a fleet (`--replicas N`), the replica (from 1) of the
+    /// breaker it happened to, written `"replica":R`; 0 outside one, and
+    /// nothing is written.
+    pub replica: u16,
     /// What happened.
     pub kind: EventKind,
 }
@@ -193,6 +197,9 @@ impl Event {
     pub fn write_json(&self, name: &str, out: &mut String) {
         let _ = write!(out, "{{\"t_ns\":{},\"breaker\":", self.t_ns);
         push_json_string(out, name);
+        if self.replica > 0 {
+            let _ = write!(out, ",\"replica\":{}", self.replica);
+        }
         match &self.kind {
             EventKind::Admitted {
                 call,
@@ -300,6 +307,7 @@ mod tests {
             Event {
                 t_ns: 10_000_000,
                 breaker: 0,
+                replica: 0,
                 kind: EventKind::Admitted {
                     call: 2,
                     attempt: 0,
@@ -309,6 +317,7 @@ mod tests {
             Event {
                 t_ns: 15_000_000,
                 breaker: 0,
+                replica: 0,
                 kind: EventKind::Transition {
                     from: State::Closed,
                     to: State::Open,
@@ -319,6 +328,7 @@ mod tests {
             Event {
                 t_ns: 16_000_000,
                 breaker: 0,
+                replica: 0,
                 kind: EventKind::Rejected {
                     call: 7,
                     attempt: 0,
@@ -341,6 +351,7 @@ mod tests {
         Event {
             t_ns: 1,
             breaker: 0,
+            replica: 0,
             kind: EventKind::Ended {
                 call: 1,
                 attempt: 0,
@@ -364,6 +375,7 @@ mod tests {
         Event {
             t_ns: 3,
             breaker: 0,
+            replica: 0,
             kind: EventKind::Rejected {
                 call: 4,
                 attempt: 2,
@@ -384,6 +396,7 @@ mod tests {
         Event {
             t_ns: 180_000_000_000,
             breaker: 0,
+            replica: 0,
             kind: EventKind::Configured {
                 keys: "fail_max=10 reset=1m".into(),
                 state: State::Open,

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use breaker_sim::duration::parse_duration;
 use breaker_sim::engine::replay_into;
+use breaker_sim::fleet::options::Fleet;
+use breaker_sim::fleet::summary::FleetSummariser;
 use breaker_sim::generate::{Scenario, generate_into};
 use breaker_sim::log;
 use breaker_sim::progress::Progress;
@@ -31,6 +33,53 @@ struct Cli {
     quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// A replay across a fleet of replicas (`run`, `check`, `tune`).
+#[derive(clap::Args)]
+struct FleetArgs {
+    /// Replay across a fleet of N replicas of every breaker, breaker-core's
+    /// breakers sharing their state through its in-memory store (the Redis
+    /// store's rules), on one virtual clock: call lines go to the replicas
+    /// in turn, or to the one they name (`db@2`). 1 (the default) replays
+    /// each breaker alone.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    replicas: u16,
+    /// With `--replicas`: how long a transition written by one replica
+    /// takes to reach the others, such as `5ms` (default 0).
+    #[arg(long, value_name = "DURATION")]
+    link: Option<String>,
+    /// With `--replicas`: cut replica R (from 1) off the store from trace
+    /// time FROM to TO, such as `--partition 2 3m..4m`; it goes on locally
+    /// and is reconciled when it is back. Give it again for more.
+    #[arg(long, num_args = 2, value_names = ["R", "FROM..TO"])]
+    partition: Vec<String>,
+}
+
+impl FleetArgs {
+    /// The fleet to replay across, `None` for each breaker alone, or what
+    /// is wrong with the arguments.
+    fn fleet(&self) -> Result<Option<Fleet>, String> {
+        let partitions: Vec<(String, String)> = self
+            .partition
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair.get(1).cloned().unwrap_or_default()))
+            .collect();
+        if self.replicas == 1 {
+            if let Some(link) = &self.link {
+                return Err(format!(
+                    "--link {link} needs a fleet: give --replicas N with N > 1"
+                ));
+            }
+            if let Some((r, span)) = partitions.first() {
+                return Err(format!(
+                    "--partition {r} {span} needs a fleet: give --replicas N with N > 1"
+                ));
+            }
+            return Ok(None);
+        }
+        Fleet::parse(self.replicas, self.link.as_deref(), &partitions).map(Some)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -75,6 +124,8 @@ enum Command {
         /// configuration's durations are divided by F). Default 1.
         #[arg(long, value_name = "F")]
         speed: Option<f64>,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Replay traces through breaker-core and the reference model and compare every event.
     Check {
@@ -87,6 +138,10 @@ enum Command {
         /// derived from this seed and its name.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// With `--replicas N`, the fleet's invariants are checked instead
+        /// of every event against the reference model.
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Replay a trace under every configuration of a grid, or with live
     /// changes against keeping it, and rank them.
@@ -195,14 +250,43 @@ fn main() -> ExitCode {
             seed,
             real_time,
             speed,
-        } => match real_time_speed(via, real_time, speed) {
-            Ok(real_time) => run(&traces, events.as_deref(), via, seed, real_time, quiet),
+            fleet,
+        } => match real_time_speed(via, real_time, speed).and_then(|real_time| {
+            let fleet = fleet.fleet()?;
+            if fleet.is_some() && (via != Via::Core || real_time.is_some()) {
+                return Err(
+                    "--replicas replays through breaker-core on virtual time only (--via core, without --real-time)"
+                        .to_string(),
+                );
+            }
+            Ok((real_time, fleet))
+        }) {
+            Ok((real_time, fleet)) => {
+                let replay = Replay {
+                    via,
+                    seed,
+                    real_time,
+                    fleet,
+                };
+                run(&traces, events.as_deref(), &replay, quiet)
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(2)
             }
         },
-        Command::Check { traces, seed } => check(&traces, seed, quiet),
+        Command::Check {
+            traces,
+            seed,
+            fleet,
+        } => match fleet.fleet() {
+            Ok(None) => check(&traces, seed, quiet),
+            Ok(Some(fleet)) => check_fleet(&traces, &fleet, seed, quiet),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Plot { traces, output } => plot(&traces, &output),
         Command::Tune {
             traces,
@@ -362,10 +446,48 @@ impl PendingLog {
     }
 }
 
+/// How `run` replays: through what, under which seed, on which clock,
+/// across which fleet.
+struct Replay {
+    via: Via,
+    seed: u64,
+    real_time: Option<f64>,
+    fleet: Option<Fleet>,
+}
+
+/// The summary a replay prints: per breaker, or per breaker and replica.
+enum Summaries {
+    Alone(Summariser),
+    Fleet(FleetSummariser),
+}
+
+impl Summaries {
+    fn add(&mut self, name: &str) {
+        match self {
+            Summaries::Alone(s) => s.add(name),
+            Summaries::Fleet(s) => s.add(name),
+        }
+    }
+
+    fn observe(&mut self, e: &log::Event) {
+        match self {
+            Summaries::Alone(s) => s.observe(e),
+            Summaries::Fleet(s) => s.observe(e),
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            Summaries::Alone(s) => s.finish().iter().map(|s| s.to_text()).collect(),
+            Summaries::Fleet(s) => s.finish().iter().map(|s| s.to_text()).collect(),
+        }
+    }
+}
+
 /// What `run` makes of the events: the log, the summary, the progress bar.
 struct RunOutput<W: std::io::Write> {
     names: Vec<String>,
-    summary: Summariser,
+    summary: Summaries,
     /// The log, when asked for.
     out: Option<W>,
     line: String,
@@ -374,10 +496,10 @@ struct RunOutput<W: std::io::Write> {
 }
 
 impl<W: std::io::Write> RunOutput<W> {
-    fn new(out: Option<W>, progress: Progress) -> Self {
+    fn new(out: Option<W>, progress: Progress, summary: Summaries) -> Self {
         RunOutput {
             names: Vec::new(),
-            summary: Summariser::new(&[]),
+            summary,
             out,
             line: String::with_capacity(256),
             failed: None,
@@ -408,17 +530,13 @@ impl<W: std::io::Write> Observer for RunOutput<W> {
     }
 }
 
-fn run(
-    paths: &[String],
-    events_to: Option<&str>,
-    via: Via,
-    seed: u64,
-    real_time: Option<f64>,
-    quiet: bool,
-) -> ExitCode {
+fn run(paths: &[String], events_to: Option<&str>, replay: &Replay, quiet: bool) -> ExitCode {
+    let (via, seed, real_time) = (replay.via, replay.seed, replay.real_time);
     if real_time.is_some() || matches!(via, Via::Attr | Via::AttrAsync) {
         return run_whole(paths, events_to, via, seed, real_time);
     }
+    let replicas = replay.fleet.as_ref().map_or(1, |f| f.replicas);
+    let reader = || TraceReader::new(paths).with_replicas(replicas);
     // TRACES.md: a bad trace is reported without replaying. The summary is
     // printed at the end and a log file is written aside and put in place
     // at the end, so a mistake anywhere leaves neither. A log on standard
@@ -426,7 +544,7 @@ fn run(
     // first; standard input cannot be read twice, and a mistake there stops
     // the replay where it is (the lines before stay written).
     if events_to == Some("-") && paths.iter().all(|p| p != "-") {
-        if let Err(stop) = TraceReader::validate(paths) {
+        if let Err(stop) = reader().read_through() {
             if !stop.keeps_what_came_before() {
                 eprintln!("{stop}");
                 return ExitCode::from(2);
@@ -440,9 +558,17 @@ fn run(
         Err(code) => return code,
     };
     let out = events_to.map(|_| std::io::BufWriter::with_capacity(1 << 16, sink));
-    let mut output = RunOutput::new(out, Progress::new(quiet, &label(paths)));
-    let mut reader = Prefetch::start(TraceReader::new(paths));
-    let replayed = if via == Via::Model {
+    let summary = match &replay.fleet {
+        Some(fleet) => Summaries::Fleet(FleetSummariser::new(fleet.replicas)),
+        None => Summaries::Alone(Summariser::new(&[])),
+    };
+    let mut output = RunOutput::new(out, Progress::new(quiet, &label(paths)), summary);
+    let mut reader = Prefetch::start(reader());
+    let replayed = if let Some(fleet) = &replay.fleet {
+        let arena = typed_arena::Arena::new();
+        let cast = breaker_sim::fleet::cast::Replicas::new(&arena, fleet, seed);
+        breaker_sim::stream::replay(&mut reader, cast, &mut output)
+    } else if via == Via::Model {
         breaker_sim::stream::replay(&mut reader, Models::new(seed), &mut output)
     } else {
         let arena = typed_arena::Arena::new();
@@ -488,8 +614,8 @@ fn run(
 }
 
 /// The summary per breaker; with the log on standard output, to standard error.
-fn print_summary(summary: Summariser, events_to: Option<&str>) {
-    let summary: String = summary.finish().iter().map(|s| s.to_text()).collect();
+fn print_summary(summary: Summaries, events_to: Option<&str>) {
+    let summary = summary.text();
     if events_to == Some("-") {
         eprint!("{summary}");
     } else {
@@ -584,7 +710,7 @@ fn run_whole(
         return ExitCode::from(2);
     }
     drop(out);
-    print_summary(summary, events_to);
+    print_summary(Summaries::Alone(summary), events_to);
     ExitCode::SUCCESS
 }
 
@@ -653,6 +779,51 @@ fn check(paths: &[String], seed: u64, quiet: bool) -> ExitCode {
     if cut {
         ExitCode::from(2)
     } else if diverged {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `check --replicas N`: each trace replayed across the fleet, its
+/// invariants checked as it goes (`breaker_sim::fleet::check`).
+fn check_fleet(paths: &[String], fleet: &Fleet, seed: u64, quiet: bool) -> ExitCode {
+    let mut report = String::new();
+    let mut bad = false;
+    let mut cut = false;
+    let mut violated = false;
+    for path in paths {
+        let reader = TraceReader::new(std::slice::from_ref(path)).with_replicas(fleet.replicas);
+        let mut reader = Prefetch::start(reader);
+        let mut progress = Progress::new(quiet, path);
+        let (checked, stop) =
+            breaker_sim::fleet::replay::check_stream(&mut reader, fleet, seed, &mut |r, t| {
+                progress.update(r, t)
+            });
+        progress.done();
+        if let Some(stop) = stop {
+            eprintln!("{stop}");
+            if !stop.keeps_what_came_before() {
+                bad = true;
+                continue;
+            }
+            cut = true;
+        }
+        match &checked.violation {
+            None => report += &format!("{path}: ok, {}\n", checked.summary(fleet)),
+            Some(v) => {
+                violated = true;
+                report += &format!("{path}: VIOLATES a fleet invariant: {v}\n");
+            }
+        }
+    }
+    if bad {
+        return ExitCode::from(2);
+    }
+    print!("{report}");
+    if cut {
+        ExitCode::from(2)
+    } else if violated {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -8,7 +8,7 @@
 //! built before any of its lines is replayed.
 
 use crate::config::BreakerConfig;
-use crate::engine::{Engine, Sink, Subject};
+use crate::engine::{Engine, Sink, Subject, World};
 use crate::log::Event;
 use crate::trace::reader::{ChunkSource, Stopped};
 use crate::trace::{Chunk, Declaration, TraceError};
@@ -60,8 +60,17 @@ pub trait Cast {
         let _ = (chunk, breakers);
         Ok(())
     }
-    /// The subjects, one per declared breaker, in declaration order.
+    /// The subjects, one per declared breaker, in declaration order (in a
+    /// fleet, each breaker's replicas in turn).
     fn subjects(&mut self) -> &mut [Self::Subject];
+    /// The replicas of each breaker: 1, unless the cast replays a fleet.
+    fn replicas(&self) -> u16 {
+        1
+    }
+    /// The subjects, and what they share in a fleet.
+    fn parts(&mut self) -> (&mut [Self::Subject], Option<&mut dyn World>) {
+        (self.subjects(), None)
+    }
 }
 
 /// A replay under way through the subjects of a [`Cast`].
@@ -74,7 +83,7 @@ impl<C: Cast> Replay<C> {
     /// A replay through `cast`'s subjects, with no breaker yet.
     pub fn new(cast: C) -> Replay<C> {
         Replay {
-            engine: Engine::new(),
+            engine: Engine::fleet(cast.replicas()),
             cast,
         }
     }
@@ -113,8 +122,10 @@ impl<C: Cast> Replay<C> {
         range: std::ops::Range<usize>,
         observer: &mut dyn Observer,
     ) {
+        let (subjects, world) = self.cast.parts();
         self.engine.feed_range(
-            self.cast.subjects(),
+            subjects,
+            world,
             chunk.as_lines(),
             range,
             &mut Through(observer),
@@ -123,8 +134,8 @@ impl<C: Cast> Replay<C> {
 
     /// Carries out what is due after the last line (the calls in flight end).
     pub fn finish(&mut self, observer: &mut dyn Observer) {
-        self.engine
-            .finish(self.cast.subjects(), &mut Through(observer));
+        let (subjects, world) = self.cast.parts();
+        self.engine.finish(subjects, world, &mut Through(observer));
     }
 }
 

@@ -207,12 +207,22 @@ pub(crate) type RetryWaits = Option<(Backoff, Jitter)>;
 /// breaker-core's text builder, and its retry waits drawn under `seed`
 /// (every breaker-core subject: they must build the same breaker).
 pub(crate) fn configure(decl: &Declaration, seed: u64) -> Result<(Config, RetryWaits), String> {
+    configure_as(decl, seed, &decl.name)
+}
+
+/// [`configure`] for a breaker whose waits are drawn under `seed` and
+/// `label` (its name, unless it is another replica of a fleet).
+fn configure_as(
+    decl: &Declaration,
+    seed: u64,
+    label: &str,
+) -> Result<(Config, RetryWaits), String> {
     let retry = match decl.config.retry {
         Some(_) => {
             let (base, max) = decl.config.retry_waits();
             let backoff = Backoff::new(Duration::from_nanos(base), Duration::from_nanos(max))
                 .map_err(|e| e.to_string())?;
-            Some((backoff, Jitter::derive(seed, &decl.name)))
+            Some((backoff, Jitter::derive(seed, label)))
         }
         None => None,
     };
@@ -301,6 +311,33 @@ impl RealBreaker {
         ))
     }
 
+    /// Builds the breaker a declaration describes as a replica of a fleet:
+    /// on `clock` (every replica's), joined to `store` (its replica's
+    /// handle), its retry waits and adaptive drops drawn under `seed` and
+    /// `label` (the breaker's name for the first replica, as a lone
+    /// breaker's, so a fleet of one replays as the breaker alone).
+    pub fn replica(
+        decl: &Declaration,
+        seed: u64,
+        label: &str,
+        clock: &ManualClock,
+        store: &breaker_core::store::memory::MemoryStore,
+    ) -> Result<RealBreaker, String> {
+        let (config, retry) = configure_as(decl, seed, label)?;
+        let breaker = Breaker::with_clock(decl.name.as_str(), config, clock.clone());
+        let breaker = CoreBreaker::watch_as(
+            breaker,
+            VirtualTime {
+                clock: clock.clone(),
+                clock_ns: Cell::new(0),
+            },
+            adaptive_seed(seed, label),
+            retry,
+        );
+        breaker.breaker.use_store(store);
+        Ok(breaker)
+    }
+
     /// Builds one breaker per declaration (retry waits under seed 0); a
     /// configuration breaker-core refuses is reported at its declaration.
     pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<RealBreaker>, TraceError> {
@@ -321,7 +358,13 @@ impl<T: Timing> CoreBreaker<T> {
     /// The subject of `breaker`: its adaptive dice reseeded with
     /// [`adaptive_seed`]`(seed, name)`, its transitions collected.
     pub(crate) fn watch(breaker: Breaker, timing: T, seed: u64, retry: RetryWaits) -> Self {
-        breaker.reseed(adaptive_seed(seed, breaker.name()));
+        let adaptive = adaptive_seed(seed, breaker.name());
+        CoreBreaker::watch_as(breaker, timing, adaptive, retry)
+    }
+
+    /// [`CoreBreaker::watch`] with the adaptive dice reseeded with `adaptive`.
+    fn watch_as(breaker: Breaker, timing: T, adaptive: u64, retry: RetryWaits) -> Self {
+        breaker.reseed(adaptive);
         let reported = Reported::watch(&breaker);
         CoreBreaker {
             breaker,
@@ -504,22 +547,46 @@ impl<'a> crate::stream::Cast for Cores<'a> {
         chunk: &crate::trace::Chunk,
         breakers: &[Declaration],
     ) -> Result<(), TraceError> {
-        for change in &chunk.reconfigurations {
-            let Some(Some(current)) = self.configs.get_mut(change.breaker) else {
-                continue;
-            };
-            let name = breakers
-                .get(change.breaker)
-                .map_or("?", |d| d.name.as_str());
-            *current = current
-                .patched(&change.patch())
-                .map_err(|e| refused_configure(&chunk.file, change.line_no, name, &e))?;
-        }
-        Ok(())
+        check_chunk(&mut self.configs, chunk, breakers)
     }
 
     fn subjects(&mut self) -> &mut [RealSubject<'a>] {
         &mut self.subjects
+    }
+}
+
+/// Checks the `configure` lines of `chunk` against breaker-core, patching
+/// `configs` (each breaker's configuration in force, by index, as
+/// breaker-core builds it): a patch it refuses is an error at its line.
+pub(crate) fn check_chunk(
+    configs: &mut [Option<Config>],
+    chunk: &crate::trace::Chunk,
+    breakers: &[Declaration],
+) -> Result<(), TraceError> {
+    for change in &chunk.reconfigurations {
+        let Some(Some(current)) = configs.get_mut(change.breaker) else {
+            continue;
+        };
+        let name = breakers
+            .get(change.breaker)
+            .map_or("?", |d| d.name.as_str());
+        *current = current
+            .patched(&change.patch())
+            .map_err(|e| refused_configure(&chunk.file, change.line_no, name, &e))?;
+    }
+    Ok(())
+}
+
+/// The error of a declaration breaker-core refuses, at its line.
+pub(crate) fn refused_declaration(file: &str, decl: &Declaration, message: String) -> TraceError {
+    TraceError {
+        file: file.to_string(),
+        line: decl.line_no,
+        column: 1,
+        message: format!(
+            "breaker-core refuses the configuration of `{}`: {message}",
+            decl.name
+        ),
     }
 }
 

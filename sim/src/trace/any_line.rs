@@ -221,23 +221,29 @@ impl TraceParser {
                 )
                 .into());
         };
-        let Some(breaker) = self.find(name.text) else {
+        // `db@2`: replica 2 of a fleet.
+        let (name_text, replica_text) = match name.text.split_once('@') {
+            Some((n, r)) => (n, Some(r)),
+            None => (name.text, None),
+        };
+        let Some(breaker) = self.find(name_text) else {
             let hint = did_you_mean(
-                name.text,
+                name_text,
                 self.trace.breakers.iter().map(|b| b.name.as_str()),
             );
             let hint = if hint.is_empty() {
-                format!("; declare it first with `breaker {} ...`", name.text)
+                format!("; declare it first with `breaker {name_text} ...`")
             } else {
                 hint
             };
             return Err(Mistake {
-                error: self.error(
-                    name.column,
-                    format!("unknown breaker `{}`{hint}", name.text),
-                ),
-                undeclared: Some(name.text.to_string()),
+                error: self.error(name.column, format!("unknown breaker `{name_text}`{hint}")),
+                undeclared: Some(name_text.to_string()),
             });
+        };
+        let replica = match replica_text {
+            Some(text) => self.replica(name, name_text, text)?,
+            None => 0,
         };
         let mut listed = None;
         let Some(&what) = tokens.get(2) else {
@@ -247,7 +253,14 @@ impl TraceParser {
             ).into());
         };
         if what.text == "configure" {
-            return self.configure(t_ns, breaker, what, &tokens[3..]);
+            return self
+                .configure(t_ns, breaker, what, &tokens[3..])
+                .map(|parsed| match parsed {
+                    Parsed::Configure(line, change) => {
+                        Parsed::Configure(line.on_replica(replica), change)
+                    }
+                    other => other,
+                });
         }
         let first_word = what.text.split(',').next().unwrap_or("");
         let item = if let Some(outcome) = outcome_of(first_word) {
@@ -313,7 +326,40 @@ impl TraceParser {
             }
             Item::Action(action)
         };
-        Ok(Parsed::Timed(Line::new(t_ns, breaker, item), listed))
+        Ok(Parsed::Timed(
+            Line::new(t_ns, breaker, item).on_replica(replica),
+            listed,
+        ))
+    }
+
+    /// The replica `text` names after `name@` in `token`: a number from 1
+    /// to the replay's replicas (`--replicas N`), reported at its column.
+    fn replica(&self, token: Token<'_>, name: &str, text: &str) -> Result<u16, TraceError> {
+        let column = token.column + name.chars().count() + 1;
+        let n = self.replicas;
+        let expected = if n == 1 {
+            "this replay has one replica; name replicas in a replay of a fleet (`--replicas N`)"
+                .to_string()
+        } else {
+            format!("expected a replica from 1 to {n} (`--replicas {n}`)")
+        };
+        let number = (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().ok())
+            .flatten();
+        match number {
+            Some(r) if r >= 1 && r <= u64::from(n) => Ok(r as u16),
+            Some(r) => Err(self.error(column, format!("no replica {r} of `{name}`: {expected}"))),
+            None if text.is_empty() => Err(self.error(
+                column,
+                format!(
+                    "expected a replica number after `{name}@`, such as `{name}@2`: {expected}"
+                ),
+            )),
+            None => Err(self.error(
+                column,
+                format!("expected a replica number after `{name}@`, found `{text}`: {expected}"),
+            )),
+        }
     }
 
     /// The comma-separated outcomes of `token`, each with its column.

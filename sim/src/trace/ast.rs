@@ -93,6 +93,8 @@ pub struct Line {
     latency_ns: u64,
     /// Index of the breaker in [`Trace::breakers`].
     breaker: u32,
+    /// The replica the line names (`db@2`: 2), 0 for none: in the padding.
+    replica: u16,
     what: What,
 }
 
@@ -111,6 +113,7 @@ impl Line {
             t_ns,
             latency_ns,
             breaker,
+            replica: 0,
             what: What::Call(outcome),
         }
     }
@@ -121,6 +124,7 @@ impl Line {
             t_ns,
             latency_ns: 0,
             breaker,
+            replica: 0,
             what: What::Action(action),
         }
     }
@@ -132,6 +136,7 @@ impl Line {
             t_ns,
             latency_ns: index as u64,
             breaker,
+            replica: 0,
             what: What::Configure,
         }
     }
@@ -151,6 +156,19 @@ impl Line {
     /// Index of the breaker in [`Trace::breakers`].
     pub fn breaker(&self) -> usize {
         self.breaker as usize
+    }
+
+    /// This line, naming replica `replica` of a fleet (from 1; `db@2` in
+    /// the trace), or none with 0.
+    pub fn on_replica(mut self, replica: u16) -> Line {
+        self.replica = replica;
+        self
+    }
+
+    /// The replica of a fleet the line names (from 1), if it names one:
+    /// a call line that names none goes to the replicas in turn.
+    pub fn replica(&self) -> Option<u16> {
+        (self.replica > 0).then_some(self.replica)
     }
 
     /// The call or action.
@@ -271,7 +289,9 @@ impl Trace {
         let (lines, lists) = (self.lines.len(), self.reconfigurations.len());
         self.lines
             .extend(chunk.lines.iter().map(|l| match l.item() {
-                Item::Configure(i) => Line::configure(l.t_ns, l.breaker, lists + i),
+                Item::Configure(i) => {
+                    Line::configure(l.t_ns, l.breaker, lists + i).on_replica(l.replica)
+                }
                 _ => *l,
             }));
         self.attempts

@@ -63,6 +63,8 @@ pub struct TraceParser {
     previous: Option<u64>,
     failure: Option<Failure>,
     fast_path: bool,
+    /// The replicas of the replay (`--replicas N`): what `db@R` may name.
+    replicas: u16,
 }
 
 #[derive(Debug)]
@@ -94,7 +96,15 @@ impl TraceParser {
             previous: None,
             failure: None,
             fast_path: true,
+            replicas: 1,
         }
+    }
+
+    /// The same parser for a replay of a fleet of `replicas` (`--replicas
+    /// N`): a line may name one of them (`db@2`), from 1 to `replicas`.
+    pub fn with_replicas(mut self, replicas: u16) -> TraceParser {
+        self.replicas = replicas.max(1);
+        self
     }
 
     /// A parser for the trace `file` read as a stream: its lines are taken

@@ -154,6 +154,21 @@ impl TraceReader {
         }
     }
 
+    /// The same reader for a replay of a fleet of `replicas` (`--replicas
+    /// N`), whose lines may name one (`db@2`). Before the first chunk.
+    pub fn with_replicas(mut self, replicas: u16) -> TraceReader {
+        let parser = std::mem::replace(&mut self.parser, TraceParser::new("-"));
+        self.parser = parser.with_replicas(replicas);
+        self
+    }
+
+    /// Reads this trace through without replaying it: where it stops, if it
+    /// does ([`TraceReader::validate`], for a reader set up otherwise).
+    pub fn read_through(mut self) -> Result<(), Stopped> {
+        while self.next_chunk()?.is_some() {}
+        Ok(())
+    }
+
     /// Reads the trace in `inputs` through without replaying it, holding one
     /// piece at a time: where it stops, if it does. What `run` does first
     /// when it can read its inputs twice (files, not standard input), so
