@@ -173,6 +173,10 @@ enum Command {
         /// machine's cores); the trace is read once whatever their number.
         #[arg(long, short, value_name = "N")]
         jobs: Option<std::num::NonZeroUsize>,
+        /// With `--replicas N` (and `--grid`), each configuration is the
+        /// fleet's, scored over every replica's events.
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Draw each breaker's states and error rate over time as an SVG timeline.
     Plot {
@@ -295,14 +299,36 @@ fn main() -> ExitCode {
             breaker,
             seed,
             jobs,
+            fleet,
         } => {
             let jobs = jobs.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |n| n.get()),
                 |n| n.get(),
             );
-            match grid {
-                Some(grid) => tune(&traces, &grid, breaker.as_deref(), seed, jobs, quiet),
-                None => tune_changes(&traces, &change, breaker.as_deref(), seed),
+            let fleet = match fleet.fleet() {
+                Ok(fleet) => fleet,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match (grid, fleet) {
+                (Some(grid), fleet) => {
+                    let tuning = Tuning {
+                        only: breaker.as_deref(),
+                        seed,
+                        jobs,
+                        fleet,
+                    };
+                    tune(&traces, &grid, &tuning, quiet)
+                }
+                (None, None) => tune_changes(&traces, &change, breaker.as_deref(), seed),
+                (None, Some(_)) => {
+                    eprintln!(
+                        "error: --change replays the trace alone; with --replicas, give --grid"
+                    );
+                    ExitCode::from(2)
+                }
             }
         }
         Command::Gen {
@@ -830,14 +856,17 @@ fn check_fleet(paths: &[String], fleet: &Fleet, seed: u64, quiet: bool) -> ExitC
     }
 }
 
-fn tune(
-    paths: &[String],
-    grid: &str,
-    only: Option<&str>,
+/// How `tune --grid` replays: which breaker, under which seed, on how many
+/// threads, across which fleet.
+struct Tuning<'a> {
+    only: Option<&'a str>,
     seed: u64,
     jobs: usize,
-    quiet: bool,
-) -> ExitCode {
+    fleet: Option<Fleet>,
+}
+
+fn tune(paths: &[String], grid: &str, tuning: &Tuning<'_>, quiet: bool) -> ExitCode {
+    let (only, seed, jobs) = (tuning.only, tuning.seed, tuning.jobs);
     let axes = match breaker_sim::tune::parse_grid(grid) {
         Ok(a) => a,
         Err(e) => {
@@ -846,16 +875,27 @@ fn tune(
         }
     };
     let combinations = breaker_sim::tune::combinations(&axes);
-    let mut reader = TraceReader::new(paths);
     let mut progress = Progress::new(quiet, &label(paths));
-    let tuned = breaker_sim::side_by_side::tune_grid(
-        &mut reader,
-        &combinations,
-        only,
-        seed,
-        jobs,
-        &mut |read, total| progress.update(read, total),
-    );
+    let mut update = |read, total| progress.update(read, total);
+    let tuned = match &tuning.fleet {
+        Some(fleet) => breaker_sim::side_by_side::tune_fleet_grid(
+            &mut TraceReader::new(paths).with_replicas(fleet.replicas),
+            &combinations,
+            only,
+            seed,
+            jobs,
+            fleet,
+            &mut update,
+        ),
+        None => breaker_sim::side_by_side::tune_grid(
+            &mut TraceReader::new(paths),
+            &combinations,
+            only,
+            seed,
+            jobs,
+            &mut update,
+        ),
+    };
     progress.done();
     let kept = match tuned.stop {
         Some(stop) if !stop.keeps_what_came_before() => {

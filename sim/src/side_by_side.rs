@@ -9,11 +9,18 @@
 //! reader back rather than letting pieces pile up. Each configuration's
 //! replay is the same whatever thread runs it, so the ranking does not
 //! depend on `--jobs`.
+//!
+//! Across a fleet ([`tune_fleet_grid`], `tune --replicas N`), each
+//! configuration is the fleet's: every replica of a breaker runs it, and
+//! the score is taken over the events of them all.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::config::BreakerConfig;
+use crate::engine::World;
+use crate::fleet::cast::Replicas;
+use crate::fleet::options::Fleet;
 use crate::scorer::Scorer;
 use crate::stream::{Cast, Replay};
 use crate::subject::real::{Cores, RealBreaker, RealSubject};
@@ -37,10 +44,55 @@ pub struct Tuned {
     pub stop: Option<Stopped>,
 }
 
+/// breaker-core's breakers, each alone or as a fleet's replicas.
+enum Subjects<'a> {
+    Alone(Cores<'a>),
+    Fleet(Replicas<'a>),
+}
+
+impl<'a> Cast for Subjects<'a> {
+    type Subject = RealSubject<'a>;
+
+    fn declare(&mut self, file: &str, decl: &Declaration) -> Result<BreakerConfig, TraceError> {
+        match self {
+            Subjects::Alone(c) => c.declare(file, decl),
+            Subjects::Fleet(c) => c.declare(file, decl),
+        }
+    }
+
+    fn check(&mut self, chunk: &Chunk, breakers: &[Declaration]) -> Result<(), TraceError> {
+        match self {
+            Subjects::Alone(c) => c.check(chunk, breakers),
+            Subjects::Fleet(c) => c.check(chunk, breakers),
+        }
+    }
+
+    fn subjects(&mut self) -> &mut [RealSubject<'a>] {
+        match self {
+            Subjects::Alone(c) => c.subjects(),
+            Subjects::Fleet(c) => c.subjects(),
+        }
+    }
+
+    fn replicas(&self) -> u16 {
+        match self {
+            Subjects::Alone(c) => c.replicas(),
+            Subjects::Fleet(c) => c.replicas(),
+        }
+    }
+
+    fn parts(&mut self) -> (&mut [RealSubject<'a>], Option<&mut dyn World>) {
+        match self {
+            Subjects::Alone(c) => c.parts(),
+            Subjects::Fleet(c) => c.parts(),
+        }
+    }
+}
+
 /// breaker-core breakers under one combination: each declared breaker (or
 /// only `only`) has the combination's keys set over its declaration's.
 struct Tried<'a, 'g> {
-    cores: Cores<'a>,
+    cores: Subjects<'a>,
     combination: &'g [(String, String)],
     only: Option<&'g str>,
     /// Each breaker's `timeout` as tried: the score judges calls by it.
@@ -76,6 +128,14 @@ impl<'a> Cast for Tried<'a, '_> {
 
     fn subjects(&mut self) -> &mut [RealSubject<'a>] {
         self.cores.subjects()
+    }
+
+    fn replicas(&self) -> u16 {
+        self.cores.replicas()
+    }
+
+    fn parts(&mut self) -> (&mut [RealSubject<'a>], Option<&mut dyn World>) {
+        self.cores.parts()
     }
 }
 
@@ -132,11 +192,11 @@ fn work(
     grid: &[Combination],
     mine: &[usize],
     only: Option<&str>,
-    seed: u64,
+    (seed, fleet): (u64, Option<&Fleet>),
     pieces: Receiver<Piece>,
 ) -> Vec<(usize, Option<Score>)> {
     let arena = typed_arena::Arena::<RealBreaker>::new();
-    let mut trials = trials(&arena, grid, mine, only, seed);
+    let mut trials = trials(&arena, grid, mine, only, (seed, fleet));
     while let Ok(piece) = pieces.recv() {
         match piece {
             Piece::Lines(breakers, chunk) => {
@@ -156,13 +216,17 @@ fn trials<'a, 'g>(
     grid: &'g [Combination],
     mine: &[usize],
     only: Option<&'g str>,
-    seed: u64,
+    (seed, fleet): (u64, Option<&Fleet>),
 ) -> Vec<Trial<'a, 'g>> {
     mine.iter()
         .filter_map(|&index| {
             let combination = grid.get(index)?;
+            let cores = match fleet {
+                Some(fleet) => Subjects::Fleet(Replicas::new(arena, fleet, seed)),
+                None => Subjects::Alone(Cores::new(arena, seed)),
+            };
             let cast = Tried {
-                cores: Cores::new(arena, seed),
+                cores,
                 combination,
                 only,
                 timeouts: Vec::new(),
@@ -186,6 +250,33 @@ pub fn tune_grid(
     jobs: usize,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Tuned {
+    tune(reader, grid, only, (seed, None), jobs, progress)
+}
+
+/// [`tune_grid`] across `fleet`: each combination replayed by every
+/// replica of the breakers it applies to, and scored over the fleet's
+/// events. `reader` reads the trace of a fleet of that many replicas
+/// (`TraceReader::with_replicas`).
+pub fn tune_fleet_grid(
+    reader: &mut TraceReader,
+    grid: &[Combination],
+    only: Option<&str>,
+    seed: u64,
+    jobs: usize,
+    fleet: &Fleet,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Tuned {
+    tune(reader, grid, only, (seed, Some(fleet)), jobs, progress)
+}
+
+fn tune(
+    reader: &mut TraceReader,
+    grid: &[Combination],
+    only: Option<&str>,
+    (seed, fleet): (u64, Option<&Fleet>),
+    jobs: usize,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Tuned {
     let jobs = jobs.clamp(1, grid.len().max(1));
     let mut scores: Vec<Option<Score>> = vec![None; grid.len()];
     let mut stop = None;
@@ -196,7 +287,7 @@ pub fn tune_grid(
             let mine: Vec<usize> = (job..grid.len()).step_by(jobs).collect();
             let (send, pieces) = sync_channel(2);
             senders.push(send);
-            workers.push(scope.spawn(move || work(grid, &mine, only, seed, pieces)));
+            workers.push(scope.spawn(move || work(grid, &mine, only, (seed, fleet), pieces)));
         }
         let mut breakers: Arc<Vec<Declaration>> = Arc::default();
         let finish = loop {

@@ -258,3 +258,58 @@ fn mistakes_in_the_fleet_s_arguments_name_the_argument() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--replicas replays through breaker-core"));
 }
+
+#[test]
+fn tune_ranks_configurations_for_the_fleet() {
+    let fleet = traces().join("fleet.trace").display().to_string();
+    let grid = "fail_max=2,5 reset=2s,10s";
+    let out = sim(&[
+        "tune",
+        "-q",
+        &fleet,
+        "--replicas",
+        "5",
+        "--link",
+        "5ms",
+        "--grid",
+        grid,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert_eq!(
+        table.lines().count(),
+        5,
+        "a header and 4 configurations: {table}"
+    );
+    let alone = stdout(&sim(&["tune", "-q", &fleet, "--grid", grid]));
+    assert_ne!(
+        table, alone,
+        "the fleet ranks otherwise than a breaker alone"
+    );
+    // The same ranking whatever the threads.
+    let one_job = sim(&[
+        "tune",
+        "-q",
+        &fleet,
+        "--replicas",
+        "5",
+        "--link",
+        "5ms",
+        "--grid",
+        grid,
+        "-j",
+        "1",
+    ]);
+    assert_eq!(stdout(&one_job), table);
+    let out = sim(&[
+        "tune",
+        "-q",
+        &fleet,
+        "--replicas",
+        "5",
+        "--change",
+        "at=30s fail_max=2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("with --replicas, give --grid"));
+}

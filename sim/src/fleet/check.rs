@@ -859,6 +859,31 @@ mod tests {
     }
 
     #[test]
+    fn a_trial_that_gives_back_a_permit_cleared_since_lets_one_more_in() {
+        // Replica 1's trial holds a permit when replica 3's write clears the
+        // permits (replica 1 has not heard of it yet): ending in its period,
+        // it gives back a permit of the new count.
+        let mut check = check_of(&fleet(Vec::new()), store());
+        feed(&mut check, 0, 1, admitted(1, State::HalfOpen));
+        check.breakers[0].clearings += 1; // what a write does, as `written`
+        check.breakers[0].permits.clear();
+        feed(&mut check, 2, 1, ended(1, State::HalfOpen));
+        for r in 1..=3 {
+            feed(
+                &mut check,
+                3,
+                r,
+                admitted(u64::from(r) + 1, State::HalfOpen),
+            );
+        }
+        let trials = check
+            .finish()
+            .violation
+            .filter(|v| v.message.contains("trials"));
+        assert_eq!(trials, None);
+    }
+
+    #[test]
     fn calls_skipped_decided_twice_or_never_ended_are_violations() {
         let mut check = check_of(&fleet(Vec::new()), store());
         feed(&mut check, 0, 1, admitted(1, State::Closed));
