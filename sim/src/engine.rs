@@ -354,87 +354,10 @@ impl<T> Engine<T> {
         range: std::ops::Range<usize>,
         sink: &mut dyn Sink,
     ) {
-        let mut step = Step {
-            engine: self,
-            subjects,
-            world,
-            moved: Vec::new(),
-            events: sink,
-        };
-        let start = range.start;
-        for (idx, line) in lines.lines.get(range).unwrap_or(&[]).iter().enumerate() {
-            let idx = start + idx;
-            let now = line.t_ns;
-            step.run_until(now);
-            let b = line.breaker();
-            let order = step.engine.lines;
-            step.engine.lines += 1;
-            match line.item() {
-                Item::Call {
-                    outcome,
-                    latency_ns,
-                } => {
-                    let replicas = step.engine.replicas;
-                    let Some(declared) = step.engine.breakers.get_mut(b) else {
-                        continue;
-                    };
-                    declared.calls += 1;
-                    let replica = match line.replica() {
-                        Some(r) => (r - 1).min(replicas - 1),
-                        None => {
-                            let turn = declared.turn;
-                            declared.turn = (turn + 1) % replicas;
-                            turn
-                        }
-                    };
-                    let plan = match lines.listed(idx) {
-                        Some(list) if declared.attempts > 1 => Plan::Listed(Box::new((
-                            list.outcomes.clone(),
-                            list.latencies_ns.clone(),
-                        ))),
-                        _ => Plan::Same(outcome, latency_ns),
-                    };
-                    let call = declared.calls;
-                    step.start(
-                        now,
-                        Call {
-                            breaker: b,
-                            replica,
-                            call,
-                            attempt: 0,
-                            line: order,
-                            plan,
-                        },
-                    );
-                }
-                Item::Action(action) => {
-                    let r = step.engine.named(line.replica());
-                    let at = step.engine.at(b, r);
-                    step.subjects[at].action(now, action);
-                    step.emit(now, b, r, |state| EventKind::Action { action, state });
-                }
-                Item::Configure(index) => {
-                    let Some(change) = lines.reconfigurations.get(index) else {
-                        continue;
-                    };
-                    if let Some(declared) = step.engine.breakers.get_mut(b) {
-                        declared.timeout = change.config.timeout;
-                    }
-                    let replicas = match line.replica() {
-                        Some(_) => {
-                            let r = step.engine.named(line.replica());
-                            r..r + 1
-                        }
-                        None => 0..step.engine.replicas,
-                    };
-                    for r in replicas {
-                        let at = step.engine.at(b, r);
-                        if let Some(keys) = step.subjects[at].configure(now, change) {
-                            step.emit(now, b, r, |state| EventKind::Configured { keys, state });
-                        }
-                    }
-                }
-            }
+        if self.replicas > 1 {
+            Step::<S, true>::new(self, subjects, world, sink).lines(lines, range);
+        } else {
+            Step::<S, false>::new(self, subjects, None, sink).lines(lines, range);
         }
     }
 
@@ -447,24 +370,11 @@ impl<T> Engine<T> {
         world: Option<&mut dyn World>,
         sink: &mut dyn Sink,
     ) {
-        Step {
-            engine: self,
-            subjects,
-            world,
-            moved: Vec::new(),
-            events: sink,
+        if self.replicas > 1 {
+            Step::<S, true>::new(self, subjects, world, sink).run_until(u64::MAX);
+        } else {
+            Step::<S, false>::new(self, subjects, None, sink).run_until(u64::MAX);
         }
-        .run_until(u64::MAX);
-    }
-
-    /// The index of breaker `b`'s replica `r` (from 0) among the subjects.
-    fn at(&self, b: usize, r: u16) -> usize {
-        b * usize::from(self.replicas) + usize::from(r)
-    }
-
-    /// The replica (from 0) an action names, the first when it names none.
-    fn named(&self, replica: Option<u16>) -> u16 {
-        replica.map_or(0, |r| (r - 1).min(self.replicas - 1))
     }
 }
 
@@ -489,8 +399,9 @@ pub fn replay_into<S: Subject>(trace: &Trace, subjects: &mut [S], sink: &mut dyn
 }
 
 /// One run of lines under way: the engine, the subjects, what they share,
-/// the sink.
-struct Step<'e, 's, 'w, 'k, S: Subject> {
+/// the sink. `FLEET`: several subjects per breaker, and a world; a replay
+/// alone is compiled without either.
+struct Step<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> {
     engine: &'e mut Engine<S::Ticket>,
     subjects: &'s mut [S],
     world: Option<&'w mut dyn World>,
@@ -499,21 +410,134 @@ struct Step<'e, 's, 'w, 'k, S: Subject> {
     events: &'k mut dyn Sink,
 }
 
-impl<S: Subject> Step<'_, '_, '_, '_, S> {
+impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEET> {
+    fn new(
+        engine: &'e mut Engine<S::Ticket>,
+        subjects: &'s mut [S],
+        world: Option<&'w mut dyn World>,
+        events: &'k mut dyn Sink,
+    ) -> Self {
+        Step {
+            engine,
+            subjects,
+            world,
+            moved: Vec::new(),
+            events,
+        }
+    }
+
+    /// Replays `lines` in `range`.
+    fn lines(&mut self, lines: Lines<'_>, range: std::ops::Range<usize>) {
+        let start = range.start;
+        for (idx, line) in lines.lines.get(range).unwrap_or(&[]).iter().enumerate() {
+            let idx = start + idx;
+            let now = line.t_ns;
+            self.run_until(now);
+            let b = line.breaker();
+            let order = self.engine.lines;
+            self.engine.lines += 1;
+            match line.item() {
+                Item::Call {
+                    outcome,
+                    latency_ns,
+                } => {
+                    let replicas = self.engine.replicas;
+                    let Some(declared) = self.engine.breakers.get_mut(b) else {
+                        continue;
+                    };
+                    declared.calls += 1;
+                    let replica = match line.replica() {
+                        _ if !FLEET => 0,
+                        Some(r) => (r - 1).min(replicas - 1),
+                        None => {
+                            let turn = declared.turn;
+                            declared.turn = (turn + 1) % replicas;
+                            turn
+                        }
+                    };
+                    let plan = match lines.listed(idx) {
+                        Some(list) if declared.attempts > 1 => Plan::Listed(Box::new((
+                            list.outcomes.clone(),
+                            list.latencies_ns.clone(),
+                        ))),
+                        _ => Plan::Same(outcome, latency_ns),
+                    };
+                    let call = declared.calls;
+                    self.start(
+                        now,
+                        Call {
+                            breaker: b,
+                            replica,
+                            call,
+                            attempt: 0,
+                            line: order,
+                            plan,
+                        },
+                    );
+                }
+                Item::Action(action) => {
+                    let r = self.named(line.replica());
+                    let at = self.at(b, r);
+                    self.subjects[at].action(now, action);
+                    self.emit(now, b, r, |state| EventKind::Action { action, state });
+                }
+                Item::Configure(index) => {
+                    let Some(change) = lines.reconfigurations.get(index) else {
+                        continue;
+                    };
+                    if let Some(declared) = self.engine.breakers.get_mut(b) {
+                        declared.timeout = change.config.timeout;
+                    }
+                    let replicas = match line.replica() {
+                        Some(_) => {
+                            let r = self.named(line.replica());
+                            r..r + 1
+                        }
+                        None => 0..self.replicas(),
+                    };
+                    for r in replicas {
+                        let at = self.at(b, r);
+                        if let Some(keys) = self.subjects[at].configure(now, change) {
+                            self.emit(now, b, r, |state| EventKind::Configured { keys, state });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Subjects per breaker.
+    fn replicas(&self) -> u16 {
+        if FLEET { self.engine.replicas } else { 1 }
+    }
+
+    /// The index of breaker `b`'s replica `r` (from 0) among the subjects.
+    fn at(&self, b: usize, r: u16) -> usize {
+        if FLEET {
+            b * usize::from(self.engine.replicas) + usize::from(r)
+        } else {
+            b
+        }
+    }
+
+    /// The replica (from 0) an action names, the first when it names none.
+    fn named(&self, replica: Option<u16>) -> u16 {
+        match replica {
+            Some(r) if FLEET => (r - 1).min(self.engine.replicas - 1),
+            _ => 0,
+        }
+    }
+
     /// Carries out everything due at or before `now`, in order; what that
     /// schedules (a zero-latency retry's end) is carried out too if due.
     fn run_until(&mut self, now: u64) {
         loop {
-            let next = self.engine.queue.peek().map(|&Reverse(key)| key);
-            if let Some(world) = self.world.as_deref_mut() {
-                let due = world.next_due().filter(|&d| d <= now);
-                if let Some(due) = due.filter(|&d| next.is_none_or(|(t, ..)| d <= t)) {
-                    world.advance(due, &mut self.moved);
-                    self.world_moved();
-                    continue;
-                }
+            if FLEET && self.world_first(now) {
+                continue;
             }
-            let Some((t, _, slot)) = next else { break };
+            let Some(&Reverse((t, _, slot))) = self.engine.queue.peek() else {
+                break;
+            };
             if t > now {
                 break;
             }
@@ -523,6 +547,26 @@ impl<S: Subject> Step<'_, '_, '_, '_, S> {
                 Some(Task::Retry(call)) => self.start(t, call),
                 None => {}
             }
+        }
+    }
+
+    /// Carries out the world's next event if it is due at or before `now`
+    /// and not after the queue's next task (first at one instant); whether
+    /// it did. Out of the replay's way when there is no world.
+    #[inline(never)]
+    fn world_first(&mut self, now: u64) -> bool {
+        let next = self.engine.queue.peek().map(|&Reverse((t, ..))| t);
+        let Some(world) = self.world.as_deref_mut() else {
+            return false;
+        };
+        let due = world.next_due().filter(|&d| d <= now);
+        match due.filter(|&d| next.is_none_or(|t| d <= t)) {
+            Some(due) => {
+                world.advance(due, &mut self.moved);
+                self.world_moved();
+                true
+            }
+            None => false,
         }
     }
 
@@ -541,7 +585,7 @@ impl<S: Subject> Step<'_, '_, '_, '_, S> {
     /// Asks the call's breaker to run its attempt now.
     fn start(&mut self, now: u64, call: Call) {
         let (b, r) = (call.breaker, call.replica);
-        let at = self.engine.at(b, r);
+        let at = self.at(b, r);
         let (written, latency_ns) = call.plan.attempt(call.attempt);
         match self.subjects[at].admit_call(now, latency_ns, written) {
             Decision::Admitted(ticket) => {
@@ -597,7 +641,7 @@ impl<S: Subject> Step<'_, '_, '_, '_, S> {
             ticket,
         } = run;
         let (b, r) = (call.breaker, call.replica);
-        let at = self.engine.at(b, r);
+        let at = self.at(b, r);
         let ended = self.subjects[at].end(t, ticket, outcome, written);
         self.emit(t, b, r, |state| EventKind::Ended {
             call: call.call,
@@ -631,7 +675,7 @@ impl<S: Subject> Step<'_, '_, '_, '_, S> {
     /// in the state the subject reports now), then the transitions it
     /// reported meanwhile.
     fn emit(&mut self, t: u64, b: usize, r: u16, kind: impl FnOnce(State) -> EventKind) {
-        let state = self.subjects[self.engine.at(b, r)].state(t);
+        let state = self.subjects[self.at(b, r)].state(t);
         self.events.event(Event {
             t_ns: t,
             breaker: b,
@@ -643,14 +687,14 @@ impl<S: Subject> Step<'_, '_, '_, '_, S> {
 
     /// The replica as events name it: from 1 in a fleet, 0 outside one.
     fn replica(&self, r: u16) -> u16 {
-        if self.engine.replicas > 1 { r + 1 } else { 0 }
+        if FLEET { r + 1 } else { 0 }
     }
 
     /// Writes the transitions breaker `b`'s replica `r` reported since the
     /// last look.
     fn push_transitions(&mut self, b: usize, r: u16) {
         let replica = self.replica(r);
-        for t in self.subjects[self.engine.at(b, r)].take_transitions() {
+        for t in self.subjects[self.at(b, r)].take_transitions() {
             self.events.event(Event {
                 t_ns: t.t_ns,
                 breaker: b,
