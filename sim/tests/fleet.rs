@@ -88,7 +88,7 @@ fn the_shipped_fleet_trace_prints_a_fleet_summary_that_check_verifies() {
         report.contains("3 decided locally on replicas cut off"),
         "{report}"
     );
-    assert!(report.contains("1 partitions healed"), "{report}");
+    assert!(report.contains("1 partition healed"), "{report}");
 }
 
 #[test]

@@ -99,16 +99,18 @@ impl FleetChecked {
             1 => ", 1 partition".to_string(),
             n => format!(", {n} partitions"),
         };
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
-            "fleet of {} replicas (link {}{partitions}), {} events: at most {} trials in flight across the fleet (cap {}), {} decided locally on replicas cut off; {} shared openings, each reaching every connected replica within the link delay; {} partitions healed, each replica converging within it; every call decided once, every admitted call ended",
+            "fleet of {} replicas (link {}{partitions}), {} events: at most {} in flight across the fleet (cap {}), {} decided locally on replicas cut off; {}, each reaching every connected replica within the link delay; {}, each replica converging within it; every call decided once, every admitted call ended",
             fleet.replicas,
             format_duration(fleet.link_ns),
             self.events,
-            self.most_trials.0,
+            plural(self.most_trials.0, "trial", "trials"),
             self.most_trials.1,
             self.local_trials,
-            self.openings,
-            self.healed,
+            plural(self.openings, "shared opening", "shared openings"),
+            plural(self.healed, "partition healed", "partitions healed"),
         )
     }
 }
