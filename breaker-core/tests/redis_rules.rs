@@ -5,6 +5,8 @@
 //! connections and replica name), as separate processes would be; time is
 //! the real clock's.
 
+// What the Redis tests share beyond the server is not needed here.
+#[allow(unused_imports)]
 mod redis_support;
 mod store_rules;
 

@@ -4,7 +4,9 @@
 //! is particular to it (outages, junk, its wire format).
 //!
 //! Every test below runs once per backend, each time against a real one: a
-//! redis-server of its own, a SQLite file of its own. Replicas are
+//! redis-server of its own, a SQLite file of its own, an in-memory store of
+//! its own (on the real clock; what one replica writes reaches the others
+//! when its flush delivers it). Replicas are
 //! registries of one process, each with a store of its own, as separate
 //! processes would be (both stores' multi-process tests prove that much).
 //! Real clock, bounded: waits poll for at most five seconds; periods are a
@@ -17,8 +19,11 @@
 mod redis_support;
 mod sqlite_support;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use breaker_core::clock::{Clock, MonotonicClock};
+use breaker_core::store::memory::MemoryStore;
 use breaker_core::store::redis::RedisStore;
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
@@ -27,10 +32,14 @@ use sqlite_support::TempDir;
 
 const WAIT: Duration = Duration::from_secs(5);
 
+/// Replicas made, for the names of the in-memory store's.
+static REPLICAS: AtomicU64 = AtomicU64::new(0);
+
 /// A store's server or file, for the life of one test.
 enum Backend {
     Redis(RedisServer),
     Sqlite(TempDir),
+    Memory(MemoryStore),
 }
 
 /// One replica: its registry, and a way to wait until its store has handled
@@ -45,6 +54,7 @@ impl Backend {
         vec![
             Backend::Redis(RedisServer::start()),
             Backend::Sqlite(TempDir::new(test)),
+            Backend::Memory(MemoryStore::new(MonotonicClock)),
         ]
     }
 
@@ -52,6 +62,7 @@ impl Backend {
         match self {
             Backend::Redis(_) => "redis",
             Backend::Sqlite(_) => "sqlite",
+            Backend::Memory(_) => "memory",
         }
     }
 
@@ -76,6 +87,16 @@ impl Backend {
                     .expect("a SQLite store");
                 registry.use_store(store.clone());
                 Box::new(move || store.flush(WAIT))
+            }
+            Backend::Memory(space) => {
+                // A replica of its own name: the registries made so far.
+                let named = format!("replica-{}", REPLICAS.fetch_add(1, Ordering::Relaxed));
+                let store = space.replica(&named);
+                registry.use_store(store.clone());
+                Box::new(move || {
+                    store.deliver_until(MonotonicClock.now());
+                    true
+                })
             }
         };
         Replica { registry, flush }
