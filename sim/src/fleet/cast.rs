@@ -6,7 +6,7 @@
 use breaker_core::Config;
 
 use super::options::Fleet;
-use super::world::Shared;
+use super::world::SharedWorld;
 use crate::config::BreakerConfig;
 use crate::engine::World;
 use crate::stream::Cast;
@@ -21,7 +21,7 @@ pub struct Replicas<'a> {
     configs: Vec<Option<Config>>,
     seed: u64,
     replicas: u16,
-    shared: Shared,
+    shared: SharedWorld,
 }
 
 impl<'a> Replicas<'a> {
@@ -38,12 +38,12 @@ impl<'a> Replicas<'a> {
             configs: Vec::new(),
             seed,
             replicas: fleet.replicas,
-            shared: Shared::new(fleet, breaker_core::clock::ManualClock::new()),
+            shared: SharedWorld::new(fleet, breaker_core::clock::ManualClock::new()),
         }
     }
 
     /// What the replicas share: the store, the partitions, the clock.
-    pub fn shared(&self) -> &Shared {
+    pub fn shared(&self) -> &SharedWorld {
         &self.shared
     }
 }

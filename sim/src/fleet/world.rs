@@ -1,4 +1,4 @@
-//! [`Shared`]: what the replicas of a fleet share, as the engine's
+//! [`SharedWorld`]: what the replicas of a fleet share, as the engine's
 //! [`World`]: the in-memory store (its deliveries due after the link
 //! delay), the partitions starting and ending, and the one clock they all
 //! read, brought to each event's time before it happens.
@@ -25,7 +25,7 @@ struct Edge {
 }
 
 /// The store, the partitions and the clock of a fleet under replay.
-pub struct Shared {
+pub struct SharedWorld {
     clock: ManualClock,
     /// One handle per replica, replica `r` (from 0) at `r`; named `r + 1`.
     stores: Vec<MemoryStore>,
@@ -35,9 +35,9 @@ pub struct Shared {
     names: HashMap<Arc<str>, usize>,
 }
 
-impl Shared {
+impl SharedWorld {
     /// The store of `fleet` on `clock`, every write kept for the checks.
-    pub fn new(fleet: &Fleet, clock: ManualClock) -> Shared {
+    pub fn new(fleet: &Fleet, clock: ManualClock) -> SharedWorld {
         let store = MemoryStore::builder()
             .link_delay(Duration::from_nanos(fleet.link_ns))
             .record_writes(true)
@@ -65,7 +65,7 @@ impl Shared {
             })
             .collect();
         edges.sort();
-        Shared {
+        SharedWorld {
             clock,
             stores,
             edges,
@@ -90,7 +90,7 @@ impl Shared {
     }
 }
 
-impl World for Shared {
+impl World for SharedWorld {
     fn next_due(&self) -> Option<u64> {
         let delivery = self.stores[0].next_due().map(nanos);
         let edge = self.edges.get(self.next_edge).map(|e| e.t_ns);
