@@ -8,20 +8,16 @@
 
 mod redis_support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
-use redis_support::{RedisServer, eventually, unix_ms, unix_us};
+use redis_support::{Process, RedisServer, eventually, say, unix_ms, unix_us};
 
 /// The environment variable that turns this binary into a replica.
 const ROLE: &str = "BREAKER_REDIS_REPLICA";
-/// What a replica prints for the test to read, to tell it from libtest's output.
-const TAG: &str = "@@ ";
 
 // ---------------------------------------------------------------------------
 // The replica: a child process driven by commands on its standard input.
@@ -150,12 +146,6 @@ fn replica_process_entry_point() {
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{TAG}{line}");
-    let _ = out.flush();
-}
-
 /// `state retry_after_ms now_ms` (retry_after -1 when there is none).
 fn status(breaker: &Breaker) -> String {
     let retry = match breaker.acquire() {
@@ -168,109 +158,12 @@ fn status(breaker: &Breaker) -> String {
     format!("{} {retry} {}", breaker.state(), unix_ms())
 }
 
-/// A replica seen from the test: its input, and its tagged output lines.
-struct Replica {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Replica {
-    fn start(server: &RedisServer, env: &[(&str, &str)]) -> Replica {
-        let exe = std::env::current_exe().expect("the test binary");
-        let mut child = Command::new(exe)
-            .args(["--exact", "replica_process_entry_point", "--nocapture"])
-            .args(["--test-threads", "1"])
-            .env(ROLE, server.url())
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("a replica process");
-        let stdin = child.stdin.take().expect("its stdin");
-        let stdout = child.stdout.take().expect("its stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // libtest may have started the line ("test ... ").
-                if let Some(at) = line.find(TAG) {
-                    if tx.send(line[at + TAG.len()..].to_owned()).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        Replica {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn send(&mut self, command: &str) {
-        writeln!(self.stdin, "{command}").expect("the replica reads commands");
-        self.stdin.flush().expect("the replica reads commands");
-    }
-
-    /// The next line that starts with `prefix` (others are skipped), within 10 s.
-    fn expect(&self, prefix: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => {
-                    return line.split_whitespace().skip(1).map(str::to_owned).collect();
-                }
-                Ok(_) => continue,
-                Err(e) => panic!("the replica said no `{prefix}` line within 10 s ({e:?})"),
-            }
-        }
-    }
-
-    /// The next line, as words.
-    fn next_line(&self) -> Vec<String> {
-        match self.lines.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => line.split_whitespace().map(str::to_owned).collect(),
-            Err(e) => panic!("the replica said nothing within 10 s ({e:?})"),
-        }
-    }
-
-    /// Every line up to the one starting with `last`.
-    fn collect_until(&self, last: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(last) => return lines,
-                Ok(line) => lines.push(line),
-                Err(e) => panic!("the replica said no `{last}` line within 15 s ({e:?})"),
-            }
-        }
-    }
-
-    fn quit(mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// A replica on `server`, with `env`.
+fn replica_process(server: &RedisServer, env: &[(&str, &str)]) -> Process {
+    let url = server.url();
+    let mut env = env.to_vec();
+    env.push((ROLE, &url));
+    Process::start("replica_process_entry_point", &env)
 }
 
 // ---------------------------------------------------------------------------
@@ -281,7 +174,7 @@ impl Drop for Replica {
 fn failures_in_one_process_open_the_breaker_in_two_others_within_100ms() {
     let server = RedisServer::start();
     let env = [("BREAKER_NAME", "orders"), ("FAIL_MAX", "3")];
-    let mut replicas: Vec<Replica> = (0..3).map(|_| Replica::start(&server, &env)).collect();
+    let mut replicas: Vec<Process> = (0..3).map(|_| replica_process(&server, &env)).collect();
     for r in &replicas {
         assert_eq!(r.expect("ready")[0], "closed");
     }
@@ -314,7 +207,7 @@ fn failures_in_one_process_open_the_breaker_in_two_others_within_100ms() {
 fn a_reconfiguration_in_one_process_reaches_two_others_within_100ms_and_a_late_joiner() {
     let server = RedisServer::start();
     let env = [("BREAKER_NAME", "quotes"), ("FAIL_MAX", "3")];
-    let mut replicas: Vec<Replica> = (0..3).map(|_| Replica::start(&server, &env)).collect();
+    let mut replicas: Vec<Process> = (0..3).map(|_| replica_process(&server, &env)).collect();
     for r in &replicas {
         assert_eq!(r.expect("ready")[0], "closed");
     }
@@ -335,7 +228,7 @@ fn a_reconfiguration_in_one_process_reaches_two_others_within_100ms_and_a_late_j
         );
     }
     // A process started later, with its own `fail_max = 3`, applies it too.
-    let mut late = Replica::start(&server, &env);
+    let mut late = replica_process(&server, &env);
     late.expect("ready");
     late.send("config");
     assert_eq!(late.expect("config"), ["fail_max=10,reset=1m,half_open=2"]);
@@ -352,7 +245,7 @@ fn a_process_started_while_the_breaker_is_open_starts_open_with_the_time_left() 
         ("FAIL_MAX", "2"),
         ("RESET_MS", "3000"),
     ];
-    let mut first = Replica::start(&server, &env);
+    let mut first = replica_process(&server, &env);
     first.expect("ready");
     first.send("fail 2");
     let failed = first.expect("failed");
@@ -362,7 +255,7 @@ fn a_process_started_while_the_breaker_is_open_starts_open_with_the_time_left() 
 
     // A new process, after the first one is gone: it joins, it does not reset.
     std::thread::sleep(Duration::from_millis(400));
-    let second = Replica::start(&server, &env);
+    let second = replica_process(&server, &env);
     let ready = second.expect("ready");
     assert_eq!(ready[0], "open", "the restarted process starts Open");
     let retry_after: i64 = ready[1].parse().unwrap();
@@ -386,7 +279,7 @@ fn across_three_processes_no_more_than_half_open_trials_run_at_once() {
         ("SUCCESS", "60000"),
         ("HALF_OPEN", "2"),
     ];
-    let mut replicas: Vec<Replica> = (0..3).map(|_| Replica::start(&server, &env)).collect();
+    let mut replicas: Vec<Process> = (0..3).map(|_| replica_process(&server, &env)).collect();
     for r in &replicas {
         r.expect("ready");
     }

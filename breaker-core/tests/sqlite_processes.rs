@@ -5,21 +5,17 @@
 
 mod sqlite_support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
-use sqlite_support::{TempDir, eventually, raw, unix_ms, unix_us};
+use sqlite_support::{Process, TempDir, eventually, raw, say, unix_ms, unix_us};
 
 /// The environment variable that turns this binary into a service process:
 /// the path of the file.
 const ROLE: &str = "BREAKER_SQLITE_PROCESS";
-/// What a process prints for the test to read, to tell it from libtest's output.
-const TAG: &str = "@@ ";
 
 // ---------------------------------------------------------------------------
 // The process: a child driven by commands on its standard input.
@@ -179,12 +175,6 @@ fn process_entry_point() {
     }
 }
 
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{TAG}{line}");
-    let _ = out.flush();
-}
-
 /// `state retry_after_ms now_ms` (retry_after -1 when there is none). Never
 /// starts a trial: a status is asked of an Open breaker.
 fn status(breaker: &Breaker) -> String {
@@ -203,117 +193,13 @@ fn status(breaker: &Breaker) -> String {
     format!("{state} {retry} {}", unix_ms())
 }
 
-/// A process seen from the test: its input, and its tagged output lines.
-struct Process {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-}
-
-impl Process {
-    fn start(dir: &TempDir, env: &[(&str, &str)]) -> Process {
-        let exe = std::env::current_exe().expect("the test binary");
-        let mut child = Command::new(exe)
-            .args(["--exact", "process_entry_point", "--nocapture"])
-            .args(["--test-threads", "1"])
-            .env(ROLE, dir.file("breakers.db"))
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("a process");
-        let stdin = child.stdin.take().expect("its stdin");
-        let stdout = child.stdout.take().expect("its stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // libtest may have started the line ("test ... ").
-                if let Some(at) = line.find(TAG) {
-                    if tx.send(line[at + TAG.len()..].to_owned()).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        Process {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn send(&mut self, command: &str) {
-        writeln!(self.stdin, "{command}").expect("the process reads commands");
-        self.stdin.flush().expect("the process reads commands");
-    }
-
-    /// The next line that starts with `prefix` (others are skipped), within
-    /// 15 s, as its words after the prefix.
-    fn expect(&self, prefix: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => {
-                    return line.split_whitespace().skip(1).map(str::to_owned).collect();
-                }
-                Ok(_) => continue,
-                Err(e) => panic!("the process said no `{prefix}` line within 15 s ({e:?})"),
-            }
-        }
-    }
-
-    /// The next line, as words.
-    fn next_line(&self) -> Vec<String> {
-        match self.lines.recv_timeout(Duration::from_secs(15)) {
-            Ok(line) => line.split_whitespace().map(str::to_owned).collect(),
-            Err(e) => panic!("the process said nothing within 15 s ({e:?})"),
-        }
-    }
-
-    /// Every line up to the one starting with `last`.
-    fn collect_until(&self, last: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(last) => return lines,
-                Ok(line) => lines.push(line),
-                Err(e) => panic!("the process said no `{last}` line within 15 s ({e:?})"),
-            }
-        }
-    }
-
-    /// Asks the process to flush and exit, and waits for it (killing it
-    /// after 5 s).
-    fn quit(mut self) {
-        let _ = writeln!(self.stdin, "quit");
-        let _ = self.stdin.flush();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.kill();
-    }
-
-    /// Kills the process at once (SIGKILL), as a crash would end it.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill();
-        }
-    }
+/// A process on the file of `dir`, with `env`.
+fn start(dir: &TempDir, env: &[(&str, &str)]) -> Process {
+    let file = dir.file("breakers.db");
+    let file = file.to_str().expect("a UTF-8 temporary path");
+    let mut env = env.to_vec();
+    env.push((ROLE, file));
+    Process::start("process_entry_point", &env)
 }
 
 // ---------------------------------------------------------------------------
@@ -324,8 +210,8 @@ impl Drop for Process {
 fn two_processes_on_one_file_share_transitions_and_manual_actions() {
     let dir = TempDir::new("share");
     let env = [("BREAKER_NAME", "orders"), ("FAIL_MAX", "2")];
-    let mut a = Process::start(&dir, &env);
-    let mut b = Process::start(&dir, &env);
+    let mut a = start(&dir, &env);
+    let mut b = start(&dir, &env);
     assert_eq!(a.expect("ready")[0], "closed");
     assert_eq!(b.expect("ready")[0], "closed");
 
@@ -361,7 +247,7 @@ fn a_process_killed_with_an_open_breaker_and_started_again_starts_open_with_the_
         ("FAIL_MAX", "2"),
         ("RESET_MS", "4000"),
     ];
-    let mut first = Process::start(&dir, &env);
+    let mut first = start(&dir, &env);
     first.expect("ready");
     first.send("fail 2");
     let failed = first.expect("failed");
@@ -384,7 +270,7 @@ fn a_process_killed_with_an_open_breaker_and_started_again_starts_open_with_the_
 
     // A new process, after the first one is gone: it starts Open, with the
     // time left of the first one's open period, not a new one.
-    let second = Process::start(&dir, &env);
+    let second = start(&dir, &env);
     let ready = second.expect("ready");
     assert_eq!(ready[0], "open", "the restarted process starts Open");
     let retry_after: i64 = ready[1].parse().unwrap();
@@ -414,7 +300,7 @@ fn across_two_processes_no_more_than_half_open_trials_run_at_once() {
         ("SUCCESS", "60000"),
         ("HALF_OPEN", "2"),
     ];
-    let mut processes: Vec<Process> = (0..2).map(|_| Process::start(&dir, &env)).collect();
+    let mut processes: Vec<Process> = (0..2).map(|_| start(&dir, &env)).collect();
     for p in &processes {
         p.expect("ready");
     }
@@ -467,8 +353,8 @@ fn a_permit_held_by_a_process_that_died_lapses_after_the_trial_ttl() {
         ("HALF_OPEN", "1"),
         ("TRIAL_TTL_MS", "2000"),
     ];
-    let mut a = Process::start(&dir, &env);
-    let mut b = Process::start(&dir, &env);
+    let mut a = start(&dir, &env);
+    let mut b = start(&dir, &env);
     a.expect("ready");
     b.expect("ready");
     a.send("trip");

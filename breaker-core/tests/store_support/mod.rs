@@ -1,10 +1,14 @@
 //! What the stores' tests share whatever the store: polling for an outcome
-//! on the real clock, the wall clock, and the reports the stores make
-//! through tracing. Included by `redis_support` and `sqlite_support`.
+//! on the real clock, the wall clock, the reports the stores make through
+//! tracing, and replicas as OS processes (the test binary started again,
+//! driven by commands on its input). Included by `redis_support` and
+//! `sqlite_support`.
 
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -78,4 +82,131 @@ pub fn log() -> &'static Captured {
             .init();
         log
     })
+}
+
+/// What a process prints for the test to read, to tell it from libtest's output.
+pub const TAG: &str = "@@ ";
+
+/// How long a process may take to say what the test waits for.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Prints a line for the test that started this process to read.
+pub fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{TAG}{line}");
+    let _ = out.flush();
+}
+
+/// A process seen from the test: its input, and its tagged output lines.
+pub struct Process {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Process {
+    /// This test binary again, running only the test `entry` (which acts as
+    /// the process when `env` sets its role), with `env`.
+    pub fn start(entry: &str, env: &[(&str, &str)]) -> Process {
+        let exe = std::env::current_exe().expect("the test binary");
+        let mut child = Command::new(exe)
+            .args(["--exact", entry, "--nocapture"])
+            .args(["--test-threads", "1"])
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("a process");
+        let stdin = child.stdin.take().expect("its stdin");
+        let stdout = child.stdout.take().expect("its stdout");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // libtest may have started the line ("test ... ").
+                if let Some(at) = line.find(TAG) {
+                    if tx.send(line[at + TAG.len()..].to_owned()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Process {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    /// Sends a command line.
+    pub fn send(&mut self, command: &str) {
+        writeln!(self.stdin, "{command}").expect("the process reads commands");
+        self.stdin.flush().expect("the process reads commands");
+    }
+
+    /// The next line that starts with `prefix` (others are skipped), within
+    /// 15 s, as its words after the prefix.
+    pub fn expect(&self, prefix: &str) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => {
+                    return line.split_whitespace().skip(1).map(str::to_owned).collect();
+                }
+                Ok(_) => continue,
+                Err(e) => panic!("the process said no `{prefix}` line within 15 s ({e:?})"),
+            }
+        }
+    }
+
+    /// The next line, as words.
+    pub fn next_line(&self) -> Vec<String> {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(line) => line.split_whitespace().map(str::to_owned).collect(),
+            Err(e) => panic!("the process said nothing within 15 s ({e:?})"),
+        }
+    }
+
+    /// Every line up to the one starting with `last`.
+    pub fn collect_until(&self, last: &str) -> Vec<String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(last) => return lines,
+                Ok(line) => lines.push(line),
+                Err(e) => panic!("the process said no `{last}` line within 15 s ({e:?})"),
+            }
+        }
+    }
+
+    /// Asks the process to quit, and waits for it (killing it after 5 s).
+    pub fn quit(mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let _ = self.stdin.flush();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.kill();
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would end it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
 }
