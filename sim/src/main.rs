@@ -54,6 +54,11 @@ struct FleetArgs {
     /// and is reconciled when it is back. Give it again for more.
     #[arg(long, num_args = 2, value_names = ["R", "FROM..TO"])]
     partition: Vec<String>,
+    /// With `--replicas`: a replica's own opening stays its own until N
+    /// replicas have opened the breaker within one open period, as the
+    /// Redis store's `quorum(N)` (default 1: shared at once).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    quorum: u32,
 }
 
 impl FleetArgs {
@@ -76,9 +81,17 @@ impl FleetArgs {
                     "--partition {r} {span} needs a fleet: give --replicas N with N > 1"
                 ));
             }
+            if self.quorum != 1 {
+                return Err(format!(
+                    "--quorum {} needs a fleet: give --replicas N with N > 1",
+                    self.quorum
+                ));
+            }
             return Ok(None);
         }
-        Fleet::parse(self.replicas, self.link.as_deref(), &partitions).map(Some)
+        Fleet::parse(self.replicas, self.link.as_deref(), &partitions)?
+            .with_quorum(self.quorum)
+            .map(Some)
     }
 }
 

@@ -313,3 +313,69 @@ fn tune_ranks_configurations_for_the_fleet() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("with --replicas, give --grid"));
 }
+
+/// The adopted openings of a fleet summary, summed over the replicas.
+fn adopted(summary: &str) -> u64 {
+    summary
+        .lines()
+        .filter_map(|l| {
+            l.split(" opens (")
+                .nth(1)
+                .or_else(|| l.split(" open (").nth(1))
+        })
+        .filter_map(|rest| rest.split(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_quorum_keeps_openings_local_until_enough_replicas_open_and_check_verifies_it() {
+    let fleet = traces().join("fleet.trace").display().to_string();
+    let mut adopted_by_quorum = Vec::new();
+    for quorum in ["1", "2", "5"] {
+        let args = ["--replicas", "5", "--quorum", quorum];
+        let mut run = vec!["run", "-q", fleet.as_str()];
+        run.extend(args);
+        let out = sim(&run);
+        assert!(out.status.success(), "quorum {quorum}: {}", stderr(&out));
+        adopted_by_quorum.push(adopted(&stdout(&out)));
+        let mut check = vec!["check", "-q", fleet.as_str()];
+        check.extend(args);
+        let out = sim(&check);
+        assert!(
+            out.status.success(),
+            "quorum {quorum}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stdout(&out).contains(": ok, fleet of 5 replicas"),
+            "{}",
+            stdout(&out)
+        );
+    }
+    // Each replica must open on its own before a quorum of all five shares
+    // anything: no replica adopts an opening it did not make.
+    assert_eq!(adopted_by_quorum[2], 0, "{adopted_by_quorum:?}");
+    assert!(
+        adopted_by_quorum[0] > adopted_by_quorum[1] && adopted_by_quorum[1] > 0,
+        "fewer adopted openings as the quorum grows: {adopted_by_quorum:?}"
+    );
+
+    for (args, said) in [
+        (
+            vec!["--replicas", "5", "--quorum", "6"],
+            "bad --quorum 6: expected from 1",
+        ),
+        (
+            vec!["--replicas", "5", "--quorum", "0"],
+            "bad --quorum 0: expected from 1",
+        ),
+        (vec!["--quorum", "2"], "--quorum 2 needs a fleet"),
+    ] {
+        let mut run = vec!["run", "-q", fleet.as_str()];
+        run.extend(&args);
+        let out = sim(&run);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -734,6 +734,7 @@ mod tests {
             replicas: 3,
             link_ns: 5_000_000,
             partitions,
+            quorum: 1,
         }
     }
 

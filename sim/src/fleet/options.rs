@@ -26,6 +26,9 @@ pub struct Fleet {
     pub link_ns: u64,
     /// The partitions, in the order given.
     pub partitions: Vec<Partition>,
+    /// Replicas that must open a breaker within one open period before the
+    /// opening is shared (`--quorum`; 1: every opening is shared at once).
+    pub quorum: u32,
 }
 
 impl Fleet {
@@ -70,7 +73,21 @@ impl Fleet {
             replicas,
             link_ns,
             partitions: parsed,
+            quorum: 1,
         })
+    }
+
+    /// The same fleet opening by a quorum of `quorum` replicas, or what is
+    /// wrong with it, naming the argument.
+    pub fn with_quorum(mut self, quorum: u32) -> Result<Fleet, String> {
+        if quorum == 0 || quorum > u32::from(self.replicas) {
+            return Err(format!(
+                "bad --quorum {quorum}: expected from 1 (every opening shared at once) to the {} replicas of --replicas",
+                self.replicas
+            ));
+        }
+        self.quorum = quorum;
+        Ok(self)
     }
 }
 

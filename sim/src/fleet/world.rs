@@ -40,6 +40,7 @@ impl SharedWorld {
     pub fn new(fleet: &Fleet, clock: ManualClock) -> SharedWorld {
         let store = MemoryStore::builder()
             .link_delay(Duration::from_nanos(fleet.link_ns))
+            .quorum(fleet.quorum)
             .record_writes(true)
             .build(clock.clone());
         let stores = (1..=fleet.replicas)
