@@ -28,6 +28,8 @@ pub use crate::breaker::{Change, Link, Remote, Trial};
 pub use fleet::{Fleet, FleetFuture, Replica, ReplicaBreaker};
 
 mod fleet;
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+mod joined;
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -2,14 +2,15 @@
 //! settings, whether Redis is up, every breaker that joined, the bad data
 //! already reported, and Redis' clock as last read.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::builder::RedisStoreBuilder;
 use super::membership::LinkState;
 use super::wire::{Fault, Refused};
+use crate::store::joined::Joined;
 
 /// What the store's thread and the links share.
 pub(super) struct Core {
@@ -25,7 +26,7 @@ pub(super) struct Core {
     pub(super) unreachable_quorum: Mutex<HashSet<String>>,
     pub(super) up: AtomicBool,
     /// Every breaker that joined, by name (several may share one).
-    pub(super) links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,
+    pub(super) links: Joined<LinkState>,
     /// The kinds of bad data already reported, by breaker name: junk is
     /// read again at every transition, and reported only the first time.
     pub(super) reported: Mutex<HashSet<(String, Fault)>>,
@@ -93,20 +94,10 @@ impl Core {
     }
 
     pub(super) fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
-        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(named) = links.get_mut(name) else {
-            return Vec::new();
-        };
-        named.retain(|l| l.strong_count() > 0);
-        named.iter().filter_map(Weak::upgrade).collect()
+        self.links.named(name)
     }
 
     pub(super) fn all_links(&self) -> Vec<Arc<LinkState>> {
-        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        links.retain(|_, named| {
-            named.retain(|l| l.strong_count() > 0);
-            !named.is_empty()
-        });
-        links.values().flatten().filter_map(Weak::upgrade).collect()
+        self.links.all()
     }
 }

@@ -2,7 +2,7 @@
 //! its first connection, and each breaker's joining ([`Store::attach`]),
 //! which hands the breaker the [`Link`] it talks to the thread through.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -21,6 +21,7 @@ use super::membership::{ConfigShare, Described, LinkState, next_origin};
 use super::thread::run;
 use super::wire::millis;
 use crate::Breaker;
+use crate::store::joined::Joined;
 use crate::store::{FleetFuture, Link, Store};
 
 const STOPPED: &str = "the Redis store's thread has stopped";
@@ -115,13 +116,7 @@ impl Store for RedisStore {
             window_ms: millis(config.within().unwrap_or(config.reset())),
             period_ms: millis(config.reset()),
         });
-        self.core
-            .links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(state.name.clone())
-            .or_default()
-            .push(Arc::downgrade(&state));
+        self.core.links.add(&state.name, &state);
         if self.is_connected() {
             let (done_tx, done_rx) = sync_channel(1);
             let join = Command::Join {
@@ -168,7 +163,7 @@ impl RedisStoreBuilder {
             unreachable_quorum: Mutex::new(HashSet::new()),
             options: self,
             up: AtomicBool::new(false),
-            links: Mutex::new(HashMap::new()),
+            links: Joined::default(),
             reported: Mutex::new(HashSet::new()),
             redis_time: Mutex::new(None),
         });

@@ -2,12 +2,13 @@
 //! settings, whether the file is available, every breaker that joined, and
 //! the bad rows already reported.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use super::builder::SqliteStoreBuilder;
 use super::membership::LinkState;
+use crate::store::joined::Joined;
 use crate::store::row::{Fault, Refused};
 
 /// What the store's thread and the links share.
@@ -17,7 +18,7 @@ pub(super) struct Core {
     /// nothing waits on the file.
     pub(super) up: AtomicBool,
     /// Every breaker that joined, by name (several may share one).
-    pub(super) links: Mutex<HashMap<String, Vec<Weak<LinkState>>>>,
+    pub(super) links: Joined<LinkState>,
     /// The kinds of bad rows already reported, by breaker name: a bad row is
     /// read again at every poll that finds the file changed, and reported
     /// only the first time.
@@ -47,21 +48,11 @@ impl Core {
     }
 
     pub(super) fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
-        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(named) = links.get_mut(name) else {
-            return Vec::new();
-        };
-        named.retain(|l| l.strong_count() > 0);
-        named.iter().filter_map(Weak::upgrade).collect()
+        self.links.named(name)
     }
 
     pub(super) fn all_links(&self) -> Vec<Arc<LinkState>> {
-        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        links.retain(|_, named| {
-            named.retain(|l| l.strong_count() > 0);
-            !named.is_empty()
-        });
-        links.values().flatten().filter_map(Weak::upgrade).collect()
+        self.links.all()
     }
 }
 

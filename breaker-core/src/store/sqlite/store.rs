@@ -3,7 +3,7 @@
 //! ([`Store::attach`]), which hands the breaker the [`Link`] it talks to the
 //! thread through.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,6 +20,7 @@ use super::membership::LinkState;
 use super::schema::{self, Sql};
 use super::thread::{Session, run};
 use crate::Breaker;
+use crate::store::joined::Joined;
 use crate::store::{Link, Store};
 
 /// A [`Store`] in a SQLite file, shared by the processes of one host.
@@ -85,13 +86,7 @@ impl Store for SqliteStore {
             dirty: AtomicBool::new(false),
             half_open: breaker.config().half_open(),
         });
-        self.core
-            .links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(state.name.clone())
-            .or_default()
-            .push(Arc::downgrade(&state));
+        self.core.links.add(&state.name, &state);
         if self.is_available() {
             let (done_tx, done_rx) = sync_channel(1);
             let join = Command::Join {
@@ -133,7 +128,7 @@ impl SqliteStoreBuilder {
         let core = Arc::new(Core {
             options: self,
             up: AtomicBool::new(ready),
-            links: Mutex::new(HashMap::new()),
+            links: Joined::default(),
             reported: Mutex::new(HashSet::new()),
         });
         if let Some(e) = locked {
