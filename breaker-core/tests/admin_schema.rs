@@ -4,7 +4,8 @@
 //! `/events` message. A field added, renamed or retyped without the schema
 //! fails here.
 
-use std::path::Path;
+mod schema_support;
+
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,34 +16,11 @@ use breaker_core::overrides::Overrides;
 use breaker_core::{Error, Registry};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
+use schema_support::{check, validator};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const TOKEN: &str = "schema";
-
-/// The validator of one definition of the schema (`breaker`, `error`, ...).
-fn validator(definition: &str) -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/admin-api.schema.json");
-    let text = std::fs::read_to_string(&path).expect("docs/admin-api.schema.json");
-    let mut schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
-    schema["$ref"] = json!(format!("#/$defs/{definition}"));
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap_or_else(|e| panic!("the schema does not compile: {e}"))
-}
-
-fn check(definition: &str, body: &Value) {
-    let validator = validator(definition);
-    let errors: Vec<String> = validator
-        .iter_errors(body)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "not a `{definition}`: {errors:#?}\n{body:#}"
-    );
-}
 
 struct Admin {
     router: Router,

@@ -8,9 +8,9 @@
 //! description is written every second and expires after three).
 
 mod redis_support;
+mod schema_support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -165,18 +165,6 @@ fn breaker<'a>(fleet: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|b| b["name"] == name)
 }
 
-fn check_schema(body: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/admin-api.schema.json");
-    let mut schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    schema["$ref"] = json!("#/$defs/fleet");
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the schema compiles");
-    let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "not a `fleet`: {errors:#?}\n{body:#}");
-}
-
 /// This process as the third replica, with the admin router.
 fn this_replica(server: &RedisServer, ns: &str) -> (Router, Breaker) {
     log();
@@ -206,7 +194,7 @@ async fn three_processes_show_up_in_one_fleet_and_one_that_stops_shows_as_not_li
             .is_some_and(|b| b["totals"]["replicas"] == 3 && b["totals"]["states"]["open"] == 1)
     })
     .await;
-    check_schema(&fleet);
+    schema_support::check("fleet", &fleet);
     assert_eq!(fleet["interval_ms"], 1000);
     for id in ["closed", "here", "opened"] {
         let r = replica(&fleet, id).unwrap_or_else(|| panic!("{id} missing: {fleet:#}"));
@@ -248,7 +236,7 @@ async fn three_processes_show_up_in_one_fleet_and_one_that_stops_shows_as_not_li
         replica(f, "opened").is_some_and(|r| r["live"] == false)
     })
     .await;
-    check_schema(&fleet);
+    schema_support::check("fleet", &fleet);
     assert_eq!(
         breaker(&fleet, "db").unwrap()["totals"]["states"],
         json!({"closed": 2}),
@@ -300,7 +288,7 @@ async fn junk_descriptions_are_left_out_and_reported_once() {
     }
     // Once `here` describes its `db` (its first description may precede it).
     let fleet = fleet_until(&router, |f| breaker(f, "db").is_some()).await;
-    check_schema(&fleet);
+    schema_support::check("fleet", &fleet);
     for id in ["bad-state", "far-future", "no-time"] {
         assert_eq!(replica(&fleet, id).unwrap()["live"], false, "{id}");
     }
