@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::Site;
 use crate::Breaker;
-use crate::keyed::KeyedBreaker;
+use crate::keyed::{Keyed, KeyedBreaker};
 
 /// A keyed call site's keyed breaker (`key = ...`): the global registry's
 /// keyed breaker of the site's name, found on the first call and kept, for
@@ -21,9 +21,11 @@ pub struct KeyedHandle {
     label: &'static str,
     max_keys: usize,
     idle: u64,
-    /// The `KeyedBreaker<K>` of the first call's key type, and that type:
-    /// compared without a call through `dyn Any`'s table.
-    set: OnceLock<(TypeId, Box<dyn Any + Send + Sync>)>,
+    /// What the `KeyedBreaker<K>` of the first call's key type shares, and
+    /// that type: compared without a call through `dyn Any`'s table. Kept
+    /// as the shared part itself, not a clone of the handle on it, so that a
+    /// call reaches the keys in one load from this static.
+    set: OnceLock<(TypeId, &'static (dyn Any + Send + Sync))>,
 }
 
 impl KeyedHandle {
@@ -48,7 +50,7 @@ impl KeyedHandle {
     #[inline]
     pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
         match self.kept::<<Q as ToOwned>::Owned>() {
-            Some(keyed) => keyed.get(key),
+            Some(keyed) => keyed.ticket(key).with(Breaker::clone),
             // A generic function called with a second key type.
             None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
         }
@@ -68,19 +70,20 @@ impl KeyedHandle {
 
     /// The keyed breaker kept for the first call's key type, if it is `K`.
     #[inline(always)]
-    fn kept<K>(&'static self) -> Option<&'static KeyedBreaker<K>>
+    fn kept<K>(&'static self) -> Option<&'static Keyed<K>>
     where
         K: std::hash::Hash + Eq + Display + Send + Sync + 'static,
     {
         let (kind, keyed) = self.set.get_or_init(|| {
-            let keyed: Box<dyn Any + Send + Sync> = Box::new(self.keyed::<K>());
-            (TypeId::of::<KeyedBreaker<K>>(), keyed)
+            let keyed: &'static (dyn Any + Send + Sync) = self.keyed::<K>().leak();
+            (TypeId::of::<Keyed<K>>(), keyed)
         });
-        if *kind != TypeId::of::<KeyedBreaker<K>>() {
+        if *kind != TypeId::of::<Keyed<K>>() {
             return None;
         }
-        // SAFETY: `kind` is the `TypeId` of the boxed value, set with it.
-        Some(unsafe { &*(&**keyed as *const (dyn Any + Send + Sync)).cast::<KeyedBreaker<K>>() })
+        // SAFETY: `kind` is the `TypeId` of the value `keyed` points at, set
+        // with it.
+        Some(unsafe { &*(*keyed as *const (dyn Any + Send + Sync)).cast::<Keyed<K>>() })
     }
 
     #[cold]

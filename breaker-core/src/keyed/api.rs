@@ -16,6 +16,42 @@ use super::table::Slot;
 use super::ticket::Ticket;
 use crate::{Breaker, Config, Error};
 
+impl<K> Keyed<K>
+where
+    K: Hash + Eq + Display + Send + Sync + 'static,
+{
+    /// The breaker of `key` as [`KeyedBreaker::get`] finds it, without
+    /// taking a reference to it when this thread called the key recently:
+    /// then its place in the thread's recent keys, to run the call on with
+    /// [`Ticket::with`]. The key is borrowed only here, so the call's body
+    /// may take what the key borrowed.
+    // Always inlined: out of line, the ticket came back through memory in
+    // narrower stores than the caller read it with (a store-forwarding
+    // stall that cost more than the lookup).
+    #[inline(always)]
+    pub(crate) fn ticket<Q>(&self, key: &Q) -> Ticket<K>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let inner = self;
+        let hash = inner.table.hash(key);
+        let now = inner.now();
+        let removals = inner.removals.load(Ordering::Acquire);
+        let found = recent::find(inner.id, removals, hash, |slot: &Slot<K>| {
+            let found = slot.key.borrow() == key;
+            if found {
+                slot.touch(now);
+            }
+            found
+        });
+        match found {
+            Some(place) => Ticket::recent(place),
+            None => inner.ticket_slow(hash, key, now, removals),
+        }
+    }
+}
+
 /// One breaker per distinct key, bounded. Cheap to clone: clones are the
 /// same keyed breaker. See the [module documentation](crate::keyed).
 pub struct KeyedBreaker<K> {
@@ -50,35 +86,24 @@ where
 
     /// The breaker of `key` as [`get`](KeyedBreaker::get) finds it, without
     /// taking a reference to it when this thread called the key recently:
-    /// then its place in the thread's recent keys, to run the call on with
-    /// [`Ticket::with`]. The key is borrowed only here, so the call's body
-    /// may take what the key borrowed.
-    // Always inlined: out of line, the ticket came back through memory in
-    // narrower stores than the caller read it with (a store-forwarding
-    // stall that cost more than the lookup).
+    /// see [`Keyed::ticket`].
     #[inline(always)]
     pub(crate) fn ticket<Q>(&self, key: &Q) -> Ticket<K>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let inner = &*self.inner;
-        let hash = inner.table.hash(key);
-        let now = inner.now();
-        let removals = inner.removals.load(Ordering::Acquire);
-        let found = recent::find(inner.id, removals, hash, |slot: &Slot<K>| {
-            let found = slot.key.borrow() == key;
-            if found {
-                slot.touch(now);
-            }
-            found
-        });
-        match found {
-            Some(place) => Ticket::recent(place),
-            None => inner.ticket_slow(hash, key, now, removals),
-        }
+        self.inner.ticket(key)
     }
 
+    /// What the clones share, for a call site that keeps this keyed breaker
+    /// for the life of the process (`#[circuit_breaker(key = ..)]`): reached
+    /// with one load less than through a clone.
+    pub(crate) fn leak(self) -> &'static Keyed<K> {
+        // SAFETY: `into_raw` hands over this clone's reference, never given
+        // back: the shared part lives as long as the process.
+        unsafe { &*Arc::into_raw(self.inner) }
+    }
     /// The breaker of `key` if it is live, without creating it or marking it
     /// used: what an operator acts on (`keyed.peek("a.example")?.trip()`).
     pub fn peek<Q>(&self, key: &Q) -> Option<Breaker>

@@ -21,7 +21,7 @@ use crate::{Breaker, Config};
 const RETRY_ROOM_NANOS: u64 = 1_000_000_000;
 
 /// What every clone of a [`KeyedBreaker`](super::KeyedBreaker) shares.
-pub(super) struct Keyed<K> {
+pub(crate) struct Keyed<K> {
     /// Tells this keyed breaker's keys from others' in the registry.
     pub(super) id: u64,
     pub(super) name: Arc<str>,
@@ -121,7 +121,8 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         let Some(slot) = self.table.find_slot(hash, key, now) else {
             return Ticket::owned(self.create(hash, key, now));
         };
-        match recent::remember(self.id, removals, hash, slot) {
+        let breaker = slot.breaker.clone();
+        match recent::remember(self.id, removals, hash, slot, breaker) {
             Ok(place) => Ticket::recent(place),
             Err(slot) => Ticket::owned(slot.breaker.clone()),
         }

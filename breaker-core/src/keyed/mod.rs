@@ -94,4 +94,5 @@ mod ticket;
 
 pub use api::KeyedBreaker;
 pub use builder::{DEFAULT_IDLE, DEFAULT_LABEL, DEFAULT_MAX_KEYS, KeyedBuilder, MAX_KEYS};
+pub(crate) use keys::Keyed;
 pub(crate) use ticket::Ticket;

@@ -25,12 +25,16 @@
 //! check of a lazily registered one (as `opening.rs`'s do); [`CLEANUP`]
 //! gives its slots back when the thread exits.
 
-use std::any::{Any, TypeId};
-use std::cell::Cell;
+use std::any::Any;
+#[cfg(debug_assertions)]
+use std::any::TypeId;
+use std::cell::{Cell, UnsafeCell};
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::Arc;
+
+use crate::Breaker;
 
 /// Sets of the cache; the key's hash picks one.
 const SETS: usize = 8;
@@ -38,12 +42,16 @@ const SETS: usize = 8;
 /// each other.
 const WAYS: usize = 4;
 
+// A line each, so that looking one entry up touches one line; and no more
+// than a line, with `kind` kept in debug builds only.
+#[repr(align(64))]
 struct Entry {
     /// The keyed breaker's id; 0 for an empty entry (ids start at 1).
     owner: Cell<u64>,
     epoch: Cell<u64>,
     hash: Cell<u64>,
-    /// The type `slot` holds.
+    /// The type `slot` holds: checked in debug builds (see `slot_of`).
+    #[cfg(debug_assertions)]
     kind: Cell<Option<TypeId>>,
     /// Where `slot` points, read without touching its reference count.
     at: Cell<*const ()>,
@@ -52,6 +60,12 @@ struct Entry {
     /// Keeps the slot alive while the entry names it; given back by
     /// `remember` when it refills the entry, or by [`Cleanup`].
     slot: Cell<ManuallyDrop<Option<Arc<dyn Any>>>>,
+    /// The slot's breaker, held here too: the call reaches its state through
+    /// the entry in one load less than through the slot, and that chain of
+    /// dependent loads is what a keyed call waits on most. Written only
+    /// while the entry is unpinned (`remember`, `clear`), read only while it
+    /// is pinned ([`Place::breaker`]).
+    breaker: UnsafeCell<ManuallyDrop<Option<Breaker>>>,
 }
 
 impl Entry {
@@ -60,10 +74,12 @@ impl Entry {
             owner: Cell::new(0),
             epoch: Cell::new(0),
             hash: Cell::new(0),
+            #[cfg(debug_assertions)]
             kind: Cell::new(None),
             at: Cell::new(std::ptr::null()),
             pins: Cell::new(0),
             slot: Cell::new(ManuallyDrop::new(None)),
+            breaker: UnsafeCell::new(ManuallyDrop::new(None)),
         }
     }
 
@@ -72,11 +88,16 @@ impl Entry {
         self.owner.get() == owner && self.hash.get() == hash && self.epoch.get() == epoch
     }
 
-    /// Empties the entry; returns the slot it kept.
-    fn clear(&self) -> Option<Arc<dyn Any>> {
+    /// Empties the entry; returns the slot and the breaker it kept, for the
+    /// caller to drop once the entry is consistent again.
+    fn clear(&self) -> (Option<Arc<dyn Any>>, Option<Breaker>) {
         self.owner.set(0);
         self.at.set(std::ptr::null());
-        ManuallyDrop::into_inner(self.slot.replace(ManuallyDrop::new(None)))
+        let slot = ManuallyDrop::into_inner(self.slot.replace(ManuallyDrop::new(None)));
+        // SAFETY: the entry is unpinned (both callers check, or the thread is
+        // exiting), so no `Place` borrows `breaker`.
+        let breaker = unsafe { (*self.breaker.get()).take() };
+        (slot, breaker)
     }
 
     /// The slot of a filled entry. An `S`: an owner stores one type of slot
@@ -84,9 +105,10 @@ impl Entry {
     /// type's 16 bytes, compared on every call, were a tenth of a keyed call.
     #[inline]
     fn slot_of<S: Any>(&self) -> &S {
-        debug_assert_eq!(self.kind.get(), Some(TypeId::of::<S>()));
+        #[cfg(debug_assertions)]
+        assert_eq!(self.kind.get(), Some(TypeId::of::<S>()));
         debug_assert!(!self.at.get().is_null());
-        // SAFETY: `at` and `kind` are set with `slot`, from the `Arc<S>` it
+        // SAFETY: `at` (and `kind`) are set with `slot`, from the `Arc<S>` it
         // holds (`remember`), before `owner`, and cleared after it, so an
         // entry whose owner matched holds its owner's one type of slot. Only
         // an unpinned entry is refilled; both callers pin the entry first and
@@ -185,14 +207,15 @@ fn this_thread() -> &'static Recent {
     unsafe { &*recent }
 }
 
-/// Remembers `slot` as `owner`'s key with this `hash`, at `epoch`, and pins
-/// it; hands `slot` back when every entry of its set is pinned, or this
-/// thread's storage is being torn down.
+/// Remembers `slot`, whose breaker is `breaker`, as `owner`'s key with this
+/// `hash`, at `epoch`, and pins it; hands `slot` back when every entry of its
+/// set is pinned, or this thread's storage is being torn down.
 pub(super) fn remember<S: Any>(
     owner: u64,
     epoch: u64,
     hash: u64,
     slot: Arc<S>,
+    breaker: Breaker,
 ) -> Result<Place<S>, Arc<S>> {
     // Registers the cleanup; refused once it ran, so nothing is kept after.
     if CLEANUP.try_with(|_| ()).is_err() {
@@ -212,7 +235,10 @@ pub(super) fn remember<S: Any>(
     // Emptied first, filled, then the old slot dropped last: its key's `Drop`
     // is user code, and may call keys too.
     let old = entry.clear();
+    // SAFETY: unpinned (checked above), so no `Place` borrows it.
+    unsafe { *entry.breaker.get() = ManuallyDrop::new(Some(breaker)) };
     entry.at.set(Arc::as_ptr(&slot).cast());
+    #[cfg(debug_assertions)]
     entry.kind.set(Some(TypeId::of::<S>()));
     let slot: Arc<dyn Any> = slot;
     entry.slot.set(ManuallyDrop::new(Some(slot)));
@@ -228,7 +254,23 @@ pub(super) fn remember<S: Any>(
 }
 
 impl<S> Place<S> {
-    /// The pinned slot: what the call runs on.
+    /// The pinned slot's breaker: what the call runs on.
+    #[inline(always)]
+    pub(super) fn breaker(&self) -> &Breaker {
+        // SAFETY: set with the slot by `remember` and taken only by `clear`,
+        // which never runs on a pinned entry; this place pins it.
+        let breaker: &Option<Breaker> = unsafe { &*self.entry().breaker.get() };
+        match breaker {
+            Some(breaker) => breaker,
+            // SAFETY: a place is made only for a filled entry (`find`
+            // matched its owner, or `remember` filled it), and filled
+            // entries hold their breaker.
+            None => unsafe { std::hint::unreachable_unchecked() },
+        }
+    }
+
+    /// The pinned slot.
+    #[cfg(test)]
     #[inline(always)]
     pub(super) fn slot(&self) -> &S {
         // SAFETY: the entry held an `S` when the place was made (its owner's
@@ -260,6 +302,11 @@ impl<S> Drop for Place<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Config;
+
+    fn breaker() -> Breaker {
+        Breaker::new("recent", Config::default())
+    }
 
     fn pins(owner: u64, hash: u64) -> u32 {
         let set = set_of(owner, hash) * WAYS;
@@ -271,7 +318,9 @@ mod tests {
 
     #[test]
     fn a_call_that_panics_unpins_its_entry() {
-        let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32)).ok().unwrap();
+        let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32), breaker())
+            .ok()
+            .unwrap();
         assert_eq!(pins(u64::MAX - 1, 7), 1);
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _call = place;
@@ -294,7 +343,7 @@ mod tests {
     #[test]
     fn another_epoch_or_a_mismatch_is_not_found_and_not_pinned() {
         let owner = u64::MAX - 2;
-        drop(remember(owner, 3, 9, Arc::new(1_u64)));
+        drop(remember(owner, 3, 9, Arc::new(1_u64), breaker()));
         assert!(
             find(owner, 4, 9, |_: &u64| true).is_none(),
             "a removal since"
@@ -311,12 +360,12 @@ mod tests {
         // Every way of one set pinned (hashes that differ in their low bits
         // share a set): a fifth key of that set is not kept.
         let places: Vec<Place<u64>> = (0..WAYS as u64)
-            .map(|i| remember(owner, 0, i, Arc::new(i)).ok().unwrap())
+            .map(|i| remember(owner, 0, i, Arc::new(i), breaker()).ok().unwrap())
             .collect();
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_err());
+        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_err());
         for (i, place) in places.into_iter().enumerate() {
             assert_eq!(*place.slot(), i as u64);
         }
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64)).is_ok());
+        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
     }
 }

@@ -34,7 +34,7 @@ impl<K: 'static> Ticket<K> {
     #[inline(always)]
     pub(crate) fn with<R>(self, f: impl FnOnce(&Breaker) -> R) -> R {
         let breaker = match &self.0 {
-            Kind::Recent(place) => &place.slot().breaker,
+            Kind::Recent(place) => place.breaker(),
             Kind::Owned(breaker) => breaker,
         };
         // The ticket (the pin on its place, or the owned breaker) outlives
