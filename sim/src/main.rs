@@ -335,7 +335,15 @@ fn main() -> ExitCode {
                     };
                     tune(&traces, &grid, &tuning, quiet)
                 }
-                (None, None) => tune_changes(&traces, &change, breaker.as_deref(), seed),
+                (None, None) => {
+                    let tuning = Tuning {
+                        only: breaker.as_deref(),
+                        seed,
+                        jobs,
+                        fleet: None,
+                    };
+                    tune_changes(&traces, &change, &tuning, quiet)
+                }
                 (None, Some(_)) => {
                     eprintln!(
                         "error: --change replays the trace alone; with --replicas, give --grid"
@@ -946,46 +954,72 @@ fn tune(paths: &[String], grid: &str, tuning: &Tuning<'_>, quiet: bool) -> ExitC
 }
 
 /// `tune --change`: the trace as recorded ("keep") against each change made
-/// live at its time, ranked as the grid's configurations are.
-fn tune_changes(paths: &[String], changes: &[String], only: Option<&str>, seed: u64) -> ExitCode {
-    let path = label(paths);
-    let path = path.as_str();
-    let trace = match load(paths) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    if let Some(name) = only {
-        if !trace.breakers.iter().any(|b| b.name == name) {
-            eprintln!("error: no breaker `{name}` in {path}");
-            return ExitCode::from(2);
-        }
-    }
-    let mut variants = vec![("keep".to_string(), trace.clone())];
-    for text in changes {
-        let variant = breaker_sim::tune::parse_change(text).and_then(|change| {
-            breaker_sim::tune::with_change(&trace, &change, only).map(|t| (change.label(), t))
-        });
-        match variant {
-            Ok(v) => variants.push(v),
+/// live at its time, ranked as the grid's configurations are; in one pass
+/// over the trace, as the grid is.
+fn tune_changes(paths: &[String], texts: &[String], tuning: &Tuning<'_>, quiet: bool) -> ExitCode {
+    let mut changes = Vec::with_capacity(texts.len());
+    for text in texts {
+        match breaker_sim::tune::parse_change(text) {
+            Ok(change) => changes.push(change),
             Err(e) => {
                 eprintln!("error: bad --change `{text}`: {e}");
                 return ExitCode::from(2);
             }
         }
     }
+    let mut progress = Progress::new(quiet, &label(paths));
+    let tuned = breaker_sim::side_by_side::tune_changes(
+        &mut TraceReader::new(paths),
+        &changes,
+        tuning.only,
+        tuning.seed,
+        tuning.jobs,
+        &mut |read, total| progress.update(read, total),
+    );
+    progress.done();
+    let kept = match tuned.stop {
+        Some(stop) if !stop.keeps_what_came_before() => {
+            eprintln!("{stop}");
+            return ExitCode::from(2);
+        }
+        kept => kept,
+    };
+    if let Some(name) = tuning.only {
+        if !tuned.breakers.iter().any(|b| b == name) {
+            eprintln!("error: no breaker `{name}` in {}", label(paths));
+            return ExitCode::from(2);
+        }
+    }
+    // The first is the trace as recorded, then the changes in order.
+    let labels = std::iter::once("keep".to_string()).chain(changes.iter().map(|c| c.label()));
+    let texts = std::iter::once("").chain(texts.iter().map(String::as_str));
     let mut rows = Vec::new();
-    for (label, variant) in &variants {
-        match real::replay_seeded(path, variant, seed) {
-            Ok(events) => rows.push((label.clone(), breaker_sim::tune::score(variant, &events))),
-            Err(e) => {
-                eprintln!("{e}");
+    for ((label, text), (score, refused)) in labels
+        .zip(texts)
+        .zip(tuned.scores.into_iter().zip(tuned.refused))
+    {
+        match (score, refused) {
+            (Some(score), _) => rows.push((label, score)),
+            (None, why) => {
+                let why = why.unwrap_or_else(|| "refused".to_string());
+                match text {
+                    // The trace as recorded: its own error.
+                    "" => eprintln!("{why}"),
+                    _ => eprintln!("error: bad --change `{text}`: {why}"),
+                }
                 return ExitCode::from(2);
             }
         }
     }
     breaker_sim::tune::rank(&mut rows);
     print!("{}", breaker_sim::tune::table(&rows));
-    ExitCode::SUCCESS
+    match kept {
+        Some(stop) => {
+            eprintln!("{stop}");
+            ExitCode::from(2)
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 fn plot(paths: &[String], output: &str) -> ExitCode {

@@ -93,6 +93,11 @@ impl<C: Cast> Replay<C> {
         &self.cast
     }
 
+    /// The subjects' cast, to change between pieces.
+    pub fn cast_mut(&mut self) -> &mut C {
+        &mut self.cast
+    }
+
     /// Breakers declared so far.
     pub fn declared(&self) -> usize {
         self.engine.declared()

@@ -30,7 +30,7 @@ use crate::config::{BreakerConfig, KEYS, RETRY_KEYS};
 use crate::duration::{format_duration, parse_duration};
 use crate::log::{Event, EventKind, State};
 use crate::suggest::did_you_mean;
-use crate::trace::{Item, Line, Reconfiguration, Trace};
+use crate::trace::{Attempts, Chunk, Declaration, Item, Line, Reconfiguration, Trace};
 
 /// The keys that choose when a breaker sheds load: a `policy` value replaces them all.
 pub const POLICY_KEYS: [&str; 8] = [
@@ -298,63 +298,212 @@ pub fn parse_change(text: &str) -> Result<Change, String> {
 /// only `only`). The trace's own later `configure` lines patch the changed
 /// configuration. Fails, naming the breaker, when a configuration the
 /// change leads to is invalid. The inserted lines have no line number (0).
+/// A trace read as a stream is changed piece by piece by [`LiveChange`].
 pub fn with_change(trace: &Trace, change: &Change, only: Option<&str>) -> Result<Trace, String> {
-    let at = trace.lines.partition_point(|l| l.t_ns <= change.at_ns);
-    let targets: Vec<usize> = (0..trace.breakers.len())
-        .filter(|&b| only.is_none_or(|n| trace.breakers[b].name == n))
-        .collect();
-    let mut out = trace.clone();
-    out.lines = Vec::with_capacity(trace.lines.len() + targets.len());
-    out.reconfigurations = Vec::with_capacity(trace.reconfigurations.len() + targets.len());
-    let mut configs: Vec<BreakerConfig> = trace.breakers.iter().map(|d| d.config.clone()).collect();
-    let mut configure =
-        |out: &mut Trace, t_ns: u64, b: usize, keys: &[(String, String)], line_no: usize| {
-            let mut config = configs[b].clone();
-            for (key, value) in keys {
-                config.patch(key, value).map_err(|e| e.message)?;
-            }
-            config.validate().map_err(|e| {
-                format!(
-                    "the change leaves breaker `{}` misconfigured: {}",
-                    trace.breakers[b].name, e.message
-                )
-            })?;
-            configs[b] = config.clone();
-            out.lines
-                .push(Line::configure(t_ns, b as u32, out.reconfigurations.len()));
-            out.reconfigurations.push(Reconfiguration {
-                breaker: b,
-                line_no,
-                keys: keys.to_vec(),
-                config,
-            });
-            Ok::<(), String>(())
-        };
-    for i in 0..=trace.lines.len() {
-        if i == at {
-            for &b in &targets {
-                configure(&mut out, change.at_ns, b, &change.keys, 0)?;
-            }
-        }
-        let Some(line) = trace.lines.get(i) else {
-            break;
-        };
-        match line.item() {
-            Item::Configure(index) => {
-                let Some(r) = trace.reconfigurations.get(index) else {
-                    continue;
-                };
-                configure(&mut out, line.t_ns, r.breaker, &r.keys, r.line_no)?;
-            }
-            _ => out.lines.push(*line),
-        }
+    let mut live = LiveChange::new(change, only);
+    for decl in &trace.breakers {
+        live.declare(decl)?;
     }
-    for a in &mut out.attempts {
-        if a.line >= at {
-            a.line += targets.len();
-        }
+    let whole = Chunk {
+        file: String::new(),
+        lines: trace.lines.clone(),
+        line_nos: vec![0; trace.lines.len()],
+        attempts: trace.attempts.clone(),
+        reconfigurations: trace.reconfigurations.clone(),
+    };
+    let changed = live.chunk(&whole)?.unwrap_or(whole);
+    let mut out = Trace {
+        breakers: trace.breakers.clone(),
+        lines: Vec::new(),
+        attempts: Vec::new(),
+        reconfigurations: Vec::new(),
+    };
+    out.append(changed);
+    if let Some(end) = live.end()? {
+        out.append(end);
     }
     Ok(out)
+}
+
+/// A [`Change`] made live on a trace read as a stream: each piece of the
+/// trace as the changed trace has it, holding only the configurations in
+/// force. The change's `configure` lines go in before the first line after
+/// its instant (or at the end, [`LiveChange::end`], when none comes after
+/// it); a breaker declared once they are in is declared changed (none of its
+/// calls came before).
+#[derive(Debug)]
+pub struct LiveChange<'c> {
+    change: &'c Change,
+    only: Option<&'c str>,
+    /// Whether the change's lines are in.
+    applied: bool,
+    /// Each declared breaker's name and configuration in force.
+    breakers: Vec<(String, BreakerConfig)>,
+    /// The file of the last piece, for the lines put in at the end.
+    file: String,
+}
+
+impl<'c> LiveChange<'c> {
+    /// `change`, on every breaker or on `only`.
+    pub fn new(change: &'c Change, only: Option<&'c str>) -> LiveChange<'c> {
+        LiveChange {
+            change,
+            only,
+            applied: false,
+            breakers: Vec::new(),
+            file: String::new(),
+        }
+    }
+
+    /// The next breaker is declared by `decl`: the configuration it is
+    /// replayed under.
+    pub fn declare(&mut self, decl: &Declaration) -> Result<BreakerConfig, String> {
+        self.breakers.push((decl.name.clone(), decl.config.clone()));
+        let b = self.breakers.len() - 1;
+        if self.applied && self.targets(b) {
+            return self.patch(b, &self.change.keys);
+        }
+        Ok(decl.config.clone())
+    }
+
+    /// `chunk`, the next piece of the trace, as the changed trace has it;
+    /// `None` when that is `chunk` itself. The lines of breakers not yet
+    /// declared are left as they are.
+    pub fn chunk(&mut self, chunk: &Chunk) -> Result<Option<Chunk>, String> {
+        self.file.clone_from(&chunk.file);
+        let insert = match self.applied {
+            false => chunk.lines.iter().position(|l| l.t_ns > self.change.at_ns),
+            true => None,
+        };
+        if insert.is_none() && (!self.applied || chunk.reconfigurations.is_empty()) {
+            // Nothing moves: the trace's own reconfigurations are in force.
+            for r in &chunk.reconfigurations {
+                if let Some((_, config)) = self.breakers.get_mut(r.breaker) {
+                    config.clone_from(&r.config);
+                }
+            }
+            return Ok(None);
+        }
+        let mut out = Chunk {
+            file: chunk.file.clone(),
+            lines: Vec::with_capacity(chunk.lines.len() + self.breakers.len()),
+            line_nos: Vec::with_capacity(chunk.lines.len() + self.breakers.len()),
+            attempts: Vec::with_capacity(chunk.attempts.len()),
+            reconfigurations: Vec::with_capacity(
+                chunk.reconfigurations.len() + self.breakers.len(),
+            ),
+        };
+        // Where each line of `chunk` lands in `out`.
+        let mut moved = Vec::with_capacity(chunk.lines.len());
+        for (i, line) in chunk.lines.iter().enumerate() {
+            if insert == Some(i) {
+                self.put_in(&mut out)?;
+            }
+            moved.push(out.lines.len());
+            let line_no = chunk.line_nos.get(i).copied().unwrap_or(0);
+            match line.item() {
+                Item::Configure(index) => {
+                    let Some(r) = chunk.reconfigurations.get(index) else {
+                        continue;
+                    };
+                    let config = match self.applied {
+                        true => self.patch(r.breaker, &r.keys)?,
+                        false => r.config.clone(),
+                    };
+                    if let Some((_, kept)) = self.breakers.get_mut(r.breaker) {
+                        kept.clone_from(&config);
+                    }
+                    out.lines.push(
+                        Line::configure(line.t_ns, r.breaker as u32, out.reconfigurations.len())
+                            .on_replica(line.replica().unwrap_or(0)),
+                    );
+                    out.reconfigurations.push(Reconfiguration {
+                        config,
+                        ..r.clone()
+                    });
+                }
+                _ => out.lines.push(*line),
+            }
+            out.line_nos.push(line_no);
+        }
+        out.attempts = chunk
+            .attempts
+            .iter()
+            .filter_map(|a| {
+                Some(Attempts {
+                    line: *moved.get(a.line)?,
+                    ..a.clone()
+                })
+            })
+            .collect();
+        Ok(Some(out))
+    }
+
+    /// What comes after the trace's last piece: the change's lines, when
+    /// the trace ended at or before its instant.
+    pub fn end(&mut self) -> Result<Option<Chunk>, String> {
+        if self.applied {
+            return Ok(None);
+        }
+        let mut out = Chunk {
+            file: self.file.clone(),
+            lines: Vec::new(),
+            line_nos: Vec::new(),
+            attempts: Vec::new(),
+            reconfigurations: Vec::new(),
+        };
+        self.put_in(&mut out)?;
+        Ok(Some(out))
+    }
+
+    fn targets(&self, b: usize) -> bool {
+        let name = self.breakers.get(b).map(|(name, _)| name.as_str());
+        self.only.is_none_or(|only| name == Some(only))
+    }
+
+    /// The configuration in force for breaker `b`, patched by `keys` and
+    /// checked whole, made the one in force.
+    fn patch(&mut self, b: usize, keys: &[(String, String)]) -> Result<BreakerConfig, String> {
+        let Some((name, config)) = self.breakers.get_mut(b) else {
+            return Err(format!("no breaker {b}"));
+        };
+        let mut patched = config.clone();
+        for (key, value) in keys {
+            patched.patch(key, value).map_err(|e| e.message)?;
+        }
+        patched.validate().map_err(|e| {
+            format!(
+                "the change leaves breaker `{name}` misconfigured: {}",
+                e.message
+            )
+        })?;
+        config.clone_from(&patched);
+        Ok(patched)
+    }
+
+    /// The change's `configure` lines, one per targeted breaker.
+    fn put_in(&mut self, out: &mut Chunk) -> Result<(), String> {
+        self.applied = true;
+        for b in 0..self.breakers.len() {
+            if !self.targets(b) {
+                continue;
+            }
+            let config = self.patch(b, &self.change.keys)?;
+            out.lines.push(Line::configure(
+                self.change.at_ns,
+                b as u32,
+                out.reconfigurations.len(),
+            ));
+            out.line_nos.push(0);
+            out.reconfigurations.push(Reconfiguration {
+                breaker: b,
+                line_no: 0,
+                keys: self.change.keys.clone(),
+                config,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// How one configuration did on the trace.
