@@ -1,4 +1,4 @@
-//! breaker-core's `Breaker` on the real clock as a replay [`Subject`]
+//! breaker-core's `Breaker` on the real clock as a replay [`Subject`](crate::engine::Subject)
 //! (`run --real-time`).
 //!
 //! The virtual-time subjects cannot see a bug of the real clock (such as an

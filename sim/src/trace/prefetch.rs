@@ -1,6 +1,6 @@
 //! A trace read a piece ahead of its replay, on a thread of its own: reading
 //! and parsing a piece take about as long as replaying it, so on two cores
-//! the two overlap. At most [`AHEAD`] pieces wait, so memory stays bounded.
+//! the two overlap. At most `AHEAD` pieces wait, so memory stays bounded.
 
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
