@@ -607,3 +607,42 @@ fn a_newly_active_failure_rate_counts_its_own_calls_even_on_a_full_window() {
     assert_eq!(r.state(), State::Open, "2 failures of its 5 calls");
     assert_eq!(r.reasons(), ["2 of 5 calls failed (threshold 27%)"]);
 }
+
+/// `config_sources` tells an operator which keys were changed live, whatever
+/// changed them: the registry's own `reconfigure`, or the program calling
+/// `Breaker::reconfigure` on a breaker it holds (the shared-state store's
+/// adoption takes the same path: `tests/redis_config.rs`).
+#[test]
+fn every_live_change_shows_as_reconfigured_in_the_sources() {
+    use breaker_core::Registry;
+    use breaker_core::overrides::Source;
+
+    let registry = Registry::new();
+    let db = registry.get_or_create("db", || "fail_max = 3".parse::<Config>().unwrap());
+    let source = |key: &str| {
+        registry
+            .config_sources("db")
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .unwrap()
+            .1
+    };
+    assert_eq!(source("fail_max"), Source::Code);
+    assert_eq!(db.reconfigure("fail_max = 5"), Ok(vec!["fail_max"]));
+    assert_eq!(
+        source("fail_max"),
+        Source::Reconfigured,
+        "changed on the breaker"
+    );
+    assert_eq!(source("reset"), Source::Default);
+    // A change through the registry keeps the earlier direct one.
+    assert_eq!(registry.reconfigure("db", "reset = 1m"), Ok(vec!["reset"]));
+    assert_eq!(source("fail_max"), Source::Reconfigured);
+    assert_eq!(source("reset"), Source::Reconfigured);
+    assert_eq!(source("success"), Source::Default);
+    // A patch of the values in force changes nothing.
+    assert_eq!(db.reconfigure("fail_max = 5"), Ok(vec![]));
+    assert_eq!(source("fail_max"), Source::Reconfigured);
+    assert_eq!(source("success"), Source::Default);
+}

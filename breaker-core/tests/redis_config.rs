@@ -8,6 +8,7 @@ mod redis_support;
 
 use std::time::Duration;
 
+use breaker_core::overrides::Source;
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Registry};
 use redis_support::{RedisServer, eventually, log};
@@ -41,11 +42,17 @@ fn store(server: &RedisServer, ns: &str) -> RedisStore {
 /// A breaker named [`NAME`] with `fail_max = 3` (its attribute, say) in a
 /// registry of its own on `store`.
 fn replica(store: &RedisStore) -> Breaker {
+    replica_in(store).1
+}
+
+/// [`replica`], with its registry.
+fn replica_in(store: &RedisStore) -> (Registry, Breaker) {
     let registry = Registry::new();
     registry.use_store(store.clone());
-    registry.get_or_create(NAME, || {
+    let breaker = registry.get_or_create(NAME, || {
         "fail_max = 3, reset = 30s".parse::<Config>().unwrap()
-    })
+    });
+    (registry, breaker)
 }
 
 fn fail_max(b: &Breaker) -> Option<u32> {
@@ -62,13 +69,24 @@ fn raw(server: &RedisServer) -> redis::Connection {
 fn a_change_reaches_every_replica_and_a_late_joiner() {
     let server = RedisServer::start();
     let (sa, sb) = (store(&server, "share"), store(&server, "share"));
-    let (a, b) = (replica(&sa), replica(&sb));
+    let (a, (b_registry, b)) = (replica(&sa), replica_in(&sb));
     assert_eq!(
         a.reconfigure("fail_max = 10, reset = 1m"),
         Ok(vec!["fail_max", "reset"])
     );
     assert!(eventually(SOON, || fail_max(&b) == Some(10)));
     assert_eq!(b.config().reset(), Duration::from_secs(60));
+    // What b adopted shows as reconfigured to its operators.
+    let sources = b_registry.config_sources(NAME).unwrap();
+    let of = |key: &str| {
+        sources
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+    };
+    assert_eq!(of("fail_max"), Some(Source::Reconfigured));
+    assert_eq!(of("reset"), Some(Source::Reconfigured));
+    assert_eq!(of("success"), Some(Source::Default));
 
     // Started after the change, with its own `fail_max = 3`: the change wins.
     let sc = store(&server, "share");

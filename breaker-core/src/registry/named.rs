@@ -74,9 +74,40 @@ pub(super) struct Entry {
     /// Where each key of the configuration came from, by [`KEYS`](crate::KEYS)
     /// order; read only by operators' tools (`config_sources`).
     pub(super) sources: Arc<[Source]>,
+    /// The configuration `sources` describe. A key whose value differs from
+    /// it now was reconfigured since, by whatever path: an operator through
+    /// the registry, the program calling [`Breaker::reconfigure`], or
+    /// another process through the shared-state store.
+    sourced: Config,
 }
 
 impl Entry {
+    fn new(breaker: Breaker, handed_out: bool, owner: u64, sources: Arc<[Source]>) -> Entry {
+        Entry {
+            sourced: breaker.config().clone(),
+            breaker,
+            handed_out: AtomicBool::new(handed_out),
+            owner,
+            sources,
+        }
+    }
+
+    /// Where each key of the configuration in force came from, by
+    /// [`KEYS`](crate::KEYS) order.
+    fn sources_now(&self) -> impl Iterator<Item = Source> + '_ {
+        let now = self.breaker.config();
+        crate::KEYS
+            .iter()
+            .zip(self.sources.iter())
+            .map(move |(key, source)| {
+                if now.value_text(key) == self.sourced.value_text(key) {
+                    source.clone()
+                } else {
+                    Source::Reconfigured
+                }
+            })
+    }
+
     fn hand_out(&self) -> Breaker {
         self.handed_out.store(true, Ordering::Release);
         self.breaker.clone()
@@ -254,12 +285,12 @@ impl Registry {
         let entry = breakers.entry(Arc::from(name)).or_insert_with_key(|name| {
             let (config, sources, errors) = self.overridden(name, config());
             created = Some(errors);
-            Entry {
-                breaker: Breaker::in_environment(name.clone(), config, self.env.clone()),
-                handed_out: AtomicBool::new(false),
-                owner: 0,
+            Entry::new(
+                Breaker::in_environment(name.clone(), config, self.env.clone()),
+                false,
+                0,
                 sources,
-            }
+            )
         });
         let breaker = if hand_out {
             entry.hand_out()
@@ -325,15 +356,7 @@ impl Registry {
         let name: Arc<str> = Arc::from(name);
         let (config, sources, errors) = self.overridden(&name, config);
         let breaker = Breaker::in_environment(name.clone(), config, self.env.clone());
-        breakers.insert(
-            name,
-            Entry {
-                breaker: breaker.clone(),
-                handed_out: AtomicBool::new(false),
-                owner: 0,
-                sources,
-            },
-        );
+        breakers.insert(name, Entry::new(breaker.clone(), false, 0, sources));
         drop(breakers);
         self.report(errors);
         self.join_store(&breaker);
@@ -374,13 +397,13 @@ impl Registry {
             .or_insert_with_key(|name| {
                 created = true;
                 let sources = sources(&config, BTreeMap::new());
-                Entry {
-                    breaker: Breaker::in_environment(name.clone(), config, self.env.clone()),
+                Entry::new(
+                    Breaker::in_environment(name.clone(), config, self.env.clone()),
                     // Held by the keyed breaker: `configure` cannot replace it.
-                    handed_out: AtomicBool::new(true),
+                    true,
                     owner,
                     sources,
-                }
+                )
             })
             .breaker
             .clone();
@@ -419,18 +442,12 @@ impl Registry {
     /// assert_eq!(sources[10], ("success", Source::Default));
     /// ```
     pub fn config_sources(&self, name: &str) -> Option<Vec<(&'static str, Source)>> {
-        let sources = self
-            .breakers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)?
-            .sources
-            .clone();
+        let breakers = self.breakers.read().unwrap_or_else(|e| e.into_inner());
         Some(
             crate::KEYS
                 .iter()
                 .copied()
-                .zip(sources.iter().cloned())
+                .zip(breakers.get(name)?.sources_now())
                 .collect(),
         )
     }
@@ -457,10 +474,11 @@ impl Registry {
         };
         let sources: Vec<Source> = crate::KEYS
             .iter()
-            .zip(entry.sources.iter())
-            .map(|(key, source)| update(key, source).unwrap_or_else(|| source.clone()))
+            .zip(entry.sources_now())
+            .map(|(key, source)| update(key, &source).unwrap_or(source))
             .collect();
         entry.sources = sources.into();
+        entry.sourced = entry.breaker.config().clone();
     }
 
     /// Every breaker, sorted by name.
