@@ -116,6 +116,8 @@ impl ManualClock {
 
     /// Sets the time to `to`. Setting it earlier than it was is the caller's
     /// responsibility: breakers treat time that goes back as no time passing.
+    // Inlined: the simulator sets it before nearly every event it replays.
+    #[inline]
     pub fn set(&self, to: Duration) {
         self.nanos.store(saturating_nanos(to), Ordering::Release);
     }
@@ -208,6 +210,7 @@ impl Clock for LaggingClock {
     }
 }
 
+#[inline]
 pub(crate) fn saturating_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

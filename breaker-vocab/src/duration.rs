@@ -343,9 +343,44 @@ pub fn parse_prefix(bytes: &[u8]) -> Option<(u64, usize)> {
 }
 
 /// The decimal digits from `i` as a number (wrapping past 19 digits) and where they end.
+///
+/// Eight bytes at a time where eight are left: a trace line's two numbers
+/// (`0.019673s`, `23.186ms`) were half of all the reading thread did, one
+/// byte, a compare and a multiply at a time.
 #[inline]
-fn digits(bytes: &[u8], mut i: usize) -> (u64, usize) {
-    let mut value = 0u64;
+fn digits(bytes: &[u8], i: usize) -> (u64, usize) {
+    let Some(word) = bytes.get(i..i + 8) else {
+        return digits_bytewise(bytes, i, 0);
+    };
+    let word = u64::from_le_bytes([
+        word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+    ]);
+    let value = word.wrapping_sub(0x3030_3030_3030_3030);
+    // A byte's top bit set here: below `0` (its borrow only reaches the
+    // bytes after it, which are not read), or above `9`.
+    let other = (value | word.wrapping_add(0x4646_4646_4646_4646)) & 0x8080_8080_8080_8080;
+    let count = (other.trailing_zeros() / 8) as usize;
+    if count == 8 {
+        return digits_bytewise(bytes, i + 8, eight_digits(value));
+    }
+    if count == 0 {
+        return (0, i);
+    }
+    // The digits to the top bytes, zeros (leading) below them.
+    (eight_digits(value << (8 * (8 - count))), i + count)
+}
+
+/// Eight digit values, the first in the low byte, as one number.
+#[inline]
+fn eight_digits(value: u64) -> u64 {
+    let value = (value.wrapping_mul(10) + (value >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let value = (value.wrapping_mul(100) + (value >> 16)) & 0x0000_ffff_0000_ffff;
+    (value.wrapping_mul(10_000) + (value >> 32)) & 0xffff_ffff
+}
+
+/// [`digits`] one byte at a time, after `value` read before `i`.
+#[inline]
+fn digits_bytewise(bytes: &[u8], mut i: usize, mut value: u64) -> (u64, usize) {
     while i < bytes.len() {
         let d = bytes[i].wrapping_sub(b'0');
         if d > 9 {
@@ -454,6 +489,37 @@ mod tests {
             fault("18446744073709551616ns", trace).0,
             Fault::SegmentTooLarge
         );
+    }
+
+    #[test]
+    fn digits_read_eight_at_a_time_as_one_at_a_time() {
+        // Every length up to 20 digits, every position of the end in the
+        // word, every kind of byte after them, every digit in every place.
+        let ends: [&[u8]; 6] = [b"", b"s", b".", b" ", b"/", b"\xff"];
+        let mut texts: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=20 {
+            for first in 0..10u8 {
+                for end in ends {
+                    let mut text: Vec<u8> = (0..len).map(|k| b'0' + (first + 7 * k) % 10).collect();
+                    text.extend_from_slice(end);
+                    text.extend_from_slice(b"12345678");
+                    texts.push(text);
+                }
+            }
+        }
+        for text in texts {
+            for at in 0..text.len() {
+                for cut in at..=text.len() {
+                    let bytes = &text[..cut];
+                    assert_eq!(
+                        digits(bytes, at),
+                        digits_bytewise(bytes, at, 0),
+                        "{:?} from {at}",
+                        String::from_utf8_lossy(bytes)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

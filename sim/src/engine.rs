@@ -116,6 +116,12 @@ pub trait Subject {
     fn state(&mut self, now_ns: u64) -> State;
     /// The transitions reported since the last call, oldest first.
     fn take_transitions(&mut self) -> Vec<Transition>;
+    /// Whether [`Subject::take_transitions`] may have any to give: a
+    /// subject that can tell cheaply spares the replay a call and an empty
+    /// list after every event (transitions are rare).
+    fn may_have_transitions(&self) -> bool {
+        true
+    }
     /// The wait, in ns, before the retry that follows failed attempt
     /// `attempt` (0-based) of a call, on a breaker declared with `retry`:
     /// one draw from the breaker's own jitter generator, uniform in
@@ -455,12 +461,14 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
                             turn
                         }
                     };
-                    let plan = match lines.listed(idx) {
-                        Some(list) if declared.attempts > 1 => Plan::Listed(Box::new((
+                    // Looked up only for a breaker with retries: most have none.
+                    let listed = (declared.attempts > 1).then(|| lines.listed(idx)).flatten();
+                    let plan = match listed {
+                        Some(list) => Plan::Listed(Box::new((
                             list.outcomes.clone(),
                             list.latencies_ns.clone(),
                         ))),
-                        _ => Plan::Same(outcome, latency_ns),
+                        None => Plan::Same(outcome, latency_ns),
                     };
                     let call = declared.calls;
                     self.start(
@@ -692,7 +700,17 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
 
     /// Writes the transitions breaker `b`'s replica `r` reported since the
     /// last look.
+    #[inline]
     fn push_transitions(&mut self, b: usize, r: u16) {
+        if self.subjects[self.at(b, r)].may_have_transitions() {
+            self.push_reported(b, r);
+        }
+    }
+
+    /// [`push_transitions`](Step::push_transitions) of a subject that may
+    /// have some.
+    #[inline(never)]
+    fn push_reported(&mut self, b: usize, r: u16) {
         let replica = self.replica(r);
         for t in self.subjects[self.at(b, r)].take_transitions() {
             self.events.event(Event {

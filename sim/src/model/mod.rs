@@ -580,6 +580,10 @@ impl Subject for Model {
         Self::state_of(self.phase)
     }
 
+    fn may_have_transitions(&self) -> bool {
+        !self.transitions.is_empty()
+    }
+
     fn take_transitions(&mut self) -> Vec<Transition> {
         std::mem::take(&mut self.transitions)
     }

@@ -121,6 +121,12 @@ impl Reported {
         reported
     }
 
+    /// Whether a transition was reported since the last [`take`](Reported::take).
+    #[inline]
+    pub(crate) fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
     /// The transitions reported since the last call, oldest first.
     pub(crate) fn take(&self) -> Vec<Transition> {
         if !self.any.load(Ordering::Acquire) {
@@ -463,6 +469,10 @@ impl<'a, T: Timing> Subject for CoreSubject<'a, T> {
     fn state(&mut self, now_ns: u64) -> State {
         self.real.timing.reach_for_state(now_ns);
         state(self.real.breaker.state())
+    }
+
+    fn may_have_transitions(&self) -> bool {
+        self.real.reported.any()
     }
 
     fn take_transitions(&mut self) -> Vec<Transition> {
