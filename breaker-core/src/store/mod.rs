@@ -35,8 +35,12 @@ pub mod memory;
 pub mod redis;
 #[cfg(feature = "sqlite")]
 mod row;
+#[cfg(feature = "redis")]
+mod server_clock;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlite")]
+mod tabular;
 #[cfg(any(feature = "redis", feature = "sqlite"))]
 mod trial_answer;
 

@@ -12,8 +12,9 @@
 //!
 //! Times are wall-clock unix milliseconds (the version, unix microseconds),
 //! because a row outlives the process that wrote it and monotonic time does
-//! not survive a restart; the processes sharing a table share a host's clock
-//! (SQLite) or trust their hosts' clocks to agree within the margin.
+//! not survive a restart. Whose wall clock is the store's choice ([`Now`]):
+//! the processes sharing a SQLite file share their host's; those sharing a
+//! PostgreSQL table, on several hosts, use the server's.
 
 use std::fmt;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub(crate) struct Now {
 
 impl Now {
     /// The wall clock now (0 before 1970).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub fn read() -> Now {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -62,11 +64,20 @@ impl Now {
             us: saturate(since.as_micros()),
         }
     }
+
+    /// The time `us` (unix microseconds) on another clock: a database
+    /// server's, for a store whose processes run on several hosts.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub fn from_us(us: u64) -> Now {
+        Now { ms: us / 1000, us }
+    }
 }
 
 /// One column as the database holds it: a store's own type system (SQLite's
 /// is dynamic: any column may hold any of these) mapped onto five cases.
+/// PostgreSQL's typed columns hold only NULL, integers and text.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) enum Field {
     Null,
     Integer(i64),

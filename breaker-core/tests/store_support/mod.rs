@@ -1,12 +1,14 @@
 //! What the stores' tests share whatever the store: polling for an outcome
 //! on the real clock, the wall clock, the reports the stores make through
-//! tracing, and replicas as OS processes (the test binary started again,
-//! driven by commands on its input). Included by `redis_support` and
-//! `sqlite_support`.
+//! tracing, replicas as OS processes (the test binary started again,
+//! driven by commands on its input), and a free loopback port for a
+//! server. Included by `redis_support`, `sqlite_support` and
+//! `postgres_support`.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -25,6 +27,14 @@ pub fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// Wall-clock milliseconds, comparable across the processes of one machine.

@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use super::builder::RedisStoreBuilder;
 use super::membership::LinkState;
 use super::wire::{Fault, Refused};
 use crate::store::joined::Joined;
+use crate::store::server_clock::ServerClock;
 
 /// What the store's thread and the links share.
 pub(super) struct Core {
@@ -30,9 +30,9 @@ pub(super) struct Core {
     /// The kinds of bad data already reported, by breaker name: junk is
     /// read again at every transition, and reported only the first time.
     pub(super) reported: Mutex<HashSet<(String, Fault)>>,
-    /// Redis' `TIME` in µs at the last reply that carried it, and when that
-    /// was here: a message has no time of its own to check its epoch against.
-    pub(super) redis_time: Mutex<Option<(u64, Instant)>>,
+    /// Redis' `TIME` as last read: a message has no time of its own to
+    /// check its epoch against.
+    pub(super) redis_time: ServerClock,
 }
 
 impl Core {
@@ -77,20 +77,13 @@ impl Core {
     }
 
     pub(super) fn note_redis_time(&self, now_us: u64) {
-        *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) = Some((now_us, Instant::now()));
+        self.redis_time.note(now_us);
     }
 
     /// Redis' clock now, in µs: the last one read, advanced by the time
     /// passed here since (this process's clock, if Redis never said).
     pub(super) fn redis_now_us(&self) -> u64 {
-        match *self.redis_time.lock().unwrap_or_else(|e| e.into_inner()) {
-            Some((at, when)) => {
-                at.saturating_add(u64::try_from(when.elapsed().as_micros()).unwrap_or(u64::MAX))
-            }
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
-        }
+        self.redis_time.now_us()
     }
 
     pub(super) fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {

@@ -22,6 +22,7 @@ use super::thread::run;
 use super::wire::millis;
 use crate::Breaker;
 use crate::store::joined::Joined;
+use crate::store::server_clock::ServerClock;
 use crate::store::{FleetFuture, Link, Store};
 
 const STOPPED: &str = "the Redis store's thread has stopped";
@@ -165,7 +166,7 @@ impl RedisStoreBuilder {
             up: AtomicBool::new(false),
             links: Joined::default(),
             reported: Mutex::new(HashSet::new()),
-            redis_time: Mutex::new(None),
+            redis_time: ServerClock::default(),
         });
         let (ready_tx, ready_rx) = sync_channel(1);
         let task_core = core.clone();

@@ -1,15 +1,18 @@
 //! [`Core`]: what the store's thread and the breakers' links share: the
 //! settings, whether the file is available, every breaker that joined, and
-//! the bad rows already reported.
+//! the bad rows already reported; and what the shared parts of a
+//! table-backed store ask of it ([`TableHub`]).
 
 use std::collections::HashSet;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::builder::SqliteStoreBuilder;
-use super::membership::LinkState;
 use crate::store::joined::Joined;
-use crate::store::row::{Fault, Refused};
+use crate::store::row::{Fault, Now, Refused, millis};
+use crate::store::tabular::hub::TableHub;
+use crate::store::tabular::membership::LinkState;
 
 /// What the store's thread and the links share.
 pub(super) struct Core {
@@ -25,9 +28,10 @@ pub(super) struct Core {
     pub(super) reported: Mutex<HashSet<(String, Fault)>>,
 }
 
-impl Core {
-    /// Reports a refused row, once per breaker and kind.
-    pub(super) fn refuse(&self, name: &str, refused: &Refused) {
+impl TableHub for Core {
+    /// Reports a refused row, once per breaker and kind: a bad row is read
+    /// again at every poll that finds the file changed.
+    fn refuse(&self, name: &str, refused: &Refused) {
         let first = self
             .reported
             .lock()
@@ -47,16 +51,42 @@ impl Core {
         }
     }
 
-    pub(super) fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
+    fn ended_on_join(&self, name: &str, ago: Duration, reason: &str) {
+        tracing::info!(
+            target: "breaker",
+            path = %self.options.path.display(),
+            table = %self.options.table,
+            breaker = %name,
+            ended_ms_ago = millis(ago),
+            reason = %reason,
+            "the Open held in the SQLite store had ended when the breaker joined; \
+             not adopted"
+        );
+    }
+
+    fn links_named(&self, name: &str) -> Vec<Arc<LinkState>> {
         self.links.named(name)
     }
 
-    pub(super) fn all_links(&self) -> Vec<Arc<LinkState>> {
-        self.links.all()
+    /// The host's wall clock: the processes sharing a file share it.
+    fn now(&self) -> Now {
+        Now::read()
+    }
+
+    fn available(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    fn budget(&self) -> Duration {
+        self.options.budget
     }
 }
 
 impl Core {
+    pub(super) fn all_links(&self) -> Vec<Arc<LinkState>> {
+        self.links.all()
+    }
+
     /// Reports that the file became unavailable (called on the change only,
     /// so once per outage, however many statements fail during it).
     pub(super) fn report_down(&self, error: &rusqlite::Error) {

@@ -43,15 +43,13 @@
 //! is in `docs/shared-state.md`.
 
 // This file only says what is public. Its children never import it: what
-// they share is in sibling modules (`hub.rs`, `membership.rs`, `command.rs`,
-// `schema.rs`), so every import points one way.
+// they share is in sibling modules (`hub.rs`, `schema.rs`) and in what every
+// table-backed store shares (`store::tabular`), so every import points one
+// way.
 
 mod builder;
-mod command;
 mod error;
 mod hub;
-mod link;
-mod membership;
 mod schema;
 mod shared_state;
 mod store;

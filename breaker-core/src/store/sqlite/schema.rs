@@ -13,6 +13,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use super::builder::SqliteStoreBuilder;
 use super::error::StoreError;
 use crate::store::row::COLUMNS;
+use crate::store::tabular::table_name;
 
 /// The table, as the store creates it (`docs/shared-state.md` explains each
 /// column). Not `STRICT`, so that any SQLite can read the file: what a
@@ -85,18 +86,7 @@ impl Sql {
 
 /// Refuses a table name that would need quoting rules to be safe in SQL.
 pub(super) fn check_table_name(table: &str) -> Result<(), StoreError> {
-    let mut chars = table.chars();
-    let starts = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    if starts && table.len() <= 63 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        Ok(())
-    } else {
-        Err(StoreError(format!(
-            "invalid table name {table:?}: expected letters, digits and `_`, \
-             not starting with a digit, at most 63 (such as `breaker_state`)"
-        )))
-    }
+    table_name::check(table, 63).map_err(StoreError)
 }
 
 /// Opens the file, creating it if missing, for reading and writing.

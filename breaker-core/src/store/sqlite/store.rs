@@ -6,21 +6,21 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::builder::SqliteStoreBuilder;
-use super::command::Command;
 use super::error::StoreError;
 use super::hub::Core;
-use super::link::SqliteLink;
-use super::membership::LinkState;
 use super::schema::{self, Sql};
 use super::thread::{Session, run};
 use crate::Breaker;
 use crate::store::joined::Joined;
+use crate::store::tabular::command::Command;
+use crate::store::tabular::link::TableLink;
+use crate::store::tabular::membership::LinkState;
 use crate::store::{Link, Store};
 
 /// A [`Store`] in a SQLite file, shared by the processes of one host.
@@ -78,14 +78,7 @@ impl fmt::Debug for SqliteStore {
 
 impl Store for SqliteStore {
     fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>> {
-        let state = Arc::new(LinkState {
-            name: breaker.name().to_owned(),
-            breaker: breaker.downgrade(),
-            seen: AtomicU64::new(0),
-            adoptions: AtomicU64::new(0),
-            dirty: AtomicBool::new(false),
-            half_open: breaker.config().half_open(),
-        });
+        let state = Arc::new(LinkState::new(breaker));
         self.core.links.add(&state.name, &state);
         if self.is_available() {
             let (done_tx, done_rx) = sync_channel(1);
@@ -97,10 +90,10 @@ impl Store for SqliteStore {
                 let _ = done_rx.recv_timeout(self.core.options.budget);
             }
         }
-        Some(Arc::new(SqliteLink {
+        Some(Arc::new(TableLink {
             state,
-            core: self.core.clone(),
-            tx: self.tx.clone(),
+            hub: self.core.clone(),
+            queue: self.tx.clone(),
         }))
     }
 }

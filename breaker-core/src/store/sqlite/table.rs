@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use super::schema::Sql;
 use crate::store::Trial;
 use crate::store::row::{CLOCK_MARGIN, Field, NewRow, Now, RawRow, millis, signed};
+use crate::store::tabular::apply::Written;
 
 /// A breaker's row, each column as it is, whatever its type: nothing in the
 /// row can make a read fail.
@@ -37,14 +38,6 @@ fn raw_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         changed_at_ms: field(4)?,
         version: field(5)?,
     })
-}
-
-/// What a compare-and-set write did.
-pub(super) enum Written {
-    /// The row now holds this.
-    Wrote(NewRow),
-    /// The row held overruled the write, and stays: this is it.
-    Kept(Option<RawRow>),
 }
 
 /// Writes a row if `decide`, given the row held and the clock (both read

@@ -11,12 +11,12 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
-use super::command::Command;
 use super::hub::Core;
 use super::schema::{self, Sql};
 use super::shared_state;
 use super::table;
 use crate::store::Trial;
+use crate::store::tabular::command::Command;
 
 /// The connection and what the thread knows of the file.
 pub(super) struct Session {

@@ -1,18 +1,17 @@
-//! [`Command`]: what breakers ask of the store's thread, over one channel,
-//! and how an answer to a trial-permit request reaches a caller that may
-//! have stopped waiting for it.
+//! [`Command`]: what breakers ask of a table-backed store's thread, over one
+//! channel, and what each does while the store is unavailable.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::SyncSender;
 
-use super::membership::LinkState;
 use crate::store::Trial;
 use crate::store::row::Write;
+use crate::store::tabular::membership::LinkState;
 use crate::store::trial_answer::Reply;
 
 /// What breakers ask of the store's thread.
-pub(super) enum Command {
+pub(crate) enum Command {
     /// A breaker joined: read its row, and adopt it.
     Join {
         link: Arc<LinkState>,
@@ -39,19 +38,24 @@ pub(super) enum Command {
 }
 
 impl Command {
-    /// What a command does while the file is unavailable: nothing waits, and
+    /// What a command does while the store is unavailable: nothing waits, and
     /// a transition that could not be written is written when it is back.
-    pub(super) fn answer_locally(self) {
+    pub(crate) fn answer_locally(self) {
         match self {
             Command::Join { done, .. } | Command::Flush { done } => {
                 let _ = done.try_send(());
             }
-            Command::Publish { link, .. } => link.dirty.store(true, Ordering::Release),
+            Command::Publish { link, .. } => {
+                link.forget_permits();
+                link.dirty.store(true, Ordering::Release);
+            }
             Command::Acquire { reply, .. } => {
                 reply.answer(Trial::Local);
             }
             // Not given back: the permits' lease ends them (`trial_ttl`).
-            Command::Release { .. } => {}
+            Command::Release { link } => {
+                link.give_back_permit();
+            }
         }
     }
 }

@@ -1,26 +1,26 @@
-//! [`SqliteLink`]: the [`Link`] a breaker holds. It never touches the file
-//! itself: it queues commands for the store's thread, and only a half-open
-//! trial waits for the answer, at most the budget.
+//! [`TableLink`]: the [`Link`] a breaker of a table-backed store holds. It
+//! never touches the table itself: it queues commands for the store's
+//! thread, and only a half-open trial waits for the answer, at most the
+//! budget.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Sender;
 
-use super::command::Command;
-use super::hub::Core;
-use super::membership::LinkState;
-use crate::store::row::{Now, Write, millis};
+use crate::store::row::{Write, millis};
+use crate::store::tabular::command::Command;
+use crate::store::tabular::hub::{Queue, TableHub};
+use crate::store::tabular::membership::LinkState;
 use crate::store::trial_answer;
 use crate::store::{Change, Link, Trial};
 
 /// The [`Link`] a breaker holds.
-pub(super) struct SqliteLink {
-    pub(super) state: Arc<LinkState>,
-    pub(super) core: Arc<Core>,
-    pub(super) tx: Sender<Command>,
+pub(crate) struct TableLink<H, Q> {
+    pub(crate) state: Arc<LinkState>,
+    pub(crate) hub: Arc<H>,
+    pub(crate) queue: Q,
 }
 
-impl Link for SqliteLink {
+impl<H: TableHub, Q: Queue> Link for TableLink<H, Q> {
     fn publish(&self, change: &Change) {
         let publish = Command::Publish {
             link: self.state.clone(),
@@ -33,34 +33,33 @@ impl Link for SqliteLink {
                 seen: self.state.seen.load(Ordering::Acquire),
                 // The transition's own time: written late, it still ends
                 // its open period when it would have ended here.
-                at_ms: Now::read().ms,
+                at_ms: self.hub.now().ms,
             },
             adoptions: self.state.adoptions.load(Ordering::Acquire),
         };
-        if self.tx.send(publish).is_err() {
+        if !self.queue.push(publish) {
             self.state.dirty.store(true, Ordering::Release);
         }
     }
 
     fn acquire_trial(&self) -> Trial {
-        if !self.core.up.load(Ordering::Acquire) {
+        if !self.hub.available() {
             return Trial::Local;
         }
         let link = &self.state;
         trial_answer::ask(
             |reply| {
-                let acquire = Command::Acquire {
+                self.queue.push(Command::Acquire {
                     link: link.clone(),
                     reply,
-                };
-                self.tx.send(acquire).is_ok()
+                })
             },
-            self.core.options.budget,
+            self.hub.budget(),
         )
     }
 
     fn release_trial(&self) {
-        let _ = self.tx.send(Command::Release {
+        self.queue.push(Command::Release {
             link: self.state.clone(),
         });
     }
