@@ -39,7 +39,10 @@ mod tests {
     fn the_time_said_runs_on_and_the_host_clock_stands_in_before() {
         let clock = ServerClock::default();
         let host = clock.now_us();
-        assert!(host > 1_600_000_000_000_000, "the host's wall clock: {host}");
+        assert!(
+            host > 1_600_000_000_000_000,
+            "the host's wall clock: {host}"
+        );
         clock.note(1_000);
         let later = clock.now_us();
         assert!((1_000..1_000 + 1_000_000).contains(&later), "{later}");

@@ -93,7 +93,12 @@ pub(crate) fn decide(
 /// store does not hear its own writes back), and a breaker that adopted a
 /// row since it made the transition takes its own write back, to end where
 /// the others end. `adoptions` is the breaker's count when it made it.
-pub(crate) fn written(hub: &impl TableHub, link: &Arc<LinkState>, written: Written, adoptions: u64) {
+pub(crate) fn written(
+    hub: &impl TableHub,
+    link: &Arc<LinkState>,
+    written: Written,
+    adoptions: u64,
+) {
     match written {
         Written::Kept(held) => take_held(hub, link, held.as_ref(), Take::Overruled),
         Written::Wrote(new) => {

@@ -1,0 +1,237 @@
+//! The table and its statements: the table created if missing and its shape
+//! checked, the statements the store runs on it ([`Sql`], prepared once per
+//! connection as [`Statements`]), and the session set up to hear other
+//! processes' writes (`LISTEN`).
+//!
+//! Every time a statement writes is the server's (`clock_timestamp()`), and
+//! every read says the server's time, so that processes on hosts whose
+//! clocks disagree agree on when an Open ends.
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Statement};
+
+use super::failure::Failure;
+use crate::store::row::{CLOCK_MARGIN, COLUMNS, millis};
+
+/// The server's clock, unix µs.
+const NOW_US: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
+
+/// The server's clock, unix ms.
+const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/// The columns the store needs, with the types it reads and writes them as.
+const SHAPE: [(&str, &[&str]); 9] = [
+    ("name", &["text", "varchar"]),
+    ("state", &["text", "varchar"]),
+    ("open_until_ms", &["int8"]),
+    ("period_ms", &["int8"]),
+    ("reason", &["text", "varchar"]),
+    ("changed_at_ms", &["int8"]),
+    ("version", &["int8"]),
+    ("trials", &["int8"]),
+    ("trials_until_ms", &["int8"]),
+];
+
+/// The table, as the store creates it (`docs/shared-state.md` explains each
+/// column; SQLite's table, with PostgreSQL's types).
+pub(super) fn ddl(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS \"{table}\" (
+    name            text PRIMARY KEY,
+    state           text NOT NULL,
+    open_until_ms   bigint NOT NULL DEFAULT 0,
+    period_ms       bigint NOT NULL DEFAULT 0,
+    reason          text NOT NULL DEFAULT '',
+    changed_at_ms   bigint NOT NULL DEFAULT 0,
+    version         bigint NOT NULL DEFAULT 0,
+    trials          bigint NOT NULL DEFAULT 0,
+    trials_until_ms bigint NOT NULL DEFAULT 0
+)"
+    )
+}
+
+/// The statements the store runs, for one table.
+pub(super) struct Sql {
+    /// `$1` name: the row's [`COLUMNS`], its `xmin` (which changes at every
+    /// write: the compare-and-set's token; NULL when there is no row), and
+    /// the server's clock in µs. Always one row.
+    read: String,
+    /// `$1` name, `$2`..`$7` the columns, `$8` the `xmin` read: writes the
+    /// row if no one wrote it since, gives its permits back, and announces
+    /// it. One row returned when written.
+    update: String,
+    /// The same, `$1`..`$7`, where there was no row.
+    insert: String,
+    /// `$1` name, `$2` the version the breaker has seen, `$3` the cap, `$4`
+    /// the permits' life (ms): takes a permit if fewer than the cap are held
+    /// and the row is still at that version, in one statement. The version
+    /// when taken.
+    acquire: String,
+    /// `$1` name, `$2` the version the permit was taken under: gives it
+    /// back, never below zero, and never to a row written since.
+    release: String,
+    /// The server's clock in µs.
+    clock: String,
+}
+
+impl Sql {
+    pub(super) fn new(table: &str, channel: &str) -> Sql {
+        // A notification's payload is at most 8000 bytes: a longer name is
+        // announced as '' ("re-read every row").
+        let notify = format!(
+            "SELECT pg_notify('{channel}', CASE WHEN octet_length(name) < 7900 \
+             THEN name ELSE '' END) FROM w"
+        );
+        // The permits held: taken, not lapsed, and not further off than the
+        // permits' life and the clock's margin. Anything else (NULL,
+        // negative, huge, a lease from the future) counts as none, so no
+        // junk in the row can block trials for longer than one lease.
+        let margin = millis(CLOCK_MARGIN);
+        let held = format!(
+            "(CASE WHEN trials BETWEEN 1 AND 4294967295 AND trials_until_ms > {NOW_MS} \
+             AND trials_until_ms <= {NOW_MS} + $4 + {margin} THEN trials ELSE 0 END)"
+        );
+        Sql {
+            read: format!(
+                "SELECT r.state, r.open_until_ms, r.period_ms, r.reason, r.changed_at_ms, \
+                 r.version, r.xmin::text, {NOW_US} \
+                 FROM (SELECT 1) AS one LEFT JOIN \"{table}\" AS r ON r.name = $1"
+            ),
+            update: format!(
+                "WITH w AS (UPDATE \"{table}\" SET state = $2, open_until_ms = $3, \
+                 period_ms = $4, reason = $5, changed_at_ms = $6, version = $7, \
+                 trials = 0, trials_until_ms = 0 \
+                 WHERE name = $1 AND xmin::text = $8 RETURNING name) {notify}"
+            ),
+            insert: format!(
+                "WITH w AS (INSERT INTO \"{table}\" (name, {COLUMNS}, trials, trials_until_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0) \
+                 ON CONFLICT (name) DO NOTHING RETURNING name) {notify}"
+            ),
+            acquire: format!(
+                "UPDATE \"{table}\" SET trials = {held} + 1, trials_until_ms = {NOW_MS} + $4 \
+                 WHERE name = $1 AND version = $2 AND {held} < $3 RETURNING version"
+            ),
+            release: format!(
+                "UPDATE \"{table}\" SET trials = trials - 1 \
+                 WHERE name = $1 AND version = $2 AND trials > 0"
+            ),
+            clock: format!("SELECT {NOW_US}"),
+        }
+    }
+}
+
+/// The statements, prepared on one connection.
+pub(super) struct Statements {
+    pub(super) read: Statement,
+    pub(super) update: Statement,
+    pub(super) insert: Statement,
+    pub(super) acquire: Statement,
+    pub(super) release: Statement,
+    pub(super) clock: Statement,
+}
+
+/// Puts the table in place (created if missing), checks its shape, prepares
+/// every statement (which also checks what the shape does not say: a unique
+/// key on `name`), and listens on `channel`. Idempotent; it only writes
+/// when the table is missing.
+pub(super) async fn set_up(
+    client: &Client,
+    table: &str,
+    channel: &str,
+    sql: &Sql,
+) -> Result<Statements, Failure> {
+    let quoted = format!("\"{table}\"");
+    let exists: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quoted])
+        .await
+        .map_err(|e| Failure::of(&e))?
+        .get(0);
+    if !exists {
+        if let Err(e) = client.batch_execute(&ddl(table)).await {
+            // Two processes creating it at once: one of them loses the race
+            // on the catalog, and finds the other's table below.
+            let raced = e.code().is_some_and(|code| {
+                *code == SqlState::UNIQUE_VIOLATION || *code == SqlState::DUPLICATE_TABLE
+            });
+            if !raced {
+                return Err(setup_failure(table, "cannot create", &e));
+            }
+        }
+    }
+    check_shape(client, table, &quoted).await?;
+    let prepare = |text: &str| {
+        let text = text.to_owned();
+        async move {
+            client
+                .prepare(&text)
+                .await
+                .map_err(|e| setup_failure(table, "cannot use", &e))
+        }
+    };
+    let statements = Statements {
+        read: prepare(&sql.read).await?,
+        update: prepare(&sql.update).await?,
+        insert: prepare(&sql.insert).await?,
+        acquire: prepare(&sql.acquire).await?,
+        release: prepare(&sql.release).await?,
+        clock: prepare(&sql.clock).await?,
+    };
+    client
+        .batch_execute(&format!("LISTEN \"{channel}\""))
+        .await
+        .map_err(|e| Failure::of(&e))?;
+    Ok(statements)
+}
+
+/// Every column the store needs, of a type it reads and writes.
+async fn check_shape(client: &Client, table: &str, quoted: &str) -> Result<(), Failure> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text, t.typname::text FROM pg_attribute a \
+             JOIN pg_type t ON t.oid = a.atttypid \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&quoted],
+        )
+        .await
+        .map_err(|e| Failure::of(&e))?;
+    let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut wrong = Vec::new();
+    for (column, types) in SHAPE {
+        match found.iter().find(|(name, _)| name == column) {
+            None => wrong.push(format!("no column {column}")),
+            Some((_, ty)) if !types.contains(&ty.as_str()) => {
+                wrong.push(format!("{column} is {ty}, not {}", types.join(" or ")));
+            }
+            Some(_) => {}
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Setup(format!(
+            "cannot use table {table}: it has other columns than the store needs ({}); {NEEDS}",
+            wrong.join(", ")
+        )))
+    }
+}
+
+/// What a table must hold, said in every error about its shape.
+const NEEDS: &str = "the store needs: name text PRIMARY KEY, state text, open_until_ms bigint, \
+    period_ms bigint, reason text, changed_at_ms bigint, version bigint, trials bigint, \
+    trials_until_ms bigint (docs/shared-state.md has the DDL), or give the store another \
+    .table(...)";
+
+/// A setup statement that failed: for the user, what and why, when it can
+/// never work (no right to create the table, a table without a unique key
+/// on `name`); an outage otherwise.
+fn setup_failure(table: &str, what: &str, e: &tokio_postgres::Error) -> Failure {
+    let class = e.code().map(|code| &code.code()[..2]);
+    match Failure::of(e) {
+        Failure::Outage(text) if class == Some("42") => {
+            Failure::Setup(format!("{what} table {table}: {text}; {NEEDS}"))
+        }
+        Failure::Data(text) => Failure::Setup(format!("{what} table {table}: {text}; {NEEDS}")),
+        other => other,
+    }
+}
