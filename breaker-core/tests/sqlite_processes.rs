@@ -5,13 +5,11 @@
 
 mod sqlite_support;
 
-use std::io::BufRead;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use breaker_core::Registry;
 use breaker_core::store::sqlite::SqliteStore;
-use breaker_core::{Breaker, Config, Error, Registry, State};
-use sqlite_support::{Process, TempDir, eventually, raw, say, unix_ms, unix_us};
+use sqlite_support::{Process, TempDir, commands, eventually, raw, say};
 
 /// The environment variable that turns this binary into a service process:
 /// the path of the file.
@@ -28,18 +26,8 @@ fn process_entry_point() {
     let Ok(path) = std::env::var(ROLE) else {
         return;
     };
-    // The store's reports go to the test's output (stderr is inherited).
-    tracing_subscriber::fmt()
-        .without_time()
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .init();
-    let env = |key: &str, default: u64| {
-        std::env::var(key)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    commands::report_to_stderr();
+    let env = commands::env;
     let store = SqliteStore::builder(path)
         .poll_interval(Duration::from_millis(env("POLL_MS", 20)))
         .trial_ttl(Duration::from_millis(env("TRIAL_TTL_MS", 10_000)))
@@ -51,146 +39,13 @@ fn process_entry_point() {
         .expect("a store");
     let registry = Registry::new();
     registry.use_store(store.clone());
-    let config = Config::builder()
-        .fail_max(env("FAIL_MAX", 2) as u32)
-        .reset(Duration::from_millis(env("RESET_MS", 30_000)))
-        .success(env("SUCCESS", 2) as u32)
-        .half_open(env("HALF_OPEN", 2) as u32)
-        .build()
-        .expect("a valid config");
-    let name = std::env::var("BREAKER_NAME").unwrap_or_else(|_| "shared".into());
+    let (name, config) = commands::breaker_from_env();
     let breaker = registry.get_or_create(&name, || config);
-    say(&format!("ready {}", status(&breaker)));
+    say(&format!("ready {}", commands::status(&breaker)));
 
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["fail", n] => {
-                for _ in 0..n.parse::<u32>().unwrap_or(1) {
-                    let _ = breaker
-                        .call(|| Err::<(), Error>(Error::timeout("db".into(), Duration::ZERO)));
-                }
-                say(&format!("failed {} {}", breaker.state(), unix_ms()));
-            }
-            ["watch", wanted] => {
-                // Until the breaker is in state `wanted`, for at most 5 s.
-                let deadline = Instant::now() + Duration::from_secs(5);
-                let outcome = loop {
-                    if breaker.state().to_string() == *wanted {
-                        break format!("seen {wanted} {}", unix_ms());
-                    }
-                    if Instant::now() > deadline {
-                        break format!("never {}", breaker.state());
-                    }
-                    std::thread::sleep(Duration::from_millis(1));
-                };
-                say(&outcome);
-            }
-            ["status"] => say(&format!("status {}", status(&breaker))),
-            ["trip"] => {
-                breaker.trip();
-                say(&format!("tripped {}", unix_ms()));
-            }
-            ["reset"] => {
-                breaker.reset();
-                say(&format!("reset {}", unix_ms()));
-            }
-            ["trials", run_ms, call_ms] => {
-                let run = Duration::from_millis(run_ms.parse().unwrap_or(1000));
-                let call = Duration::from_millis(call_ms.parse().unwrap_or(100));
-                let trials = Arc::new(Mutex::new(Vec::new()));
-                std::thread::scope(|s| {
-                    // Two threads, so that without coordination two
-                    // processes could run four trials at once.
-                    for _ in 0..2 {
-                        let (breaker, trials) = (&breaker, trials.clone());
-                        s.spawn(move || {
-                            let end = Instant::now() + run;
-                            while Instant::now() < end {
-                                match breaker.acquire() {
-                                    Ok(permit) => {
-                                        let start = unix_us();
-                                        std::thread::sleep(call);
-                                        let stop = unix_us();
-                                        let _ = permit.success();
-                                        trials.lock().unwrap().push((start, stop));
-                                    }
-                                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                                }
-                            }
-                        });
-                    }
-                });
-                for (start, stop) in trials.lock().unwrap().iter() {
-                    say(&format!("trial {start} {stop}"));
-                }
-                say("trials done");
-            }
-            ["hold"] => {
-                // Takes a trial permit and never gives it back: the test
-                // kills this process while it holds it.
-                let deadline = Instant::now() + Duration::from_secs(10);
-                loop {
-                    if let Ok(permit) = breaker.acquire() {
-                        say(&format!("held {}", unix_ms()));
-                        std::mem::forget(permit);
-                        break;
-                    }
-                    if Instant::now() > deadline {
-                        say("never");
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
-            ["take"] => {
-                // Until a trial is admitted: when, and how many were refused.
-                let deadline = Instant::now() + Duration::from_secs(10);
-                let mut refused = 0;
-                loop {
-                    match breaker.acquire() {
-                        Ok(permit) => {
-                            let at = unix_ms();
-                            let _ = permit.success();
-                            say(&format!("took {at} {refused}"));
-                            break;
-                        }
-                        Err(_) => refused += 1,
-                    }
-                    if Instant::now() > deadline {
-                        say("never");
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-            ["quit"] => {
-                // What a well-behaved process does before it exits.
-                store.flush(Duration::from_secs(2));
-                break;
-            }
-            _ => say(&format!("unknown command {line}")),
-        }
-    }
-}
-
-/// `state retry_after_ms now_ms` (retry_after -1 when there is none). Never
-/// starts a trial: a status is asked of an Open breaker.
-fn status(breaker: &Breaker) -> String {
-    let state = breaker.state();
-    let retry = if state == State::Open {
-        match breaker.acquire() {
-            Ok(permit) => {
-                drop(permit);
-                -1
-            }
-            Err(e) => e.retry_after().map_or(-1, |d| d.as_millis() as i64),
-        }
-    } else {
-        -1
-    };
-    format!("{state} {retry} {}", unix_ms())
+    commands::serve(&breaker, || {
+        store.flush(Duration::from_secs(2));
+    });
 }
 
 /// A process on the file of `dir`, with `env`.

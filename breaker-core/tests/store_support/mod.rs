@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod commands;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Child, ChildStdin, Command, Stdio};

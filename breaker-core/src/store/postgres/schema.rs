@@ -131,9 +131,9 @@ pub(super) struct Statements {
     pub(super) clock: Statement,
 }
 
-/// Puts the table in place (created if missing), checks its shape, prepares
-/// every statement (which also checks what the shape does not say: a unique
-/// key on `name`), and listens on `channel`. Idempotent; it only writes
+/// Puts the table in place (created if missing), checks its shape (the
+/// columns, their types, a unique key on `name`), prepares every statement,
+/// and listens on `channel`. Idempotent; it only writes
 /// when the table is missing.
 pub(super) async fn set_up(
     client: &Client,
@@ -184,7 +184,8 @@ pub(super) async fn set_up(
     Ok(statements)
 }
 
-/// Every column the store needs, of a type it reads and writes.
+/// Every column the store needs, of a type it reads and writes, and a unique
+/// key on `name` alone (what the upsert's `ON CONFLICT (name)` needs).
 async fn check_shape(client: &Client, table: &str, quoted: &str) -> Result<(), Failure> {
     let rows = client
         .query(
@@ -205,6 +206,20 @@ async fn check_shape(client: &Client, table: &str, quoted: &str) -> Result<(), F
             }
             Some(_) => {}
         }
+    }
+    let keyed: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+             ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 1 \
+             AND i.indpred IS NULL AND a.attname = 'name')",
+            &[&quoted],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| Failure::of(&e))?;
+    if !keyed {
+        wrong.push("no unique key on name alone (its PRIMARY KEY)".to_owned());
     }
     if wrong.is_empty() {
         Ok(())
