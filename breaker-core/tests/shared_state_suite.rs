@@ -4,18 +4,19 @@
 //! is particular to it (outages, junk, its wire format).
 //!
 //! Every test below runs once per backend, each time against a real one: a
-//! redis-server of its own, a SQLite file of its own, an in-memory store of
-//! its own (on the real clock; what one replica writes reaches the others
-//! when its flush delivers it). Replicas are
+//! redis-server of its own, a SQLite file of its own, a PostgreSQL server of
+//! its own, an in-memory store of its own (on the real clock; what one
+//! replica writes reaches the others when its flush delivers it). Replicas are
 //! registries of one process, each with a store of its own, as separate
 //! processes would be (both stores' multi-process tests prove that much).
 //! Real clock, bounded: waits poll for at most five seconds; periods are a
 //! few seconds with margins of a second.
 
-// Both stores' supports include the shared `store_support`: two copies of
-// it in this binary, one behind each, is what it takes to use both.
+// The stores' supports include the shared `store_support`: a copy of it in
+// this binary behind each is what it takes to use them all.
 #![allow(clippy::duplicate_mod)]
 
+mod postgres_support;
 mod redis_support;
 mod sqlite_support;
 
@@ -24,9 +25,11 @@ use std::time::Duration;
 
 use breaker_core::clock::{Clock, MonotonicClock};
 use breaker_core::store::memory::MemoryStore;
+use breaker_core::store::postgres::PostgresStore;
 use breaker_core::store::redis::RedisStore;
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Registry, State};
+use postgres_support::PgServer;
 use redis_support::{RedisServer, eventually};
 use sqlite_support::TempDir;
 
@@ -39,6 +42,7 @@ static REPLICAS: AtomicU64 = AtomicU64::new(0);
 enum Backend {
     Redis(RedisServer),
     Sqlite(TempDir),
+    Postgres(PgServer),
     Memory(MemoryStore),
 }
 
@@ -54,6 +58,7 @@ impl Backend {
         vec![
             Backend::Redis(RedisServer::start()),
             Backend::Sqlite(TempDir::new(test)),
+            Backend::Postgres(PgServer::start()),
             Backend::Memory(MemoryStore::new(MonotonicClock)),
         ]
     }
@@ -62,6 +67,7 @@ impl Backend {
         match self {
             Backend::Redis(_) => "redis",
             Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
             Backend::Memory(_) => "memory",
         }
     }
@@ -85,6 +91,15 @@ impl Backend {
                     .budget(Duration::from_millis(500))
                     .open()
                     .expect("a SQLite store");
+                registry.use_store(store.clone());
+                Box::new(move || store.flush(WAIT))
+            }
+            Backend::Postgres(server) => {
+                let store = PostgresStore::builder(server.url())
+                    .budget(Duration::from_millis(500))
+                    .open()
+                    .expect("a PostgreSQL store");
+                assert!(store.is_connected());
                 registry.use_store(store.clone());
                 Box::new(move || store.flush(WAIT))
             }
