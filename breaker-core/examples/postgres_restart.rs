@@ -8,7 +8,8 @@
 //!     cargo run -p breaker-core --features postgres --example postgres_restart -- postgresql://postgres@127.0.0.1:5432/postgres
 //!
 //! The server is the first argument, or `BREAKER_POSTGRES_URL`. The table is
-//! `breaker_example` (created if missing). Printed on a 2-core VM:
+//! `breaker_example` (created if missing). Printed on a 2-core VM (the two runs one after the other, by
+//! `./scripts/test`):
 //!
 //! ```text
 //! $ postgres_restart postgresql://postgres@127.0.0.1:5432/postgres
@@ -16,8 +17,8 @@
 //! three failures: inventory is open for 20 s, written to the table
 //! run me again within 20 s: the next process starts Open with the time left
 //! $ postgres_restart postgresql://postgres@127.0.0.1:5432/postgres
-//! inventory starts Open, 19.9 s left of the Open a previous process made: the restart did not reset it
-//! a call now is rejected without reaching the dependency: circuit breaker `inventory` is open (remote: 3 consecutive failures); retry in 19s939ms
+//! inventory starts Open, 20.0 s left of the Open a previous process made: the restart did not reset it
+//! a call now is rejected without reaching the dependency: circuit breaker `inventory` is open (remote: 3 consecutive failures); retry in 19s986ms
 //! ```
 
 use std::time::Duration;

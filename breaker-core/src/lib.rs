@@ -61,6 +61,7 @@
 //! | `tokio` | the timer of `#[circuit_breaker(timeout = ..)]` |
 //! | `redis` | shared state across processes ([`store`], `store::redis`) |
 //! | `sqlite` | shared state across the processes of one host, kept across restarts, in a SQLite file ([`store`], `store::sqlite`) |
+//! | `postgres` | shared state across processes on several hosts, kept across restarts, in a PostgreSQL table, changes announced with `LISTEN`/`NOTIFY` ([`store`], `store::postgres`) |
 //! | `tower` | `tower::BreakerLayer`: guards any tower service; 503 + `Retry-After` for HTTP |
 //! | `grpc` | `grpc::GrpcLayer`: a tower layer for gRPC (tonic) clients and servers, the outcome read from `grpc-status` in the headers or the trailers |
 //! | `reqwest` | `reqwest::BreakerMiddleware`: guards a reqwest client (reqwest-middleware), one breaker per host; 5xx, 429 and transport errors are failures |

@@ -17,8 +17,10 @@
 //!
 //! The Redis store, behind the cargo feature `redis`, is in `store::redis`;
 //! the SQLite store, behind the cargo feature `sqlite`, is in
-//! `store::sqlite`; [`memory`] keeps the Redis store's rules in memory, on a
-//! clock you drive (a fleet's simulation, and tests without a server). The design and the guarantees of both are in
+//! `store::sqlite`; the PostgreSQL store, behind the cargo feature
+//! `postgres`, is in `store::postgres`; [`memory`] keeps the Redis store's
+//! rules in memory, on a clock you drive (a fleet's simulation, and tests
+//! without a server). The design and the guarantees of each are in
 //! `docs/shared-state.md`.
 
 use std::sync::Arc;

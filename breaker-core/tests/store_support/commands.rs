@@ -72,7 +72,7 @@ pub fn serve(breaker: &Breaker, flush: impl FnOnce()) {
                 };
                 say(&outcome);
             }
-            ["status"] => say(&format!("status {}", status(&breaker))),
+            ["status"] => say(&format!("status {}", status(breaker))),
             ["trip"] => {
                 breaker.trip();
                 say(&format!("tripped {}", unix_ms()));
