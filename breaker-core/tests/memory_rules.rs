@@ -62,3 +62,11 @@ impl Fleet for Memory {
 }
 
 rules!(memory);
+
+/// Memory only: see the rule.
+#[test]
+fn a_permit_cleared_by_a_write_frees_none_of_the_next() {
+    store_rules::a_permit_cleared_by_a_write_frees_none_of_the_next(
+        &mut memory(Options::default()),
+    );
+}

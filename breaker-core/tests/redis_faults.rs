@@ -513,3 +513,67 @@ fn redis_killed_and_restarted_empty_converges_without_reporting_bad_data() {
     );
     assert_eq!(count(ns, REFUSED), 0, "an empty Redis is not bad data");
 }
+
+/// The trial-permit counter is `generation:count`, and a permit goes back
+/// only to the generation it was taken from: one taken before a write
+/// cleared the counter (another replica reopened) and given back after the
+/// next period's trials took theirs must not free one of theirs. Here the
+/// next count is written by hand, as another replica's takings would leave
+/// it; the breaker's permit of the old count then goes back to nothing.
+#[test]
+fn a_permit_goes_back_only_to_the_count_it_was_taken_from() {
+    let server = RedisServer::start();
+    let ns = "generations";
+    let store = store(&server, ns);
+    let config = Config::builder()
+        .fail_max(2)
+        .reset(Duration::from_millis(500))
+        .half_open(2)
+        .build()
+        .unwrap();
+    let (b, clock) = join(&store, config);
+    let key = format!("{ns}:{NAME}:trials");
+    let mut conn = raw(&server);
+    let get = |conn: &mut redis::Connection| -> Option<String> {
+        redis::cmd("GET").arg(&key).query(conn).unwrap()
+    };
+    fail(&b);
+    fail(&b);
+    assert!(store.flush(Duration::from_secs(1)));
+    clock.advance(Duration::from_millis(600));
+
+    // Taken and given back under one count.
+    let trial = b.acquire().expect("a trial");
+    let taken = get(&mut conn).expect("the counter");
+    let (generation, count) = taken.split_once(':').expect("generation:count");
+    assert!(generation.parse::<u64>().is_ok_and(|g| g > 0), "{taken}");
+    assert_eq!(count, "1");
+    drop(trial);
+    assert!(store.flush(Duration::from_secs(1)));
+    assert_eq!(get(&mut conn), Some(format!("{generation}:0")));
+
+    // Taken, then the counter is another's: given back to nothing.
+    let trial = b.acquire().expect("a trial");
+    assert_eq!(get(&mut conn), Some(format!("{generation}:1")));
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("7:2")
+        .arg("KEEPTTL")
+        .query(&mut conn)
+        .unwrap();
+    drop(trial);
+    assert!(store.flush(Duration::from_secs(1)));
+    assert_eq!(
+        get(&mut conn).as_deref(),
+        Some("7:2"),
+        "the next count kept"
+    );
+    // And that count is full: the next trial is refused.
+    assert!(matches!(
+        b.acquire(),
+        Err(Error::Rejected {
+            state: State::HalfOpen,
+            ..
+        })
+    ));
+}

@@ -549,3 +549,46 @@ fn an_open_that_ended_before_the_restart_is_not_adopted_and_is_reported() {
         "an elapsed Open is not junk"
     );
 }
+
+/// A permit goes back only to the row it was taken from: one taken before
+/// another process rewrote the row (and took the next period's permit) frees
+/// nothing of the new row's when it is given back.
+#[test]
+fn a_permit_goes_back_only_to_the_row_it_was_taken_from() {
+    let dir = TempDir::new("permit-version");
+    let path = dir.path().join("breakers.db");
+    let store = store(&path);
+    let b = join(&store, "db", config(Duration::from_millis(300)));
+    let trials = || -> i64 {
+        raw(&path)
+            .query_row(
+                "SELECT trials FROM breaker_state WHERE name = 'db'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    fail(&b);
+    fail(&b);
+    assert!(store.flush(Duration::from_secs(1)));
+    std::thread::sleep(Duration::from_millis(350));
+
+    // Taken and given back under one version of the row.
+    let trial = b.acquire().expect("a trial");
+    assert_eq!(trials(), 1);
+    drop(trial);
+    assert!(store.flush(Duration::from_secs(1)));
+    assert_eq!(trials(), 0);
+
+    // Taken, then the row is another process's, its one permit taken.
+    let trial = b.acquire().expect("a trial");
+    raw(&path)
+        .execute(
+            "UPDATE breaker_state SET version = version + 1, trials = 1 WHERE name = 'db'",
+            [],
+        )
+        .unwrap();
+    drop(trial);
+    assert!(store.flush(Duration::from_secs(1)));
+    assert_eq!(trials(), 1, "the new row's permit kept");
+}

@@ -379,3 +379,34 @@ fn a_quorum_keeps_openings_local_until_enough_replicas_open_and_check_verifies_i
         assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// The race the fleet check found in the store's rules: a trial ending in
+/// its half-open period after another replica's write cleared the permits,
+/// before its replica heard of that write, gave back a permit of the new
+/// count. The smallest trace that showed it, replayed with the link delay
+/// that showed it: the check (which allows no excess over the cap) passes.
+#[test]
+fn a_permit_cleared_by_a_write_lets_no_extra_trial_in() {
+    let out = sim(&[
+        "gen",
+        "--scenario",
+        "flapping",
+        "--seed",
+        "3",
+        "--duration",
+        "30m",
+        "--rps",
+        "200",
+        "--breakers",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = temp_trace("permit-race.trace", &stdout(&out));
+    let out = sim(&["check", "-q", &trace, "--replicas", "7", "--link", "300ms"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("at most 2 trials in flight across the fleet (cap 2)"),
+        "{}",
+        stdout(&out)
+    );
+}

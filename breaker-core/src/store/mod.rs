@@ -33,6 +33,7 @@ mod fleet;
 #[cfg(any(feature = "redis", feature = "sqlite", feature = "postgres"))]
 mod joined;
 pub mod memory;
+mod permits;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]

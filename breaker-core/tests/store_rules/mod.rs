@@ -167,6 +167,39 @@ pub fn at_most_half_open_trials_across_the_replicas(fleet: &mut dyn Fleet) {
     drop(second);
 }
 
+/// A permit goes back only to the count it was taken from. The race this
+/// closes: another replica's write clears the permits (its trial failed and
+/// it reopened) while this replica's trial runs, before this replica hears
+/// of the write; replicas that have not heard either take the new count's
+/// permits; this trial, ending in what is still its half-open period, must
+/// free none of them. Run against the in-memory store only, whose
+/// deliveries wait for `settle`: a redis-server delivers within a
+/// millisecond, too soon to hold the race open. The fleet simulation
+/// (`sim/tests/fleet.rs`) runs it at scale against the same rules.
+pub fn a_permit_cleared_by_a_write_frees_none_of_the_next(fleet: &mut dyn Fleet) {
+    let [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(|r| fleet.breaker(r, config(SHORT)));
+    fleet.settle();
+    open(&a);
+    fleet.settle();
+    fleet.pass(SHORT + Duration::from_millis(50));
+    let cleared = a.acquire().expect("a trial");
+    fail(&b); // its trial fails: b reopens, and its write clears the permits
+    // Not settled: no other replica has heard of b's write.
+    let first = c.acquire().expect("a trial under the new count");
+    let second = d.acquire().expect("a trial under the new count");
+    drop(cleared); // ends in a's half-open period, and gives back nothing
+    match e.acquire() {
+        Err(Error::Rejected {
+            state: State::HalfOpen,
+            retry_after: None,
+            ..
+        }) => {}
+        other => panic!("a third trial under the new count: {:?}", other.map(|_| ())),
+    }
+    drop(first);
+    drop(second);
+}
+
 /// A trial failing in one replica reopens every replica.
 pub fn a_failed_trial_reopens_every_replica(fleet: &mut dyn Fleet) {
     let [a, b] = ["a", "b"].map(|r| fleet.breaker(r, config(SHORT)));

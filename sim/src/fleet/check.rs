@@ -7,14 +7,12 @@
 //!    ends, its replica leaves that half-open period (it is a straggler
 //!    then, and gives nothing back), the store's permits are cleared (a
 //!    write of the shared state) or lapse (`trial_ttl` after the last
-//!    taking). A trial that gives back a permit it does not hold lets one
-//!    more trial in until the permits are cleared or lapse (the Redis
-//!    store's limits, `docs/shared-state.md`): the cap grows by one for
-//!    each. That is a trial decided on local state (its replica cut off,
-//!    it took no permit) that ends in its period once its replica healed,
-//!    and a trial whose permit was cleared or lapsed that ends in its
-//!    period, its replica not having heard yet of the write that cleared it
-//!    (within the link delay).
+//!    taking). A trial that holds no permit gives nothing back: one decided
+//!    on local state (its replica cut off), and one whose permit was
+//!    cleared or lapsed (a permit goes back only to the count it was taken
+//!    from, `docs/shared-state.md`), even when it ends in its period
+//!    before its replica heard of the write that cleared it. The cap
+//!    admits no excess.
 //! 2. **Every replica hears a shared opening within the link delay.** After
 //!    the store holds an Open written at t, every replica but its writer is
 //!    Open (or half-open) at some instant within `[t, t + link]`, unless it
@@ -119,13 +117,6 @@ impl FleetChecked {
 #[derive(Debug, Clone)]
 struct Running {
     replica: u16,
-    /// A half-open trial (admitted in HalfOpen).
-    trial: bool,
-    /// Decided on local state (its replica was cut off).
-    local: bool,
-    /// The permits' clearings before it was admitted: a permit taken
-    /// before the last clearing is no longer held.
-    generation: u64,
     json: String,
 }
 
@@ -171,10 +162,6 @@ struct Followed {
     /// Attempts that ended and may be followed by a retry: (call, next attempt) -> replica.
     retrying: HashMap<(u64, u32), u16>,
     permits: Vec<Permit>,
-    /// Permits given back that were not held, since the last clearing.
-    slack: u32,
-    /// The permits' clearings so far (writes, lapses).
-    clearings: u64,
     last_grant_ns: Option<u64>,
     /// The shared state held, as the last write left it (with its deadline if Open).
     held: Option<(State, u64)>,
@@ -226,8 +213,6 @@ impl FleetCheck {
             running: HashMap::new(),
             retrying: HashMap::new(),
             permits: Vec::new(),
-            slack: 0,
-            clearings: 0,
             last_grant_ns: None,
             held: None,
             recent: vec![Vec::new(); n],
@@ -310,19 +295,10 @@ impl FleetCheck {
                 call,
                 attempt,
                 outcome,
-                straggler,
                 state,
                 ..
             } => {
-                self.ended(
-                    e,
-                    *call,
-                    *attempt,
-                    outcome.is_failure(),
-                    *straggler,
-                    *state,
-                    json,
-                );
+                self.ended(e, *call, *attempt, outcome.is_failure(), json);
                 self.set_state(e.breaker, ri, *state, e.t_ns);
             }
             EventKind::Action { state, .. } => self.set_state(e.breaker, ri, *state, e.t_ns),
@@ -419,8 +395,6 @@ impl FleetCheck {
         let json = written_json(w);
         let followed = &mut self.breakers[b];
         followed.permits.clear();
-        followed.slack = 0;
-        followed.clearings += 1;
         let until = nanos(w.shared.opened_at.saturating_add(w.shared.period));
         followed.held = Some((log_state(w.shared.state), until));
         for recent in &mut followed.recent {
@@ -585,16 +559,11 @@ impl FleetCheck {
         {
             // The permits lapsed before this one was taken.
             followed.permits.clear();
-            followed.slack = 0;
-            followed.clearings += 1;
         }
         followed.running.insert(
             (call, attempt),
             Running {
                 replica: r,
-                trial,
-                local,
-                generation: followed.clearings,
                 json: json.to_string(),
             },
         );
@@ -616,16 +585,10 @@ impl FleetCheck {
         if held > self.checked.most_trials.0 {
             self.checked.most_trials = (held, cap);
         }
-        if held > u64::from(cap) + u64::from(followed.slack) {
-            let slack = followed.slack;
+        if held > u64::from(cap) {
             let message = format!(
-                "{held} trials of `{}` in flight across the fleet, over its half_open cap of {cap}{}",
+                "{held} trials of `{}` in flight across the fleet, over its half_open cap of {cap}",
                 followed.name,
-                if slack > 0 {
-                    format!(" (and {slack} more for permits given back by trials decided locally)")
-                } else {
-                    String::new()
-                }
             );
             let involved = followed.permits.iter().map(|p| p.json.clone()).collect();
             self.violate(message, involved);
@@ -633,21 +596,9 @@ impl FleetCheck {
     }
 
     /// An attempt ended: once, on the replica that admitted it; a trial
-    /// gives its permit back, and one that gives back a permit it does not
-    /// hold (decided locally, or cleared since) lets one more in.
-    #[allow(clippy::too_many_arguments)]
-    fn ended(
-        &mut self,
-        e: &Event,
-        call: u64,
-        attempt: u32,
-        failure: bool,
-        straggler: bool,
-        state: State,
-        json: &str,
-    ) {
+    /// holding a permit gives it back.
+    fn ended(&mut self, e: &Event, call: u64, attempt: u32, failure: bool, json: &str) {
         let r = e.replica.max(1);
-        let cut = self.cut_off(r, e.t_ns);
         let followed = &mut self.breakers[e.breaker];
         let name = followed.name.clone();
         let Some(running) = followed.running.remove(&(call, attempt)) else {
@@ -672,11 +623,6 @@ impl FleetCheck {
             followed.retrying.insert((call, attempt + 1), r);
         }
         followed.permits.retain(|p| p.call != (call, attempt));
-        let gave_back = !straggler && state == State::HalfOpen && !cut;
-        let not_held = running.local || running.generation < followed.clearings;
-        if running.trial && gave_back && not_held {
-            followed.slack += 1;
-        }
     }
 }
 
@@ -834,7 +780,9 @@ mod tests {
     }
 
     #[test]
-    fn a_local_trial_that_gives_back_a_permit_after_healing_lets_one_more_in() {
+    fn a_local_trial_gives_nothing_back_after_healing() {
+        // Decided on local state, it took no permit: ending once its replica
+        // healed frees none, and a third trial in flight is over the cap.
         let cut = Partition {
             replica: 3,
             from_ns: 0,
@@ -842,7 +790,7 @@ mod tests {
         };
         let mut check = check_of(&fleet(vec![cut]), store());
         feed(&mut check, 10, 3, admitted(1, State::HalfOpen));
-        feed(&mut check, 20, 3, ended(1, State::HalfOpen)); // healed: gives back
+        feed(&mut check, 20, 3, ended(1, State::HalfOpen)); // healed
         for r in 1..=3 {
             feed(
                 &mut check,
@@ -856,20 +804,21 @@ mod tests {
                 .finish()
                 .violation
                 .map(|v| v.message)
-                .filter(|m| m.contains("trials")),
-            None
+                .filter(|m| m.contains("trials"))
+                .as_deref(),
+            Some("3 trials of `db` in flight across the fleet, over its half_open cap of 2")
         );
     }
 
     #[test]
-    fn a_trial_that_gives_back_a_permit_cleared_since_lets_one_more_in() {
+    fn a_trial_whose_permit_was_cleared_since_frees_no_other() {
         // Replica 1's trial holds a permit when replica 3's write clears the
         // permits (replica 1 has not heard of it yet): ending in its period,
-        // it gives back a permit of the new count.
+        // it gives nothing back to the new count, so a third trial in
+        // flight is over the cap.
         let mut check = check_of(&fleet(Vec::new()), store());
         feed(&mut check, 0, 1, admitted(1, State::HalfOpen));
-        check.breakers[0].clearings += 1; // what a write does, as `written`
-        check.breakers[0].permits.clear();
+        check.breakers[0].permits.clear(); // what a write does, as `written`
         feed(&mut check, 2, 1, ended(1, State::HalfOpen));
         for r in 1..=3 {
             feed(
@@ -882,8 +831,12 @@ mod tests {
         let trials = check
             .finish()
             .violation
-            .filter(|v| v.message.contains("trials"));
-        assert_eq!(trials, None);
+            .filter(|v| v.message.contains("trials"))
+            .map(|v| v.message);
+        assert_eq!(
+            trials.as_deref(),
+            Some("3 trials of `db` in flight across the fleet, over its half_open cap of 2")
+        );
     }
 
     #[test]

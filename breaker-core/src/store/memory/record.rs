@@ -86,6 +86,10 @@ pub(super) struct Record {
     pub(super) shared: Option<Shared>,
     /// Half-open trial permits taken, expiring `trial_ttl` after the last taking.
     pub(super) trials: Counter,
+    /// The generation of `trials`: a new one each time a count starts (after
+    /// a write cleared it, or it expired). A permit goes back only to its
+    /// own (`store::permits`), as the Redis counter's `generation:count`.
+    pub(super) trials_generation: u64,
     /// Failures counted across replicas (with cluster-wide counting),
     /// expiring one window after the first.
     pub(super) failures: Counter,

@@ -70,22 +70,31 @@ pub(super) fn publish(record: &mut Record, write: &Write, now: Duration) -> Opti
 }
 
 /// ACQUIRE: takes a half-open trial permit if fewer than `cap` are taken;
-/// each taking extends the permits' life to `ttl` from `now`.
-pub(super) fn acquire(record: &mut Record, cap: u32, ttl: Duration, now: Duration) -> bool {
-    let taken = record.trials.at(now).unwrap_or(0);
+/// each taking extends the permits' life to `ttl` from `now`. The
+/// generation of the count it was taken from, or `None` when none is left.
+pub(super) fn acquire(record: &mut Record, cap: u32, ttl: Duration, now: Duration) -> Option<u64> {
+    let held = record.trials.at(now);
+    let taken = held.unwrap_or(0);
     if taken >= u64::from(cap) {
-        return false;
+        return None;
+    }
+    if held.is_none() {
+        record.trials_generation += 1;
     }
     record.trials = Counter {
         n: taken + 1,
         until: now.saturating_add(ttl),
     };
-    true
+    Some(record.trials_generation)
 }
 
-/// RELEASE: gives a permit back; the count never goes below zero, and keeps
-/// its expiry.
-pub(super) fn release(record: &mut Record, now: Duration) {
+/// RELEASE: gives back a permit taken from the count of `generation`:
+/// nothing when the count is another (a write cleared it since, or it
+/// expired); never below zero, and the expiry kept.
+pub(super) fn release(record: &mut Record, generation: u64, now: Duration) {
+    if generation != record.trials_generation {
+        return;
+    }
     if let Some(taken) = record.trials.at(now) {
         record.trials.n = taken - 1;
     }

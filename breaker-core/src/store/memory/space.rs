@@ -15,6 +15,7 @@ use super::record::{Record, Shared};
 use super::rules::{self, Quorum, Threshold, Write};
 use crate::breaker::WeakBreaker;
 use crate::clock::Clock;
+use crate::store::permits::Permits;
 use crate::store::{Change, Remote, Trial};
 use crate::{Breaker, State};
 
@@ -27,6 +28,8 @@ pub(super) struct Member {
     pub(super) seen: u64,
     /// A transition made while its replica was cut off: reconcile it.
     pub(super) dirty: bool,
+    /// The generations of the counts its trial permits were taken from.
+    pub(super) permits: Arc<Permits>,
 }
 
 /// A replica: a name, and whether it is cut off from the store.
@@ -60,6 +63,8 @@ pub(super) struct Adoption {
     pub(super) breaker: Breaker,
     pub(super) remote: Remote,
     pub(super) replica: Arc<str>,
+    /// The breaker's permits: forgotten if the adoption moves it.
+    pub(super) permits: Arc<Permits>,
 }
 
 /// A write of the shared state, as kept for
@@ -147,6 +152,7 @@ impl Space {
             breaker: breaker.downgrade(),
             seen: 0,
             dirty: false,
+            permits: Arc::default(),
         });
         self.by_name.entry(name.clone()).or_default().push(member);
         if self.replicas[replica].cut_off {
@@ -161,6 +167,7 @@ impl Space {
             breaker: breaker.clone(),
             remote: shared.remote_at(now),
             replica: self.replicas[replica].name.clone(),
+            permits: self.members[member].permits.clone(),
         };
         (member, Some(adoption))
     }
@@ -177,6 +184,8 @@ impl Space {
             manual: change.manual,
             seen: self.members[member].seen,
         };
+        // A transition ends the period its permits were taken in.
+        self.members[member].permits.forget();
         self.write(member, write);
     }
 
@@ -283,22 +292,28 @@ impl Space {
             .records
             .entry(self.members[member].name.clone())
             .or_default();
-        if rules::acquire(record, cap, ttl, now) {
-            Trial::Granted
-        } else {
-            Trial::Denied
+        match rules::acquire(record, cap, ttl, now) {
+            Some(generation) => {
+                self.members[member].permits.took(generation);
+                Trial::Granted
+            }
+            None => Trial::Denied,
         }
     }
 
     /// A trial of `member`'s breaker gave its permit back (lost while its
     /// replica is cut off, as a command to an unreachable Redis).
     pub(super) fn release(&mut self, member: usize) {
+        // Taken in a period a transition ended, its write cleared it.
+        let Some(generation) = self.members[member].permits.give_back() else {
+            return;
+        };
         if self.cut(member) {
             return;
         }
         let now = self.now();
         if let Some(record) = self.records.get_mut(&self.members[member].name) {
-            rules::release(record, now);
+            rules::release(record, generation, now);
         }
     }
 
@@ -453,6 +468,7 @@ impl Space {
                 breaker,
                 remote: shared.remote_at(self.now()),
                 replica: self.replicas[m.replica].name.clone(),
+                permits: m.permits.clone(),
             });
         }
     }

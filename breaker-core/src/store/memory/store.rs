@@ -163,6 +163,9 @@ impl MemoryStore {
             };
             for adoption in adoptions {
                 let changed = adoption.breaker.adopt(&adoption.remote);
+                if changed {
+                    adoption.permits.forget();
+                }
                 adopted.push(Adopted {
                     replica: adoption.replica,
                     breaker: Arc::from(adoption.breaker.name()),

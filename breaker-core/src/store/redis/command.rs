@@ -71,7 +71,10 @@ impl Command {
             Command::Join { done, .. } => {
                 let _ = done.try_send(());
             }
-            Command::Publish { link, .. } => link.dirty.store(true, Ordering::Release),
+            Command::Publish { link, .. } => {
+                link.permits.forget();
+                link.dirty.store(true, Ordering::Release);
+            }
             Command::Acquire { reply, .. } => {
                 reply.answer(Trial::Local);
             }
@@ -81,8 +84,12 @@ impl Command {
             Command::Fleet { reply } => {
                 let _ = reply.send(Err(UNREACHABLE.into()));
             }
+            // Not given back: the counter's expiry ends it (`trial_ttl`).
+            Command::Release { link } => {
+                link.permits.give_back();
+            }
             // The change stays pending in the link: reconciled on return.
-            Command::Release { .. } | Command::Failure { .. } | Command::Configure { .. } => {}
+            Command::Failure { .. } | Command::Configure { .. } => {}
         }
     }
 }

@@ -10,6 +10,7 @@ use std::sync::{LazyLock, Mutex};
 
 use super::wire::Limits;
 use crate::breaker::WeakBreaker;
+use crate::store::permits::Permits;
 
 /// One breaker's membership in the store.
 pub(super) struct LinkState {
@@ -29,6 +30,9 @@ pub(super) struct LinkState {
     /// A transition could not be written (Redis was down): reconcile it.
     pub(super) dirty: AtomicBool,
     pub(super) half_open: u32,
+    /// The generations of the trial-permit counter the permits held here
+    /// were taken from.
+    pub(super) permits: Permits,
     pub(super) fail_max: u32,
     pub(super) window_ms: u64,
     pub(super) period_ms: u64,

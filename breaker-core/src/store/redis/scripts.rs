@@ -76,21 +76,39 @@ redis.call('PUBLISH', KEYS[4], next_epoch .. '\\n' .. state .. '\\n' .. ARGV[2]
 return {1, now, now_us, state, next_epoch, opened_at, ARGV[3], ARGV[4]}
 ";
 
-// Takes a half-open trial permit if fewer than ARGV[1] are out; each taking
-// extends the counter's life to ARGV[2] ms. A counter that is not a number
-// counts as none taken. KEYS: trials.
-const ACQUIRE: &str = "
-local n = num(redis.call('GET', KEYS[1])) or 0
-if n >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], string.format('%.0f', n + 1), 'PX', ARGV[2])
-return 1
+// The trial-permit counter is `generation:count`. A new counter (after a
+// write DEL'd it, or it expired) starts a generation of Redis' clock in µs,
+// so a permit goes back only to the count it was taken from
+// (`store::permits`). Junk counts as no counter.
+const PERMITS: &str = "
+local function permits(v)
+  if not v then return nil, 0 end
+  local g, n = string.match(v, '^(%d+):(%d+)$')
+  if not g then return nil, 0 end
+  return g, tonumber(n)
+end
 ";
 
-// Gives a permit back; the counter never goes below zero. KEYS: trials.
+// Takes a half-open trial permit if fewer than ARGV[1] are out; each taking
+// extends the counter's life to ARGV[2] ms. Returns {1, generation}, or
+// {0, ''} when ARGV[1] are out.
+// KEYS: trials.
+const ACQUIRE: &str = "
+local g, n = permits(redis.call('GET', KEYS[1]))
+if n >= tonumber(ARGV[1]) then return {0, ''} end
+g = g or string.format('%.0f', now_us)
+redis.call('SET', KEYS[1], g .. ':' .. string.format('%.0f', n + 1), 'PX', ARGV[2])
+return {1, g}
+";
+
+// Gives back a permit taken from generation ARGV[1]: nothing when the
+// counter is of another (a write cleared it since, or it expired); never
+// below zero. KEYS: trials.
 const RELEASE: &str = "
-local n = num(redis.call('GET', KEYS[1])) or 0
-if n > 0 then redis.call('DECR', KEYS[1]) end
-return n
+local g, n = permits(redis.call('GET', KEYS[1]))
+if g ~= ARGV[1] or n == 0 then return 0 end
+redis.call('SET', KEYS[1], g .. ':' .. string.format('%.0f', n - 1), 'KEEPTTL')
+return 1
 ";
 
 // Counts a failure in Closed; the failure that reaches the threshold opens the
@@ -191,8 +209,12 @@ impl Scripts {
             configure: script(CONFIGURE),
             read: script(READ),
             publish: script(PUBLISH),
-            acquire: script(ACQUIRE),
-            release: script(RELEASE),
+            acquire: Script::new(&format!(
+                "local skew_us = {skew_us}\n{CLOCK}{PERMITS}{ACQUIRE}"
+            )),
+            release: Script::new(&format!(
+                "local skew_us = {skew_us}\n{CLOCK}{PERMITS}{RELEASE}"
+            )),
             failure: script(FAILURE),
             quorum: script(QUORUM),
             fleet: FleetScripts::new(),

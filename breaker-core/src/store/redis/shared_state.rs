@@ -221,7 +221,9 @@ pub(super) fn take_held(core: &Core, link: &LinkState, raw: &RawHash, overruled:
 
 fn adopt(link: &LinkState, breaker: &Breaker, shared: &CheckedState) {
     link.adoptions.fetch_add(1, Ordering::AcqRel);
-    breaker.adopt(&shared.remote);
+    if breaker.adopt(&shared.remote) {
+        link.permits.forget();
+    }
 }
 
 /// A transition pushed by some process (`wire::Message`), checked for each

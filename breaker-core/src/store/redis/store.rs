@@ -22,6 +22,7 @@ use super::thread::run;
 use super::wire::millis;
 use crate::Breaker;
 use crate::store::joined::Joined;
+use crate::store::permits::Permits;
 use crate::store::server_clock::ServerClock;
 use crate::store::{FleetFuture, Link, Store};
 
@@ -106,6 +107,7 @@ impl Store for RedisStore {
             failures_key: format!("{key}:failures"),
             openings_key: format!("{key}:openings"),
             described: Described::default(),
+            permits: Permits::default(),
             key,
             origin: next_origin(),
             breaker: breaker.downgrade(),

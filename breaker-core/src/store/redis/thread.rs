@@ -274,6 +274,8 @@ async fn execute(
             settle(core, &link, result)
         }
         Command::Publish { link, write } => {
+            // A transition ends the period its permits were taken in.
+            link.permits.forget();
             let result = publish(core, scripts, conn, &link, &write).await;
             if result.is_err() {
                 link.dirty.store(true, Ordering::Release);
@@ -281,25 +283,30 @@ async fn execute(
             settle(core, &link, result)
         }
         Command::Acquire { link, reply } => {
-            let result: Result<i64, _> = scripts
+            let result: Result<(i64, String), _> = scripts
                 .acquire
                 .key(&link.trials_key)
                 .arg(link.half_open)
                 .arg(millis(core.options.trial_ttl))
                 .invoke_async(conn)
                 .await;
-            let trial = match result {
-                Ok(1) => Trial::Granted,
-                Ok(_) => Trial::Denied,
-                Err(_) => Trial::Local,
+            let (trial, generation) = match &result {
+                Ok((1, generation)) => (Trial::Granted, generation.parse::<u64>().ok()),
+                Ok(_) => (Trial::Denied, None),
+                Err(_) => (Trial::Local, None),
             };
-            if !reply.answer(trial) && trial == Trial::Granted {
-                // The caller gave up waiting: the permit goes back at once.
-                let _: Result<i64, _> = scripts
-                    .release
-                    .key(&link.trials_key)
-                    .invoke_async(conn)
-                    .await;
+            match (reply.answer(trial), generation) {
+                (true, Some(generation)) => link.permits.took(generation),
+                (false, Some(generation)) => {
+                    // The caller gave up waiting: the permit goes back at once.
+                    let _: Result<i64, _> = scripts
+                        .release
+                        .key(&link.trials_key)
+                        .arg(generation)
+                        .invoke_async(conn)
+                        .await;
+                }
+                (_, None) => {}
             }
             settle(core, &link, result)
         }
@@ -318,9 +325,14 @@ async fn execute(
             }
         },
         Command::Release { link } => {
+            // Taken in a period a transition ended, its write cleared it.
+            let Some(generation) = link.permits.give_back() else {
+                return Ok(());
+            };
             let result: Result<i64, _> = scripts
                 .release
                 .key(&link.trials_key)
+                .arg(generation)
                 .invoke_async(conn)
                 .await;
             settle(core, &link, result)

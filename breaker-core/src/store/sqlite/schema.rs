@@ -73,11 +73,14 @@ impl Sql {
             ),
             acquire: format!(
                 "UPDATE \"{table}\" SET trials = {PERMITS_HELD} + 1, trials_until_ms = ?3 \
-                 WHERE name = ?1 AND {PERMITS_HELD} < ?4"
+                 WHERE name = ?1 AND {PERMITS_HELD} < ?4 RETURNING version"
             ),
+            // Only to the row a permit was taken from: a permit taken before
+            // another process rewrote the row must not free one of the new
+            // row's (one trial more than the cap would start).
             release: format!(
                 "UPDATE \"{table}\" SET trials = trials - 1 \
-                 WHERE name = ?1 AND typeof(trials) = 'integer' AND trials > 0"
+                 WHERE name = ?1 AND version = ?2 AND typeof(trials) = 'integer' AND trials > 0"
             ),
             exists: format!("SELECT count(*) FROM \"{table}\" WHERE name = ?1"),
         }

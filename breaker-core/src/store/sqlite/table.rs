@@ -73,26 +73,34 @@ pub(super) fn write(
 /// wait for the lock would make a lease just written by another process
 /// look like one from the future, that is junk). `Local` when the row is
 /// missing: there is nothing shared to count against (the breaker's
-/// transition to Open was never written).
+/// transition to Open was never written). A permit comes with the row's
+/// version, to give it back under.
 pub(super) fn acquire(
     conn: &mut Connection,
     sql: &Sql,
     name: &str,
     cap: u32,
     ttl_ms: u64,
-) -> rusqlite::Result<Trial> {
+) -> rusqlite::Result<(Trial, Option<u64>)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = Now::read();
     let until = now.ms.saturating_add(ttl_ms);
     let furthest = until.saturating_add(millis(CLOCK_MARGIN));
-    let taken = tx.prepare_cached(&sql.acquire)?.execute(params![
-        name,
-        signed(now.ms),
-        signed(until),
-        i64::from(cap),
-        signed(furthest),
-    ])?;
-    let trial = if taken == 1 {
+    let taken: Option<i64> = tx
+        .prepare_cached(&sql.acquire)?
+        .query_row(
+            params![
+                name,
+                signed(now.ms),
+                signed(until),
+                i64::from(cap),
+                signed(furthest),
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let version = taken.and_then(|v| u64::try_from(v).ok());
+    let trial = if taken.is_some() {
         Trial::Granted
     } else {
         let exists: i64 = tx
@@ -105,12 +113,20 @@ pub(super) fn acquire(
         }
     };
     tx.commit()?;
-    Ok(trial)
+    Ok((trial, version))
 }
 
 /// Gives a permit back; never below zero.
-pub(super) fn release(conn: &Connection, sql: &Sql, name: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(&sql.release)?.execute([name])?;
+/// Gives back a permit taken from the row at `version`; nothing when the row
+/// was rewritten since (the write cleared its permits).
+pub(super) fn release(
+    conn: &Connection,
+    sql: &Sql,
+    name: &str,
+    version: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(&sql.release)?
+        .execute(params![name, signed(version)])?;
     Ok(())
 }
 

@@ -71,6 +71,8 @@ impl Session {
                 write,
                 adoptions,
             } => {
+                // A transition ends the period its permits were taken in.
+                link.forget_permits();
                 let result =
                     shared_state::publish(core, &mut self.conn, sql, &link, &write, adoptions);
                 if result.is_err() {
@@ -81,10 +83,15 @@ impl Session {
             Command::Acquire { link, reply } => {
                 let ttl_ms = crate::store::row::millis(core.options.trial_ttl);
                 match table::acquire(&mut self.conn, sql, &link.name, link.half_open, ttl_ms) {
-                    Ok(trial) => {
-                        if !reply.answer(trial) && trial == Trial::Granted {
-                            // The caller gave up waiting: the permit goes back.
-                            table::release(&self.conn, sql, &link.name)?;
+                    Ok((trial, version)) => {
+                        let answered = reply.answer(trial);
+                        if let Some(version) = version {
+                            if answered {
+                                link.took_permit(version);
+                            } else {
+                                // The caller gave up waiting: the permit goes back.
+                                table::release(&self.conn, sql, &link.name, version)?;
+                            }
                         }
                         Ok(())
                     }
@@ -97,7 +104,11 @@ impl Session {
                     }
                 }
             }
-            Command::Release { link } => table::release(&self.conn, sql, &link.name),
+            Command::Release { link } => match link.give_back_permit() {
+                Some(version) => table::release(&self.conn, sql, &link.name, version),
+                // Taken in a period a transition ended: its write cleared it.
+                None => Ok(()),
+            },
             Command::Flush { done } => {
                 let _ = done.try_send(());
                 Ok(())
