@@ -299,3 +299,32 @@ fn a_permit_goes_back_only_to_the_row_it_was_taken_from() {
         "the permit went back to a row written since it was taken"
     );
 }
+
+/// Replicas that start together against a database without the table all
+/// open their stores: the ones that lose the race to create it use the
+/// winner's (three processes of `postgres_processes.rs` once lost it to a
+/// "type already exists").
+#[test]
+fn stores_opened_at_once_on_a_missing_table_all_open() {
+    let server = PgServer::start();
+    for round in 0..3 {
+        let table = format!("breakers_{round}");
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let opened: Vec<Result<(), String>> = (0..8)
+            .map(|_| {
+                let (url, table, start) = (server.url(), table.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let builder = PostgresStore::builder(url).table(&table);
+                    start.wait();
+                    builder.open().map(drop).map_err(|e| e.to_string())
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        for result in opened {
+            assert_eq!(result, Ok(()), "round {round}");
+        }
+    }
+}

@@ -149,10 +149,14 @@ pub(super) async fn set_up(
         .get(0);
     if !exists {
         if let Err(e) = client.batch_execute(&ddl(table)).await {
-            // Two processes creating it at once: one of them loses the race
-            // on the catalog, and finds the other's table below.
+            // Processes creating it at once: all but one lose the race on
+            // the catalog (the table's name, or its row type's: "type
+            // already exists"), once the winner committed, and find its
+            // table below.
             let raced = e.code().is_some_and(|code| {
-                *code == SqlState::UNIQUE_VIOLATION || *code == SqlState::DUPLICATE_TABLE
+                *code == SqlState::UNIQUE_VIOLATION
+                    || *code == SqlState::DUPLICATE_TABLE
+                    || *code == SqlState::DUPLICATE_OBJECT
             });
             if !raced {
                 return Err(setup_failure(table, "cannot create", &e));
