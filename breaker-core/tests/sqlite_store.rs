@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use breaker_core::store::Store;
 use breaker_core::store::sqlite::SqliteStore;
-use breaker_core::store::{Change, Link, Store, Trial};
-use breaker_core::{Breaker, Config, Configured, Error, Reason, Registry, State};
-use sqlite_support::{TempDir, eventually, log, raw, unix_ms, unix_us};
+use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
+use sqlite_support::{Counting, TempDir, eventually, log, raw, unix_ms, unix_us};
 
 const SOON: Duration = Duration::from_secs(3);
 
@@ -47,53 +47,6 @@ fn ok(b: &Breaker) -> Result<(), Error> {
 
 fn fail(b: &Breaker) {
     let _ = b.call(|| Err::<(), Error>(Error::timeout("db".into(), Duration::ZERO)));
-}
-
-/// The SQLite store, with every call a breaker makes into its link counted.
-struct Counting {
-    inner: SqliteStore,
-    calls: Arc<AtomicU32>,
-}
-
-struct CountingLink {
-    inner: Arc<dyn Link>,
-    calls: Arc<AtomicU32>,
-}
-
-impl Store for Counting {
-    fn attach(&self, breaker: &Breaker) -> Option<Arc<dyn Link>> {
-        let inner = self.inner.attach(breaker)?;
-        Some(Arc::new(CountingLink {
-            inner,
-            calls: self.calls.clone(),
-        }))
-    }
-}
-
-impl Link for CountingLink {
-    fn publish(&self, change: &Change) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.publish(change);
-    }
-    fn acquire_trial(&self) -> Trial {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.acquire_trial()
-    }
-    fn release_trial(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.release_trial();
-    }
-    fn counts_failures(&self) -> bool {
-        self.inner.counts_failures()
-    }
-    fn failure(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.failure();
-    }
-    fn configured(&self, configured: &Configured) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.inner.configured(configured);
-    }
 }
 
 #[test]

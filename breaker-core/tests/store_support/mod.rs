@@ -1,13 +1,17 @@
 //! What the stores' tests share whatever the store: polling for an outcome
 //! on the real clock, the wall clock, the reports the stores make through
 //! tracing, replicas as OS processes (the test binary started again,
-//! driven by commands on its input), and a free loopback port for a
-//! server. Included by `redis_support`, `sqlite_support` and
+//! driven by commands on its input), a free loopback port for a server,
+//! and a store whose links count the calls made into them. Included by `redis_support`, `sqlite_support` and
 //! `postgres_support`.
 
 #![allow(dead_code)]
 
 pub mod commands;
+pub mod counting;
+
+#[allow(unused_imports)] // not every includer counts calls
+pub use counting::Counting;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
