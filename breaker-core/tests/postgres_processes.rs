@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use breaker_core::Registry;
 use breaker_core::store::postgres::PostgresStore;
-use postgres_support::{PgServer, Process, commands, eventually, say};
+use postgres_support::{PgServer, Process, commands, eventually, say, trials_at_once};
 
 /// The environment variable that turns this binary into a service process:
 /// the server's connection string.
@@ -168,24 +168,7 @@ fn across_three_processes_no_more_than_half_open_trials_run_at_once() {
     for p in &mut processes {
         p.send("trials 1500 60");
     }
-    let mut events = Vec::new();
-    for p in &processes {
-        for line in p.collect_until("trials done") {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if let ["trial", start, stop] = words.as_slice() {
-                events.push((start.parse::<u64>().unwrap(), 1i32));
-                events.push((stop.parse::<u64>().unwrap(), -1i32));
-            }
-        }
-    }
-    let trials = events.len() / 2;
-    // Ends before starts at the same instant: a permit given back is free.
-    events.sort();
-    let (mut running, mut most) = (0, 0);
-    for (_, delta) in &events {
-        running += delta;
-        most = most.max(running);
-    }
+    let (trials, most) = trials_at_once(&processes);
     eprintln!("{trials} trials, at most {most} at once");
     assert!(trials >= 4, "only {trials} trials ran in 1.5 s");
     assert!(

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
-use redis_support::{Process, RedisServer, eventually, say, unix_ms, unix_us};
+use redis_support::{Process, RedisServer, eventually, say, trials_at_once, unix_ms, unix_us};
 
 /// The environment variable that turns this binary into a replica.
 const ROLE: &str = "BREAKER_REDIS_REPLICA";
@@ -295,24 +295,7 @@ fn across_three_processes_no_more_than_half_open_trials_run_at_once() {
     for r in &mut replicas {
         r.send("trials 1500 60");
     }
-    let mut events = Vec::new();
-    for r in &replicas {
-        for line in r.collect_until("trials done") {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if let ["trial", start, stop] = words.as_slice() {
-                events.push((start.parse::<u64>().unwrap(), 1i32));
-                events.push((stop.parse::<u64>().unwrap(), -1i32));
-            }
-        }
-    }
-    let trials = events.len() / 2;
-    // Ends before starts at the same instant: a permit given back is free.
-    events.sort();
-    let (mut running, mut most) = (0, 0);
-    for (_, delta) in &events {
-        running += delta;
-        most = most.max(running);
-    }
+    let (trials, most) = trials_at_once(&replicas);
     assert!(trials >= 4, "only {trials} trials ran in 1.5 s");
     assert!(
         most <= 2,

@@ -226,3 +226,27 @@ impl Drop for Process {
         }
     }
 }
+
+/// The trials `processes` ran, each reported as `trial <start> <stop>` (µs)
+/// up to `trials done`: how many, and the most in flight at once. At one
+/// instant an end comes before a start: a permit given back is free.
+pub fn trials_at_once(processes: &[Process]) -> (usize, i32) {
+    let mut events = Vec::new();
+    for p in processes {
+        for line in p.collect_until("trials done") {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["trial", start, stop] = words.as_slice() {
+                events.push((start.parse::<u64>().unwrap(), 1i32));
+                events.push((stop.parse::<u64>().unwrap(), -1i32));
+            }
+        }
+    }
+    let trials = events.len() / 2;
+    events.sort();
+    let (mut running, mut most) = (0, 0);
+    for (_, delta) in &events {
+        running += delta;
+        most = most.max(running);
+    }
+    (trials, most)
+}
