@@ -59,6 +59,12 @@ struct FleetArgs {
     /// Redis store's `quorum(N)` (default 1: shared at once).
     #[arg(long, value_name = "N", default_value_t = 1)]
     quorum: u32,
+    /// With `--replicas`: failures in Closed are counted across the
+    /// replicas, and the one that brings their sum to `fail_max` within the
+    /// window (`within`, else `reset`) opens every replica, as the Redis
+    /// store's `cluster_failures(true)`.
+    #[arg(long)]
+    cluster_failures: bool,
 }
 
 impl FleetArgs {
@@ -87,11 +93,16 @@ impl FleetArgs {
                     self.quorum
                 ));
             }
+            if self.cluster_failures {
+                return Err(
+                    "--cluster-failures needs a fleet: give --replicas N with N > 1".to_string(),
+                );
+            }
             return Ok(None);
         }
         Fleet::parse(self.replicas, self.link.as_deref(), &partitions)?
             .with_quorum(self.quorum)
-            .map(Some)
+            .map(|fleet| Some(fleet.with_cluster_failures(self.cluster_failures)))
     }
 }
 

@@ -410,3 +410,66 @@ fn a_permit_cleared_by_a_write_lets_no_extra_trial_in() {
         stdout(&out)
     );
 }
+
+/// `--cluster-failures`: failures in Closed counted across the replicas, as
+/// the Redis store's `cluster_failures(true)`. Six failures dealt in turn to
+/// three replicas of `fail_max=3` open none alone (two each); counted
+/// together, the third opens every replica, and `check` verifies it.
+#[test]
+fn cluster_failures_open_every_replica_on_the_fleets_sum() {
+    let trace = temp_trace(
+        "cluster-failures.trace",
+        "breaker db fail_max=3 reset=10s\n0s db err\n1s db err\n2s db err\n3s db err\n4s db err\n5s db err\n6s db ok\n",
+    );
+    let alone = sim(&["run", "-q", &trace, "--replicas", "3", "--events", "-"]);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    assert!(
+        !stdout(&alone).contains("\"transition\""),
+        "{}",
+        stdout(&alone)
+    );
+    let counted = sim(&[
+        "run",
+        "-q",
+        &trace,
+        "--replicas",
+        "3",
+        "--cluster-failures",
+        "--events",
+        "-",
+    ]);
+    assert!(counted.status.success(), "{}", stderr(&counted));
+    let log = stdout(&counted);
+    for r in 1..=3 {
+        let opened = format!(
+            "{{\"t_ns\":2000000000,\"breaker\":\"db\",\"replica\":{r},\"event\":\"transition\",\"from\":\"closed\",\"to\":\"open\",\"reason\":\"remote: 3 failures across replicas\"}}"
+        );
+        assert!(log.contains(&opened), "replica {r}: {log}");
+    }
+    for link in ["0ms", "500ms"] {
+        let check = sim(&[
+            "check",
+            "-q",
+            &trace,
+            "--replicas",
+            "3",
+            "--link",
+            link,
+            "--cluster-failures",
+        ]);
+        assert!(
+            check.status.success(),
+            "{}{}",
+            stdout(&check),
+            stderr(&check)
+        );
+        assert!(
+            stdout(&check).contains("1 shared opening"),
+            "{}",
+            stdout(&check)
+        );
+    }
+    let without_fleet = sim(&["run", "-q", &trace, "--cluster-failures"]);
+    assert_eq!(without_fleet.status.code(), Some(2));
+    assert!(stderr(&without_fleet).contains("--cluster-failures needs a fleet"));
+}

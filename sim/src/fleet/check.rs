@@ -681,6 +681,7 @@ mod tests {
             link_ns: 5_000_000,
             partitions,
             quorum: 1,
+            cluster_failures: false,
         }
     }
 

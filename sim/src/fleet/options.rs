@@ -29,6 +29,10 @@ pub struct Fleet {
     /// Replicas that must open a breaker within one open period before the
     /// opening is shared (`--quorum`; 1: every opening is shared at once).
     pub quorum: u32,
+    /// Failures in Closed are counted across the replicas, and the one that
+    /// reaches `fail_max` within the window opens every replica
+    /// (`--cluster-failures`).
+    pub cluster_failures: bool,
 }
 
 impl Fleet {
@@ -74,6 +78,7 @@ impl Fleet {
             link_ns,
             partitions: parsed,
             quorum: 1,
+            cluster_failures: false,
         })
     }
 
@@ -88,6 +93,12 @@ impl Fleet {
         }
         self.quorum = quorum;
         Ok(self)
+    }
+
+    /// The same fleet, counting failures across its replicas or not.
+    pub fn with_cluster_failures(mut self, on: bool) -> Fleet {
+        self.cluster_failures = on;
+        self
     }
 }
 

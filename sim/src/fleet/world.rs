@@ -41,6 +41,7 @@ impl SharedWorld {
         let store = MemoryStore::builder()
             .link_delay(Duration::from_nanos(fleet.link_ns))
             .quorum(fleet.quorum)
+            .cluster_failures(fleet.cluster_failures)
             .record_writes(true)
             .build(clock.clone());
         let stores = (1..=fleet.replicas)
