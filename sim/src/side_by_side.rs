@@ -174,9 +174,14 @@ struct Trial<'a, 'g> {
 impl Trial<'_, '_> {
     fn piece(&mut self, breakers: &[Declaration], chunk: &Chunk) {
         if let Err(why) = self.try_piece(breakers, chunk) {
-            self.run = None;
-            self.refused = Some(why);
+            self.refuse(why);
         }
+    }
+
+    /// The variant turned out invalid: no score, and why.
+    fn refuse(&mut self, why: String) {
+        self.run = None;
+        self.refused = Some(why);
     }
 
     fn try_piece(&mut self, breakers: &[Declaration], chunk: &Chunk) -> Result<(), String> {
@@ -208,20 +213,14 @@ impl Trial<'_, '_> {
     }
 
     fn finish(mut self, breakers: &[Declaration]) -> (usize, Option<Score>, Option<String>) {
-        let end = match self.run.as_mut() {
-            Some((replay, _)) => match replay.cast_mut().live.as_mut() {
-                Some((live, _)) => live.end(),
-                None => Ok(None),
-            },
-            None => Ok(None),
-        };
-        match end {
+        let live = self
+            .run
+            .as_mut()
+            .and_then(|(replay, _)| replay.cast_mut().live.as_mut());
+        match live.map_or(Ok(None), |(live, _)| live.end()) {
             Ok(Some(chunk)) => self.piece(breakers, &chunk),
             Ok(None) => {}
-            Err(why) => {
-                self.run = None;
-                self.refused = Some(why);
-            }
+            Err(why) => self.refuse(why),
         }
         let score = self.run.map(|(mut replay, mut scorer)| {
             replay.finish(&mut scorer);

@@ -34,11 +34,10 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let inner = self;
-        let hash = inner.table.hash(key);
-        let now = inner.now();
-        let removals = inner.removals.load(Ordering::Acquire);
-        let found = recent::find(inner.id, removals, hash, |slot: &Slot<K>| {
+        let hash = self.table.hash(key);
+        let now = self.now();
+        let removals = self.removals.load(Ordering::Acquire);
+        let found = recent::find(self.id, removals, hash, |slot: &Slot<K>| {
             let found = slot.key.borrow() == key;
             if found {
                 slot.touch(now);
@@ -47,7 +46,7 @@ where
         });
         match found {
             Some(place) => Ticket::recent(place),
-            None => inner.ticket_slow(hash, key, now, removals),
+            None => self.ticket_slow(hash, key, now, removals),
         }
     }
 }
@@ -104,6 +103,7 @@ where
         // back: the shared part lives as long as the process.
         unsafe { &*Arc::into_raw(self.inner) }
     }
+
     /// The breaker of `key` if it is live, without creating it or marking it
     /// used: what an operator acts on (`keyed.peek("a.example")?.trip()`).
     pub fn peek<Q>(&self, key: &Q) -> Option<Breaker>

@@ -106,7 +106,7 @@ pub(super) async fn acquire(
     };
     if let Some(version) = taken {
         if reply.answer(Trial::Granted) {
-            link.took_permit(version);
+            link.permits.took(version);
         } else {
             table.release(&link.name, version).await?;
         }
@@ -146,7 +146,7 @@ pub(super) async fn acquire(
 /// Gives back the oldest permit held here, under the version it was taken
 /// under (none held: a trial admitted on local state, nothing to give).
 pub(super) async fn release(table: &Table<'_>, link: &LinkState) -> Result<(), Failure> {
-    match link.give_back_permit() {
+    match link.permits.give_back() {
         Some(version) => table.release(&link.name, version).await,
         None => Ok(()),
     }

@@ -293,7 +293,7 @@ async fn execute(core: &Core, table: &Table<'_>, command: Command) -> Result<(),
             adoptions,
         } => {
             // A transition ends the period its permits were taken in.
-            link.forget_permits();
+            link.permits.forget();
             let result = publish(core, table, &link, &write, adoptions).await;
             if result.is_err() {
                 link.dirty.store(true, Ordering::Release);

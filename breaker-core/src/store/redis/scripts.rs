@@ -203,18 +203,18 @@ pub(super) struct Scripts {
 impl Scripts {
     pub(super) fn new() -> Scripts {
         let skew_us = EPOCH_SKEW.as_micros();
-        let script =
-            |body: &str| Script::new(&format!("local skew_us = {skew_us}\n{CLOCK}{HELD}{body}"));
+        let with = |prelude: &str, body: &str| {
+            Script::new(&format!(
+                "local skew_us = {skew_us}\n{CLOCK}{prelude}{body}"
+            ))
+        };
+        let script = |body: &str| with(HELD, body);
         Scripts {
             configure: script(CONFIGURE),
             read: script(READ),
             publish: script(PUBLISH),
-            acquire: Script::new(&format!(
-                "local skew_us = {skew_us}\n{CLOCK}{PERMITS}{ACQUIRE}"
-            )),
-            release: Script::new(&format!(
-                "local skew_us = {skew_us}\n{CLOCK}{PERMITS}{RELEASE}"
-            )),
+            acquire: with(PERMITS, ACQUIRE),
+            release: with(PERMITS, RELEASE),
             failure: script(FAILURE),
             quorum: script(QUORUM),
             fleet: FleetScripts::new(),

@@ -234,6 +234,21 @@ fn connection_lost(e: &RedisError) -> bool {
     !bad_data
 }
 
+/// Gives back a trial permit taken from the counter's `generation`.
+async fn release(
+    scripts: &Scripts,
+    conn: &mut MultiplexedConnection,
+    link: &LinkState,
+    generation: u64,
+) -> Result<i64, RedisError> {
+    scripts
+        .release
+        .key(&link.trials_key)
+        .arg(generation)
+        .invoke_async(conn)
+        .await
+}
+
 /// Keeps a failed command's error if Redis is unreachable; reports bad data
 /// in Redis (once) and goes on otherwise.
 fn settle<T>(
@@ -299,12 +314,7 @@ async fn execute(
                 (true, Some(generation)) => link.permits.took(generation),
                 (false, Some(generation)) => {
                     // The caller gave up waiting: the permit goes back at once.
-                    let _: Result<i64, _> = scripts
-                        .release
-                        .key(&link.trials_key)
-                        .arg(generation)
-                        .invoke_async(conn)
-                        .await;
+                    let _ = release(scripts, conn, &link, generation).await;
                 }
                 (_, None) => {}
             }
@@ -329,12 +339,7 @@ async fn execute(
             let Some(generation) = link.permits.give_back() else {
                 return Ok(());
             };
-            let result: Result<i64, _> = scripts
-                .release
-                .key(&link.trials_key)
-                .arg(generation)
-                .invoke_async(conn)
-                .await;
+            let result = release(scripts, conn, &link, generation).await;
             settle(core, &link, result)
         }
         Command::Failure { link } => {

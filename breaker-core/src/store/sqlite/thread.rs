@@ -72,7 +72,7 @@ impl Session {
                 adoptions,
             } => {
                 // A transition ends the period its permits were taken in.
-                link.forget_permits();
+                link.permits.forget();
                 let result =
                     shared_state::publish(core, &mut self.conn, sql, &link, &write, adoptions);
                 if result.is_err() {
@@ -87,7 +87,7 @@ impl Session {
                         let answered = reply.answer(trial);
                         if let Some(version) = version {
                             if answered {
-                                link.took_permit(version);
+                                link.permits.took(version);
                             } else {
                                 // The caller gave up waiting: the permit goes back.
                                 table::release(&self.conn, sql, &link.name, version)?;
@@ -104,7 +104,7 @@ impl Session {
                     }
                 }
             }
-            Command::Release { link } => match link.give_back_permit() {
+            Command::Release { link } => match link.permits.give_back() {
                 Some(version) => table::release(&self.conn, sql, &link.name, version),
                 // Taken in a period a transition ended: its write cleared it.
                 None => Ok(()),

@@ -71,7 +71,7 @@ pub(crate) fn take_held(hub: &impl TableHub, link: &LinkState, raw: Option<&RawR
 fn adopt(link: &LinkState, breaker: &Breaker, remote: &Remote) {
     link.adoptions.fetch_add(1, Ordering::AcqRel);
     if breaker.adopt(remote) {
-        link.forget_permits();
+        link.permits.forget();
     }
 }
 

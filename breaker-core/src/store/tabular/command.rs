@@ -46,7 +46,7 @@ impl Command {
                 let _ = done.try_send(());
             }
             Command::Publish { link, .. } => {
-                link.forget_permits();
+                link.permits.forget();
                 link.dirty.store(true, Ordering::Release);
             }
             Command::Acquire { reply, .. } => {
@@ -54,7 +54,7 @@ impl Command {
             }
             // Not given back: the permits' lease ends them (`trial_ttl`).
             Command::Release { link } => {
-                link.give_back_permit();
+                link.permits.give_back();
             }
         }
     }

@@ -25,7 +25,7 @@ pub(crate) struct LinkState {
     pub(crate) half_open: u32,
     /// The row's version under which each trial permit held here was taken
     /// (see [`Permits`]).
-    permits: Permits,
+    pub(crate) permits: Permits,
 }
 
 impl LinkState {
@@ -40,21 +40,5 @@ impl LinkState {
             half_open: breaker.config().half_open(),
             permits: Permits::default(),
         }
-    }
-
-    /// A permit was taken under `version`.
-    pub(crate) fn took_permit(&self, version: u64) {
-        self.permits.took(version);
-    }
-
-    /// A permit goes back: the version it was taken under, if one is held.
-    pub(crate) fn give_back_permit(&self) -> Option<u64> {
-        self.permits.give_back()
-    }
-
-    /// The breaker made or adopted a transition: the permits held belong to
-    /// a period that ended.
-    pub(crate) fn forget_permits(&self) {
-        self.permits.forget();
     }
 }
