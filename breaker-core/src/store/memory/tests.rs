@@ -60,6 +60,14 @@ impl Fleet {
     fn settle(&self) {
         self.advance(Duration::ZERO);
     }
+
+    /// Replica 0 of `b` (`fail_max = 1`) fails, every replica hears its
+    /// opening, and the open period ends: each one's next call is a trial.
+    fn trials_due(&self, b: &[crate::Breaker]) {
+        fail(&b[0]);
+        self.settle();
+        self.advance(RESET);
+    }
 }
 
 fn config() -> Config {
@@ -67,6 +75,18 @@ fn config() -> Config {
         .fail_max(2)
         .reset(RESET)
         .success(2)
+        .build()
+        .unwrap()
+}
+
+/// One failure opens it, for `RESET`; `success` trials close it, at most
+/// `half_open` at once.
+fn trial_config(success: u32, half_open: u32) -> Config {
+    Config::builder()
+        .fail_max(1)
+        .reset(RESET)
+        .success(success)
+        .half_open(half_open)
         .build()
         .unwrap()
 }
@@ -225,18 +245,8 @@ fn a_trip_while_open_restarts_the_period_everywhere() {
 #[test]
 fn no_more_than_half_open_trials_run_across_the_replicas() {
     let fleet = Fleet::new(3, MemoryStore::builder());
-    let b = fleet.breakers(
-        &Config::builder()
-            .fail_max(1)
-            .reset(RESET)
-            .success(2)
-            .half_open(2)
-            .build()
-            .unwrap(),
-    );
-    fail(&b[0]);
-    fleet.settle();
-    fleet.advance(RESET);
+    let b = fleet.breakers(&trial_config(2, 2));
+    fleet.trials_due(&b);
     let first = b[0].acquire().expect("a trial");
     let second = b[1].acquire().expect("a trial");
     assert_eq!(fleet.store.trials_taken("db"), 2);
@@ -260,18 +270,8 @@ fn no_more_than_half_open_trials_run_across_the_replicas() {
 #[test]
 fn trial_permits_lapse_after_the_trial_ttl() {
     let fleet = Fleet::new(2, MemoryStore::builder().trial_ttl(Duration::from_secs(10)));
-    let b = fleet.breakers(
-        &Config::builder()
-            .fail_max(1)
-            .reset(RESET)
-            .success(1)
-            .half_open(1)
-            .build()
-            .unwrap(),
-    );
-    fail(&b[0]);
-    fleet.settle();
-    fleet.advance(RESET);
+    let b = fleet.breakers(&trial_config(1, 1));
+    fleet.trials_due(&b);
     let held = b[0].acquire().expect("the one trial");
     assert!(b[1].acquire().is_err(), "the one permit is taken");
     fleet.advance(Duration::from_secs(10));
@@ -283,18 +283,8 @@ fn trial_permits_lapse_after_the_trial_ttl() {
 #[test]
 fn a_write_clears_the_trial_permits() {
     let fleet = Fleet::new(2, MemoryStore::builder());
-    let b = fleet.breakers(
-        &Config::builder()
-            .fail_max(1)
-            .reset(RESET)
-            .success(2)
-            .half_open(1)
-            .build()
-            .unwrap(),
-    );
-    fail(&b[0]);
-    fleet.settle();
-    fleet.advance(RESET);
+    let b = fleet.breakers(&trial_config(2, 1));
+    fleet.trials_due(&b);
     let trial = b[0].acquire().expect("a trial");
     trial.failure(); // reopens: a write, the counter cleared
     assert_eq!(fleet.store.trials_taken("db"), 0);
@@ -389,18 +379,8 @@ fn a_trip_needs_no_quorum() {
 #[test]
 fn a_replica_cut_off_decides_trials_locally_and_loses_what_is_sent() {
     let fleet = Fleet::new(2, MemoryStore::builder());
-    let b = fleet.breakers(
-        &Config::builder()
-            .fail_max(1)
-            .reset(RESET)
-            .success(1)
-            .half_open(1)
-            .build()
-            .unwrap(),
-    );
-    fail(&b[0]);
-    fleet.settle();
-    fleet.advance(RESET);
+    let b = fleet.breakers(&trial_config(1, 1));
+    fleet.trials_due(&b);
     let held = b[0].acquire().expect("the one permit");
     fleet.replicas[1].0.cut_off();
     let local = b[1]
@@ -458,9 +438,7 @@ fn an_open_written_while_a_replica_was_cut_off_wins_over_its_local_close_on_heal
             .build()
             .unwrap(),
     );
-    fail(&b[0]);
-    fleet.settle();
-    fleet.advance(RESET);
+    fleet.trials_due(&b);
     fleet.replicas[1].0.cut_off();
     assert!(succeed(&b[1]), "a trial decided locally closes it");
     assert_eq!(b[1].state(), State::Closed);
