@@ -27,10 +27,8 @@
 //! partitions) is a [`World`], whose own events come in time order with the
 //! calls', before them at one instant.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use crate::config::BreakerConfig;
+use crate::due::{Due, DueQueue};
 use crate::log::{EndKind, Event, EventKind, State};
 use crate::trace::{Action, Item, Lines, Outcome, Reconfiguration, Trace};
 
@@ -85,6 +83,7 @@ pub trait Subject {
     /// Asks to run a call now that would run `latency_ns` and end as
     /// `written` if admitted: subjects that run real code need to know at
     /// the start; the others only [`Subject::admit`].
+    #[inline(always)]
     fn admit_call(
         &mut self,
         now_ns: u64,
@@ -146,10 +145,17 @@ impl<T> Default for Slots<T> {
 }
 
 impl<T> Slots<T> {
+    // Inlined so the task is built in its slot: out of line, it was written
+    // to the stack in narrow stores and read back wide, a forwarding stall.
+    #[inline(always)]
     fn put(&mut self, value: T) -> usize {
         match self.free.pop() {
             Some(i) => {
-                self.slots[i] = Some(value);
+                // A free slot is empty: filled without a call to drop what
+                // it held, which spilled the task around the call.
+                let slot = &mut self.slots[i];
+                debug_assert!(slot.is_none());
+                slot.get_or_insert(value);
                 i
             }
             None => {
@@ -197,23 +203,30 @@ impl Plan {
 }
 
 /// A call under way: which, and what its attempts do.
+// `repr(C)`, words first and the small fields last: laid out by the
+// compiler, the small fields sat between the words and a task was copied
+// in and out of its slot in misaligned pieces spanning the padding, read
+// back across narrower writes (store-forwarding stalls, a fifth of the
+// replay thread's time).
+#[repr(C)]
 struct Call {
     breaker: usize,
-    /// The replica it runs on (from 0; always 0 outside a fleet).
-    replica: u16,
     call: u64,
-    attempt: u32,
     /// The order of its trace line among every line replayed.
     line: u64,
     plan: Plan,
+    attempt: u32,
+    /// The replica it runs on (from 0; always 0 outside a fleet).
+    replica: u16,
 }
 
 /// An admitted attempt, running until its end.
+#[repr(C)]
 struct Running<T> {
+    ticket: T,
     call: Call,
     outcome: EndKind,
     written: Outcome,
-    ticket: T,
 }
 
 /// What the queue holds: the end of a running attempt, or the start of a retry.
@@ -281,7 +294,7 @@ struct Declared {
 pub struct Engine<T> {
     breakers: Vec<Declared>,
     /// (time, order, slot): see [`order`].
-    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    queue: DueQueue,
     /// Running attempts and waiting retries in reusable slots: memory
     /// follows the calls in flight, not the trace.
     tasks: Slots<Task<T>>,
@@ -295,7 +308,7 @@ impl<T> Default for Engine<T> {
     fn default() -> Self {
         Engine {
             breakers: Vec::new(),
-            queue: BinaryHeap::new(),
+            queue: DueQueue::default(),
             tasks: Slots::default(),
             lines: 0,
             replicas: 1,
@@ -543,7 +556,7 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
             if FLEET && self.world_first(now) {
                 continue;
             }
-            let Some(&Reverse((t, _, slot))) = self.engine.queue.peek() else {
+            let Some(&Due { t, slot, .. }) = self.engine.queue.peek() else {
                 break;
             };
             if t > now {
@@ -563,7 +576,7 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
     /// it did. Out of the replay's way when there is no world.
     #[inline(never)]
     fn world_first(&mut self, now: u64) -> bool {
-        let next = self.engine.queue.peek().map(|&Reverse((t, ..))| t);
+        let next = self.engine.queue.peek().map(|due| due.t);
         let Some(world) = self.world.as_deref_mut() else {
             return false;
         };
@@ -615,16 +628,16 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
                 };
                 let line = call.line;
                 let slot = self.engine.tasks.put(Task::End(Running {
+                    ticket,
                     call,
                     outcome,
                     written,
-                    ticket,
                 }));
-                self.engine.queue.push(Reverse((
-                    now.saturating_add(run_for),
-                    order(false, line),
+                self.engine.queue.push(Due {
+                    t: now.saturating_add(run_for),
+                    order: order(false, line),
                     slot,
-                )));
+                });
             }
             Decision::Rejected { retry_after_ns } => {
                 self.events.rejecting(written, latency_ns);
@@ -643,10 +656,10 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
     /// subject draws now.
     fn finish(&mut self, t: u64, run: Running<S::Ticket>) {
         let Running {
+            ticket,
             call,
             outcome,
             written,
-            ticket,
         } = run;
         let (b, r) = (call.breaker, call.replica);
         let at = self.at(b, r);
@@ -673,9 +686,11 @@ impl<'e, 's, 'w, 'k, S: Subject, const FLEET: bool> Step<'e, 's, 'w, 'k, S, FLEE
                 attempt: call.attempt + 1,
                 ..call
             }));
-            self.engine
-                .queue
-                .push(Reverse((t.saturating_add(wait), order(true, line), slot)));
+            self.engine.queue.push(Due {
+                t: t.saturating_add(wait),
+                order: order(true, line),
+                slot,
+            });
         }
     }
 

@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod config;
+pub mod due;
 pub mod duration;
 pub mod engine;
 pub mod fleet;
