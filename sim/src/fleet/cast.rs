@@ -77,7 +77,12 @@ impl<'a> Cast for Replicas<'a> {
     }
 
     fn check(&mut self, chunk: &Chunk, breakers: &[Declaration]) -> Result<(), TraceError> {
-        real::check_chunk(&mut self.configs, chunk, breakers)
+        real::check_changes(
+            &mut self.configs,
+            &chunk.file,
+            &chunk.reconfigurations,
+            breakers,
+        )
     }
 
     fn subjects(&mut self) -> &mut [RealSubject<'a>] {

@@ -165,28 +165,6 @@ pub(crate) fn reconfigure(
     }
 }
 
-/// Checks every `configure` line of `trace` against breaker-core: each
-/// breaker's configuration, as `config` builds its declaration, patched in
-/// file order. A patch it refuses is reported at its line, before anything
-/// is replayed.
-pub(crate) fn check_reconfigurations(
-    file: &str,
-    trace: &Trace,
-    config: impl Fn(&Declaration) -> Result<Config, String>,
-) -> Result<(), TraceError> {
-    let mut configs: Vec<Option<Config>> = trace.breakers.iter().map(|d| config(d).ok()).collect();
-    for change in &trace.reconfigurations {
-        let Some(Some(current)) = configs.get_mut(change.breaker) else {
-            continue;
-        };
-        let name = &trace.breakers[change.breaker].name;
-        *current = current
-            .patched(&change.patch())
-            .map_err(|e| refused_configure(file, change.line_no, name, &e))?;
-    }
-    Ok(())
-}
-
 /// A `configure` line at `file:line` whose result breaker-core refuses for
 /// breaker `name`.
 fn refused_configure(
@@ -264,31 +242,25 @@ pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Builds one subject per declaration with `build`; a configuration
-/// breaker-core refuses is reported at its declaration, a `configure` line
-/// it refuses at that line.
-pub(crate) fn for_each_declaration<B>(
+/// The breakers of a whole trace, built and checked as a streamed replay
+/// builds and checks them: each declaration through [`Cores`], then the
+/// trace's `configure` lines as one chunk. A configuration breaker-core
+/// refuses is reported at its declaration, a `configure` line it refuses at
+/// that line.
+pub(crate) fn for_trace<B: Build>(
     file: &str,
     trace: &Trace,
-    build: impl Fn(&Declaration) -> Result<B, String>,
-) -> Result<Vec<B>, TraceError> {
-    let built = trace
-        .breakers
-        .iter()
-        .map(|d| {
-            build(d).map_err(|message| TraceError {
-                file: file.to_string(),
-                line: d.line_no,
-                column: 1,
-                message: format!(
-                    "breaker-core refuses the configuration of `{}`: {message}",
-                    d.name
-                ),
-            })
-        })
-        .collect::<Result<Vec<B>, TraceError>>()?;
-    check_reconfigurations(file, trace, |d| configure(d, 0).map(|(config, _)| config))?;
-    Ok(built)
+    build: B,
+) -> Result<Vec<CoreBreaker<B::Timing>>, TraceError> {
+    let arena = typed_arena::Arena::new();
+    let mut cores = Cores::with(&arena, build);
+    for decl in &trace.breakers {
+        crate::stream::Cast::declare(&mut cores, file, decl)?;
+    }
+    cores.check_changes(file, &trace.reconfigurations, &trace.breakers)?;
+    // The subjects borrow the arena: they go before the breakers leave it.
+    drop(cores);
+    Ok(arena.into_vec())
 }
 
 impl RealBreaker {
@@ -356,7 +328,7 @@ impl RealBreaker {
         trace: &Trace,
         seed: u64,
     ) -> Result<Vec<RealBreaker>, TraceError> {
-        for_each_declaration(file, trace, |d| RealBreaker::seeded(d, seed))
+        for_trace(file, trace, Seeded(seed))
     }
 }
 
@@ -508,50 +480,87 @@ pub(crate) fn act(breaker: &Breaker, action: Action) {
     }
 }
 
-/// breaker-core breakers built as a streamed trace declares them, each
-/// kept in `arena` (their permits borrow them while calls are in flight),
-/// retry waits and adaptive drops drawn under a seed.
-pub struct Cores<'a> {
-    arena: &'a typed_arena::Arena<RealBreaker>,
-    subjects: Vec<RealSubject<'a>>,
+/// How [`Cores`] builds the breaker a declaration describes: on which
+/// clock, under which seed.
+pub trait Build {
+    /// How the breakers it builds meet trace time.
+    type Timing: Timing;
+    /// The breaker `decl` describes, or why breaker-core refuses it.
+    fn build(&mut self, decl: &Declaration) -> Result<CoreBreaker<Self::Timing>, String>;
+}
+
+/// breaker-core on virtual time, retry waits and adaptive drops drawn under
+/// a seed ([`RealBreaker::seeded`]).
+pub struct Seeded(pub u64);
+
+impl Build for Seeded {
+    type Timing = VirtualTime;
+
+    fn build(&mut self, decl: &Declaration) -> Result<RealBreaker, String> {
+        RealBreaker::seeded(decl, self.0)
+    }
+}
+
+/// breaker-core breakers built as a streamed trace declares them (by `B`:
+/// on virtual time unless told otherwise), each kept in `arena` (their
+/// permits borrow them while calls are in flight).
+pub struct Cores<'a, B: Build = Seeded> {
+    arena: &'a typed_arena::Arena<CoreBreaker<B::Timing>>,
+    subjects: Vec<CoreSubject<'a, B::Timing>>,
     /// Each breaker's configuration in force, as breaker-core builds it:
     /// what a `configure` line patches, checked before it is replayed.
     configs: Vec<Option<Config>>,
-    seed: u64,
+    build: B,
 }
 
 impl<'a> Cores<'a> {
-    /// No breaker yet; they will live in `arena`.
+    /// No breaker yet; they will live in `arena`, on virtual time, their
+    /// retry waits and adaptive drops drawn under `seed`.
     pub fn new(arena: &'a typed_arena::Arena<RealBreaker>, seed: u64) -> Cores<'a> {
+        Cores::with(arena, Seeded(seed))
+    }
+}
+
+impl<'a, B: Build> Cores<'a, B> {
+    /// No breaker yet; `build` will build them, to live in `arena`.
+    pub fn with(arena: &'a typed_arena::Arena<CoreBreaker<B::Timing>>, build: B) -> Cores<'a, B> {
         Cores {
             arena,
             subjects: Vec::new(),
             configs: Vec::new(),
-            seed,
+            build,
         }
+    }
+
+    /// Checks `changes` (`configure` lines of `file`, of the breakers
+    /// declared so far) against breaker-core: a chunk's, or a whole trace's.
+    pub fn check_changes(
+        &mut self,
+        file: &str,
+        changes: &[Reconfiguration],
+        breakers: &[Declaration],
+    ) -> Result<(), TraceError> {
+        check_changes(&mut self.configs, file, changes, breakers)
     }
 }
 
-impl<'a> crate::stream::Cast for Cores<'a> {
-    type Subject = RealSubject<'a>;
+impl<'a, B: Build> crate::stream::Cast for Cores<'a, B> {
+    type Subject = CoreSubject<'a, B::Timing>;
 
     fn declare(
         &mut self,
         file: &str,
         decl: &Declaration,
     ) -> Result<crate::config::BreakerConfig, TraceError> {
-        let breaker = RealBreaker::seeded(decl, self.seed).map_err(|message| TraceError {
-            file: file.to_string(),
-            line: decl.line_no,
-            column: 1,
-            message: format!(
-                "breaker-core refuses the configuration of `{}`: {message}",
-                decl.name
-            ),
-        })?;
+        let breaker = self
+            .build
+            .build(decl)
+            .map_err(|message| refused_declaration(file, decl, message))?;
+        // The declaration's durations as written: a `configure` line's
+        // are checked against them, whatever pace the breaker lives at.
         self.configs
             .push(configure(decl, 0).ok().map(|(config, _)| config));
-        let breaker: &'a RealBreaker = self.arena.alloc(breaker);
+        let breaker: &'a CoreBreaker<B::Timing> = self.arena.alloc(breaker);
         self.subjects.push(breaker.subject());
         Ok(decl.config.clone())
     }
@@ -561,23 +570,24 @@ impl<'a> crate::stream::Cast for Cores<'a> {
         chunk: &crate::trace::Chunk,
         breakers: &[Declaration],
     ) -> Result<(), TraceError> {
-        check_chunk(&mut self.configs, chunk, breakers)
+        self.check_changes(&chunk.file, &chunk.reconfigurations, breakers)
     }
 
-    fn subjects(&mut self) -> &mut [RealSubject<'a>] {
+    fn subjects(&mut self) -> &mut [CoreSubject<'a, B::Timing>] {
         &mut self.subjects
     }
 }
 
-/// Checks the `configure` lines of `chunk` against breaker-core, patching
-/// `configs` (each breaker's configuration in force, by index, as
+/// Checks `changes` (`configure` lines of `file`) against breaker-core,
+/// patching `configs` (each breaker's configuration in force, by index, as
 /// breaker-core builds it): a patch it refuses is an error at its line.
-pub(crate) fn check_chunk(
+pub(crate) fn check_changes(
     configs: &mut [Option<Config>],
-    chunk: &crate::trace::Chunk,
+    file: &str,
+    changes: &[Reconfiguration],
     breakers: &[Declaration],
 ) -> Result<(), TraceError> {
-    for change in &chunk.reconfigurations {
+    for change in changes {
         let Some(Some(current)) = configs.get_mut(change.breaker) else {
             continue;
         };
@@ -586,7 +596,7 @@ pub(crate) fn check_chunk(
             .map_or("?", |d| d.name.as_str());
         *current = current
             .patched(&change.patch())
-            .map_err(|e| refused_configure(&chunk.file, change.line_no, name, &e))?;
+            .map_err(|e| refused_configure(file, change.line_no, name, &e))?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use breaker_core::clock::{Clock, MonotonicClock};
 use breaker_core::{Breaker, Config};
 
-use super::real::{CoreBreaker, Timing, configure, for_each_declaration, nanos};
+use super::real::{Build, CoreBreaker, Cores, Timing, configure, for_trace, nanos};
 use crate::duration::parse_duration;
 use crate::log::Event;
 use crate::trace::{Declaration, Reconfiguration, Trace, TraceError};
@@ -46,10 +46,15 @@ impl Pace {
     /// finite number > 0.
     pub fn start(speed: f64) -> Result<Pace, String> {
         Pace::check(speed)?;
-        Ok(Pace {
+        Ok(Pace::starting_now(speed))
+    }
+
+    /// [`Pace::start`] at a speed already checked.
+    fn starting_now(speed: f64) -> Pace {
+        Pace {
             start_ns: nanos(MonotonicClock.now()),
             speed,
-        })
+        }
     }
 
     /// Whether `speed` is one a replay can keep: a finite number > 0.
@@ -156,17 +161,64 @@ impl RealTimeBreaker {
         Ok(CoreBreaker::watch(breaker, pace, seed, retry))
     }
 
-    /// Builds one breaker per declaration; a configuration breaker-core
-    /// refuses is reported at its declaration.
+    /// Builds one breaker per declaration, as a streamed replay builds
+    /// them ([`Paced`]); a configuration breaker-core refuses is reported at
+    /// its declaration, a `configure` line it refuses at that line.
     pub fn for_trace(
         file: &str,
         trace: &Trace,
         seed: u64,
         pace: Pace,
     ) -> Result<Vec<RealTimeBreaker>, TraceError> {
-        for_each_declaration(file, trace, |d| RealTimeBreaker::seeded(d, seed, pace))
+        for_trace(
+            file,
+            trace,
+            Paced {
+                seed,
+                speed: pace.speed,
+                pace: Some(pace),
+            },
+        )
     }
 }
+
+/// Builds breakers on the real clock at one [`Pace`] (retry waits and
+/// adaptive dice under a seed), started when the first breaker is built:
+/// a streamed replay builds it when the first piece of the trace is ready
+/// to replay, so the time spent opening and parsing the trace is not lost
+/// from the trace's first steps.
+pub struct Paced {
+    seed: u64,
+    speed: f64,
+    pace: Option<Pace>,
+}
+
+impl Paced {
+    /// Breakers seeded with `seed`, replayed at `speed` times real time;
+    /// `speed` must be a finite number > 0.
+    pub fn new(seed: u64, speed: f64) -> Result<Paced, String> {
+        Pace::check(speed)?;
+        Ok(Paced {
+            seed,
+            speed,
+            pace: None,
+        })
+    }
+}
+
+impl Build for Paced {
+    type Timing = Pace;
+
+    fn build(&mut self, decl: &Declaration) -> Result<RealTimeBreaker, String> {
+        let speed = self.speed;
+        let pace = *self.pace.get_or_insert_with(|| Pace::starting_now(speed));
+        RealTimeBreaker::seeded(decl, self.seed, pace)
+    }
+}
+
+/// breaker-core breakers on the real clock, built as a streamed trace
+/// declares them.
+pub type RealTimeCores<'a> = Cores<'a, Paced>;
 
 /// Replays a trace through breaker-core on the real clock at `speed` times
 /// real time (retry waits under `seed`), handing each event to `sink`. A bad
@@ -179,9 +231,7 @@ pub fn replay_into(
     speed: f64,
     sink: &mut dyn FnMut(Event),
 ) -> Result<(), String> {
-    let pace = Pace::start(speed)?;
-    let breakers =
-        RealTimeBreaker::for_trace(file, trace, seed, pace).map_err(|e| e.to_string())?;
+    let breakers = for_trace(file, trace, Paced::new(seed, speed)?).map_err(|e| e.to_string())?;
     let mut subjects: Vec<_> = breakers.iter().map(RealTimeBreaker::subject).collect();
     crate::engine::replay_into(trace, &mut subjects, sink);
     Ok(())

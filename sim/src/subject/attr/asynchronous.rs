@@ -39,14 +39,18 @@ use breaker_core::{Breaker, circuit_breaker, registry};
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
+use super::changes::Changes;
+use super::timers::Timers;
 use super::{
     Finish, Mode, Replayed, SimError, config_of, configured, counts, declaration_error,
-    pending_reported, refuse_unreplayable, refuse_unreplayable_changes, registered, take_reported,
+    pending_reported, refuse_unreplayable, registered, take_reported,
 };
+use crate::config::BreakerConfig;
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended};
 use crate::log::{EndKind, Event};
-use crate::trace::{Item, Outcome, Trace, TraceError};
+use crate::stream::Cast;
+use crate::trace::{Chunk, Declaration, Lines, Outcome, Trace, TraceError};
 
 /// tokio's virtual time as a breaker clock: the time since `base`.
 ///
@@ -244,70 +248,42 @@ pub const FUNCTIONS: [(&str, Function); 20] = [
     }),
 ];
 
-const MS: u64 = 1_000_000;
-/// tokio's longest timer, in ms (its wheel's range, about 2.2 years).
-const TIMER_RANGE_MS: u64 = (1 << 36) - 1;
-
 /// Refuses a trace with a call that tokio's timers cannot end at its own
 /// time: one that sleeps and ends between two milliseconds, or beyond
 /// tokio's range. The error stands at the breaker's declaration and names
 /// the call.
 pub fn check_timers(file: &str, trace: &Trace) -> Result<(), TraceError> {
-    let mut calls = vec![0u64; trace.breakers.len()];
-    // The `timeout` in force cuts each call: `configure` lines change it.
-    let mut configs = trace.initial_configs();
-    for line in &trace.lines {
-        let b = line.breaker();
-        let latency_ns = match line.item() {
-            Item::Call { latency_ns, .. } => latency_ns,
-            Item::Configure(index) => {
-                if let Some(change) = trace.reconfigurations.get(index) {
-                    configs[b] = &change.config;
-                }
-                continue;
-            }
-            Item::Action(_) => continue,
-        };
-        calls[b] += 1;
-        if latency_ns == 0 {
-            continue;
-        }
-        let decl = &trace.breakers[b];
-        let runs = configs[b].timeout.map_or(latency_ns, |t| t.min(latency_ns));
-        let end = line.t_ns.saturating_add(runs);
-        if end % MS != 0 || end / MS > TIMER_RANGE_MS {
-            return Err(TraceError {
-                file: file.to_string(),
-                line: decl.line_no,
-                column: 1,
-                message: format!(
-                    "call {} of `{}` (at {}) would end at {}, but tokio's timers fire on whole milliseconds (up to about 2.2 years); the async attribute mode replays only calls that sleep until such a time",
-                    calls[b],
-                    decl.name,
-                    format_duration(line.t_ns),
-                    format_duration(end)
-                ),
-            });
-        }
+    let mut timers = Timers::default();
+    for decl in &trace.breakers {
+        timers.declare(file, decl);
     }
-    Ok(())
+    timers.check(trace.as_lines(), &trace.breakers)
 }
 
-/// For each declaration, an unused annotated async function of the same
-/// configuration and its breaker; then the trace's timers are checked.
-fn matched(
-    file: &str,
-    trace: &Trace,
-) -> Result<Vec<(&'static str, Function, Breaker)>, TraceError> {
-    super::reported();
-    configured();
-    let mut found: Vec<(&'static str, Function, Breaker)> = Vec::new();
-    for d in &trace.breakers {
+/// What this mode checks of a trace as it comes, needing no runtime: each
+/// declaration matched to an unused annotated async function of the same
+/// configuration, and each chunk's `configure` lines and timers.
+#[derive(Default)]
+struct Matching {
+    /// The functions matched so far, by their breakers' names.
+    used: Vec<&'static str>,
+    changes: Changes,
+    timers: Timers,
+}
+
+impl Matching {
+    /// An unused annotated async function of the configuration of `d`
+    /// (declared in `file`), and its breaker.
+    fn declare(
+        &mut self,
+        file: &str,
+        d: &Declaration,
+    ) -> Result<(&'static str, Function, Breaker), TraceError> {
         let fail = |message| declaration_error(file, d, message);
         refuse_unreplayable(file, d)?;
         let config = config_of(d).map_err(fail)?;
         let free = FUNCTIONS.iter().find_map(|&(name, function)| {
-            if found.iter().any(|(used, _, _)| *used == name) {
+            if self.used.contains(&name) {
                 return None;
             }
             let breaker = registered(name)?;
@@ -320,18 +296,36 @@ fn matched(
                 d.name
             )));
         };
-        found.push(free);
+        self.used.push(free.0);
+        self.changes.declare(d);
+        self.timers.declare(file, d);
+        Ok(free)
     }
-    refuse_unreplayable_changes(file, trace)?;
-    check_timers(file, trace)?;
-    Ok(found)
+
+    /// Checks `lines` (of `file`: a chunk, or a whole trace): what no
+    /// attribute mode can follow of their `configure` lines, then whether
+    /// tokio's timers can end every call at its time.
+    fn check(
+        &mut self,
+        file: &str,
+        lines: Lines<'_>,
+        breakers: &[Declaration],
+    ) -> Result<(), TraceError> {
+        self.changes.check(file, lines.reconfigurations, breakers)?;
+        self.timers.check(lines, breakers)
+    }
 }
 
 /// Whether the async attribute mode can replay `trace`: every breaker has an
 /// annotated async function of its configuration, and tokio's timers can end
-/// every call at its time. Checked before anything is replayed or written.
+/// every call at its time. Checked as a replay checks it, touching no
+/// breaker: nothing is replayed or written.
 pub fn check(file: &str, trace: &Trace) -> Result<(), TraceError> {
-    matched(file, trace).map(|_| ())
+    let mut matching = Matching::default();
+    for d in &trace.breakers {
+        matching.declare(file, d)?;
+    }
+    matching.check(file, trace.as_lines(), &trace.breakers)
 }
 
 /// A paused current-thread runtime and the clock the registry reads from it.
@@ -349,6 +343,18 @@ impl AsyncReplay {
         Ok(AsyncReplay { rt })
     }
 
+    /// Does `replay` with a cast of this runtime's (a fresh clock at zero,
+    /// installed in the registry), the runtime entered throughout: the
+    /// breakers read tokio's clock between polls too, and tokio's `Instant`
+    /// is virtual only inside.
+    pub fn with_cast<R>(&self, replay: impl FnOnce(&mut AsyncAnnotated<'_>) -> R) -> R {
+        let _entered = self.rt.enter();
+        let clock = TokioClock::starting_now();
+        registry().use_clock(clock);
+        let mut cast = AsyncAnnotated::on(&self.rt, clock);
+        replay(&mut cast)
+    }
+
     /// Replays `trace` through the annotated async functions, handing each
     /// event to `sink`. Fails before replaying anything if the trace cannot
     /// be matched or timed, and after it if a call ended otherwise than the
@@ -359,18 +365,14 @@ impl AsyncReplay {
         trace: &Trace,
         sink: &mut dyn FnMut(Event),
     ) -> Result<(), String> {
-        // Entered for the whole replay: the breakers read tokio's clock
-        // between polls too, and tokio's `Instant` is virtual only inside.
-        let _entered = self.rt.enter();
-        let clock = TokioClock::starting_now();
-        registry().use_clock(clock);
-        let mut subjects =
-            AsyncSubject::for_trace(file, trace, &self.rt, clock).map_err(|e| e.to_string())?;
-        crate::engine::replay_into(trace, &mut subjects, sink);
-        match subjects.iter().flat_map(|s| s.mismatches.iter()).next() {
-            Some(m) => Err(format!("{file}: {m}")),
-            None => Ok(()),
-        }
+        self.with_cast(|cast| {
+            cast.cast_whole(file, trace).map_err(|e| e.to_string())?;
+            crate::engine::replay_into(trace, &mut cast.subjects, sink);
+            match cast.mismatches().next() {
+                Some(m) => Err(format!("{file}: {m}")),
+                None => Ok(()),
+            }
+        })
     }
 }
 
@@ -381,6 +383,74 @@ pub fn replay(file: &str, trace: &Trace) -> Result<Vec<Event>, String> {
     let mut events = Vec::new();
     replay.replay_into(file, trace, &mut |e| events.push(e))?;
     Ok(events)
+}
+
+/// The annotated async functions of a trace's breakers on one runtime,
+/// matched as the trace declares them (each reset for the replay), each
+/// chunk checked before it is replayed ([`AsyncReplay::with_cast`]).
+pub struct AsyncAnnotated<'r> {
+    rt: &'r Runtime,
+    clock: TokioClock,
+    matching: Matching,
+    subjects: Vec<AsyncSubject<'r>>,
+}
+
+impl<'r> AsyncAnnotated<'r> {
+    /// No breaker yet: they will run on `rt`, the registry reading `clock`.
+    fn on(rt: &'r Runtime, clock: TokioClock) -> AsyncAnnotated<'r> {
+        super::reported();
+        configured();
+        AsyncAnnotated {
+            rt,
+            clock,
+            matching: Matching::default(),
+            subjects: Vec::new(),
+        }
+    }
+
+    /// Declares every breaker of `trace`, then checks the trace as one chunk.
+    fn cast_whole(&mut self, file: &str, trace: &Trace) -> Result<(), TraceError> {
+        for d in &trace.breakers {
+            self.declare(file, d)?;
+        }
+        self.matching.check(file, trace.as_lines(), &trace.breakers)
+    }
+
+    /// Calls that ended otherwise than the trace says, described, breaker
+    /// by breaker.
+    pub fn mismatches(&self) -> impl Iterator<Item = &String> {
+        self.subjects.iter().flat_map(|s| s.mismatches.iter())
+    }
+}
+
+impl<'r> Cast for AsyncAnnotated<'r> {
+    type Subject = AsyncSubject<'r>;
+
+    fn declare(&mut self, file: &str, d: &Declaration) -> Result<BreakerConfig, TraceError> {
+        let (name, function, breaker) = self.matching.declare(file, d)?;
+        // A breaker used by an earlier replay starts afresh; that reset is
+        // not this replay's transition.
+        breaker.reset();
+        let _ = take_reported(name);
+        self.subjects.push(AsyncSubject {
+            rt: self.rt,
+            clock: self.clock,
+            replayed: Replayed::new(name.to_owned(), breaker.clone(), breaker.config().clone()),
+            trace_name: d.name.clone(),
+            function,
+            calls: 0,
+            mismatches: Vec::new(),
+        });
+        Ok(d.config.clone())
+    }
+
+    fn check(&mut self, chunk: &Chunk, breakers: &[Declaration]) -> Result<(), TraceError> {
+        self.matching.check(&chunk.file, chunk.as_lines(), breakers)
+    }
+
+    fn subjects(&mut self) -> &mut [AsyncSubject<'r>] {
+        &mut self.subjects
+    }
 }
 
 /// One breaker of the trace, driven through its annotated async function.
@@ -425,33 +495,18 @@ impl Polled {
 
 impl<'r> AsyncSubject<'r> {
     /// The subjects of a trace, one per declaration, each matched to an
-    /// unused annotated async function of the same configuration and reset.
+    /// unused annotated async function of the same configuration and reset,
+    /// as a streamed replay matches them ([`AsyncAnnotated`]). The registry
+    /// must read `clock`, and the runtime be entered.
     pub fn for_trace(
         file: &str,
         trace: &Trace,
         rt: &'r Runtime,
         clock: TokioClock,
     ) -> Result<Vec<AsyncSubject<'r>>, TraceError> {
-        let subjects: Vec<AsyncSubject<'r>> = matched(file, trace)?
-            .into_iter()
-            .zip(&trace.breakers)
-            .map(|((name, function, breaker), d)| AsyncSubject {
-                rt,
-                clock,
-                replayed: Replayed::new(name.to_owned(), breaker.clone(), breaker.config().clone()),
-                trace_name: d.name.clone(),
-                function,
-                calls: 0,
-                mismatches: Vec::new(),
-            })
-            .collect();
-        for s in &subjects {
-            // A breaker used by an earlier replay starts afresh; that reset
-            // is not this replay's transition.
-            s.replayed.breaker.reset();
-            let _ = take_reported(&s.replayed.name);
-        }
-        Ok(subjects)
+        let mut cast = AsyncAnnotated::on(rt, clock);
+        cast.cast_whole(file, trace)?;
+        Ok(std::mem::take(&mut cast.subjects))
     }
 
     /// Moves tokio's clock to `now_ns` (never back); timers due by then fire.

@@ -13,10 +13,12 @@ use breaker_core::{Breaker, Config, Error, circuit_breaker, registry};
 
 use crate::engine::{Decision, Ended, Subject, Transition};
 use crate::log::{EndKind, State};
-use crate::trace::{Action, Declaration, Outcome, Reconfiguration, Trace, TraceError};
+use crate::trace::{Action, Declaration, Outcome, Reconfiguration, TraceError};
 
 pub mod asynchronous;
+mod changes;
 pub mod sync;
+mod timers;
 
 /// The error of a simulated call.
 #[derive(Debug)]
@@ -162,42 +164,6 @@ pub(crate) fn restore(name: &str, breaker: &Breaker, original: &Config) {
         breaker.reconfigure_to(original.clone());
         let _ = take_configured(name);
     }
-}
-
-/// What neither attribute mode can replay of the trace's `configure` lines:
-/// one that turns `adaptive` or `ramp` on (their draws would come from entropy), or
-/// one that gives a `timeout` to a breaker declared without one (the
-/// annotated function has no timer to enforce it), checked before anything
-/// is replayed; breaker-core's verdict on each patch too.
-pub(crate) fn refuse_unreplayable_changes(file: &str, trace: &Trace) -> Result<(), TraceError> {
-    for change in &trace.reconfigurations {
-        let d = &trace.breakers[change.breaker];
-        let fail = |message: String| TraceError {
-            file: file.to_string(),
-            line: change.line_no,
-            column: 1,
-            message,
-        };
-        if change.config.adaptive.is_some() && d.config.adaptive.is_none() {
-            return Err(fail(format!(
-                "this line turns on `adaptive` for `{}`, whose drops the attribute modes cannot seed; replay it directly",
-                d.name
-            )));
-        }
-        if change.config.ramp.is_some() && d.config.ramp.is_none() {
-            return Err(fail(format!(
-                "this line turns on `ramp` for `{}`, whose admissions the attribute modes cannot seed; replay it directly",
-                d.name
-            )));
-        }
-        if change.config.timeout.is_some() && d.config.timeout.is_none() {
-            return Err(fail(format!(
-                "this line gives `{}` a timeout, which its annotated function, declared without one, has no timer to enforce; replay it directly",
-                d.name
-            )));
-        }
-    }
-    crate::subject::real::check_reconfigurations(file, trace, config_of)
 }
 
 /// Takes the transitions `name` reported since the last take.

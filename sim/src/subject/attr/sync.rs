@@ -21,13 +21,16 @@ use std::time::Duration;
 use breaker_core::clock::ManualClock;
 use breaker_core::{circuit_breaker, registry};
 
+use super::changes::Changes;
 use super::{
     Finish, Mode, Replayed, SimError, config_of, configured, counts, declaration_error,
-    pending_reported, refuse_unreplayable, refuse_unreplayable_changes, registered, reported,
+    pending_reported, refuse_unreplayable, registered, reported,
 };
+use crate::config::BreakerConfig;
 use crate::engine::{Decision, Ended};
 use crate::log::{EndKind, Event};
-use crate::trace::{Outcome, Trace, TraceError};
+use crate::stream::Cast;
+use crate::trace::{Chunk, Declaration, Outcome, Trace, TraceError};
 
 /// What a call's thread tells the engine.
 enum Report {
@@ -148,51 +151,97 @@ pub struct AttrTicket {
 
 impl AttrSubject {
     /// The subjects of a trace, one per declaration, each matched to the
-    /// annotated function of the same name and the same configuration.
+    /// annotated function of the same name and the same configuration, as
+    /// a streamed replay matches them ([`Annotated`]).
     pub fn for_trace(file: &str, trace: &Trace) -> Result<Vec<AttrSubject>, TraceError> {
+        let mut cast = Annotated::new();
+        for decl in &trace.breakers {
+            cast.declare(file, decl)?;
+        }
+        cast.changes
+            .check(file, &trace.reconfigurations, &trace.breakers)?;
+        Ok(cast.subjects)
+    }
+}
+
+/// The annotated functions of a trace's breakers, matched as the trace
+/// declares them; its `configure` lines checked chunk by chunk.
+pub struct Annotated {
+    subjects: Vec<AttrSubject>,
+    changes: Changes,
+}
+
+impl Annotated {
+    /// No breaker yet. Sets the registry up for the replay: its listeners
+    /// are added, and its clock is this mode's (the async mode may have
+    /// installed its own since).
+    pub fn new() -> Annotated {
         reported();
         configured();
-        refuse_unreplayable_changes(file, trace)?;
-        // The async mode may have installed its own clock since.
         registry().use_clock(clock().clone());
-        trace
-            .breakers
-            .iter()
-            .map(|d| {
-                let fail = |message| declaration_error(file, d, message);
-                refuse_unreplayable(file, d)?;
-                if d.config.timeout.is_some() {
-                    return Err(fail(format!(
-                        "breaker `{}` has a timeout, which sync annotated functions cannot enforce",
-                        d.name
-                    )));
-                }
-                let Some(&(_, function)) = FUNCTIONS.iter().find(|(n, _)| *n == d.name) else {
-                    let known: Vec<&str> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
-                    return Err(fail(format!(
-                        "no annotated function for breaker `{}`; the attribute mode knows {}",
-                        d.name,
-                        known.join(", ")
-                    )));
-                };
-                let config = config_of(d).map_err(fail)?;
-                let Some(breaker) = registered(&d.name) else {
-                    return Err(fail(format!("breaker `{}` is not in the registry", d.name)));
-                };
-                if breaker.config() != &config {
-                    return Err(fail(format!(
-                        "the annotated function `{}` is configured `{}`, the trace `{}`",
-                        d.name,
-                        breaker.config().to_keys(),
-                        config.to_keys()
-                    )));
-                }
-                Ok(AttrSubject {
-                    replayed: Replayed::new(d.name.clone(), breaker, config),
-                    function,
-                })
-            })
-            .collect()
+        Annotated {
+            subjects: Vec::new(),
+            changes: Changes::default(),
+        }
+    }
+}
+
+impl Default for Annotated {
+    fn default() -> Self {
+        Annotated::new()
+    }
+}
+
+impl Cast for Annotated {
+    type Subject = AttrSubject;
+
+    /// Matches `decl` to the annotated function of its name, refusing what
+    /// this mode cannot replay and a configuration other than the
+    /// function's.
+    fn declare(&mut self, file: &str, d: &Declaration) -> Result<BreakerConfig, TraceError> {
+        let fail = |message| declaration_error(file, d, message);
+        refuse_unreplayable(file, d)?;
+        if d.config.timeout.is_some() {
+            return Err(fail(format!(
+                "breaker `{}` has a timeout, which sync annotated functions cannot enforce",
+                d.name
+            )));
+        }
+        let Some(&(_, function)) = FUNCTIONS.iter().find(|(n, _)| *n == d.name) else {
+            let known: Vec<&str> = FUNCTIONS.iter().map(|(n, _)| *n).collect();
+            return Err(fail(format!(
+                "no annotated function for breaker `{}`; the attribute mode knows {}",
+                d.name,
+                known.join(", ")
+            )));
+        };
+        let config = config_of(d).map_err(fail)?;
+        let Some(breaker) = registered(&d.name) else {
+            return Err(fail(format!("breaker `{}` is not in the registry", d.name)));
+        };
+        if breaker.config() != &config {
+            return Err(fail(format!(
+                "the annotated function `{}` is configured `{}`, the trace `{}`",
+                d.name,
+                breaker.config().to_keys(),
+                config.to_keys()
+            )));
+        }
+        self.changes.declare(d);
+        self.subjects.push(AttrSubject {
+            replayed: Replayed::new(d.name.clone(), breaker, config),
+            function,
+        });
+        Ok(d.config.clone())
+    }
+
+    fn check(&mut self, chunk: &Chunk, breakers: &[Declaration]) -> Result<(), TraceError> {
+        self.changes
+            .check(&chunk.file, &chunk.reconfigurations, breakers)
+    }
+
+    fn subjects(&mut self) -> &mut [AttrSubject] {
+        &mut self.subjects
     }
 }
 
