@@ -73,6 +73,32 @@ pub trait Cast {
     }
 }
 
+/// A cast lent to a replay: what its subjects hold afterwards (such as the
+/// calls that ended otherwise than the trace says) can still be read.
+impl<C: Cast + ?Sized> Cast for &mut C {
+    type Subject = C::Subject;
+
+    fn declare(&mut self, file: &str, decl: &Declaration) -> Result<BreakerConfig, TraceError> {
+        (**self).declare(file, decl)
+    }
+
+    fn check(&mut self, chunk: &Chunk, breakers: &[Declaration]) -> Result<(), TraceError> {
+        (**self).check(chunk, breakers)
+    }
+
+    fn subjects(&mut self) -> &mut [C::Subject] {
+        (**self).subjects()
+    }
+
+    fn replicas(&self) -> u16 {
+        (**self).replicas()
+    }
+
+    fn parts(&mut self) -> (&mut [C::Subject], Option<&mut dyn World>) {
+        (**self).parts()
+    }
+}
+
 /// A replay under way through the subjects of a [`Cast`].
 pub struct Replay<C: Cast> {
     engine: Engine<<C::Subject as Subject>::Ticket>,
@@ -176,6 +202,31 @@ pub fn replay<C: Cast>(
     }
     replay.finish(observer);
     Ok(())
+}
+
+/// Reads the trace `reader` reads through `cast` without replaying it:
+/// each chunk is prepared (its breakers built, its lines checked) and none
+/// is fed, so every refusal the replay through such a cast would make is
+/// found before it writes anything. Where the trace stops, if it does (a
+/// refusal is a stop of the trace that keeps nothing).
+pub fn check_through<C: Cast>(reader: &mut impl ChunkSource, cast: C) -> Result<(), Stopped> {
+    let mut replay = Replay::new(cast);
+    while let Some(chunk) = reader.next_chunk()? {
+        replay
+            .prepare(&chunk, reader.breakers(), &mut Unheard)
+            .map_err(|error| Stopped::Trace {
+                error,
+                truncated: false,
+            })?;
+    }
+    Ok(())
+}
+
+/// An observer for a replay nothing is fed to.
+struct Unheard;
+
+impl Observer for Unheard {
+    fn event(&mut self, _event: Event) {}
 }
 
 /// The models of SEMANTICS.md, built as the trace declares its breakers.
