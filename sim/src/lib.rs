@@ -8,7 +8,8 @@
 //!   each breaker's subject when the trace declares it;
 //! - [`fleet`] replays a trace across a fleet of replicas sharing a store;
 //! - [`subject`] holds the subjects breaker-core is replayed through: its
-//!   breakers directly, or annotated functions.
+//!   breakers directly, or annotated functions;
+//! - [`through`] builds the cast of each way `run` replays a trace.
 
 #![warn(missing_docs)]
 
@@ -31,5 +32,6 @@ pub mod stream;
 pub mod subject;
 pub mod suggest;
 pub mod summary;
+pub mod through;
 pub mod trace;
 pub mod tune;

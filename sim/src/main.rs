@@ -7,15 +7,15 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use breaker_sim::duration::parse_duration;
-use breaker_sim::engine::replay_into;
 use breaker_sim::fleet::options::Fleet;
 use breaker_sim::fleet::summary::FleetSummariser;
 use breaker_sim::generate::{Scenario, generate_into};
 use breaker_sim::log;
 use breaker_sim::progress::Progress;
-use breaker_sim::stream::{Models, Observer};
+use breaker_sim::stream::Observer;
 use breaker_sim::subject::real;
 use breaker_sim::summary::Summariser;
+use breaker_sim::through::{CheckThrough, ReplayTo, Through};
 use breaker_sim::trace::prefetch::Prefetch;
 use breaker_sim::trace::reader::{Stopped, TraceReader};
 use breaker_sim::trace::{Declaration, Trace};
@@ -237,15 +237,6 @@ enum Command {
     },
 }
 
-/// The whole trace in memory, for the replays that need it before they
-/// start; a bad trace is reported here, and its status returned.
-fn load(paths: &[String]) -> Result<Trace, ExitCode> {
-    TraceReader::new(paths).read_all().map_err(|e| {
-        eprintln!("{e}");
-        ExitCode::from(2)
-    })
-}
-
 /// How a trace's files are named in messages: the first, `+N` more.
 fn label(paths: &[String]) -> String {
     match paths {
@@ -290,13 +281,15 @@ fn main() -> ExitCode {
             Ok((real_time, fleet))
         }) {
             Ok((real_time, fleet)) => {
-                let replay = Replay {
-                    via,
-                    seed,
-                    real_time,
-                    fleet,
+                let through = match (fleet, real_time, via) {
+                    (Some(fleet), _, _) => Through::Fleet(fleet),
+                    (None, Some(speed), _) => Through::RealTime(speed),
+                    (None, None, Via::Core) => Through::Core,
+                    (None, None, Via::Model) => Through::Model,
+                    (None, None, Via::Attr) => Through::Attr,
+                    (None, None, Via::AttrAsync) => Through::AttrAsync,
                 };
-                run(&traces, events.as_deref(), &replay, quiet)
+                run(&traces, events.as_deref(), &through, seed, quiet)
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -504,15 +497,6 @@ impl PendingLog {
     }
 }
 
-/// How `run` replays: through what, under which seed, on which clock,
-/// across which fleet.
-struct Replay {
-    via: Via,
-    seed: u64,
-    real_time: Option<f64>,
-    fleet: Option<Fleet>,
-}
-
 /// The summary a replay prints: per breaker, or per breaker and replica.
 enum Summaries {
     Alone(Summariser),
@@ -588,23 +572,37 @@ impl<W: std::io::Write> Observer for RunOutput<W> {
     }
 }
 
-fn run(paths: &[String], events_to: Option<&str>, replay: &Replay, quiet: bool) -> ExitCode {
-    let (via, seed, real_time) = (replay.via, replay.seed, replay.real_time);
-    if real_time.is_some() || matches!(via, Via::Attr | Via::AttrAsync) {
-        return run_whole(paths, events_to, via, seed, real_time);
-    }
-    let replicas = replay.fleet.as_ref().map_or(1, |f| f.replicas);
+fn run(
+    paths: &[String],
+    events_to: Option<&str>,
+    through: &Through,
+    seed: u64,
+    quiet: bool,
+) -> ExitCode {
+    let replicas = match through {
+        Through::Fleet(fleet) => fleet.replicas,
+        _ => 1,
+    };
     let reader = || TraceReader::new(paths).with_replicas(replicas);
-    // TRACES.md: a bad trace is reported without replaying. The summary is
-    // printed at the end and a log file is written aside and put in place
-    // at the end, so a mistake anywhere leaves neither. A log on standard
-    // output is written as it comes: files are then read through once
-    // first; standard input cannot be read twice, and a mistake there stops
-    // the replay where it is (the lines before stay written).
-    if events_to == Some("-") && paths.iter().all(|p| p != "-") {
-        if let Err(stop) = reader().read_through() {
-            if !stop.keeps_what_came_before() {
+    // TRACES.md: a bad trace is reported without replaying, and so is one
+    // the mode refuses. The summary is printed at the end and a log file is
+    // written aside and put in place at the end, so a refusal anywhere
+    // leaves neither. A log on standard output is written as it comes, and
+    // the costly modes should not run to a late refusal: files are then
+    // read through a cast of their own first, which refuses all the
+    // replay's cast would. Standard input cannot be read twice: a refusal
+    // there stops the replay where it is (the lines before stay written).
+    let files = paths.iter().all(|p| p != breaker_sim::trace::input::STDIN);
+    if files && (events_to == Some("-") || through.checks_first()) {
+        let checked = through.with_cast(seed, CheckThrough(&mut reader()));
+        match checked.map(|done| done.output) {
+            Ok(Err(stop)) if !stop.keeps_what_came_before() => {
                 eprintln!("{stop}");
+                return ExitCode::from(2);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("{e}");
                 return ExitCode::from(2);
             }
         }
@@ -616,21 +614,28 @@ fn run(paths: &[String], events_to: Option<&str>, replay: &Replay, quiet: bool) 
         Err(code) => return code,
     };
     let out = events_to.map(|_| std::io::BufWriter::with_capacity(1 << 16, sink));
-    let summary = match &replay.fleet {
-        Some(fleet) => Summaries::Fleet(FleetSummariser::new(fleet.replicas)),
-        None => Summaries::Alone(Summariser::new(&[])),
+    let summary = match through {
+        Through::Fleet(fleet) => Summaries::Fleet(FleetSummariser::new(fleet.replicas)),
+        _ => Summaries::Alone(Summariser::new(&[])),
     };
     let mut output = RunOutput::new(out, Progress::new(quiet, &label(paths)), summary);
     let mut reader = Prefetch::start(reader());
-    let replayed = if let Some(fleet) = &replay.fleet {
-        let arena = typed_arena::Arena::new();
-        let cast = breaker_sim::fleet::cast::Replicas::new(&arena, fleet, seed);
-        breaker_sim::stream::replay(&mut reader, cast, &mut output)
-    } else if via == Via::Model {
-        breaker_sim::stream::replay(&mut reader, Models::new(seed), &mut output)
-    } else {
-        let arena = typed_arena::Arena::new();
-        breaker_sim::stream::replay(&mut reader, real::Cores::new(&arena, seed), &mut output)
+    let done = through.with_cast(
+        seed,
+        ReplayTo {
+            reader: &mut reader,
+            observer: &mut output,
+        },
+    );
+    let (replayed, mismatch) = match done {
+        Ok(done) => (done.output, done.mismatch),
+        Err(e) => {
+            if let Some(pending) = pending {
+                pending.discard();
+            }
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
     };
     output.progress.done();
     let flushed = match output.out.take() {
@@ -656,6 +661,15 @@ fn run(paths: &[String], events_to: Option<&str>, replay: &Replay, quiet: bool) 
         );
         return ExitCode::from(2);
     }
+    if let Some(mismatch) = mismatch {
+        // The annotated functions ended a call otherwise than the trace
+        // says: the log stands as what they did; no summary of it.
+        if let Err(stop) = &replayed {
+            eprintln!("{stop}");
+        }
+        eprintln!("{}: {mismatch}", label(paths));
+        return ExitCode::from(2);
+    }
     match replayed {
         Ok(()) => {
             print_summary(output.summary, events_to);
@@ -679,97 +693,6 @@ fn print_summary(summary: Summaries, events_to: Option<&str>) {
     } else {
         print!("{summary}");
     }
-}
-
-/// `run` through what needs the whole trace before it starts: the
-/// attribute modes (which match and check every breaker first) and the
-/// real clock.
-fn run_whole(
-    paths: &[String],
-    events_to: Option<&str>,
-    via: Via,
-    seed: u64,
-    real_time: Option<f64>,
-) -> ExitCode {
-    let path = label(paths);
-    let path = path.as_str();
-    let trace = match load(paths) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let mut annotated = if via == Via::Attr {
-        match breaker_sim::subject::attr::sync::AttrSubject::for_trace(path, &trace) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        Vec::new()
-    };
-    if via == Via::AttrAsync {
-        if let Err(e) = breaker_sim::subject::attr::asynchronous::check(path, &trace) {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    }
-    let mut out = match open_log(events_to) {
-        Ok(out) => out,
-        Err(code) => return code,
-    };
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut out);
-    let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();
-    let mut summary = Summariser::new(&names);
-    let mut line = String::with_capacity(256);
-    let mut failed: Option<std::io::Error> = None;
-    let mut sink = |e: log::Event| {
-        summary.observe(&e);
-        if events_to.is_some() && failed.is_none() {
-            line.clear();
-            e.write_json(&names[e.breaker], &mut line);
-            if let Err(err) = out.write_all(line.as_bytes()) {
-                failed = Some(err);
-            }
-        }
-    };
-    // A refusal of the replay itself (reported after the log is flushed).
-    let mut refused: Option<String> = None;
-    if let Some(speed) = real_time {
-        // The breakers are built, or refused, before the first event.
-        if let Err(e) =
-            breaker_sim::subject::realtime::replay_into(path, &trace, seed, speed, &mut sink)
-        {
-            refused = Some(e);
-        }
-    } else if via == Via::AttrAsync {
-        // Refusals come before any event (the trace is matched and checked
-        // first); a call that ended otherwise than the trace says, after.
-        match breaker_sim::subject::attr::asynchronous::AsyncReplay::new() {
-            Ok(replay) => {
-                if let Err(e) = replay.replay_into(path, &trace, &mut sink) {
-                    refused = Some(e);
-                }
-            }
-            Err(e) => refused = Some(format!("cannot start a tokio runtime: {e}")),
-        }
-    } else {
-        replay_into(&trace, &mut annotated, &mut sink);
-    }
-    if let Some(e) = refused {
-        eprintln!("{e}");
-        return ExitCode::from(2);
-    }
-    if let Some(e) = failed.or_else(|| out.flush().err()) {
-        eprintln!(
-            "error: cannot write {}: {e}",
-            events_to.unwrap_or("the event log")
-        );
-        return ExitCode::from(2);
-    }
-    drop(out);
-    print_summary(Summaries::Alone(summary), events_to);
-    ExitCode::SUCCESS
 }
 
 fn check(paths: &[String], seed: u64, quiet: bool) -> ExitCode {
