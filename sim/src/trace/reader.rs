@@ -162,24 +162,6 @@ impl TraceReader {
         self
     }
 
-    /// Reads this trace through without replaying it: where it stops, if it
-    /// does ([`TraceReader::validate`], for a reader set up otherwise).
-    pub fn read_through(mut self) -> Result<(), Stopped> {
-        while self.next_chunk()?.is_some() {}
-        Ok(())
-    }
-
-    /// Reads the trace in `inputs` through without replaying it, holding one
-    /// piece at a time: where it stops, if it does. What `run` does first
-    /// when it can read its inputs twice (files, not standard input), so
-    /// that a mistake anywhere writes nothing, as TRACES.md asks of a bad
-    /// trace.
-    pub fn validate(inputs: &[String]) -> Result<(), Stopped> {
-        let mut reader = TraceReader::new(inputs);
-        while reader.next_chunk()?.is_some() {}
-        Ok(())
-    }
-
     /// The inputs, as named.
     pub fn inputs(&self) -> &[String] {
         &self.inputs
