@@ -149,9 +149,9 @@ impl Reported {
 /// Applies a `configure` line's `patch` to a breaker-core breaker (every
 /// real subject): the changed keys as breaker-core reported them
 /// (`reported`, the text of its `Configured` event), `None` when it changed
-/// no value. A patch it refuses (which the replay checks before it starts)
-/// shows as a `configured` event naming the refusal, a divergence rather
-/// than a crash.
+/// no value. A patch it refuses (which the cast checks before the line is
+/// replayed) shows as a `configured` event naming the refusal, a divergence
+/// rather than a crash.
 pub(crate) fn reconfigure(
     patch: &str,
     apply: impl FnOnce(&str) -> Result<Vec<&'static str>, String>,

@@ -240,8 +240,9 @@ impl TraceReader {
         }
     }
 
-    /// Reads the whole trace into memory (for the replays that need all of
-    /// it before they start). Any stop is an error: nothing is kept.
+    /// Reads the whole trace into memory (for what reads a trace twice and
+    /// cannot read its input again: the plot of standard input). Any stop
+    /// is an error: nothing is kept.
     pub fn read_all(mut self) -> Result<Trace, Stopped> {
         let mut trace = Trace::default();
         while let Some(chunk) = self.next_chunk()? {
