@@ -40,8 +40,9 @@ impl DueQueue {
         self.heap.first()
     }
 
-    /// Adds `due`.
-    #[inline]
+    /// Adds `due`. Inlined: out of line, `due` was passed through memory,
+    /// written as words and read back wider.
+    #[inline(always)]
     pub fn push(&mut self, due: Due) {
         let mut hole = self.heap.len();
         self.heap.push(due);
@@ -58,7 +59,7 @@ impl DueQueue {
     }
 
     /// Takes the earliest out.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<Due> {
         let last = self.heap.pop()?;
         let Some(&first) = self.heap.first() else {
