@@ -27,7 +27,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -356,6 +356,12 @@ mod real {
     pub(super) fn coarse_ns() -> (u64, u64) {
         REAL.coarse_ns()
     }
+
+    /// See [`super::tick`].
+    #[inline(always)]
+    pub(super) fn word() -> u64 {
+        recent::word()
+    }
 }
 
 /// The real clock's readings, where there is no cheap one: both `Instant`'s.
@@ -374,6 +380,10 @@ mod real {
 
     pub(super) fn coarse_ns() -> (u64, u64) {
         (now_ns(), 0)
+    }
+
+    pub(super) fn word() -> u64 {
+        0
     }
 }
 
@@ -420,6 +430,26 @@ impl Source {
     }
 }
 
+/// How many clock cells read another clock than the real one: while none
+/// does (a service in production), [`tick`] can tell that no clock moved.
+static OTHER_CLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Which tick of the real clock it is: a word that changes with every tick
+/// of the recent reading (about each millisecond), and 0 when that cannot
+/// be told cheaply (no ticking thread, a platform without one, or some
+/// cell reading another clock than the real one, whose time need not move
+/// with it). A keyed call compares it with the one its key's use was last
+/// stamped at from this thread, and stamps again only when it changed: within
+/// one tick a stamp moves by less than the cheap reading's resolution, and
+/// reading the clock on every call cost a keyed call an eighth of its time.
+#[inline(always)]
+pub(crate) fn tick() -> u64 {
+    if OTHER_CLOCKS.load(Ordering::Relaxed) != 0 {
+        return 0;
+    }
+    real::word()
+}
+
 /// A replaceable clock that readers reach with one atomic load.
 ///
 /// Replaced clocks are kept until the cell is dropped, so a reader that loaded
@@ -451,9 +481,19 @@ impl ClockCell {
         let ptr: *mut Source = &mut *boxed;
         let monotonic = matches!(*boxed, Source::Monotonic);
         let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+        // Counted before the other clock is installed, uncounted after the
+        // real one is: a `tick` racing with the swap tells either clock's,
+        // as a reading through `current` reads either.
+        let was_other = !installed.is_empty() && !self.monotonic.load(Ordering::Relaxed);
+        if !monotonic && !was_other {
+            OTHER_CLOCKS.fetch_add(1, Ordering::SeqCst);
+        }
         installed.push(boxed);
         self.monotonic.store(monotonic, Ordering::Release);
         self.current.store(ptr, Ordering::Release);
+        if monotonic && was_other {
+            OTHER_CLOCKS.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     /// Now, in nanoseconds since the installed clock's epoch.
@@ -485,10 +525,32 @@ impl ClockCell {
     }
 }
 
+impl Drop for ClockCell {
+    fn drop(&mut self) {
+        let installed = self.installed.get_mut().unwrap_or_else(|e| e.into_inner());
+        if !installed.is_empty() && !self.monotonic.load(Ordering::Relaxed) {
+            OTHER_CLOCKS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::timeline::{Raw, Timeline};
     use super::*;
+
+    #[test]
+    fn no_tick_is_told_while_a_cell_reads_another_clock() {
+        // Other tests' cells may count too: only "0 while this one lives"
+        // holds whatever runs beside it.
+        let cell = ClockCell::new(ManualClock::new());
+        assert_eq!(tick(), 0);
+        cell.install(MonotonicClock);
+        let manual = ClockCell::new(MonotonicClock);
+        manual.install(ManualClock::new());
+        assert_eq!(tick(), 0);
+        drop((cell, manual));
+    }
 
     #[test]
     fn a_coarse_reading_is_never_late_and_lags_at_most_its_lag() {

@@ -107,6 +107,13 @@ pub(crate) fn coarse() -> u64 {
     word & !READ
 }
 
+/// The word as it is, for a keyed call's check that the clock ticked since
+/// its key's use was last stamped from this thread: equal words, one tick.
+#[inline(always)]
+pub(crate) fn word() -> u64 {
+    WORD.load(Ordering::Relaxed)
+}
+
 /// The readings the word cannot settle alone: none yet, the first since a
 /// tick, a thread's sampled check. Each reads the kernel's coarse clock.
 #[cold]

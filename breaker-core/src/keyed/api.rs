@@ -35,18 +35,20 @@ where
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         let hash = self.table.hash(key);
-        let now = self.now();
         let removals = self.removals.load(Ordering::Acquire);
         let found = recent::find(self.id, removals, hash, |slot: &Slot<K>| {
-            let found = slot.key.borrow() == key;
-            if found {
-                slot.touch(now);
-            }
-            found
+            slot.key.borrow() == key
         });
         match found {
-            Some(place) => Ticket::recent(place),
-            None => self.ticket_slow(hash, key, now, removals),
+            Some(place) => {
+                // The use is stamped once a tick from this thread, not on
+                // every call (see `clock::tick`).
+                if place.stamp_due(crate::clock::tick()) {
+                    place.slot().touch(self.now());
+                }
+                Ticket::recent(place)
+            }
+            None => self.ticket_slow(hash, key, self.now(), removals),
         }
     }
 }

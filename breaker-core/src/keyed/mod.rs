@@ -67,7 +67,12 @@
 //! # Cost
 //! Looking up a known key hashes it once (foldhash, seeded per process),
 //! compares keys and stamps the key's last use (a coarse clock reading, and a
-//! relaxed store only when that clock moved on). A key this thread called
+//! relaxed store only when that clock moved on). A thread stamps a key it
+//! remembers at most once a tick of the real clock's recent reading (about a
+//! millisecond): within a tick the reading moves by less than its resolution.
+//! A stamp may then lag by as long as that clock's ticking thread is starved
+//! of the CPU; a key in use looks idle only if it is starved for longer than
+//! `idle`. Under any other clock every call stamps. A key this thread called
 //! recently is found in the thread's own memory of its last keys (32 of
 //! them, over every keyed breaker): no lock and no reference count, so
 //! [`call`](KeyedBreaker::call) and the attribute run on it with no atomic

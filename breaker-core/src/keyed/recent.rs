@@ -57,6 +57,9 @@ struct Entry {
     at: Cell<*const ()>,
     /// Found and not yet done with ([`find`] until the end of [`with`]).
     pins: Cell<u32>,
+    /// The clock's tick (`clock::tick`, its low half) at which this thread
+    /// last stamped the key's use; 0 for none. In the padding after `pins`.
+    stamped: Cell<u32>,
     /// Keeps the slot alive while the entry names it; given back by
     /// `remember` when it refills the entry, or by [`Cleanup`].
     slot: Cell<ManuallyDrop<Option<Arc<dyn Any>>>>,
@@ -78,6 +81,7 @@ impl Entry {
             kind: Cell::new(None),
             at: Cell::new(std::ptr::null()),
             pins: Cell::new(0),
+            stamped: Cell::new(0),
             slot: Cell::new(ManuallyDrop::new(None)),
             breaker: UnsafeCell::new(ManuallyDrop::new(None)),
         }
@@ -246,6 +250,7 @@ pub(super) fn remember<S: Any>(
     entry.hash.set(hash);
     entry.owner.set(owner);
     entry.pins.set(1);
+    entry.stamped.set(0);
     drop(old);
     Ok(Place {
         entry: NonNull::from(entry),
@@ -269,8 +274,22 @@ impl<S> Place<S> {
         }
     }
 
+    /// Whether the key's use is to be stamped, at `tick` (see
+    /// `clock::tick`): not when this thread stamped it at the same tick.
+    /// Its low half is compared: two ticks 2^32 ns apart that agree there
+    /// skip one stamp, which the next tick makes.
+    #[inline(always)]
+    pub(super) fn stamp_due(&self, tick: u64) -> bool {
+        let tick = tick as u32;
+        let stamped = &self.entry().stamped;
+        if tick != 0 && stamped.get() == tick {
+            return false;
+        }
+        stamped.set(tick);
+        true
+    }
+
     /// The pinned slot.
-    #[cfg(test)]
     #[inline(always)]
     pub(super) fn slot(&self) -> &S {
         // SAFETY: the entry held an `S` when the place was made (its owner's
@@ -338,6 +357,27 @@ mod tests {
         let caught = std::panic::catch_unwind(|| find(u64::MAX - 1, 0, 7, |_: &u32| panic!("Eq")));
         assert!(caught.is_err());
         assert_eq!(pins(u64::MAX - 1, 7), 0);
+    }
+
+    #[test]
+    fn a_use_is_stamped_once_a_tick_and_always_without_one() {
+        let owner = u64::MAX - 4;
+        let place = remember(owner, 0, 13, Arc::new(1_u64), breaker())
+            .ok()
+            .unwrap();
+        assert!(place.stamp_due(7), "never stamped from this thread");
+        assert!(!place.stamp_due(7), "stamped at this tick");
+        assert!(place.stamp_due(8), "the clock ticked");
+        // Only the low half is kept: a tick 2^32 ns on reads as the same.
+        assert!(!place.stamp_due(8 + (1 << 32)));
+        // 0: the tick cannot be told (another clock, no ticking thread).
+        assert!(place.stamp_due(0));
+        assert!(place.stamp_due(0));
+        drop(place);
+        // Refilled, the entry has stamped nothing yet.
+        drop(remember(owner, 1, 13, Arc::new(1_u64), breaker()));
+        let again = find(owner, 1, 13, |_: &u64| true).unwrap();
+        assert!(again.stamp_due(8));
     }
 
     #[test]
