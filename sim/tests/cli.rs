@@ -1,5 +1,7 @@
 //! The command line: exit statuses and what it prints.
 
+mod support;
+
 use std::process::{Command, Output};
 
 fn sim(args: &[&str]) -> Output {
@@ -10,11 +12,7 @@ fn sim(args: &[&str]) -> Output {
 }
 
 fn temp_trace(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("breaker-sim-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    support::write("cli", name, text)
 }
 
 #[test]

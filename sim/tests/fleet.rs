@@ -3,6 +3,8 @@
 //! to the replicas in turn or to the one named, and mistakes name their
 //! place or their argument.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -22,11 +24,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn temp_trace(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("breaker-sim-fleet-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    support::write("fleet", name, text)
 }
 
 fn traces() -> PathBuf {

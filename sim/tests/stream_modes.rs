@@ -4,6 +4,8 @@
 //! pieces into the trace writes nothing from a file, and stops a pipe where
 //! it is, named in its own file; the log starts before a pipe ends.
 
+mod support;
+
 use std::io::{Read, Write as _};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -25,24 +27,11 @@ fn spawn(args: &[&str]) -> Child {
 
 /// Runs `args`, `stdin` written to standard input (empty: none).
 fn sim(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = spawn(args);
-    let mut pipe = child.stdin.take().unwrap();
-    let bytes = stdin.to_vec();
-    // Written from a thread: the log comes back while the trace goes in.
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&bytes);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+    support::sim(args, Some(stdin))
 }
 
 fn temp(name: &str, bytes: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("breaker-sim-modes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path.display().to_string()
+    support::write("modes", name, bytes)
 }
 
 fn gzip(text: &str) -> Vec<u8> {

@@ -4,43 +4,17 @@
 //! before it; a mistake in any file or compressed input is named at its
 //! file, line and column.
 
+mod support;
+
 use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use support::sim;
 
 use breaker_sim::generate::{Scenario, generate};
 
-fn sim(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_breaker-sim"))
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(bytes) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        let bytes = bytes.to_vec();
-        // Written from a thread: the log comes back while the trace goes in.
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        return out;
-    }
-    child.wait_with_output().unwrap()
-}
-
 fn temp(name: &str, bytes: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("breaker-sim-streamed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path.display().to_string()
+    support::write("streamed", name, bytes)
 }
 
 /// A trace of a few thousand lines (several pieces of the reader's
@@ -215,7 +189,7 @@ fn a_mistake_far_into_a_file_replays_nothing_and_stops_a_pipe_where_it_is() {
     assert!(text.len() > 1 << 20, "longer than a piece: {}", text.len());
     text.push_str("99999s dep eror\n");
     let bad = temp("far.trace", text.as_bytes());
-    let events = std::env::temp_dir().join(format!("breaker-sim-far-{}.jsonl", std::process::id()));
+    let events = support::scratch("streamed").join("far.jsonl");
     let _ = std::fs::remove_file(&events);
     let out = sim(
         &["run", &bad, "--events", &events.display().to_string()],

@@ -2,6 +2,8 @@
 //! incidents, the same way every time, and the reference model agrees with
 //! breaker-core on adaptive throttling over those incidents.
 
+mod support;
+
 use std::process::{Command, Output};
 
 use breaker_sim::generate::{Scenario, generate};
@@ -26,14 +28,11 @@ fn generated(name: &str, declaration: Option<&str>) -> String {
         let (_, calls) = rest.split_once('\n').unwrap();
         text = format!("{header}\n{decl}\n{calls}");
     }
-    let dir = std::env::temp_dir().join(format!("breaker-sim-tune-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!(
+    let file = format!(
         "{name}{}.trace",
         if declaration.is_some() { "-x" } else { "" }
-    ));
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    );
+    support::write("tune", &file, text)
 }
 
 fn tune(path: &str) -> String {

@@ -3,6 +3,8 @@
 //! agrees with the model on that trace with a ramp declared, under several
 //! seeds.
 
+mod support;
+
 use std::process::{Command, Output};
 
 use breaker_sim::generate::{Scenario, generate};
@@ -22,11 +24,7 @@ fn sim(args: &[&str]) -> Output {
 fn fragile(name: &str, extra: &str) -> String {
     let text = generate(Scenario::FragileRecovery, 7, 600_000_000_000, 50);
     let text = text.replacen("timeout=1s\n", &format!("timeout=1s{extra}\n"), 1);
-    let dir = std::env::temp_dir().join(format!("breaker-sim-ramp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    support::write("ramp", name, text)
 }
 
 /// The table that follows the README's tune command for `GRID`.

@@ -3,6 +3,8 @@
 //! (`tune::score` over the trace and its log in memory), whatever the piece
 //! size and the number of threads.
 
+mod support;
+
 use breaker_sim::generate::{Scenario, generate};
 use breaker_sim::side_by_side::{tune_changes, tune_grid};
 use breaker_sim::subject::real;
@@ -15,11 +17,7 @@ const GRID: &str =
     "fail_max=2,5 policy=fail_max=3|failure_rate=50,window=5s|adaptive=1.5,window=5s";
 
 fn temp(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("breaker-sim-tune-stream-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    support::write("tune-stream", name, text)
 }
 
 /// The whole-trace way: each combination's variant replayed and scored.

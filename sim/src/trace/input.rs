@@ -117,15 +117,18 @@ mod tests {
     use super::*;
 
     fn read_all(bytes: Vec<u8>) -> String {
-        let dir = std::env::temp_dir().join(format!("breaker-sim-input-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("t{}", bytes.len()));
+        let path = std::env::temp_dir().join(format!(
+            "breaker-sim-input-{}-{}",
+            std::process::id(),
+            bytes.len()
+        ));
         std::fs::write(&path, bytes).unwrap();
         let mut text = String::new();
-        open(path.to_str().unwrap(), Arc::default())
+        let read = open(path.to_str().unwrap(), Arc::default())
             .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
+            .read_to_string(&mut text);
+        let _ = std::fs::remove_file(&path);
+        read.unwrap();
         text
     }
 

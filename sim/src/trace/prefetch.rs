@@ -124,10 +124,19 @@ impl ChunkSource for Prefetch {
 mod tests {
     use super::*;
 
-    fn file(name: &str, text: &str) -> String {
+    /// A file of `text`, removed when dropped.
+    struct Written(String);
+
+    impl Drop for Written {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn file(name: &str, text: &str) -> Written {
         let path = std::env::temp_dir().join(format!("prefetch-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
-        path.display().to_string()
+        Written(path.display().to_string())
     }
 
     /// Every chunk, the breakers after each, and the stop, as `source` hands them out.
@@ -154,10 +163,10 @@ mod tests {
         let good = file("good.trace", &text);
         text += "1s b eror\n";
         let bad = file("bad.trace", &text);
-        for path in [good, bad] {
-            let inputs = [path];
-            let direct = drain(TraceReader::with_piece(&inputs, 64));
-            let ahead = drain(Prefetch::start(TraceReader::with_piece(&inputs, 64)));
+        for path in [&good, &bad] {
+            let inputs = std::slice::from_ref(&path.0);
+            let direct = drain(TraceReader::with_piece(inputs, 64));
+            let ahead = drain(Prefetch::start(TraceReader::with_piece(inputs, 64)));
             assert!(direct.0.len() > 10, "many pieces");
             assert_eq!(direct, ahead);
         }
@@ -167,7 +176,7 @@ mod tests {
     fn dropped_early_it_lets_its_thread_go() {
         let text: String = (0..10_000).map(|i| format!("{i}ms a ok\n")).collect();
         let path = file("long.trace", &format!("breaker a\n{text}"));
-        let mut ahead = Prefetch::start(TraceReader::with_piece(&[path], 64));
+        let mut ahead = Prefetch::start(TraceReader::with_piece(std::slice::from_ref(&path.0), 64));
         assert!(ahead.next_chunk().unwrap().is_some());
         drop(ahead);
     }
