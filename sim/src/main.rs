@@ -958,9 +958,24 @@ fn tune_changes(paths: &[String], texts: &[String], tuning: &Tuning<'_>, quiet: 
 
 fn plot(paths: &[String], output: &str) -> ExitCode {
     let drawn = if paths.iter().any(|p| p == breaker_sim::trace::input::STDIN) {
-        plot_held(paths)
+        // Standard input cannot be read twice: copied to a file, it is read
+        // twice from there; held in memory only if it cannot be copied.
+        match breaker_sim::trace::input::Spool::stdin() {
+            Ok(spool) => match spool.path() {
+                Some(copy) => plot_streamed(paths, Some(copy)),
+                None => Err(format!(
+                    "error: cannot name a copy of standard input ({spool:?})"
+                )),
+            },
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot copy standard input to a file ({e}); holding it in memory"
+                );
+                plot_held(paths)
+            }
+        }
     } else {
-        plot_streamed(paths)
+        plot_streamed(paths, None)
     };
     match drawn {
         Ok((svg, kept)) => {
@@ -981,16 +996,20 @@ fn plot(paths: &[String], output: &str) -> ExitCode {
 }
 
 /// The plot of files: one replay finds the axis (the last event's time),
-/// a second draws, each reading the trace as a stream. A last line cut
-/// short comes back beside the plot of what came before it.
-fn plot_streamed(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
+/// a second draws, each reading the trace as a stream (standard input from
+/// its copy, `stdin`). A last line cut short comes back beside the plot of
+/// what came before it.
+fn plot_streamed(
+    paths: &[String],
+    stdin: Option<&str>,
+) -> Result<(String, Option<Stopped>), String> {
+    let reader = || match stdin {
+        Some(copy) => TraceReader::new(paths).with_stdin_from(copy),
+        None => TraceReader::new(paths),
+    };
     let mut axis = breaker_sim::plot::Axis::default();
     let arena = typed_arena::Arena::new();
-    let first = breaker_sim::stream::replay(
-        &mut TraceReader::new(paths),
-        real::Cores::new(&arena, 0),
-        &mut axis,
-    );
+    let first = breaker_sim::stream::replay(&mut reader(), real::Cores::new(&arena, 0), &mut axis);
     if let Err(stop) = &first {
         if !stop.keeps_what_came_before() {
             return Err(stop.to_string());
@@ -998,17 +1017,14 @@ fn plot_streamed(paths: &[String]) -> Result<(String, Option<Stopped>), String> 
     }
     let mut timelines = breaker_sim::plot::Timelines::new(axis.end_ns);
     let arena = typed_arena::Arena::new();
-    let second = breaker_sim::stream::replay(
-        &mut TraceReader::new(paths),
-        real::Cores::new(&arena, 0),
-        &mut timelines,
-    );
+    let second =
+        breaker_sim::stream::replay(&mut reader(), real::Cores::new(&arena, 0), &mut timelines);
     let svg = timelines.svg().map_err(|e| format!("error: {e}"))?;
     Ok((svg, second.err()))
 }
 
-/// The plot of a trace read from standard input, which cannot be read
-/// twice: held in memory, replayed once.
+/// The plot of a trace read from standard input that could not be copied
+/// to a file: held in memory, replayed once.
 fn plot_held(paths: &[String]) -> Result<(String, Option<Stopped>), String> {
     let trace = TraceReader::new(paths)
         .read_all()

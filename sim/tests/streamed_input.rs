@@ -274,12 +274,27 @@ fn a_compressed_file_cut_short_keeps_the_lines_read_before() {
     );
 }
 
+/// The copies of standard input `plot` reads twice (`input::Spool`).
+fn spools() -> usize {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("breaker-sim-stdin-")
+        })
+        .count()
+}
+
 #[test]
 fn plot_reads_a_pipe_as_it_reads_a_file() {
     let text = trace();
     let plain = temp("plot.trace", text.as_bytes());
     let from_file = temp("from_file.svg", b"");
     let from_pipe = temp("from_pipe.svg", b"");
+    let from_gzip_pipe = temp("from_gzip_pipe.svg", b"");
+    let spooled_before = spools();
     assert!(
         sim(&["plot", &plain, "-o", &from_file], None)
             .status
@@ -290,8 +305,41 @@ fn plot_reads_a_pipe_as_it_reads_a_file() {
             .status
             .success()
     );
+    assert!(
+        sim(&["plot", "-", "-o", &from_gzip_pipe], Some(&gzip(&text)))
+            .status
+            .success()
+    );
+    let svg = std::fs::read(&from_file).unwrap();
+    assert_eq!(svg, std::fs::read(&from_pipe).unwrap());
+    assert_eq!(svg, std::fs::read(&from_gzip_pipe).unwrap(), "gzip");
+
+    // A pipe whose last line is cut short plots the lines before it, as a
+    // file does (held in memory, the whole plot was refused).
+    let whole = text.len() - 1 - text[..text.len() - 1].rfind('\n').unwrap();
+    let cut = &text[..text.len() - whole / 2];
+    let before = temp("before.trace", &text.as_bytes()[..text.len() - whole]);
+    let from_before = temp("from_before.svg", b"");
+    let from_cut_pipe = temp("from_cut_pipe.svg", b"");
+    assert!(
+        sim(&["plot", &before, "-o", &from_before], None)
+            .status
+            .success()
+    );
+    let out = sim(&["plot", "-", "-o", &from_cut_pipe], Some(cut.as_bytes()));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cut short"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
-        std::fs::read(&from_file).unwrap(),
-        std::fs::read(&from_pipe).unwrap()
+        std::fs::read(&from_before).unwrap(),
+        std::fs::read(&from_cut_pipe).unwrap()
+    );
+    assert_eq!(
+        spools(),
+        spooled_before,
+        "each copy of standard input removed"
     );
 }

@@ -17,6 +17,46 @@ pub const STDIN: &str = "-";
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
+/// Standard input copied to a file of its own, as it was (compressed or
+/// not), so that a command that reads the trace twice (`plot`) can read it
+/// as it reads files, a piece at a time, rather than hold it in memory. The
+/// file is removed when the spool is dropped.
+#[derive(Debug)]
+pub struct Spool {
+    path: std::path::PathBuf,
+}
+
+impl Spool {
+    /// Copies standard input, to its end, into a new file in the system's
+    /// temporary directory.
+    pub fn stdin() -> std::io::Result<Spool> {
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "breaker-sim-stdin-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        let spool = Spool { path };
+        std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+        Ok(spool)
+    }
+
+    /// The copy's path, as [`open`] takes it; `None` if it is not UTF-8.
+    pub fn path(&self) -> Option<&str> {
+        self.path.to_str()
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Opens the trace `name` (`-`: standard input), decompressing it if its
 /// first bytes say it is gzip or zstd. Every byte read from the file itself
 /// (compressed or not) is added to `read`, for a progress bar.

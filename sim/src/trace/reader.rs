@@ -127,6 +127,8 @@ pub struct TraceReader {
     done: bool,
     read: Arc<AtomicU64>,
     total: Option<u64>,
+    /// Where standard input was copied to, to read it from there.
+    stdin_from: Option<String>,
 }
 
 impl TraceReader {
@@ -151,7 +153,16 @@ impl TraceReader {
             done: false,
             read: Arc::default(),
             total,
+            stdin_from: None,
         }
+    }
+
+    /// The same reader taking standard input (`-`) from the file `copy`
+    /// (a [`Spool`](super::input::Spool) of it), still naming it `-`: for what
+    /// reads a trace twice.
+    pub fn with_stdin_from(mut self, copy: &str) -> TraceReader {
+        self.stdin_from = Some(copy.to_string());
+        self
     }
 
     /// The same reader for a replay of a fleet of `replicas` (`--replicas
@@ -268,7 +279,11 @@ impl TraceReader {
         }
         self.next_input += 1;
         self.filled = 0;
-        match input::open(&name, Arc::clone(&self.read)) {
+        let source = match &self.stdin_from {
+            Some(copy) if name == input::STDIN => copy.as_str(),
+            _ => name.as_str(),
+        };
+        match input::open(source, Arc::clone(&self.read)) {
             Ok(reader) => {
                 self.current = Some(reader);
                 Ok(true)
