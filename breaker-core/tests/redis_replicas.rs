@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use breaker_core::store::redis::RedisStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
-use redis_support::{Process, RedisServer, eventually, say, trials_at_once, unix_ms, unix_us};
+use redis_support::{Process, RedisServer, commands, eventually, say, trials_at_once, unix_ms};
 
 /// The environment variable that turns this binary into a replica.
 const ROLE: &str = "BREAKER_REDIS_REPLICA";
@@ -105,37 +105,7 @@ fn replica_process_entry_point() {
                 breaker.trip();
                 say("tripped");
             }
-            ["trials", run_ms, call_ms] => {
-                let run = Duration::from_millis(run_ms.parse().unwrap_or(1000));
-                let call = Duration::from_millis(call_ms.parse().unwrap_or(100));
-                let trials = Arc::new(Mutex::new(Vec::new()));
-                std::thread::scope(|s| {
-                    // Two threads, so that without coordination three
-                    // replicas could run six trials at once.
-                    for _ in 0..2 {
-                        let (breaker, trials) = (&breaker, trials.clone());
-                        s.spawn(move || {
-                            let end = Instant::now() + run;
-                            while Instant::now() < end {
-                                match breaker.acquire() {
-                                    Ok(permit) => {
-                                        let start = unix_us();
-                                        std::thread::sleep(call);
-                                        let stop = unix_us();
-                                        let _ = permit.success();
-                                        trials.lock().unwrap().push((start, stop));
-                                    }
-                                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                                }
-                            }
-                        });
-                    }
-                });
-                for (start, stop) in trials.lock().unwrap().iter() {
-                    say(&format!("trial {start} {stop}"));
-                }
-                say("trials done");
-            }
+            ["trials", run_ms, call_ms] => commands::trials(&breaker, run_ms, call_ms),
             ["quit"] => {
                 // What a well-behaved process does before it exits.
                 store.flush(Duration::from_secs(1));

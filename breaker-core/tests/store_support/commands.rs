@@ -81,37 +81,7 @@ pub fn serve(breaker: &Breaker, flush: impl FnOnce()) {
                 breaker.reset();
                 say(&format!("reset {}", unix_ms()));
             }
-            ["trials", run_ms, call_ms] => {
-                let run = Duration::from_millis(run_ms.parse().unwrap_or(1000));
-                let call = Duration::from_millis(call_ms.parse().unwrap_or(100));
-                let trials = Arc::new(Mutex::new(Vec::new()));
-                std::thread::scope(|s| {
-                    // Two threads, so that without coordination two
-                    // processes could run four trials at once.
-                    for _ in 0..2 {
-                        let (breaker, trials) = (&breaker, trials.clone());
-                        s.spawn(move || {
-                            let end = Instant::now() + run;
-                            while Instant::now() < end {
-                                match breaker.acquire() {
-                                    Ok(permit) => {
-                                        let start = unix_us();
-                                        std::thread::sleep(call);
-                                        let stop = unix_us();
-                                        let _ = permit.success();
-                                        trials.lock().unwrap().push((start, stop));
-                                    }
-                                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                                }
-                            }
-                        });
-                    }
-                });
-                for (start, stop) in trials.lock().unwrap().iter() {
-                    say(&format!("trial {start} {stop}"));
-                }
-                say("trials done");
-            }
+            ["trials", run_ms, call_ms] => trials(breaker, run_ms, call_ms),
             ["hold"] => {
                 // Takes a trial permit and never gives it back: the test
                 // kills this process while it holds it.
@@ -176,4 +146,39 @@ pub fn status(breaker: &Breaker) -> String {
         -1
     };
     format!("{state} {retry} {}", unix_ms())
+}
+
+/// `trials RUN_MS CALL_MS`: for `RUN_MS`, two threads take every trial
+/// permit they can and hold each `CALL_MS`, so that without coordination
+/// N processes could run 2N trials at once; then each trial's start and
+/// stop (unix µs), and `trials done`. Shared with the Redis replicas' own
+/// command loop.
+pub fn trials(breaker: &Breaker, run_ms: &str, call_ms: &str) {
+    let run = Duration::from_millis(run_ms.parse().unwrap_or(1000));
+    let call = Duration::from_millis(call_ms.parse().unwrap_or(100));
+    let trials = Arc::new(Mutex::new(Vec::new()));
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let trials = trials.clone();
+            s.spawn(move || {
+                let end = Instant::now() + run;
+                while Instant::now() < end {
+                    match breaker.acquire() {
+                        Ok(permit) => {
+                            let start = unix_us();
+                            std::thread::sleep(call);
+                            let stop = unix_us();
+                            let _ = permit.success();
+                            trials.lock().unwrap().push((start, stop));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            });
+        }
+    });
+    for (start, stop) in trials.lock().unwrap().iter() {
+        say(&format!("trial {start} {stop}"));
+    }
+    say("trials done");
 }
