@@ -961,12 +961,7 @@ fn plot(paths: &[String], output: &str) -> ExitCode {
         // Standard input cannot be read twice: copied to a file, it is read
         // twice from there; held in memory only if it cannot be copied.
         match breaker_sim::trace::input::Spool::stdin() {
-            Ok(spool) => match spool.path() {
-                Some(copy) => plot_streamed(paths, Some(copy)),
-                None => Err(format!(
-                    "error: cannot name a copy of standard input ({spool:?})"
-                )),
-            },
+            Ok(spool) => plot_streamed(paths, Some(spool.path())),
             Err(e) => {
                 eprintln!(
                     "warning: cannot copy standard input to a file ({e}); holding it in memory"

@@ -23,7 +23,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// file is removed when the spool is dropped.
 #[derive(Debug)]
 pub struct Spool {
-    path: std::path::PathBuf,
+    path: String,
 }
 
 impl Spool {
@@ -36,6 +36,14 @@ impl Spool {
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         ));
+        // Refused before standard input is read, so that the caller can
+        // still read it another way.
+        let path = path.into_os_string().into_string().map_err(|path| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{path:?} is not UTF-8"),
+            )
+        })?;
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -45,9 +53,9 @@ impl Spool {
         Ok(spool)
     }
 
-    /// The copy's path, as [`open`] takes it; `None` if it is not UTF-8.
-    pub fn path(&self) -> Option<&str> {
-        self.path.to_str()
+    /// The copy's path, as [`open`] takes it.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 }
 
