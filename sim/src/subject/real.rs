@@ -210,11 +210,18 @@ fn configure_as(
         }
         None => None,
     };
+    Ok((config_of(decl)?, retry))
+}
+
+/// The configuration a declaration writes, as breaker-core builds it
+/// through its text builder (every breaker-core subject, and the
+/// attribute modes' checks).
+pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
     let mut builder = Config::builder();
     for (key, value) in decl.config.breaker_keys() {
         builder = builder.set(key, value).map_err(|e| e.to_string())?;
     }
-    Ok((builder.build().map_err(|e| e.to_string())?, retry))
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// A breaker-core state as the event log writes it (every real subject).

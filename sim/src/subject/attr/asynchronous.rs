@@ -42,14 +42,15 @@ use tokio::time::Instant;
 use super::changes::Changes;
 use super::timers::Timers;
 use super::{
-    Finish, Mode, Replayed, SimError, config_of, configured, counts, declaration_error,
-    pending_reported, refuse_unreplayable, registered, take_reported,
+    Finish, Mode, Replayed, SimError, configured, counts, declaration_error, pending_reported,
+    refuse_unreplayable, registered, take_reported,
 };
 use crate::config::BreakerConfig;
 use crate::duration::format_duration;
 use crate::engine::{Decision, Ended};
 use crate::log::{EndKind, Event};
 use crate::stream::Cast;
+use crate::subject::real::config_of;
 use crate::trace::{Chunk, Declaration, Lines, Outcome, Trace, TraceError};
 
 /// tokio's virtual time as a breaker clock: the time since `base`.

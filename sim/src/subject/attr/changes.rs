@@ -4,7 +4,7 @@
 
 use breaker_core::Config;
 
-use super::config_of;
+use crate::subject::real::config_of;
 use crate::trace::{Declaration, Reconfiguration, TraceError};
 
 /// The configuration in force of each breaker declared so far, as

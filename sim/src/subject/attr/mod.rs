@@ -193,15 +193,6 @@ pub(crate) fn registered(name: &str) -> Option<Breaker> {
     })
 }
 
-/// The configuration a declaration writes, as breaker-core builds it.
-pub(crate) fn config_of(decl: &Declaration) -> Result<Config, String> {
-    let mut builder = Config::builder();
-    for (key, value) in decl.config.breaker_keys() {
-        builder = builder.set(key, value).map_err(|e| e.to_string())?;
-    }
-    builder.build().map_err(|e| e.to_string())
-}
-
 /// A mistake of declaration `d` of `file`, pointing at its line.
 pub(crate) fn declaration_error(file: &str, d: &Declaration, message: String) -> TraceError {
     TraceError {

@@ -23,13 +23,14 @@ use breaker_core::{circuit_breaker, registry};
 
 use super::changes::Changes;
 use super::{
-    Finish, Mode, Replayed, SimError, config_of, configured, counts, declaration_error,
-    pending_reported, refuse_unreplayable, registered, reported,
+    Finish, Mode, Replayed, SimError, configured, counts, declaration_error, pending_reported,
+    refuse_unreplayable, registered, reported,
 };
 use crate::config::BreakerConfig;
 use crate::engine::{Decision, Ended};
 use crate::log::{EndKind, Event};
 use crate::stream::Cast;
+use crate::subject::real::config_of;
 use crate::trace::{Chunk, Declaration, Outcome, Trace, TraceError};
 
 /// What a call's thread tells the engine.
