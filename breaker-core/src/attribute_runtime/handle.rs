@@ -70,7 +70,6 @@ impl Handle {
 #[inline(always)]
 pub fn acquire(breaker: &Breaker) -> Result<Call<'_>, Error> {
     breaker.acquire().map(|permit| Call {
-        breaker,
         permit: Some(permit),
     })
 }
@@ -88,7 +87,6 @@ pub fn timeout_of(breaker: &Breaker, written: Duration) -> Duration {
 #[derive(Debug)]
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub struct Call<'a> {
-    breaker: &'a Breaker,
     permit: Option<Permit<'a>>,
 }
 
@@ -212,7 +210,7 @@ pub async fn run_async_timeout<F: Future>(
     after: Duration,
     body: F,
 ) -> Result<F::Output, Error> {
-    let name = call.breaker.name().into();
+    let name = call.permit.as_ref().map_or("", Permit::breaker_name).into();
     match tokio::time::timeout(after, run_async(call, body)).await {
         Ok(output) => Ok(output),
         Err(_) => {

@@ -12,7 +12,7 @@ use super::detours::{ACQUIRE_DETOURS, RAMPING};
 use super::link::Trial;
 use super::machine::{Inner, Refusal, UNTIMED};
 use super::metrics_only::Role;
-use super::permit::Permit;
+use super::permit::{Mark, Permit};
 use super::ramp::ramp_draw;
 use crate::counter::Count;
 use crate::error::Shedding;
@@ -33,8 +33,7 @@ impl Inner {
         };
         Permit {
             inner: self,
-            generation,
-            ticket,
+            mark: Mark::new(generation, ticket),
             started,
         }
     }
@@ -107,8 +106,7 @@ impl Inner {
             self.counters.bump(Count::Admitted);
             return Ok(Permit {
                 inner: self,
-                generation: w.generation(),
-                ticket: Ticket::NONE,
+                mark: Mark::new(w.generation(), Ticket::NONE),
                 started: UNTIMED,
             });
         }
