@@ -200,9 +200,11 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
 
     let ret_span = return_span(&func);
     // `return` of the fallback's answer; `why` is the binding of the reason
-    // (the rejection, the timeout), which the fallback is not given.
+    // (the rejection, the timeout), which the fallback is not given: dropped
+    // (moved, not only ignored), so that an async function does not keep it
+    // in its state across the fallback's await.
     let fall_back = |why: Option<TokenStream>| {
-        let why = why.map(|why| quote!(let _ = #why;));
+        let why = why.map(|why| quote!(::core::mem::drop(#why);));
         attr.fallback.as_ref().map(|fallback| {
             let path = &fallback.value;
             let wait = is_async.then(|| quote!(.await));
@@ -356,37 +358,49 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // evaluated here, before the body runs, and its borrows of the
     // arguments end with this statement.
     let sync_keyed = !is_async && attr.key.is_some() && retries.is_none();
+    // `let <call> = <acquired>, or the rejection's answer`. An async
+    // function's fallback is awaited after the `match` on the admission has
+    // ended: awaited in its arm, the `Result` the `match` holds stayed in the
+    // function's state, and every call copied its permit out of it.
+    let admit = |acquired: TokenStream| -> TokenStream {
+        if is_async && attr.fallback.is_some() {
+            quote! {
+                let #call_binding = '__cb_admitted: {
+                    let __cb_rejected = match #acquired {
+                        ::core::result::Result::Ok(__cb_call) => break '__cb_admitted __cb_call,
+                        ::core::result::Result::Err(__cb_rejected) => __cb_rejected,
+                    };
+                    #on_reject
+                };
+            }
+        } else {
+            quote! {
+                let #call_binding = match #acquired {
+                    ::core::result::Result::Ok(__cb_call) => __cb_call,
+                    ::core::result::Result::Err(__cb_rejected) => #on_reject
+                };
+            }
+        }
+    };
     let acquire = match &attr.key {
-        None => quote! {
-            let #call_binding = match __CB_BREAKER.acquire() {
-                ::core::result::Result::Ok(__cb_call) => __cb_call,
-                ::core::result::Result::Err(__cb_rejected) => #on_reject
-            };
-        },
+        None => admit(quote!(__CB_BREAKER.acquire())),
         // A sync keyed call without retries runs inside its ticket's `with`
         // (below): the key's breaker is borrowed from this thread's recent
         // keys, not counted.
-        Some(_) if sync_keyed => quote! {
-            let #call_binding = match ::breaker_core::__private::acquire(__cb_breaker) {
-                ::core::result::Result::Ok(__cb_call) => __cb_call,
-                ::core::result::Result::Err(__cb_rejected) => #on_reject
-            };
-        },
+        Some(_) if sync_keyed => admit(quote!(::breaker_core::__private::acquire(__cb_breaker))),
         Some(key) => {
             let expr = &key.value.expr;
             let lookup = quote_spanned!(key.span=>
                 __CB_KEYED.breaker((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
             );
+            let admitted = admit(quote!(::breaker_core::__private::acquire(&__cb_breaker)));
             quote! {
                 let __cb_breaker: ::breaker_core::Breaker = {
                     #[allow(unused_imports)]
                     use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
                     #lookup
                 };
-                let #call_binding = match ::breaker_core::__private::acquire(&__cb_breaker) {
-                    ::core::result::Result::Ok(__cb_call) => __cb_call,
-                    ::core::result::Result::Err(__cb_rejected) => #on_reject
-                };
+                #admitted
             }
         }
     };
