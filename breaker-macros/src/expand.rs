@@ -325,7 +325,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 }
             }
             None => scoped(quote! {
-                ::breaker_core::__private::run_async(&mut __cb_call, #body).await
+                ::breaker_core::__private::run_async(__cb_call, #body).await
             }),
         }
     } else {
@@ -334,9 +334,10 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             quote!(::breaker_core::__private::run::<#ty, _>(__cb_call, #capture || { #(#unpack)* #(#block)* })),
         )
     };
-    // A sync body takes the call by value and hands it back with the result;
-    // an async one borrows it across its awaits.
-    let (call_binding, ret_binding) = if is_async {
+    // The body's run takes the call by value and hands it back with the
+    // result (`run`, `run_async`); `run_async_timeout` borrows it, to record a
+    // late call after dropping the body.
+    let (call_binding, ret_binding) = if is_async && attr.timeout.is_some() {
         (quote!(mut __cb_call), quote!(__cb_ret: #ty))
     } else {
         (
@@ -358,12 +359,13 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // evaluated here, before the body runs, and its borrows of the
     // arguments end with this statement.
     let sync_keyed = !is_async && attr.key.is_some() && retries.is_none();
-    // `let <call> = <acquired>, or the rejection's answer`. An async
-    // function's fallback is awaited after the `match` on the admission has
-    // ended: awaited in its arm, the `Result` the `match` holds stayed in the
-    // function's state, and every call copied its permit out of it.
+    // `let <call> = <acquired>, or the rejection's answer`. In an async
+    // function the answer comes after the `match` on the admission has ended:
+    // a fallback awaited in the `match`'s arm kept the `Result` in the
+    // function's state, and every call copied its permit out of it; without a
+    // fallback, the same shape let the compiler keep the call in registers.
     let admit = |acquired: TokenStream| -> TokenStream {
-        if is_async && attr.fallback.is_some() {
+        if is_async {
             quote! {
                 let #call_binding = '__cb_admitted: {
                     let __cb_rejected = match #acquired {

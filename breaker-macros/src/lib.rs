@@ -34,16 +34,17 @@
 //!     inventory::submit! { Registration(&__CB_SITE) }
 //!     // Looked up once per call site, then one atomic load per call.
 //!     static __CB_BREAKER: Handle = Handle::new(&__CB_SITE);
-//!     let mut __cb_call = match __CB_BREAKER.acquire() {
+//!     let __cb_call = match __CB_BREAKER.acquire() {
 //!         Ok(call) => call,
 //!         // `E: From<breaker_core::Error>`; with `fallback = f`: `return f(id)`.
 //!         Err(__cb_rejected) => return rejected(__cb_rejected),
 //!     };
 //!     // The body runs once, in a `move` closure whose return type is spelled
 //!     // out: `return`, `?` and coercions keep their meaning; a panic is
-//!     // recorded as a failure on its way out.
-//!     let __cb_ret: Result<Row, DbError> =
-//!         run::<Result<Row, DbError>, _>(&mut __cb_call, move || { query(id) });
+//!     // recorded as a failure on its way out. The call goes in and comes
+//!     // back by value.
+//!     let (__cb_ret, __cb_call): (Result<Row, DbError>, Call<'_>) =
+//!         run::<Result<Row, DbError>, _>(__cb_call, move || query(id));
 //!     // Autoref specialization: "is it a `Result`? is its error `Display`?"
 //!     // (with `failure = p`: `failed_by(&__cb_ret, p)`).
 //!     match (&Probe(&__cb_ret)).__cb_error() {
@@ -68,9 +69,15 @@
 //! ```ignore
 //! async fn charge(order: &Order) -> Result<Receipt, PayError> {
 //!     /* __CB_SITE, its registration, __CB_BREAKER */
-//!     let mut __cb_call = match __CB_BREAKER.acquire() {
-//!         Ok(call) => call,
-//!         Err(_) => return cached_charge(order).await,
+//!     // The fallback is awaited once the `match` has ended, so the `Result`
+//!     // does not stay in the future's state.
+//!     let mut __cb_call = '__cb_admitted: {
+//!         let __cb_rejected = match __CB_BREAKER.acquire() {
+//!             Ok(call) => break '__cb_admitted call,
+//!             Err(rejected) => rejected,
+//!         };
+//!         drop(__cb_rejected);
+//!         return cached_charge(order).await;
 //!     };
 //!     let __cb_ret: Result<Receipt, PayError> = match run_async_timeout(
 //!         &mut __cb_call,
@@ -90,6 +97,10 @@
 //!     __cb_ret
 //! }
 //! ```
+//!
+//! Without `timeout` the body runs in `run_async`, which holds the call and
+//! hands it back with the output: `let (__cb_ret, __cb_call) =
+//! run_async(__cb_call, async move { .. }).await;`.
 //!
 //! With `retry = N` the acquire, run and record steps sit in a loop: the body
 //! runs once per attempt in a closure (or async block) that borrows rather

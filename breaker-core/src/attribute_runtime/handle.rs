@@ -124,18 +124,12 @@ impl Call<'_> {
     }
 }
 
-// Both are held by `FailOnUnwind` while the body runs: a sync body's call by
-// value, an async body's borrowed across its polls. A panic is a failure,
+// Held by `FailOnUnwind` while the body runs: a sync body's call by value
+// (an async body's through `Polling`, across its polls). A panic is a failure,
 // then unwinds on; a normal return forgets the guard and pays nothing.
 impl crate::breaker::RecordsPanic for Call<'_> {
     fn panicked(self) {
         self.failure(|| "panicked".to_owned());
-    }
-}
-
-impl crate::breaker::RecordsPanic for &mut Call<'_> {
-    fn panicked(self) {
-        self.failure_in_place(|| "panicked".to_owned());
     }
 }
 
@@ -155,41 +149,96 @@ pub fn run<'a, R, F: FnOnce() -> R>(call: Call<'a>, body: F) -> (R, Call<'a>) {
     }
 }
 
-/// Runs an async body to completion. A panic while it is polled is recorded
-/// as a failure; dropping the returned future first leaves the call cancelled.
+/// Runs an async body to completion, holding the call, and hands the call
+/// back with the output for its outcome, as [`run`] does. A panic while the
+/// body is polled is recorded as a failure; dropping the returned future
+/// first leaves the call cancelled. The call is held by the future, not
+/// borrowed: a borrow was one more pointer in the function's state, and the
+/// borrowed call was written there and read back on every call.
 #[inline(always)]
-pub fn run_async<'c, 'b, F: Future>(call: &'c mut Call<'b>, body: F) -> RunAsync<'c, 'b, F> {
+pub fn run_async<F: Future>(call: Call<'_>, body: F) -> RunAsync<Call<'_>, F> {
     RunAsync { call, body }
 }
 
-/// The future of [`run_async`]: the body, polled in place under a guard that
-/// records a panic. A future of its own rather than an `async fn`, whose
+/// The future of [`run_async`] (and, with the call borrowed, of
+/// [`run_async_timeout`]'s body): the body, polled in place under a guard
+/// that records a panic. A future of its own rather than an `async fn`, whose
 /// state machine pinned the body by moving it, a second copy of its state on
 /// every call.
 #[derive(Debug)]
-pub struct RunAsync<'c, 'b, F> {
-    call: &'c mut Call<'b>,
+pub struct RunAsync<C, F> {
+    call: C,
     body: F,
 }
 
-impl<F: Future> Future for RunAsync<'_, '_, F> {
-    type Output = F::Output;
+/// How [`RunAsync`] holds its call: owned, handed back with the output; or
+/// borrowed (`timeout` records a late call on it after dropping the body).
+pub trait HeldCall {
+    /// What the finished future hands back with the output.
+    type Back;
+    /// Records a failure of the call, which stays held (a panic while polled).
+    fn fail_in_place(&mut self);
+    /// The body finished: what goes back with its output.
+    fn back(&mut self) -> Self::Back;
+}
+
+impl<'b> HeldCall for Call<'b> {
+    type Back = Call<'b>;
+
+    fn fail_in_place(&mut self) {
+        self.failure_in_place(|| "panicked".to_owned());
+    }
+
+    // The future keeps an empty call, which its drop leaves alone.
+    #[inline(always)]
+    fn back(&mut self) -> Call<'b> {
+        Call {
+            permit: self.permit.take(),
+        }
+    }
+}
+
+impl HeldCall for &mut Call<'_> {
+    type Back = ();
+
+    fn fail_in_place(&mut self) {
+        self.failure_in_place(|| "panicked".to_owned());
+    }
+
+    #[inline(always)]
+    fn back(&mut self) {}
+}
+
+/// A held call while its body is polled, for [`FailOnUnwind`](crate::breaker::FailOnUnwind).
+struct Polling<'a, C: HeldCall>(&'a mut C);
+
+impl<C: HeldCall> crate::breaker::RecordsPanic for Polling<'_, C> {
+    fn panicked(self) {
+        self.0.fail_in_place();
+    }
+}
+
+impl<C: HeldCall, F: Future> Future for RunAsync<C, F> {
+    type Output = (F::Output, C::Back);
 
     #[inline(always)]
     fn poll(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
+    ) -> std::task::Poll<Self::Output> {
         // SAFETY: `body` is structurally pinned: nothing moves it out of a
         // pinned `RunAsync` (no method hands it out, there is no `Drop`), and
-        // `RunAsync` is `Unpin` only when `F` is.
+        // `RunAsync` is `Unpin` only when `F` is. `call` is not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above; `this.body` stays where it is until dropped.
         let body = unsafe { std::pin::Pin::new_unchecked(&mut this.body) };
-        let armed = crate::breaker::FailOnUnwind(Some(&mut *this.call));
+        let armed = crate::breaker::FailOnUnwind(Some(Polling(&mut this.call)));
         let poll = body.poll(cx);
         armed.release();
-        poll
+        match poll {
+            std::task::Poll::Ready(output) => std::task::Poll::Ready((output, this.call.back())),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
     }
 }
 
@@ -211,8 +260,16 @@ pub async fn run_async_timeout<F: Future>(
     body: F,
 ) -> Result<F::Output, Error> {
     let name = call.permit.as_ref().map_or("", Permit::breaker_name).into();
-    match tokio::time::timeout(after, run_async(call, body)).await {
-        Ok(output) => Ok(output),
+    match tokio::time::timeout(
+        after,
+        RunAsync {
+            call: &mut *call,
+            body,
+        },
+    )
+    .await
+    {
+        Ok((output, ())) => Ok(output),
         Err(_) => {
             call.timed_out();
             Err(Error::timeout(name, after))
@@ -231,5 +288,5 @@ pub async fn run_async_timeout<F>(
 where
     F: Future + TimeoutNeedsTokioFeature,
 {
-    Ok(run_async(call, body).await)
+    Ok(RunAsync { call, body }.await.0)
 }

@@ -47,8 +47,8 @@ pub use crate::config::Value;
 
 pub use fallback::{FallbackArg, fallback_arg};
 pub use handle::{
-    Call, Handle, RunAsync, TimeoutNeedsTokioFeature, acquire, run, run_async, run_async_timeout,
-    timeout_of,
+    Call, Handle, HeldCall, RunAsync, TimeoutNeedsTokioFeature, acquire, run, run_async,
+    run_async_timeout, timeout_of,
 };
 pub use keyed::{Key, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedHandle};
 pub use retry::{RetryArg, RetryHandle, retry_arg};
