@@ -470,6 +470,74 @@ fn junk_in_each_column_is_refused_once_and_joiners_start_closed() {
     assert_eq!(joiner.state(), State::Open);
 }
 
+/// Junk in the columns of the trial permits (NULL in a table made by hand,
+/// negative, huge, a lease from the future) never makes a taking fail. Junk
+/// in the count or its lease counts as no permit held: the taking starts a
+/// count, under the next epoch. Junk in the epoch counts as 0: a count that
+/// holds permits goes on under epoch 1 (its permits go back late, never
+/// early), and one that holds none starts at 1. Each permit then goes back
+/// under the epoch it was taken under.
+#[test]
+fn junk_in_the_permits_columns_counts_as_none_and_never_fails_a_taking() {
+    let server = PgServer::start();
+    let store = store(&server);
+    let config = Config::builder()
+        .fail_max(1)
+        .reset(Duration::from_millis(300))
+        .success(100) // every success gives its permit back
+        .half_open(2)
+        .build()
+        .unwrap();
+    let b = join(&store, "db", config);
+    b.trip();
+    assert!(store.flush(SOON));
+    std::thread::sleep(Duration::from_millis(600)); // the open period (300 ms) ends
+    server.sql(
+        "ALTER TABLE breaker_state ALTER COLUMN trials DROP NOT NULL, \
+         ALTER COLUMN trials_until_ms DROP NOT NULL, ALTER COLUMN trials_epoch DROP NOT NULL",
+    );
+    let count = || {
+        server.sql("SELECT trials, trials_epoch FROM breaker_state WHERE name = 'db'")[0]
+            .iter()
+            .map(|v| v.as_deref().unwrap_or("NULL").parse::<i64>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    // The lease's end from now (ms): well within `trial_ttl` (10 s), lapsed,
+    // from the future.
+    let (lease, lapsed, future) = ("5000", "-1", "86400000");
+    /// (trials, lease, trials_epoch) held, and the count after a taking.
+    type Case = ((&'static str, &'static str, &'static str), [i64; 2]);
+    let cases: [Case; 12] = [
+        (("0", lease, "7"), [1, 8]),
+        (("1", lease, "7"), [2, 7]),
+        (("1", lapsed, "7"), [1, 8]),
+        (("1", future, "7"), [1, 8]),
+        (("1", "NULL", "7"), [1, 8]),
+        (("NULL", lease, "7"), [1, 8]),
+        (("-3", lease, "7"), [1, 8]),
+        (("5000000000", lease, "7"), [1, 8]),
+        (("0", lease, "NULL"), [1, 1]),
+        (("0", lease, "-5"), [1, 1]),
+        (("0", lease, "9223372036854775807"), [1, 1]),
+        (("1", lease, "NULL"), [2, 1]),
+    ];
+    for ((trials, lease, epoch), taken) in cases {
+        let held = format!("trials {trials}, lease {lease} ms, epoch {epoch}");
+        server.sql(&format!(
+            "UPDATE breaker_state SET trials = {trials}, trials_epoch = {epoch}, \
+             trials_until_ms = (extract(epoch FROM clock_timestamp()) * 1000)::bigint + {lease} \
+             WHERE name = 'db'"
+        ));
+        let trial = b.acquire().unwrap_or_else(|e| panic!("{held}: {e}"));
+        assert_eq!(count(), taken, "{held}: the taking");
+        trial.success();
+        assert!(store.flush(SOON));
+        assert_eq!(count(), [taken[0] - 1, taken[1]], "{held}: given back");
+    }
+    assert!(store.is_connected());
+    assert_eq!(server.reports(DOWN).len(), 0);
+}
+
 fn store_again(server: &PgServer) -> PostgresStore {
     store(server)
 }

@@ -3,7 +3,7 @@
 //! store has its own connection): the hot path makes no call to the store,
 //! manual actions reach the others through NOTIFY, an Open written
 //! elsewhere while this store was cut off wins when it is back, and a trial
-//! permit goes back only to the row it was taken from.
+//! permit goes back only to the row and the count it was taken from.
 
 mod postgres_support;
 
@@ -280,4 +280,73 @@ fn stores_opened_at_once_on_a_missing_table_all_open() {
             assert_eq!(result, Ok(()), "round {round}");
         }
     }
+}
+
+/// A breaker open for `reset` that takes one trial at a time across the
+/// processes, and closes on the second success (so one success gives its
+/// permit back).
+fn one_trial_config(reset: Duration) -> Config {
+    Config::builder()
+        .fail_max(1)
+        .reset(reset)
+        .success(2)
+        .half_open(1)
+        .build()
+        .unwrap()
+}
+
+/// Sleeps until the wall clock reads `ms` (unix ms).
+fn sleep_until(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms.saturating_sub(unix_ms())));
+}
+
+/// A trial that outlives `trial_ttl` in one process loses its permit: a
+/// taking after the lease lapsed starts a new count. Given back late, the
+/// lapsed permit frees none of the new count's, so no trial more than
+/// `half_open` starts across the processes.
+#[test]
+fn a_permit_given_back_after_its_lease_lapsed_frees_none_of_the_new_count() {
+    let server = PgServer::start();
+    log();
+    // A's permits lapse 50 ms after their taking; B's and C's after 10 s.
+    let short = PostgresStore::builder(server.url())
+        .budget(Duration::from_secs(1))
+        .trial_ttl(Duration::from_millis(50))
+        .open()
+        .expect("a store");
+    assert!(short.is_connected(), "{}", log().text());
+    let (b_store, c_store) = (store(&server), store(&server));
+    let reset = Duration::from_secs(1);
+    let a = join(short.clone(), "db", one_trial_config(reset));
+    let b = join(b_store.clone(), "db", one_trial_config(reset));
+    let c = join(c_store, "db", one_trial_config(reset));
+    a.trip();
+    let ends = unix_ms() + 1000;
+    assert!(short.flush(SOON));
+    assert!(
+        eventually(SOON, || b.state() == State::Open
+            && c.state() == State::Open),
+        "B and C adopt A's Open"
+    );
+    sleep_until(ends + 300); // the open period ends everywhere
+
+    let first = a.acquire().expect("the first trial after the period");
+    std::thread::sleep(Duration::from_millis(300)); // its lease (50 ms) lapses
+    let second = b
+        .acquire()
+        .expect("a trial: the only permit's lease lapsed");
+    first.success(); // one of two successes: the permit goes back, late
+    assert_eq!(a.state(), State::HalfOpen);
+    assert!(short.flush(SOON));
+    let refused = c.acquire();
+    assert!(
+        matches!(refused, Err(Error::Rejected { .. })),
+        "a second trial while B's runs: {:?}",
+        refused.map(|_| "admitted")
+    );
+
+    // B's permit goes back: C's next trial runs (the cap refused it, no fault).
+    second.success();
+    assert!(b_store.flush(SOON));
+    c.acquire().expect("B's permit went back").success();
 }

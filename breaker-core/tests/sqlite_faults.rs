@@ -136,7 +136,9 @@ fn a_table_of_another_shape_or_a_bad_table_name_is_an_error() {
         .unwrap();
     let message = open_err(&path);
     assert!(
-        message.contains("table breaker_state") && message.contains("columns"),
+        message.contains("table breaker_state")
+            && message.contains("columns")
+            && message.contains("trials_until_ms, trials_epoch"),
         "{message}"
     );
     let bad: Result<SqliteStore, StoreError> = SqliteStore::builder(&path)
@@ -519,6 +521,78 @@ fn junk_in_each_column_is_refused_once_and_joiners_start_closed() {
         config(Duration::from_secs(30)),
     );
     assert_eq!(joiner.state(), State::Open);
+}
+
+/// Junk in the columns of the trial permits (`trials`, `trials_until_ms`,
+/// `trials_epoch`: another type, negative, huge, a lease from the future)
+/// never makes a taking fail. Junk in the count or its lease counts as no
+/// permit held: the taking starts a count, under the next epoch. Junk in
+/// the epoch counts as 0: a count that holds permits goes on under epoch 1
+/// (its permits go back late, never early), and one that holds none starts
+/// at 1. Each permit then goes back under the epoch it was taken under.
+#[test]
+fn junk_in_the_permits_columns_counts_as_none_and_never_fails_a_taking() {
+    let dir = TempDir::new("junk-permits");
+    let path = dir.file("breakers.db");
+    let store = store(&path);
+    let config = Config::builder()
+        .fail_max(1)
+        .reset(Duration::from_millis(300))
+        .success(100) // every success gives its permit back
+        .half_open(2)
+        .build()
+        .unwrap();
+    let b = join(&store, "db", config);
+    b.trip();
+    assert!(store.flush(SOON));
+    std::thread::sleep(Duration::from_millis(600)); // the open period (300 ms) ends
+    let conn = raw(&path);
+    let count = || -> (i64, i64) {
+        conn.query_row(
+            "SELECT trials, trials_epoch FROM breaker_state WHERE name = 'db'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    // The lease's end from now (ms): well within `trial_ttl` (10 s), lapsed,
+    // from the future.
+    let (lease, lapsed, future) = (5_000, -1, 86_400_000);
+    /// (trials, lease, trials_epoch) held, and the count after a taking.
+    type Case = ((&'static str, i64, &'static str), (i64, i64));
+    let cases: [Case; 15] = [
+        (("0", lease, "7"), (1, 8)),
+        (("1", lease, "7"), (2, 7)),
+        (("1", lapsed, "7"), (1, 8)),
+        (("1", future, "7"), (1, 8)),
+        (("'x'", lease, "7"), (1, 8)),
+        (("-3", lease, "7"), (1, 8)),
+        (("5000000000", lease, "7"), (1, 8)),
+        (("1.5", lease, "7"), (1, 8)),
+        (("0", lease, "'x'"), (1, 1)),
+        (("0", lease, "-5"), (1, 1)),
+        (("0", lease, "1.5"), (1, 1)),
+        (("0", lease, "X'00'"), (1, 1)),
+        (("0", lease, "9223372036854775807"), (1, 1)),
+        (("0", lease, "9223372036854775806"), (1, i64::MAX)),
+        (("1", lease, "'x'"), (2, 1)),
+    ];
+    for ((trials, lease, epoch), taken) in cases {
+        let held = format!("trials {trials}, lease {lease} ms, epoch {epoch}");
+        let until = unix_ms() as i64 + lease;
+        conn.execute_batch(&format!(
+            "UPDATE breaker_state SET trials = {trials}, trials_until_ms = {until}, \
+             trials_epoch = {epoch} WHERE name = 'db'"
+        ))
+        .unwrap_or_else(|e| panic!("{held}: {e}"));
+        let trial = b.acquire().unwrap_or_else(|e| panic!("{held}: {e}"));
+        assert_eq!(count(), taken, "{held}: the taking");
+        trial.success();
+        assert!(store.flush(SOON));
+        assert_eq!(count(), (taken.0 - 1, taken.1), "{held}: given back");
+    }
+    assert!(store.is_available());
+    assert_eq!(reports(&path, DOWN).len(), 0);
 }
 
 fn store_again(path: &Path) -> SqliteStore {

@@ -1,8 +1,9 @@
 //! The SQLite store between breakers of one process, each registry with a
 //! store of its own on one file, as separate processes would be (every store
 //! has its own connection): the hot path makes no call to the store, manual
-//! actions reach the others, and an Open written elsewhere while this store
-//! could not write wins when it can again.
+//! actions reach the others, an Open written elsewhere while this store
+//! could not write wins when it can again, and a trial permit given back
+//! after its lease lapsed frees none of the count begun since.
 
 mod sqlite_support;
 
@@ -181,4 +182,74 @@ fn two_breakers_of_one_name_on_one_store_both_learn_a_write() {
     a.trip();
     assert!(store.flush(SOON));
     assert!(eventually(SOON, || b.state() == State::Open));
+}
+
+/// A breaker open for `reset` that takes one trial at a time across the
+/// processes, and closes on the second success (so one success gives its
+/// permit back).
+fn one_trial_config(reset: Duration) -> Config {
+    Config::builder()
+        .fail_max(1)
+        .reset(reset)
+        .success(2)
+        .half_open(1)
+        .build()
+        .unwrap()
+}
+
+/// Sleeps until the wall clock reads `ms` (unix ms).
+fn sleep_until(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms.saturating_sub(unix_ms())));
+}
+
+/// A trial that outlives `trial_ttl` in one process loses its permit: a
+/// taking after the lease lapsed starts a new count. Given back late, the
+/// lapsed permit frees none of the new count's, so no trial more than
+/// `half_open` starts across the processes.
+#[test]
+fn a_permit_given_back_after_its_lease_lapsed_frees_none_of_the_new_count() {
+    let dir = TempDir::new("lapsed");
+    let path = dir.file("breakers.db");
+    // A's permits lapse 50 ms after their taking; B's and C's after 10 s.
+    let short = SqliteStore::builder(&path)
+        .poll_interval(Duration::from_millis(20))
+        .budget(Duration::from_secs(1))
+        .busy_timeout(Duration::from_millis(200))
+        .trial_ttl(Duration::from_millis(50))
+        .open()
+        .expect("a store");
+    let (b_store, c_store) = (store(&path), store(&path));
+    let reset = Duration::from_secs(1);
+    let a = join(short.clone(), "db", one_trial_config(reset));
+    let b = join(b_store.clone(), "db", one_trial_config(reset));
+    let c = join(c_store, "db", one_trial_config(reset));
+    a.trip();
+    let ends = unix_ms() + 1000;
+    assert!(short.flush(SOON));
+    assert!(
+        eventually(SOON, || b.state() == State::Open
+            && c.state() == State::Open),
+        "B and C adopt A's Open"
+    );
+    sleep_until(ends + 300); // the open period ends everywhere
+
+    let first = a.acquire().expect("the first trial after the period");
+    std::thread::sleep(Duration::from_millis(300)); // its lease (50 ms) lapses
+    let second = b
+        .acquire()
+        .expect("a trial: the only permit's lease lapsed");
+    first.success(); // one of two successes: the permit goes back, late
+    assert_eq!(a.state(), State::HalfOpen);
+    assert!(short.flush(SOON));
+    let refused = c.acquire();
+    assert!(
+        matches!(refused, Err(Error::Rejected { .. })),
+        "a second trial while B's runs: {:?}",
+        refused.map(|_| "admitted")
+    );
+
+    // B's permit goes back: C's next trial runs (the cap refused it, no fault).
+    second.success();
+    assert!(b_store.flush(SOON));
+    c.acquire().expect("B's permit went back").success();
 }

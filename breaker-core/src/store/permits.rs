@@ -6,8 +6,8 @@
 //! such a clearing and given back after it must not free one of the new
 //! count's: one trial more than `half_open` would start across the
 //! processes. So a permit goes back only to the generation it was taken
-//! under (a row's version, a Redis counter's generation), which the store
-//! checks in the same atomic step as the give-back.
+//! under (a Redis counter's generation; a row's version with its count's
+//! epoch), which the store checks in the same atomic step as the give-back.
 //!
 //! The store's answer names no permit, so a give-back is matched to the
 //! oldest held: when one process holds permits of two generations, a permit
@@ -16,25 +16,32 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-/// The generations the permits held were taken under, oldest first.
-#[derive(Debug, Default)]
-pub(crate) struct Permits(Mutex<VecDeque<u64>>);
+/// The generations the permits held were taken under, oldest first: a
+/// number of the store's (`u64`), or what a store needs to name one.
+#[derive(Debug)]
+pub(crate) struct Permits<G = u64>(Mutex<VecDeque<G>>);
 
-impl Permits {
-    fn held(&self) -> MutexGuard<'_, VecDeque<u64>> {
+impl<G> Default for Permits<G> {
+    fn default() -> Self {
+        Permits(Mutex::new(VecDeque::new()))
+    }
+}
+
+impl<G> Permits<G> {
+    fn held(&self) -> MutexGuard<'_, VecDeque<G>> {
         // Nothing under this lock panics; if it did, the queue is still whole.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A permit was taken under `generation`.
-    pub(crate) fn took(&self, generation: u64) {
+    pub(crate) fn took(&self, generation: G) {
         self.held().push_back(generation);
     }
 
     /// A permit goes back: the generation it was taken under, or `None` when
     /// none is held (a trial admitted on local state, or one of a period a
     /// transition ended).
-    pub(crate) fn give_back(&self) -> Option<u64> {
+    pub(crate) fn give_back(&self) -> Option<G> {
         self.held().pop_front()
     }
 

@@ -20,7 +20,7 @@ const NOW_US: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
 const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
 /// The columns the store needs, with the types it reads and writes them as.
-const SHAPE: [(&str, &[&str]); 9] = [
+const SHAPE: [(&str, &[&str]); 10] = [
     ("name", &["text", "varchar"]),
     ("state", &["text", "varchar"]),
     ("open_until_ms", &["int8"]),
@@ -30,6 +30,7 @@ const SHAPE: [(&str, &[&str]); 9] = [
     ("version", &["int8"]),
     ("trials", &["int8"]),
     ("trials_until_ms", &["int8"]),
+    ("trials_epoch", &["int8"]),
 ];
 
 /// The table, as the store creates it (`docs/shared-state.md` explains each
@@ -45,7 +46,8 @@ pub(super) fn ddl(table: &str) -> String {
     changed_at_ms   bigint NOT NULL DEFAULT 0,
     version         bigint NOT NULL DEFAULT 0,
     trials          bigint NOT NULL DEFAULT 0,
-    trials_until_ms bigint NOT NULL DEFAULT 0
+    trials_until_ms bigint NOT NULL DEFAULT 0,
+    trials_epoch    bigint NOT NULL DEFAULT 0
 )"
     )
 }
@@ -65,10 +67,11 @@ pub(super) struct Sql {
     /// `$1` name, `$2` the version the breaker has seen, `$3` the cap, `$4`
     /// the permits' life (ms): takes a permit if fewer than the cap are held
     /// and the row is still at that version, in one statement. The version
-    /// when taken.
+    /// and the count's epoch when taken.
     acquire: String,
-    /// `$1` name, `$2` the version the permit was taken under: gives it
-    /// back, never below zero, and never to a row written since.
+    /// `$1` name, `$2` the version and `$3` the epoch the permit was taken
+    /// under: gives it back, never below zero, never to a row written
+    /// since, and never to a count begun after its own lapsed.
     release: String,
     /// The server's clock in µs.
     clock: String,
@@ -82,14 +85,25 @@ impl Sql {
             "SELECT pg_notify('{channel}', CASE WHEN octet_length(name) < 7900 \
              THEN name ELSE '' END) FROM w"
         );
-        // The permits held: taken, not lapsed, and not further off than the
-        // permits' life and the clock's margin. Anything else (NULL,
-        // negative, huge, a lease from the future) counts as none, so no
-        // junk in the row can block trials for longer than one lease.
+        // The permits held at `c.now_ms` (the server's clock, read once for
+        // the statement, so that every expression of a taking agrees on
+        // whether the count lapsed): taken, not lapsed, and not further off
+        // than the permits' life and the clock's margin. Anything else
+        // (NULL, negative, huge, a lease from the future) counts as none,
+        // so no junk in the row can block trials for longer than one lease.
         let margin = millis(CLOCK_MARGIN);
         let held = format!(
-            "(CASE WHEN trials BETWEEN 1 AND 4294967295 AND trials_until_ms > {NOW_MS} \
-             AND trials_until_ms <= {NOW_MS} + $4 + {margin} THEN trials ELSE 0 END)"
+            "(CASE WHEN trials BETWEEN 1 AND 4294967295 AND trials_until_ms > c.now_ms \
+             AND trials_until_ms <= c.now_ms + $4 + {margin} THEN trials ELSE 0 END)"
+        );
+        // The epoch of the count after a taking: the count's own while it
+        // holds permits; the next one when the taking starts a count (none
+        // held: lapsed, junk, or none taken), junk (NULL, negative,
+        // i64::MAX) counting as 0, so that it never makes a taking fail.
+        let sound = "trials_epoch BETWEEN 0 AND 9223372036854775806";
+        let epoch = format!(
+            "(CASE WHEN {held} > 0 AND {sound} THEN trials_epoch \
+             WHEN {sound} THEN trials_epoch + 1 ELSE 1 END)"
         );
         Sql {
             read: format!(
@@ -97,6 +111,9 @@ impl Sql {
                  r.version, r.xmin::text, {NOW_US} \
                  FROM (SELECT 1) AS one LEFT JOIN \"{table}\" AS r ON r.name = $1"
             ),
+            // The epoch stays: a write changes the version (`row::decide`),
+            // which no permit taken before it goes back under, and the next
+            // taking finds no permit held and starts the next epoch.
             update: format!(
                 "WITH w AS (UPDATE \"{table}\" SET state = $2, open_until_ms = $3, \
                  period_ms = $4, reason = $5, changed_at_ms = $6, version = $7, \
@@ -104,17 +121,21 @@ impl Sql {
                  WHERE name = $1 AND xmin::text = $8 RETURNING name) {notify}"
             ),
             insert: format!(
-                "WITH w AS (INSERT INTO \"{table}\" (name, {COLUMNS}, trials, trials_until_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0) \
+                "WITH w AS (INSERT INTO \"{table}\" \
+                 (name, {COLUMNS}, trials, trials_until_ms, trials_epoch) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, 0) \
                  ON CONFLICT (name) DO NOTHING RETURNING name) {notify}"
             ),
             acquire: format!(
-                "UPDATE \"{table}\" SET trials = {held} + 1, trials_until_ms = {NOW_MS} + $4 \
-                 WHERE name = $1 AND version = $2 AND {held} < $3 RETURNING version"
+                "UPDATE \"{table}\" SET trials = {held} + 1, trials_until_ms = c.now_ms + $4, \
+                 trials_epoch = {epoch} \
+                 FROM (SELECT {NOW_MS} AS now_ms) AS c \
+                 WHERE name = $1 AND version = $2 AND {held} < $3 \
+                 RETURNING version, trials_epoch"
             ),
             release: format!(
                 "UPDATE \"{table}\" SET trials = trials - 1 \
-                 WHERE name = $1 AND version = $2 AND trials > 0"
+                 WHERE name = $1 AND version = $2 AND trials_epoch = $3 AND trials > 0"
             ),
             clock: format!("SELECT {NOW_US}"),
         }
@@ -238,8 +259,8 @@ async fn check_shape(client: &Client, table: &str, quoted: &str) -> Result<(), F
 /// What a table must hold, said in every error about its shape.
 const NEEDS: &str = "the store needs: name text PRIMARY KEY, state text, open_until_ms bigint, \
     period_ms bigint, reason text, changed_at_ms bigint, version bigint, trials bigint, \
-    trials_until_ms bigint (docs/shared-state.md has the DDL), or give the store another \
-    .table(...)";
+    trials_until_ms bigint, trials_epoch bigint (docs/shared-state.md has the DDL), or give \
+    the store another .table(...)";
 
 /// A setup statement that failed: for the user, what and why, when it can
 /// never work (no right to create the table, a table without a unique key

@@ -104,11 +104,11 @@ pub(super) async fn acquire(
             return Err(e);
         }
     };
-    if let Some(version) = taken {
+    if let Some(taken) = taken {
         if reply.answer(Trial::Granted) {
-            link.permits.took(version);
+            link.permits.took(taken);
         } else {
-            table.release(&link.name, version).await?;
+            table.release(&link.name, taken).await?;
         }
         return Ok(());
     }
@@ -143,11 +143,12 @@ pub(super) async fn acquire(
     Ok(())
 }
 
-/// Gives back the oldest permit held here, under the version it was taken
-/// under (none held: a trial admitted on local state, nothing to give).
+/// Gives back the oldest permit held here, under the version and epoch it
+/// was taken under (none held: a trial admitted on local state, nothing to
+/// give).
 pub(super) async fn release(table: &Table<'_>, link: &LinkState) -> Result<(), Failure> {
     match link.permits.give_back() {
-        Some(version) => table.release(&link.name, version).await,
+        Some(taken) => table.release(&link.name, taken).await,
         None => Ok(()),
     }
 }

@@ -14,6 +14,7 @@ use super::failure::Failure;
 use super::schema::Statements;
 use crate::store::row::{Field, NewRow, Now, RawRow, signed};
 use crate::store::tabular::apply::Written;
+use crate::store::tabular::membership::Generation;
 
 /// How many times a write reads and tries again when another process wrote
 /// the row between its read and its write: each try is two statements, and
@@ -129,15 +130,15 @@ impl Table<'_> {
 
     /// Takes one of `cap` permits of the row at `version`, their lease
     /// renewed for `ttl_ms` on the server's clock, in one statement: the
-    /// version it was taken under, or `None` (all taken, another version
-    /// held, or no row).
+    /// version and the count's epoch it was taken under, or `None` (all
+    /// taken, another version held, or no row).
     pub(super) async fn acquire(
         &self,
         name: &str,
         version: u64,
         cap: u32,
         ttl_ms: u64,
-    ) -> Result<Option<u64>, Failure> {
+    ) -> Result<Option<Generation>, Failure> {
         let taken = self
             .timed(self.client.query_opt(
                 &self.st.acquire,
@@ -147,19 +148,23 @@ impl Table<'_> {
         match taken {
             Some(row) => {
                 let version: i64 = row.try_get(0).map_err(|e| reshaped(&e))?;
-                Ok(Some(u64::try_from(version).unwrap_or(0)))
+                let epoch: i64 = row.try_get(1).map_err(|e| reshaped(&e))?;
+                Ok(Some(Generation {
+                    version: u64::try_from(version).unwrap_or(0),
+                    epoch: u64::try_from(epoch).unwrap_or(0),
+                }))
             }
             None => Ok(None),
         }
     }
 
-    /// Gives back a permit taken under `version`; never below zero, and
-    /// never to a row written since.
-    pub(super) async fn release(&self, name: &str, version: u64) -> Result<(), Failure> {
-        self.timed(
-            self.client
-                .execute(&self.st.release, &[&name, &signed(version)]),
-        )
+    /// Gives back a permit taken under `taken`; never below zero, never to
+    /// a row written since, and never to a count begun after its own lapsed.
+    pub(super) async fn release(&self, name: &str, taken: Generation) -> Result<(), Failure> {
+        self.timed(self.client.execute(
+            &self.st.release,
+            &[&name, &signed(taken.version), &signed(taken.epoch)],
+        ))
         .await?;
         Ok(())
     }

@@ -29,7 +29,8 @@ pub(super) fn ddl(table: &str) -> String {
     changed_at_ms   INTEGER NOT NULL DEFAULT 0,
     version         INTEGER NOT NULL DEFAULT 0,
     trials          INTEGER NOT NULL DEFAULT 0,
-    trials_until_ms INTEGER NOT NULL DEFAULT 0
+    trials_until_ms INTEGER NOT NULL DEFAULT 0,
+    trials_epoch    INTEGER NOT NULL DEFAULT 0
 )"
     )
 }
@@ -43,6 +44,12 @@ const PERMITS_HELD: &str = "(CASE WHEN typeof(trials) = 'integer' AND trials BET
      AND typeof(trials_until_ms) = 'integer' AND trials_until_ms > ?2 AND trials_until_ms <= ?5 \
      THEN trials ELSE 0 END)";
 
+/// Whether the row's epoch is one: an integer from 0, with room for the
+/// next. Anything else (not an integer, negative, i64::MAX) counts as 0, so
+/// no junk in the row can make a taking fail.
+const EPOCH_SOUND: &str = "(typeof(trials_epoch) = 'integer' \
+     AND trials_epoch BETWEEN 0 AND 9223372036854775806)";
+
 /// The statements the store runs, for one table.
 pub(super) struct Sql {
     /// `?1` name: the row's [`COLUMNS`].
@@ -51,9 +58,11 @@ pub(super) struct Sql {
     pub(super) upsert: String,
     /// `?1` name, `?2` now, `?3` the lease's end, `?4` the cap, `?5` the
     /// furthest lease that is not junk: takes a permit if fewer than the cap
-    /// are held, in one statement.
+    /// are held, in one statement. The row's version and the count's epoch
+    /// when taken.
     pub(super) acquire: String,
-    /// `?1` name: gives a permit back, never below zero.
+    /// `?1` name, `?2` version, `?3` epoch: gives a permit back to the count
+    /// it was taken from, never below zero.
     pub(super) release: String,
     /// `?1` name: whether the row exists.
     pub(super) exists: String,
@@ -61,29 +70,55 @@ pub(super) struct Sql {
 
 impl Sql {
     pub(super) fn new(table: &str) -> Sql {
+        // The epoch of the count after a taking: the count's own while it
+        // holds permits; the next one when the taking starts a count (none
+        // held: lapsed, junk, or none taken), junk counting as 0.
+        let epoch = format!(
+            "(CASE WHEN {PERMITS_HELD} > 0 AND {EPOCH_SOUND} THEN trials_epoch \
+             WHEN {EPOCH_SOUND} THEN trials_epoch + 1 ELSE 1 END)"
+        );
         Sql {
             read: format!("SELECT {COLUMNS} FROM \"{table}\" WHERE name = ?1"),
+            // The epoch stays: a write changes the version (`row::decide`),
+            // which no permit taken before it goes back under, and the next
+            // taking finds no permit held and starts the next epoch.
             upsert: format!(
-                "INSERT INTO \"{table}\" (name, {COLUMNS}, trials, trials_until_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0) \
+                "INSERT INTO \"{table}\" (name, {COLUMNS}, trials, trials_until_ms, trials_epoch) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, 0) \
                  ON CONFLICT(name) DO UPDATE SET state = excluded.state, \
                  open_until_ms = excluded.open_until_ms, period_ms = excluded.period_ms, \
                  reason = excluded.reason, changed_at_ms = excluded.changed_at_ms, \
                  version = excluded.version, trials = 0, trials_until_ms = 0"
             ),
+            // SET's expressions all read the row as it was, with one clock.
             acquire: format!(
-                "UPDATE \"{table}\" SET trials = {PERMITS_HELD} + 1, trials_until_ms = ?3 \
-                 WHERE name = ?1 AND {PERMITS_HELD} < ?4 RETURNING version"
+                "UPDATE \"{table}\" SET trials = {PERMITS_HELD} + 1, trials_until_ms = ?3, \
+                 trials_epoch = {epoch} \
+                 WHERE name = ?1 AND {PERMITS_HELD} < ?4 RETURNING version, trials_epoch"
             ),
-            // Only to the row a permit was taken from: a permit taken before
-            // another process rewrote the row must not free one of the new
-            // row's (one trial more than the cap would start).
+            // Only to the count a permit was taken from: a permit taken
+            // before another process rewrote the row, or before its lease
+            // lapsed and another taking started a new count, must not free
+            // one of the new count's (one trial more than the cap would
+            // start).
             release: format!(
                 "UPDATE \"{table}\" SET trials = trials - 1 \
-                 WHERE name = ?1 AND version = ?2 AND typeof(trials) = 'integer' AND trials > 0"
+                 WHERE name = ?1 AND version = ?2 AND trials_epoch = ?3 \
+                 AND typeof(trials) = 'integer' AND trials > 0"
             ),
             exists: format!("SELECT count(*) FROM \"{table}\" WHERE name = ?1"),
         }
+    }
+
+    /// Every statement, to prepare.
+    fn all(&self) -> [&str; 5] {
+        [
+            &self.read,
+            &self.upsert,
+            &self.acquire,
+            &self.release,
+            &self.exists,
+        ]
     }
 }
 
@@ -141,13 +176,7 @@ pub(super) fn set_up(conn: &Connection, table: &str, sql: &Sql) -> rusqlite::Res
     if exists == 0 {
         conn.execute_batch(&ddl(table))?;
     }
-    for statement in [
-        &sql.read,
-        &sql.upsert,
-        &sql.acquire,
-        &sql.release,
-        &sql.exists,
-    ] {
+    for statement in sql.all() {
         conn.prepare_cached(statement)?;
     }
     Ok(())
@@ -180,7 +209,7 @@ pub(super) fn setup_error(options: &SqliteStoreBuilder, e: &rusqlite::Error) -> 
         _ => StoreError(format!(
             "cannot use table {table} in the SQLite file {path}: {e} (a table of that name \
              with other columns? the store needs: name TEXT PRIMARY KEY, {COLUMNS}, trials, \
-             trials_until_ms)"
+             trials_until_ms, trials_epoch)"
         )),
     }
 }

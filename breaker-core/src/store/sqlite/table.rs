@@ -11,6 +11,7 @@ use super::schema::Sql;
 use crate::store::Trial;
 use crate::store::row::{CLOCK_MARGIN, Field, NewRow, Now, RawRow, millis, signed};
 use crate::store::tabular::apply::Written;
+use crate::store::tabular::membership::Generation;
 
 /// A breaker's row, each column as it is, whatever its type: nothing in the
 /// row can make a read fail.
@@ -74,19 +75,20 @@ pub(super) fn write(
 /// look like one from the future, that is junk). `Local` when the row is
 /// missing: there is nothing shared to count against (the breaker's
 /// transition to Open was never written). A permit comes with the row's
-/// version, to give it back under.
+/// version and the count's epoch, to give it back under (`None` when the
+/// version is not a whole number: the permit is not given back, and lapses).
 pub(super) fn acquire(
     conn: &mut Connection,
     sql: &Sql,
     name: &str,
     cap: u32,
     ttl_ms: u64,
-) -> rusqlite::Result<(Trial, Option<u64>)> {
+) -> rusqlite::Result<(Trial, Option<Generation>)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = Now::read();
     let until = now.ms.saturating_add(ttl_ms);
     let furthest = until.saturating_add(millis(CLOCK_MARGIN));
-    let taken: Option<i64> = tx
+    let taken: Option<(i64, i64)> = tx
         .prepare_cached(&sql.acquire)?
         .query_row(
             params![
@@ -96,10 +98,15 @@ pub(super) fn acquire(
                 i64::from(cap),
                 signed(furthest),
             ],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let version = taken.and_then(|v| u64::try_from(v).ok());
+    let generation = taken.and_then(|(version, epoch)| {
+        Some(Generation {
+            version: u64::try_from(version).ok()?,
+            epoch: u64::try_from(epoch).ok()?,
+        })
+    });
     let trial = if taken.is_some() {
         Trial::Granted
     } else {
@@ -113,20 +120,23 @@ pub(super) fn acquire(
         }
     };
     tx.commit()?;
-    Ok((trial, version))
+    Ok((trial, generation))
 }
 
-/// Gives a permit back; never below zero.
-/// Gives back a permit taken from the row at `version`; nothing when the row
-/// was rewritten since (the write cleared its permits).
+/// Gives back a permit taken under `taken`, never below zero; nothing when
+/// the row was rewritten since (the write cleared its permits) or its count
+/// lapsed and another began.
 pub(super) fn release(
     conn: &Connection,
     sql: &Sql,
     name: &str,
-    version: u64,
+    taken: Generation,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(&sql.release)?
-        .execute(params![name, signed(version)])?;
+    conn.prepare_cached(&sql.release)?.execute(params![
+        name,
+        signed(taken.version),
+        signed(taken.epoch)
+    ])?;
     Ok(())
 }
 

@@ -83,14 +83,14 @@ impl Session {
             Command::Acquire { link, reply } => {
                 let ttl_ms = crate::store::row::millis(core.options.trial_ttl);
                 match table::acquire(&mut self.conn, sql, &link.name, link.half_open, ttl_ms) {
-                    Ok((trial, version)) => {
+                    Ok((trial, taken)) => {
                         let answered = reply.answer(trial);
-                        if let Some(version) = version {
+                        if let Some(taken) = taken {
                             if answered {
-                                link.permits.took(version);
+                                link.permits.took(taken);
                             } else {
                                 // The caller gave up waiting: the permit goes back.
-                                table::release(&self.conn, sql, &link.name, version)?;
+                                table::release(&self.conn, sql, &link.name, taken)?;
                             }
                         }
                         Ok(())
@@ -105,7 +105,7 @@ impl Session {
                 }
             }
             Command::Release { link } => match link.permits.give_back() {
-                Some(version) => table::release(&self.conn, sql, &link.name, version),
+                Some(taken) => table::release(&self.conn, sql, &link.name, taken),
                 // Taken in a period a transition ended: its write cleared it.
                 None => Ok(()),
             },

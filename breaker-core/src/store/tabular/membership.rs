@@ -1,8 +1,8 @@
 //! [`LinkState`]: one breaker's membership in a table-backed store: its name
 //! (its row's key), the newest version of the row it has seen, whether a
-//! transition of its own still waits to be written, and the versions its
-//! trial permits were taken under. Both the breaker's link and the store's
-//! thread hold it.
+//! transition of its own still waits to be written, and the generations of
+//! the table's count its trial permits were taken under. Both the breaker's
+//! link and the store's thread hold it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
@@ -23,9 +23,20 @@ pub(crate) struct LinkState {
     pub(crate) dirty: AtomicBool,
     /// The breaker's `half_open`: the cap on trials across processes.
     pub(crate) half_open: u32,
-    /// The row's version under which each trial permit held here was taken
+    /// The generation under which each trial permit held here was taken
     /// (see [`Permits`]).
-    pub(crate) permits: Permits,
+    pub(crate) permits: Permits<Generation>,
+}
+
+/// The generation of a row's count of trial permits that a permit was taken
+/// under, and may only go back to: the row's version (a transition's write
+/// clears the count, and changes the version) and the count's epoch (a
+/// taking that finds the count lapsed starts a new one, under the next
+/// epoch, and the version stays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Generation {
+    pub(crate) version: u64,
+    pub(crate) epoch: u64,
 }
 
 impl LinkState {
