@@ -120,7 +120,8 @@ fn a_table_of_another_shape_is_an_error_naming_what_is_wrong() {
         .expect_err("a version of 32 bits")
         .to_string();
     assert!(message.contains("version is int4, not int8"), "{message}");
-    // The right columns, no unique key on the name.
+    // An earlier version's columns, no unique key on the name: not given
+    // the epoch column, since the store could not use it anyway.
     server.sql(
         "CREATE TABLE no_key (name text, state text, open_until_ms bigint, period_ms bigint, \
          reason text, changed_at_ms bigint, version bigint, trials bigint, \
@@ -132,9 +133,39 @@ fn a_table_of_another_shape_is_an_error_naming_what_is_wrong() {
         .expect_err("no unique key on name")
         .to_string();
     assert!(
-        message.contains("cannot use table no_key") && message.contains("no unique key on name"),
+        message.contains("cannot use table no_key")
+            && message.contains("no column trials_epoch")
+            && message.contains("no unique key on name")
+            && message.contains("trials_until_ms bigint, trials_epoch bigint"),
         "{message}"
     );
+    // An earlier version's columns and one more: another shape, refused.
+    server.sql(
+        "CREATE TABLE extended (name text PRIMARY KEY, state text, open_until_ms bigint, \
+         period_ms bigint, reason text, changed_at_ms bigint, version bigint, trials bigint, \
+         trials_until_ms bigint, note text)",
+    );
+    let message = builder(&server.url())
+        .table("extended")
+        .open()
+        .expect_err("no trials_epoch")
+        .to_string();
+    assert!(
+        message.contains("cannot use table extended") && message.contains("no column trials_epoch"),
+        "{message}"
+    );
+    for table in ["no_key", "extended"] {
+        assert_eq!(
+            server
+                .value(&format!(
+                    "SELECT count(*) FROM information_schema.columns \
+                     WHERE table_name = '{table}' AND column_name = 'trials_epoch'"
+                ))
+                .as_deref(),
+            Some("0"),
+            "{table} was altered"
+        );
+    }
     // Another name on the same server is a table of its own, created.
     let other = builder(&server.url()).table("breakers_v2").open();
     assert!(other.is_ok(), "{other:?}");

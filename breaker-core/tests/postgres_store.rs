@@ -2,8 +2,9 @@
 //! a store of its own on one server, as separate processes would be (every
 //! store has its own connection): the hot path makes no call to the store,
 //! manual actions reach the others through NOTIFY, an Open written
-//! elsewhere while this store was cut off wins when it is back, and a trial
-//! permit goes back only to the row and the count it was taken from.
+//! elsewhere while this store was cut off wins when it is back, a trial
+//! permit goes back only to the row and the count it was taken from, and a
+//! table made by an earlier version is given the column it lacks and kept.
 
 mod postgres_support;
 
@@ -349,4 +350,126 @@ fn a_permit_given_back_after_its_lease_lapsed_frees_none_of_the_new_count() {
     second.success();
     assert!(b_store.flush(SOON));
     c.acquire().expect("B's permit went back").success();
+}
+
+/// The table as versions before `trials_epoch` made it, with its name.
+fn first_shape(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS \"{table}\" (
+    name            text PRIMARY KEY,
+    state           text NOT NULL,
+    open_until_ms   bigint NOT NULL DEFAULT 0,
+    period_ms       bigint NOT NULL DEFAULT 0,
+    reason          text NOT NULL DEFAULT '',
+    changed_at_ms   bigint NOT NULL DEFAULT 0,
+    version         bigint NOT NULL DEFAULT 0,
+    trials          bigint NOT NULL DEFAULT 0,
+    trials_until_ms bigint NOT NULL DEFAULT 0
+)"
+    )
+}
+
+/// The columns of `table`, in their order.
+fn columns(server: &PgServer, table: &str) -> Vec<String> {
+    server
+        .sql(&format!(
+            "SELECT column_name FROM information_schema.columns \
+             WHERE table_name = '{table}' ORDER BY ordinal_position"
+        ))
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect()
+}
+
+/// A database from an earlier version: the store opens on it, adds the
+/// epoch column, adopts the Open its row holds, and shares trials through
+/// it.
+#[test]
+fn a_table_made_by_an_earlier_version_is_given_its_epoch_column_and_kept() {
+    let server = PgServer::start();
+    server.sql(&first_shape("breaker_state"));
+    // Open for 2 s: long enough for the stores to open and join within it.
+    let reset = Duration::from_secs(2);
+    let now = unix_ms();
+    let ends = now + 2000;
+    server.sql(&format!(
+        "INSERT INTO breaker_state (name, state, open_until_ms, period_ms, reason, \
+         changed_at_ms, version) VALUES ('db', 'open', {ends}, 2000, 'opened before', {now}, {})",
+        unix_us()
+    ));
+
+    let (a_store, b_store) = (store(&server), store(&server));
+    let a = join(a_store.clone(), "db", one_trial_config(reset));
+    let b = join(b_store, "db", one_trial_config(reset));
+    assert_eq!(a.state(), State::Open, "the row was read");
+    assert_eq!(
+        a.open_reason().unwrap().reason.to_string(),
+        "remote: opened before"
+    );
+    let columns = columns(&server, "breaker_state");
+    assert_eq!(columns.last().map(String::as_str), Some("trials_epoch"));
+    assert_eq!(columns.len(), 10, "{columns:?}");
+
+    sleep_until(ends + 300); // the open period ends
+    let trial = a.acquire().expect("the first trial after the period");
+    assert_eq!(
+        server.sql("SELECT trials, trials_epoch FROM breaker_state WHERE name = 'db'"),
+        vec![vec![Some("1".to_owned()), Some("1".to_owned())]]
+    );
+    let refused = b.acquire();
+    assert!(
+        matches!(refused, Err(Error::Rejected { .. })),
+        "a second trial across the stores: {:?}",
+        refused.map(|_| "admitted")
+    );
+    trial.success();
+    assert!(a_store.flush(SOON));
+    b.acquire().expect("A's permit went back").success();
+}
+
+/// Replicas that start together against a table from an earlier version
+/// all open their stores: one adds the column, the others find it (without
+/// `IF NOT EXISTS`, six of 24 here failed on "column already exists", and
+/// read the shape again to find it there).
+#[test]
+fn stores_opened_at_once_on_a_table_made_by_an_earlier_version_all_open() {
+    let server = PgServer::start();
+    for round in 0..3 {
+        let table = format!("breakers_{round}");
+        server.sql(&first_shape(&table));
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let stores: Vec<PostgresStore> = (0..8)
+            .map(|_| {
+                let (url, table, start) = (server.url(), table.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let builder = PostgresStore::builder(url)
+                        .table(&table)
+                        .budget(Duration::from_secs(1));
+                    start.wait();
+                    builder.open()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap().expect("a store"))
+            .collect();
+        for store in &stores {
+            assert!(store.is_connected(), "round {round}: {}", log().text());
+        }
+        let columns = columns(&server, &table);
+        assert_eq!(columns.len(), 10, "round {round}: {columns:?}");
+        // Every store uses the table: an Open made in one reaches the others.
+        let breakers: Vec<Breaker> = stores
+            .iter()
+            .map(|s| join(s.clone(), "db", config()))
+            .collect();
+        breakers[0].trip();
+        assert!(stores[0].flush(SOON));
+        for b in &breakers[1..] {
+            assert!(
+                eventually(SOON, || b.state() == State::Open),
+                "round {round}"
+            );
+        }
+    }
 }

@@ -141,6 +141,32 @@ fn a_table_of_another_shape_or_a_bad_table_name_is_an_error() {
             && message.contains("trials_until_ms, trials_epoch"),
         "{message}"
     );
+    // The columns of an earlier version's table and one more: not that
+    // table, so not given the epoch column; refused, and left as it was.
+    let conn = raw(&path);
+    conn.execute_batch(
+        "CREATE TABLE extended (name TEXT PRIMARY KEY NOT NULL, state TEXT NOT NULL, \
+         open_until_ms INTEGER, period_ms INTEGER, reason TEXT, changed_at_ms INTEGER, \
+         version INTEGER, trials INTEGER, trials_until_ms INTEGER, note TEXT)",
+    )
+    .unwrap();
+    let message = SqliteStore::builder(&path)
+        .table("extended")
+        .open()
+        .expect_err("a table without trials_epoch")
+        .to_string();
+    assert!(
+        message.contains("cannot use table extended") && message.contains("trials_epoch"),
+        "{message}"
+    );
+    let columns: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('extended')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(columns, 10, "the table was altered");
     let bad: Result<SqliteStore, StoreError> = SqliteStore::builder(&path)
         .table("state; DROP TABLE x")
         .open();

@@ -2,8 +2,9 @@
 //! store of its own on one file, as separate processes would be (every store
 //! has its own connection): the hot path makes no call to the store, manual
 //! actions reach the others, an Open written elsewhere while this store
-//! could not write wins when it can again, and a trial permit given back
-//! after its lease lapsed frees none of the count begun since.
+//! could not write wins when it can again, a trial permit given back after
+//! its lease lapsed frees none of the count begun since, and a table made
+//! by an earlier version is given the column it lacks and kept.
 
 mod sqlite_support;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use breaker_core::store::Store;
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
+use rusqlite::Connection;
 use sqlite_support::{Counting, TempDir, eventually, log, raw, unix_ms, unix_us};
 
 const SOON: Duration = Duration::from_secs(3);
@@ -252,4 +254,134 @@ fn a_permit_given_back_after_its_lease_lapsed_frees_none_of_the_new_count() {
     second.success();
     assert!(b_store.flush(SOON));
     c.acquire().expect("B's permit went back").success();
+}
+
+/// The table as versions before `trials_epoch` made it, with its name.
+fn first_shape(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS \"{table}\" (
+    name            TEXT PRIMARY KEY NOT NULL,
+    state           TEXT NOT NULL,
+    open_until_ms   INTEGER NOT NULL DEFAULT 0,
+    period_ms       INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT NOT NULL DEFAULT '',
+    changed_at_ms   INTEGER NOT NULL DEFAULT 0,
+    version         INTEGER NOT NULL DEFAULT 0,
+    trials          INTEGER NOT NULL DEFAULT 0,
+    trials_until_ms INTEGER NOT NULL DEFAULT 0
+)"
+    )
+}
+
+/// The columns of `table`, in their order.
+fn columns(conn: &Connection, table: &str) -> Vec<String> {
+    conn.prepare("SELECT name FROM pragma_table_info(?1)")
+        .unwrap()
+        .query_map([table], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A file from an earlier version: the store opens on it, adds the epoch
+/// column, adopts the Open its row holds, and shares trials through it.
+#[test]
+fn a_table_made_by_an_earlier_version_is_given_its_epoch_column_and_kept() {
+    let dir = TempDir::new("first-shape");
+    let path = dir.file("breakers.db");
+    let conn = raw(&path);
+    conn.execute_batch(&first_shape("breaker_state")).unwrap();
+    // Open for 2 s: long enough for the stores to open and join within it.
+    let reset = Duration::from_secs(2);
+    let now = unix_ms();
+    let ends = now + 2000;
+    conn.execute(
+        "INSERT INTO breaker_state (name, state, open_until_ms, period_ms, reason, \
+         changed_at_ms, version) VALUES ('db', 'open', ?1, 2000, 'opened before', ?2, ?3)",
+        [ends as i64, now as i64, unix_us() as i64],
+    )
+    .unwrap();
+
+    let (a_store, b_store) = (store(&path), store(&path));
+    let a = join(a_store.clone(), "db", one_trial_config(reset));
+    let b = join(b_store, "db", one_trial_config(reset));
+    assert_eq!(a.state(), State::Open, "the row was read");
+    assert_eq!(
+        a.open_reason().unwrap().reason.to_string(),
+        "remote: opened before"
+    );
+    let columns = columns(&conn, "breaker_state");
+    assert_eq!(columns.last().map(String::as_str), Some("trials_epoch"));
+    assert_eq!(columns.len(), 10, "{columns:?}");
+
+    sleep_until(ends + 300); // the open period ends
+    let trial = a.acquire().expect("the first trial after the period");
+    let (trials, epoch): (i64, i64) = conn
+        .query_row(
+            "SELECT trials, trials_epoch FROM breaker_state WHERE name = 'db'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((trials, epoch), (1, 1));
+    let refused = b.acquire();
+    assert!(
+        matches!(refused, Err(Error::Rejected { .. })),
+        "a second trial across the stores: {:?}",
+        refused.map(|_| "admitted")
+    );
+    trial.success();
+    assert!(a_store.flush(SOON));
+    b.acquire().expect("A's permit went back").success();
+}
+
+/// Processes starting together on a file from an earlier version all open
+/// their stores: one adds the column, under the file's write lock, and the
+/// others find it there (without that lock, some failed on a "duplicate
+/// column name").
+#[test]
+fn stores_opened_at_once_on_a_table_made_by_an_earlier_version_all_open() {
+    for round in 0..3 {
+        let dir = TempDir::new("first-shape-at-once");
+        let path = dir.file("breakers.db");
+        raw(&path)
+            .execute_batch(&first_shape("breaker_state"))
+            .unwrap();
+        let start = Arc::new(std::sync::Barrier::new(4));
+        let stores: Vec<SqliteStore> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let builder = SqliteStore::builder(path)
+                        .poll_interval(Duration::from_millis(20))
+                        .budget(Duration::from_secs(1))
+                        .busy_timeout(Duration::from_millis(200));
+                    start.wait();
+                    builder.open()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap().expect("a store"))
+            .collect();
+        for store in &stores {
+            // A lock at opening postpones the setup to the next poll.
+            assert!(eventually(SOON, || store.is_available()), "round {round}");
+        }
+        let columns = columns(&raw(&path), "breaker_state");
+        assert_eq!(columns.len(), 10, "round {round}: {columns:?}");
+        // Every store uses the table: an Open made in one reaches the others.
+        let breakers: Vec<Breaker> = stores
+            .iter()
+            .map(|s| join(s.clone(), "db", config()))
+            .collect();
+        breakers[0].trip();
+        assert!(stores[0].flush(SOON));
+        for b in &breakers[1..] {
+            assert!(
+                eventually(SOON, || b.state() == State::Open),
+                "round {round}"
+            );
+        }
+    }
 }

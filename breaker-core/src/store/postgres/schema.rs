@@ -1,7 +1,8 @@
-//! The table and its statements: the table created if missing and its shape
-//! checked, the statements the store runs on it ([`Sql`], prepared once per
-//! connection as [`Statements`]), and the session set up to hear other
-//! processes' writes (`LISTEN`).
+//! The table and its statements: the table created if missing (or, made by
+//! an earlier version, given the column it lacks) and its shape checked, the
+//! statements the store runs on it ([`Sql`], prepared once per connection as
+//! [`Statements`]), and the session set up to hear other processes' writes
+//! (`LISTEN`).
 //!
 //! Every time a statement writes is the server's (`clock_timestamp()`), and
 //! every read says the server's time, so that processes on hosts whose
@@ -33,6 +34,22 @@ const SHAPE: [(&str, &[&str]); 10] = [
     ("trials_epoch", &["int8"]),
 ];
 
+/// The columns of the table's first shape, as versions before
+/// `trials_epoch` made it, in alphabetical order: a table of exactly these
+/// (of the types above, keyed on `name`) is given the column when the store
+/// connects to it.
+const FIRST_SHAPE: [&str; 9] = [
+    "changed_at_ms",
+    "name",
+    "open_until_ms",
+    "period_ms",
+    "reason",
+    "state",
+    "trials",
+    "trials_until_ms",
+    "version",
+];
+
 /// The table, as the store creates it (`docs/shared-state.md` explains each
 /// column; SQLite's table, with PostgreSQL's types).
 pub(super) fn ddl(table: &str) -> String {
@@ -49,6 +66,15 @@ pub(super) fn ddl(table: &str) -> String {
     trials_until_ms bigint NOT NULL DEFAULT 0,
     trials_epoch    bigint NOT NULL DEFAULT 0
 )"
+    )
+}
+
+/// The column the first shape lacks, added if it is not there yet. Every
+/// row gets 0: no permit was taken under an epoch yet, and the next taking
+/// that starts a count moves it.
+fn add_epoch(table: &str) -> String {
+    format!(
+        "ALTER TABLE \"{table}\" ADD COLUMN IF NOT EXISTS trials_epoch bigint NOT NULL DEFAULT 0"
     )
 }
 
@@ -152,10 +178,11 @@ pub(super) struct Statements {
     pub(super) clock: Statement,
 }
 
-/// Puts the table in place (created if missing), checks its shape (the
-/// columns, their types, a unique key on `name`), prepares every statement,
-/// and listens on `channel`. Idempotent; it only writes
-/// when the table is missing.
+/// Puts the table in place (created if missing, a table of the first shape
+/// given its epoch column), checks its shape (the columns, their types, a
+/// unique key on `name`), prepares every statement, and listens on
+/// `channel`. Idempotent; it only writes when the table or its epoch column
+/// is missing.
 pub(super) async fn set_up(
     client: &Client,
     table: &str,
@@ -210,42 +237,15 @@ pub(super) async fn set_up(
 }
 
 /// Every column the store needs, of a type it reads and writes, and a unique
-/// key on `name` alone (what the upsert's `ON CONFLICT (name)` needs).
+/// key on `name` alone (what the upsert's `ON CONFLICT (name)` needs). A
+/// table of the first shape is given its epoch column first.
 async fn check_shape(client: &Client, table: &str, quoted: &str) -> Result<(), Failure> {
-    let rows = client
-        .query(
-            "SELECT a.attname::text, t.typname::text FROM pg_attribute a \
-             JOIN pg_type t ON t.oid = a.atttypid \
-             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-            &[&quoted],
-        )
-        .await
-        .map_err(|e| Failure::of(&e))?;
-    let found: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let mut wrong = Vec::new();
-    for (column, types) in SHAPE {
-        match found.iter().find(|(name, _)| name == column) {
-            None => wrong.push(format!("no column {column}")),
-            Some((_, ty)) if !types.contains(&ty.as_str()) => {
-                wrong.push(format!("{column} is {ty}, not {}", types.join(" or ")));
-            }
-            Some(_) => {}
-        }
+    let mut shape = Shape::read(client, quoted).await?;
+    if shape.first() {
+        upgrade(client, table, quoted).await?;
+        shape = Shape::read(client, quoted).await?;
     }
-    let keyed: bool = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
-             ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
-             WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 1 \
-             AND i.indpred IS NULL AND a.attname = 'name')",
-            &[&quoted],
-        )
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(|e| Failure::of(&e))?;
-    if !keyed {
-        wrong.push("no unique key on name alone (its PRIMARY KEY)".to_owned());
-    }
+    let wrong = shape.wrong();
     if wrong.is_empty() {
         Ok(())
     } else {
@@ -253,6 +253,99 @@ async fn check_shape(client: &Client, table: &str, quoted: &str) -> Result<(), F
             "cannot use table {table}: it has other columns than the store needs ({}); {NEEDS}",
             wrong.join(", ")
         )))
+    }
+}
+
+/// Adds the epoch column to a table of the first shape. Processes that
+/// connect at once each add it, one after the other (`ALTER TABLE` waits
+/// for the table's lock), and `IF NOT EXISTS` makes all but the first do
+/// nothing; should one still fail in a race on the catalog, the shape read
+/// again says whether the column is there, which is all that matters.
+async fn upgrade(client: &Client, table: &str, quoted: &str) -> Result<(), Failure> {
+    let Err(e) = client.batch_execute(&add_epoch(table)).await else {
+        return Ok(());
+    };
+    if Shape::read(client, quoted).await?.wrong().is_empty() {
+        return Ok(());
+    }
+    let class = e.code().map(|code| &code.code()[..2]);
+    match Failure::of(&e) {
+        // Not the table's owner, most often.
+        Failure::Outage(text) if class == Some("42") => Err(Failure::Setup(format!(
+            "cannot add column trials_epoch to table {table}, made by an earlier version of \
+             the store: {text}; its owner can: ALTER TABLE \"{table}\" ADD COLUMN trials_epoch \
+             bigint NOT NULL DEFAULT 0"
+        ))),
+        other => Err(other),
+    }
+}
+
+/// A table as the catalog describes it: its columns with their types, and
+/// whether `name` alone is a unique key.
+struct Shape {
+    columns: Vec<(String, String)>,
+    keyed: bool,
+}
+
+impl Shape {
+    async fn read(client: &Client, quoted: &str) -> Result<Shape, Failure> {
+        let rows = client
+            .query(
+                "SELECT a.attname::text, t.typname::text FROM pg_attribute a \
+                 JOIN pg_type t ON t.oid = a.atttypid \
+                 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                &[&quoted],
+            )
+            .await
+            .map_err(|e| Failure::of(&e))?;
+        let keyed: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a \
+                 ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+                 WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 1 \
+                 AND i.indpred IS NULL AND a.attname = 'name')",
+                &[&quoted],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| Failure::of(&e))?;
+        Ok(Shape {
+            columns: rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+            keyed,
+        })
+    }
+
+    /// What keeps the store from using the table, each said for a user:
+    /// none when it can.
+    fn wrong(&self) -> Vec<String> {
+        let mut wrong = Vec::new();
+        for (column, types) in SHAPE {
+            match self.columns.iter().find(|(name, _)| name == column) {
+                None => wrong.push(format!("no column {column}")),
+                Some((_, ty)) if !types.contains(&ty.as_str()) => {
+                    wrong.push(format!("{column} is {ty}, not {}", types.join(" or ")));
+                }
+                Some(_) => {}
+            }
+        }
+        if !self.keyed {
+            wrong.push("no unique key on name alone (its PRIMARY KEY)".to_owned());
+        }
+        wrong
+    }
+
+    /// Whether this is the first shape, sound: exactly its columns, each of
+    /// a type the store uses, keyed on `name`. A table of any other shape
+    /// without the epoch column is refused, and left as it is.
+    fn first(&self) -> bool {
+        let mut names: Vec<&str> = self.columns.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        let typed = self.columns.iter().all(|(name, ty)| {
+            SHAPE
+                .iter()
+                .any(|(column, types)| column == name && types.contains(&ty.as_str()))
+        });
+        names == FIRST_SHAPE && typed && self.keyed
     }
 }
 

@@ -1,14 +1,15 @@
 //! The file and its table: the connection opened for sharing one file
 //! between processes (WAL, a busy timeout within the budget), the table
-//! created if missing and its shape checked, and the statements the store
-//! runs on it ([`Sql`]).
+//! created if missing (or, made by an earlier version, given the column it
+//! lacks) and its shape checked, and the statements the store runs on it
+//! ([`Sql`]).
 //!
 //! What can never work (a path that cannot be opened, a read-only file, a
 //! file that is not a database, a table without the store's columns) is a
 //! [`StoreError`] when the store opens. A lock held by another process only
 //! delays the setup: the store's thread tries it again.
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use super::builder::SqliteStoreBuilder;
 use super::error::StoreError;
@@ -33,6 +34,27 @@ pub(super) fn ddl(table: &str) -> String {
     trials_epoch    INTEGER NOT NULL DEFAULT 0
 )"
     )
+}
+
+/// The columns of the table's first shape, as versions before
+/// `trials_epoch` made it, in alphabetical order: a table of exactly these
+/// is given the column when the store opens on it.
+const FIRST_SHAPE: [&str; 9] = [
+    "changed_at_ms",
+    "name",
+    "open_until_ms",
+    "period_ms",
+    "reason",
+    "state",
+    "trials",
+    "trials_until_ms",
+    "version",
+];
+
+/// The column the first shape lacks. Every row gets 0: no permit was taken
+/// under an epoch yet, and the next taking that starts a count moves it.
+fn add_epoch(table: &str) -> String {
+    format!("ALTER TABLE \"{table}\" ADD COLUMN trials_epoch INTEGER NOT NULL DEFAULT 0")
 }
 
 /// The permits a row holds: taken, and not yet lapsed at `?2` (now, unix
@@ -148,9 +170,10 @@ pub(super) fn open(options: &SqliteStoreBuilder) -> Result<Connection, StoreErro
     Ok(conn)
 }
 
-/// Puts the file in WAL mode and the table in place, and checks its shape
-/// by preparing every statement the store runs. Idempotent; it only writes
-/// when something is missing.
+/// Puts the file in WAL mode and the table in place (a table of the first
+/// shape given its epoch column), and checks its shape by preparing every
+/// statement the store runs. Idempotent; it only writes when something is
+/// missing.
 pub(super) fn set_up(conn: &Connection, table: &str, sql: &Sql) -> rusqlite::Result<()> {
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -175,11 +198,40 @@ pub(super) fn set_up(conn: &Connection, table: &str, sql: &Sql) -> rusqlite::Res
     )?;
     if exists == 0 {
         conn.execute_batch(&ddl(table))?;
+    } else if first_shape(conn, table)? {
+        upgrade(conn, table, sql)?;
     }
     for statement in sql.all() {
         conn.prepare_cached(statement)?;
     }
     Ok(())
+}
+
+/// Whether the table has exactly the columns of the first shape.
+fn first_shape(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    let mut columns = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    columns.sort();
+    Ok(columns == FIRST_SHAPE)
+}
+
+/// Adds the epoch column to a table of the first shape, under the file's
+/// write lock: of processes opening at once, one adds it, and the others,
+/// each after it, find it there (the shape is read again under the lock).
+/// Not kept if the store still cannot use the table (the first shape
+/// without its key on `name`): that is refused as before, the table left as
+/// it was.
+fn upgrade(conn: &Connection, table: &str, sql: &Sql) -> rusqlite::Result<()> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    if first_shape(&tx, table)? {
+        tx.execute_batch(&add_epoch(table))?;
+        for statement in sql.all() {
+            tx.prepare(statement)?;
+        }
+    }
+    tx.commit()
 }
 
 /// Whether an error passes by itself: another connection holds a lock.
