@@ -3,6 +3,8 @@
 //! lets the attribute run a keyed call with no atomic read-modify-write
 //! beyond the breaker's own.
 
+use std::mem::ManuallyDrop;
+
 use super::recent;
 use super::table::Slot;
 use crate::Breaker;
@@ -33,12 +35,43 @@ impl<K: 'static> Ticket<K> {
     /// stayed out of line, with a frame of its own).
     #[inline(always)]
     pub(crate) fn with<R>(self, f: impl FnOnce(&Breaker) -> R) -> R {
-        let breaker = match &self.0 {
-            Kind::Recent(place) => place.breaker(),
-            Kind::Owned(breaker) => breaker,
-        };
         // The ticket (the pin on its place, or the owned breaker) outlives
         // the call, then goes: also when `f` panics.
-        f(breaker)
+        let held = Held(ManuallyDrop::new(self.0));
+        f(held.breaker())
     }
+}
+
+/// A ticket while its call runs. Its drop is written out, small, with the
+/// owned breaker given back out of line, so that the unwinding path of the
+/// call inlines it and the ticket stays in registers: dropped as an enum, by
+/// the compiler's out-of-line drop, the ticket lived in memory, and every
+/// keyed call stored and reloaded it.
+struct Held<K>(ManuallyDrop<Kind<K>>);
+
+impl<K> Held<K> {
+    #[inline(always)]
+    fn breaker(&self) -> &Breaker {
+        match &*self.0 {
+            Kind::Recent(place) => place.breaker(),
+            Kind::Owned(breaker) => breaker,
+        }
+    }
+}
+
+impl<K> Drop for Held<K> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; `self.0` is not used after.
+        match unsafe { ManuallyDrop::take(&mut self.0) } {
+            Kind::Recent(place) => drop(place),
+            Kind::Owned(breaker) => release(breaker),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn release(breaker: Breaker) {
+    drop(breaker);
 }
