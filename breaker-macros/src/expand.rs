@@ -359,20 +359,19 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // evaluated here, before the body runs, and its borrows of the
     // arguments end with this statement.
     let sync_keyed = !is_async && attr.key.is_some() && retries.is_none();
-    // `let <call> = <acquired>, or the rejection's answer`. In an async
-    // function the answer comes after the `match` on the admission has ended:
-    // a fallback awaited in the `match`'s arm kept the `Result` in the
-    // function's state, and every call copied its permit out of it; without a
-    // fallback, the same shape let the compiler keep the call in registers.
+    // `let <call> = <acquired>, or the rejection's answer`. An async function
+    // matches on a local, not on the admission's temporary: a temporary
+    // lives to the end of the `match`, so with a fallback awaited in its arm
+    // the `Result` stayed in the function's state (every call copied its
+    // permit out of it), and the function's drop grew too large for the
+    // unwinding path to inline, so every call wrote its state to memory.
     let admit = |acquired: TokenStream| -> TokenStream {
         if is_async {
             quote! {
-                let #call_binding = '__cb_admitted: {
-                    let __cb_rejected = match #acquired {
-                        ::core::result::Result::Ok(__cb_call) => break '__cb_admitted __cb_call,
-                        ::core::result::Result::Err(__cb_rejected) => __cb_rejected,
-                    };
-                    #on_reject
+                let __cb_acquired = #acquired;
+                let #call_binding = match __cb_acquired {
+                    ::core::result::Result::Ok(__cb_call) => __cb_call,
+                    ::core::result::Result::Err(__cb_rejected) => #on_reject
                 };
             }
         } else {

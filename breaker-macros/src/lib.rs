@@ -69,15 +69,15 @@
 //! ```ignore
 //! async fn charge(order: &Order) -> Result<Receipt, PayError> {
 //!     /* __CB_SITE, its registration, __CB_BREAKER */
-//!     // The fallback is awaited once the `match` has ended, so the `Result`
-//!     // does not stay in the future's state.
-//!     let mut __cb_call = '__cb_admitted: {
-//!         let __cb_rejected = match __CB_BREAKER.acquire() {
-//!             Ok(call) => break '__cb_admitted call,
-//!             Err(rejected) => rejected,
-//!         };
-//!         drop(__cb_rejected);
-//!         return cached_charge(order).await;
+//!     // Matched as a local: a `match` on the temporary would keep the
+//!     // `Result` in the future's state across the fallback's await.
+//!     let __cb_acquired = __CB_BREAKER.acquire();
+//!     let mut __cb_call = match __cb_acquired {
+//!         Ok(call) => call,
+//!         Err(rejected) => {
+//!             drop(rejected);
+//!             return cached_charge(order).await;
+//!         }
 //!     };
 //!     let __cb_ret: Result<Receipt, PayError> = match run_async_timeout(
 //!         &mut __cb_call,
