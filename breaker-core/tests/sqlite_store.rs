@@ -16,6 +16,7 @@ use breaker_core::store::Store;
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
 use rusqlite::Connection;
+use sqlite_support::lapse::{self, sleep_until};
 use sqlite_support::{Counting, TempDir, eventually, log, raw, unix_ms, unix_us};
 
 const SOON: Duration = Duration::from_secs(3);
@@ -199,15 +200,8 @@ fn one_trial_config(reset: Duration) -> Config {
         .unwrap()
 }
 
-/// Sleeps until the wall clock reads `ms` (unix ms).
-fn sleep_until(ms: u64) {
-    std::thread::sleep(Duration::from_millis(ms.saturating_sub(unix_ms())));
-}
-
-/// A trial that outlives `trial_ttl` in one process loses its permit: a
-/// taking after the lease lapsed starts a new count. Given back late, the
-/// lapsed permit frees none of the new count's, so no trial more than
-/// `half_open` starts across the processes.
+/// A trial permit given back after its lease lapsed frees none of the new
+/// count's (`store_support::lapse`).
 #[test]
 fn a_permit_given_back_after_its_lease_lapsed_frees_none_of_the_new_count() {
     let dir = TempDir::new("lapsed");
@@ -225,35 +219,13 @@ fn a_permit_given_back_after_its_lease_lapsed_frees_none_of_the_new_count() {
     let a = join(short.clone(), "db", one_trial_config(reset));
     let b = join(b_store.clone(), "db", one_trial_config(reset));
     let c = join(c_store, "db", one_trial_config(reset));
-    a.trip();
-    let ends = unix_ms() + 1000;
-    assert!(short.flush(SOON));
-    assert!(
-        eventually(SOON, || b.state() == State::Open
-            && c.state() == State::Open),
-        "B and C adopt A's Open"
+    lapse::a_lapsed_permit_frees_none_of_the_new_count(
+        [&a, &b, &c],
+        reset,
+        || short.flush(SOON),
+        || b_store.flush(SOON),
+        SOON,
     );
-    sleep_until(ends + 300); // the open period ends everywhere
-
-    let first = a.acquire().expect("the first trial after the period");
-    std::thread::sleep(Duration::from_millis(300)); // its lease (50 ms) lapses
-    let second = b
-        .acquire()
-        .expect("a trial: the only permit's lease lapsed");
-    first.success(); // one of two successes: the permit goes back, late
-    assert_eq!(a.state(), State::HalfOpen);
-    assert!(short.flush(SOON));
-    let refused = c.acquire();
-    assert!(
-        matches!(refused, Err(Error::Rejected { .. })),
-        "a second trial while B's runs: {:?}",
-        refused.map(|_| "admitted")
-    );
-
-    // B's permit goes back: C's next trial runs (the cap refused it, no fault).
-    second.success();
-    assert!(b_store.flush(SOON));
-    c.acquire().expect("B's permit went back").success();
 }
 
 /// The table as versions before `trials_epoch` made it, with its name.

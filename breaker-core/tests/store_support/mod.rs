@@ -9,6 +9,7 @@
 
 pub mod commands;
 pub mod counting;
+pub mod lapse;
 
 #[allow(unused_imports)] // not every includer counts calls
 pub use counting::Counting;
