@@ -308,7 +308,8 @@ impl<S> Place<S> {
     pub(super) fn stamp_due(&self, tick: u64) -> bool {
         let tick = tick as u32;
         let stamped = &self.entry().stamped;
-        if tick != 0 && stamped.get() == tick {
+        // One branch: both tests are cheap, and the common case passes both.
+        if (tick != 0) & (stamped.get() == tick) {
             return false;
         }
         stamped.set(tick);
