@@ -366,21 +366,20 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // permit out of it), and the function's drop grew too large for the
     // unwinding path to inline, so every call wrote its state to memory.
     let admit = |acquired: TokenStream| -> TokenStream {
-        if is_async {
-            quote! {
-                let __cb_acquired = #acquired;
-                let #call_binding = match __cb_acquired {
-                    ::core::result::Result::Ok(__cb_call) => __cb_call,
-                    ::core::result::Result::Err(__cb_rejected) => #on_reject
-                };
-            }
+        let (bound, acquired) = if is_async {
+            (
+                quote!(let __cb_acquired = #acquired;),
+                quote!(__cb_acquired),
+            )
         } else {
-            quote! {
-                let #call_binding = match #acquired {
-                    ::core::result::Result::Ok(__cb_call) => __cb_call,
-                    ::core::result::Result::Err(__cb_rejected) => #on_reject
-                };
-            }
+            (quote!(), acquired)
+        };
+        quote! {
+            #bound
+            let #call_binding = match #acquired {
+                ::core::result::Result::Ok(__cb_call) => __cb_call,
+                ::core::result::Result::Err(__cb_rejected) => #on_reject
+            };
         }
     };
     let acquire = match &attr.key {

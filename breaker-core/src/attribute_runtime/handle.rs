@@ -109,10 +109,11 @@ impl Call<'_> {
         }
     }
 
-    /// Records a failure of a call still borrowed (a panic while polled).
-    fn failure_in_place(&mut self, message: impl FnOnce() -> String) {
+    /// Records a panic, a failure, of a call still held (the guard of a sync
+    /// body's run, or of an async body's poll).
+    fn panicked_in_place(&mut self) {
         if let Some(permit) = self.permit.take() {
-            let _ = permit.failure_with(message);
+            let _ = permit.failure_with(|| "panicked".to_owned());
         }
     }
 
@@ -128,8 +129,8 @@ impl Call<'_> {
 // (an async body's through `Polling`, across its polls). A panic is a failure,
 // then unwinds on; a normal return forgets the guard and pays nothing.
 impl crate::breaker::RecordsPanic for Call<'_> {
-    fn panicked(self) {
-        self.failure(|| "panicked".to_owned());
+    fn panicked(mut self) {
+        self.panicked_in_place();
     }
 }
 
@@ -176,8 +177,8 @@ pub struct RunAsync<C, F> {
 pub trait HeldCall {
     /// What the finished future hands back with the output.
     type Back;
-    /// Records a failure of the call, which stays held (a panic while polled).
-    fn fail_in_place(&mut self);
+    /// Records a panic while the body was polled, the call still held.
+    fn panicked_in_place(&mut self);
     /// The body finished: what goes back with its output.
     fn back(&mut self) -> Self::Back;
 }
@@ -185,8 +186,8 @@ pub trait HeldCall {
 impl<'b> HeldCall for Call<'b> {
     type Back = Call<'b>;
 
-    fn fail_in_place(&mut self) {
-        self.failure_in_place(|| "panicked".to_owned());
+    fn panicked_in_place(&mut self) {
+        Call::panicked_in_place(self);
     }
 
     // The future keeps an empty call, which its drop leaves alone.
@@ -201,8 +202,8 @@ impl<'b> HeldCall for Call<'b> {
 impl HeldCall for &mut Call<'_> {
     type Back = ();
 
-    fn fail_in_place(&mut self) {
-        self.failure_in_place(|| "panicked".to_owned());
+    fn panicked_in_place(&mut self) {
+        Call::panicked_in_place(self);
     }
 
     #[inline(always)]
@@ -214,7 +215,7 @@ struct Polling<'a, C: HeldCall>(&'a mut C);
 
 impl<C: HeldCall> crate::breaker::RecordsPanic for Polling<'_, C> {
     fn panicked(self) {
-        self.0.fail_in_place();
+        self.0.panicked_in_place();
     }
 }
 
@@ -259,7 +260,6 @@ pub async fn run_async_timeout<F: Future>(
     after: Duration,
     body: F,
 ) -> Result<F::Output, Error> {
-    let name = call.permit.as_ref().map_or("", Permit::breaker_name).into();
     match tokio::time::timeout(
         after,
         RunAsync {
@@ -271,6 +271,9 @@ pub async fn run_async_timeout<F: Future>(
     {
         Ok((output, ())) => Ok(output),
         Err(_) => {
+            // Named here, not before the run: an `Arc<str>` made for every
+            // call, late or not.
+            let name = call.permit.as_ref().map_or("", Permit::breaker_name).into();
             call.timed_out();
             Err(Error::timeout(name, after))
         }
