@@ -26,6 +26,22 @@ use crate::{Config, MAX_DURATION, State};
 /// The columns a read selects, in the order of [`RawRow`].
 pub(crate) const COLUMNS: &str = "state, open_until_ms, period_ms, reason, changed_at_ms, version";
 
+/// The columns of a table store's first shape, as versions before
+/// `trials_epoch` made it, in alphabetical order: a table of exactly these
+/// is given the epoch column when a store opens on it (`sqlite::schema`,
+/// `postgres::schema`, each in its own SQL).
+pub(crate) const FIRST_SHAPE: [&str; 9] = [
+    "changed_at_ms",
+    "name",
+    "open_until_ms",
+    "period_ms",
+    "reason",
+    "state",
+    "trials",
+    "trials_until_ms",
+    "version",
+];
+
 /// How far a row's times may lie past what this breaker could have made: a
 /// step back of the wall clock (NTP) between the write and the read. Within
 /// it, an Open is adopted with its time left cut to the longest open period;

@@ -12,7 +12,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Statement};
 
 use super::failure::Failure;
-use crate::store::row::{CLOCK_MARGIN, COLUMNS, millis};
+use crate::store::row::{CLOCK_MARGIN, COLUMNS, FIRST_SHAPE, millis};
 
 /// The server's clock, unix µs.
 const NOW_US: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
@@ -32,22 +32,6 @@ const SHAPE: [(&str, &[&str]); 10] = [
     ("trials", &["int8"]),
     ("trials_until_ms", &["int8"]),
     ("trials_epoch", &["int8"]),
-];
-
-/// The columns of the table's first shape, as versions before
-/// `trials_epoch` made it, in alphabetical order: a table of exactly these
-/// (of the types above, keyed on `name`) is given the column when the store
-/// connects to it.
-const FIRST_SHAPE: [&str; 9] = [
-    "changed_at_ms",
-    "name",
-    "open_until_ms",
-    "period_ms",
-    "reason",
-    "state",
-    "trials",
-    "trials_until_ms",
-    "version",
 ];
 
 /// The table, as the store creates it (`docs/shared-state.md` explains each

@@ -13,7 +13,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 use super::builder::SqliteStoreBuilder;
 use super::error::StoreError;
-use crate::store::row::COLUMNS;
+use crate::store::row::{COLUMNS, FIRST_SHAPE};
 use crate::store::tabular::table_name;
 
 /// The table, as the store creates it (`docs/shared-state.md` explains each
@@ -35,21 +35,6 @@ pub(super) fn ddl(table: &str) -> String {
 )"
     )
 }
-
-/// The columns of the table's first shape, as versions before
-/// `trials_epoch` made it, in alphabetical order: a table of exactly these
-/// is given the column when the store opens on it.
-const FIRST_SHAPE: [&str; 9] = [
-    "changed_at_ms",
-    "name",
-    "open_until_ms",
-    "period_ms",
-    "reason",
-    "state",
-    "trials",
-    "trials_until_ms",
-    "version",
-];
 
 /// The column the first shape lacks. Every row gets 0: no permit was taken
 /// under an epoch yet, and the next taking that starts a count moves it.
