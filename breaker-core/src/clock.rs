@@ -359,8 +359,12 @@ mod real {
 
     /// See [`super::tick`].
     #[inline(always)]
-    pub(super) fn word() -> u64 {
-        recent::word()
+    pub(super) fn tick() -> u32 {
+        recent::which_tick()
+    }
+
+    pub(super) fn put_out_tick() {
+        recent::put_out_tick();
     }
 }
 
@@ -382,9 +386,11 @@ mod real {
         (now_ns(), 0)
     }
 
-    pub(super) fn word() -> u64 {
+    pub(super) fn tick() -> u32 {
         0
     }
+
+    pub(super) fn put_out_tick() {}
 }
 
 /// The clocks a breaker can read; the two built-in ones avoid a virtual call.
@@ -435,19 +441,37 @@ impl Source {
 static OTHER_CLOCKS: AtomicUsize = AtomicUsize::new(0);
 
 /// Which tick of the real clock it is: a word that changes with every tick
-/// of the recent reading (about each millisecond), and 0 when that cannot
-/// be told cheaply (no ticking thread, a platform without one, or some
-/// cell reading another clock than the real one, whose time need not move
-/// with it). A keyed call compares it with the one its key's use was last
-/// stamped at from this thread, and stamps again only when it changed: within
-/// one tick a stamp moves by less than the cheap reading's resolution, and
-/// reading the clock on every call cost a keyed call an eighth of its time.
+/// of the recent reading (about each millisecond), and 0 when there is none
+/// (no ticking thread, or a platform without one). A keyed call compares it
+/// with the one its key's use was last stamped at from this thread, and
+/// stamps again only when it changed: within one tick a stamp moves by less
+/// than the cheap reading's resolution, and reading the clock on every call
+/// cost a keyed call an eighth of its time. What it stamps at is
+/// [`stamp_at`]'s.
 #[inline(always)]
-pub(crate) fn tick() -> u64 {
-    // Without a branch: the word, masked to 0 while another clock is read.
-    let others = OTHER_CLOCKS.load(Ordering::Relaxed);
-    real::word() & u64::from(others == 0).wrapping_neg()
+pub(crate) fn tick() -> u32 {
+    real::tick()
 }
+
+/// What a use stamped at `tick` records: the tick, while it tells when the
+/// clock moved; else [`UNSTAMPED`], which no tick equals, so that every call
+/// stamps. That is when there is no tick, or some cell reads another clock
+/// than the real one, whose time need not move with it. Read here, on the
+/// stamping path, not on every call: [`ClockCell::install`] puts the tick out
+/// after counting such a clock, so the tick changes for a thread that stamped
+/// before, which then reads the count here.
+#[inline]
+pub(crate) fn stamp_at(tick: u32) -> u32 {
+    if tick != 0 && OTHER_CLOCKS.load(Ordering::Relaxed) == 0 {
+        tick
+    } else {
+        UNSTAMPED
+    }
+}
+
+/// A stamp no [`tick`] equals (ticks are 31 bits): a use not stamped yet, or
+/// stamped without a tick.
+pub(crate) const UNSTAMPED: u32 = u32::MAX;
 
 /// A replaceable clock that readers reach with one atomic load.
 ///
@@ -486,6 +510,9 @@ impl ClockCell {
         let was_other = !installed.is_empty() && !self.monotonic.load(Ordering::Relaxed);
         if !monotonic && !was_other {
             OTHER_CLOCKS.fetch_add(1, Ordering::SeqCst);
+            // After the count: a thread whose key was stamped at this tick
+            // sees the tick change, then the count (`stamp_at`).
+            real::put_out_tick();
         }
         installed.push(boxed);
         self.monotonic.store(monotonic, Ordering::Release);
@@ -543,12 +570,13 @@ mod tests {
         // Other tests' cells may count too: only "0 while this one lives"
         // holds whatever runs beside it.
         let cell = ClockCell::new(ManualClock::new());
-        assert_eq!(tick(), 0);
+        assert_eq!(stamp_at(tick() | 1), UNSTAMPED);
         cell.install(MonotonicClock);
         let manual = ClockCell::new(MonotonicClock);
         manual.install(ManualClock::new());
-        assert_eq!(tick(), 0);
+        assert_eq!(stamp_at(tick() | 1), UNSTAMPED);
         drop((cell, manual));
+        assert_eq!(stamp_at(0), UNSTAMPED, "no tick");
     }
 
     #[test]

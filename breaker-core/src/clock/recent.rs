@@ -22,15 +22,26 @@
 //! still cost is bounded by its own lateness, and it counts its late ticks
 //! ([`stalls`]), so a test on the real clock can tell a starved machine from a
 //! wrong reading.
+//!
+//! The thread also numbers its ticks in a word of their own ([`which_tick`]),
+//! which a keyed call compares with the tick its key's use was last stamped
+//! at, in one load and one compare.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The reading (`CLOCK_MONOTONIC`, in nanoseconds since boot, low bit cleared)
 /// with the low bit as the read flag; zero when there is none.
 static WORD: AtomicU64 = AtomicU64::new(0);
+/// Which tick of the thread it is, for a keyed call's use stamp
+/// (`clock::tick`): a value of 31 bits, never 0, that changes with every
+/// tick; 0 when there is none (no thread, or put out). Published only by a
+/// compare-and-swap from the value the thread read, so that a put-out word
+/// ([`put_out_tick`]) stays out until the next tick, never overwritten by
+/// the tick that raced with it.
+static WHICH_TICK: AtomicU32 = AtomicU32::new(0);
 static STATE: AtomicU8 = AtomicU8::new(IDLE);
 static STALLS: AtomicU64 = AtomicU64::new(0);
 
@@ -107,11 +118,22 @@ pub(crate) fn coarse() -> u64 {
     word & !READ
 }
 
-/// The word as it is, for a keyed call's check that the clock ticked since
-/// its key's use was last stamped from this thread: equal words, one tick.
+/// Which tick it is (see [`WHICH_TICK`]): equal values, one tick.
 #[inline(always)]
-pub(crate) fn word() -> u64 {
-    WORD.load(Ordering::Relaxed)
+pub(crate) fn which_tick() -> u32 {
+    WHICH_TICK.load(Ordering::Relaxed)
+}
+
+/// Makes [`which_tick`] 0 until the thread's next tick, so that it changes for every
+/// thread, this one first.
+pub(crate) fn put_out_tick() {
+    WHICH_TICK.store(0, Ordering::SeqCst);
+}
+
+/// The [`which_tick`] of a reading: its microseconds (near enough: a shift, not a
+/// division), 31 bits of them (35 minutes), never 0.
+fn tick_of(now: u64) -> u32 {
+    ((now >> 10) as u32 & 0x7fff_ffff) | 1
 }
 
 /// The readings the word cannot settle alone: none yet, the first since a
@@ -128,6 +150,9 @@ fn checked(word: u64) -> u64 {
     if kernel > recent.saturating_add(resolution()) {
         // A compare-and-swap, so that a fresh tick's word is not put out.
         let _ = WORD.compare_exchange(word, 0, Ordering::Relaxed, Ordering::Relaxed);
+        // Keyed calls stamp every use until the next tick, as they would
+        // read the kernel.
+        put_out_tick();
         return kernel;
     }
     if word & READ == 0 {
@@ -163,6 +188,7 @@ fn start() {
 /// at the fork's instant and its breakers would stay Open.
 extern "C" fn forked() {
     WORD.store(0, Ordering::Relaxed);
+    WHICH_TICK.store(0, Ordering::Relaxed);
     STATE.store(IDLE, Ordering::Release);
 }
 
@@ -172,7 +198,12 @@ fn tick() {
     let mut last = kernel(libc::CLOCK_MONOTONIC);
     loop {
         let now = kernel(libc::CLOCK_MONOTONIC) & !READ;
+        let tick = WHICH_TICK.load(Ordering::SeqCst);
         let was = WORD.swap(now, Ordering::Relaxed);
+        // Not published if it was put out since it was read: it stays out
+        // until the next tick.
+        let _ =
+            WHICH_TICK.compare_exchange(tick, tick_of(now), Ordering::SeqCst, Ordering::Relaxed);
         // Readers saw `last` until the swap: how stale it got.
         if kernel(libc::CLOCK_MONOTONIC).saturating_sub(last) > resolution {
             STALLS.fetch_add(1, Ordering::Relaxed);
@@ -182,6 +213,9 @@ fn tick() {
         if unread >= UNREAD_TICKS_BEFORE_STOP {
             // The word first: a reader that sees zero and finds the thread
             // still running reads the kernel, and the next one starts anew.
+            // The tick too: a keyed call then stamps its use, which reads the
+            // word and starts the thread again.
+            WHICH_TICK.store(0, Ordering::Relaxed);
             WORD.store(0, Ordering::Relaxed);
             STATE.store(IDLE, Ordering::Release);
             return;

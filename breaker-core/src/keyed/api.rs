@@ -43,7 +43,8 @@ where
             Some(place) => {
                 // The use is stamped once a tick from this thread, not on
                 // every call (see `clock::tick`).
-                if place.stamp_due(crate::clock::tick()) {
+                let tick = crate::clock::tick();
+                if place.stamp_due(tick, || crate::clock::stamp_at(tick)) {
                     place.slot().touch(self.now());
                 }
                 Ticket::recent(place)

@@ -19,6 +19,12 @@
 //! entry is never replaced, so its slot lives as long as the pin: the call
 //! reaches it through the place alone, without looking the thread's storage
 //! up again.
+//!
+//! A breaker the cache does not remember (a key just created, the overflow
+//! breaker, a key whose set is all pinned) is pinned for its call in a spare
+//! entry ([`hold`]), which no lookup finds, so that every call runs the same
+//! way: the breaker read from a pinned entry, the entry unpinned after.
+//!
 //! Every field is a `Cell`, so that a key's `Eq` or `Drop` calling another
 //! key (user code runs here) finds the cache usable, never half-borrowed.
 //! The cache has no destructor of its own, so a call reads it without the
@@ -35,12 +41,16 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use crate::Breaker;
+use crate::clock::UNSTAMPED;
 
 /// Sets of the cache; the key's hash picks one.
 const SETS: usize = 8;
 /// Entries per set: keys of one keyed breaker called in turn rarely evict
 /// each other.
 const WAYS: usize = 4;
+/// Spare entries: calls of unremembered breakers nested this deep on one
+/// thread before one needs an entry on the heap.
+const SPARES: usize = 4;
 
 // A line each, so that looking one entry up touches one line; and no more
 // than a line, with `kind` kept in debug builds only.
@@ -66,8 +76,11 @@ struct Entry {
     /// The places beyond the first (a call of the key nested in its own
     /// call, or in its `Eq`).
     pins: Cell<u16>,
-    /// The clock's tick (`clock::tick`, its low half) at which this thread
-    /// last stamped the key's use; 0 for none. In the padding after `pins`.
+    /// An entry of its own on the heap (see [`hold`]), freed when unpinned.
+    /// In the padding too.
+    heap: Cell<bool>,
+    /// The clock's tick (`clock::tick`) at which this thread last stamped the
+    /// key's use, or `clock::UNSTAMPED`. In the padding after `pins`.
     stamped: Cell<u32>,
     /// Keeps the slot alive while the entry names it; given back by
     /// `remember` when it refills the entry, or by [`Cleanup`].
@@ -91,7 +104,8 @@ impl Entry {
             at: Cell::new(std::ptr::null()),
             held: Cell::new(false),
             pins: Cell::new(0),
-            stamped: Cell::new(0),
+            heap: Cell::new(false),
+            stamped: Cell::new(UNSTAMPED),
             slot: Cell::new(ManuallyDrop::new(None)),
             breaker: UnsafeCell::new(ManuallyDrop::new(None)),
         }
@@ -142,6 +156,11 @@ struct Recent {
     entries: [Entry; SETS * WAYS],
     /// The way each set fills next, round robin.
     next: [Cell<u8>; SETS],
+    /// Entries no lookup finds (their owner is 0), for breakers this thread
+    /// does not remember (see [`hold`]).
+    spares: [Entry; SPARES],
+    /// The spare [`hold`] tries first, round robin.
+    next_spare: Cell<u8>,
 }
 
 thread_local! {
@@ -149,6 +168,8 @@ thread_local! {
         Recent {
             entries: [const { Entry::empty() }; SETS * WAYS],
             next: [const { Cell::new(0) }; SETS],
+            spares: [const { Entry::empty() }; SPARES],
+            next_spare: Cell::new(0),
         }
     };
     /// Registered when this thread first remembers a key.
@@ -161,7 +182,7 @@ struct Cleanup;
 impl Drop for Cleanup {
     fn drop(&mut self) {
         RECENT.with(|recent| {
-            for entry in &recent.entries {
+            for entry in recent.entries.iter().chain(&recent.spares) {
                 // Unpinned at exit: no call runs on this thread any more.
                 drop(entry.clear());
             }
@@ -169,20 +190,32 @@ impl Drop for Cleanup {
     }
 }
 
-/// A pinned entry of this thread's recent keys, whose slot is an `S`. One
-/// pointer, so that a ticket holding it comes back in registers. Not `Send`:
-/// it points into this thread's storage.
+/// A pinned entry, whose breaker a call runs on: of this thread's recent
+/// keys (found or remembered, see [`Place`]) or holding a breaker this thread
+/// does not remember ([`hold`]). Either kind is used alike, its breaker read
+/// from the entry and the entry unpinned after, so a call's path does not
+/// branch on which it has. One pointer, so that a ticket holding it comes
+/// back in a register. Not `Send`: it points into this thread's storage, or
+/// at a heap entry this thread unpins.
+#[derive(Debug)]
+pub(super) struct Pinned {
+    entry: NonNull<Entry>,
+}
+
+/// A pinned entry of this thread's recent keys, whose slot is an `S`.
 #[derive(Debug)]
 pub(super) struct Place<S> {
-    entry: NonNull<Entry>,
+    pinned: Pinned,
     slot: PhantomData<*const S>,
 }
 
+/// The set of a key: the hash's top bits (the table's shard and bucket use
+/// the middle and low ones). Not mixed with the owner: each keyed breaker
+/// hashes with a seed of its own, so two keyed breakers' keys spread over
+/// the sets apart already.
 #[inline]
-fn set_of(owner: u64, hash: u64) -> usize {
-    // The hash's top bits: the table's shard and bucket use the middle and
-    // low ones.
-    ((hash >> 58) ^ owner) as usize % SETS
+fn set_of(hash: u64) -> usize {
+    (hash >> (u64::BITS - SETS.trailing_zeros())) as usize
 }
 
 /// The entry of `owner`'s key with this `hash`, filled at `epoch`, whose slot
@@ -199,7 +232,7 @@ pub(super) fn find<S: Any>(
     matches: impl FnOnce(&S) -> bool,
 ) -> Option<Place<S>> {
     let recent = this_thread();
-    let set = set_of(owner, hash) * WAYS;
+    let set = set_of(hash) * WAYS;
     let entry = recent.entries[set..set + WAYS]
         .iter()
         .find(|e| e.is(owner, epoch, hash))?;
@@ -237,7 +270,7 @@ pub(super) fn remember<S: Any>(
         return Err(slot);
     }
     let recent = this_thread();
-    let set = set_of(owner, hash);
+    let set = set_of(hash);
     let start = recent.next[set].get() as usize;
     let Some(way) = (0..WAYS)
         .map(|i| (start + i) % WAYS)
@@ -261,12 +294,115 @@ pub(super) fn remember<S: Any>(
     entry.hash.set(hash);
     entry.owner.set(owner);
     entry.held.set(true);
-    entry.stamped.set(0);
+    entry.stamped.set(UNSTAMPED);
     drop(old);
     Ok(Place {
-        entry: NonNull::from(entry),
+        pinned: Pinned {
+            entry: NonNull::from(entry),
+        },
         slot: PhantomData,
     })
+}
+
+/// Pins `breaker`, which this thread does not remember (a new key, the
+/// overflow breaker, a key whose set has every way pinned), in an entry no
+/// lookup finds, for one call: one of this thread's spare entries, which
+/// keeps the breaker until it is used again (as an entry keeps a remembered
+/// slot); or, when every spare is pinned (as many such calls nested) or this
+/// thread's storage is being torn down, an entry of its own on the heap,
+/// freed with the breaker when it is unpinned.
+pub(super) fn hold(breaker: Breaker) -> Pinned {
+    // Registers the cleanup; refused once it ran, so nothing is kept after.
+    if CLEANUP.try_with(|_| ()).is_ok() {
+        let recent = this_thread();
+        let start = recent.next_spare.get() as usize;
+        if let Some(spare) = (0..SPARES)
+            .map(|i| (start + i) % SPARES)
+            .find(|&spare| !recent.spares[spare].is_pinned())
+        {
+            recent.next_spare.set(((spare + 1) % SPARES) as u8);
+            let entry = &recent.spares[spare];
+            // SAFETY: unpinned (checked above), so no `Pinned` borrows it.
+            let old = unsafe {
+                std::mem::replace(&mut *entry.breaker.get(), ManuallyDrop::new(Some(breaker)))
+            };
+            entry.held.set(true);
+            // Last: a breaker's drop may run user code (its listeners'),
+            // which may call keys and take spares, never this pinned one.
+            drop(ManuallyDrop::into_inner(old));
+            return Pinned {
+                entry: NonNull::from(entry),
+            };
+        }
+    }
+    let mut entry = Entry::empty();
+    entry.breaker = UnsafeCell::new(ManuallyDrop::new(Some(breaker)));
+    entry.held.set(true);
+    // A count of places beyond the first sends the unpinning to `unpin_more`,
+    // which frees the entry.
+    entry.pins.set(1);
+    entry.heap.set(true);
+    Pinned {
+        entry: NonNull::from(Box::leak(Box::new(entry))),
+    }
+}
+
+impl Pinned {
+    /// The pinned entry's breaker: what the call runs on.
+    #[inline(always)]
+    pub(super) fn breaker(&self) -> &Breaker {
+        // SAFETY: set with the slot by `remember` (or by `hold`) and taken
+        // only by `clear`, which never runs on a pinned entry, or when the
+        // heap entry is freed, by this pin's own drop.
+        let breaker: &Option<Breaker> = unsafe { &*self.entry().breaker.get() };
+        match breaker {
+            Some(breaker) => breaker,
+            // SAFETY: a pin is made only for an entry holding a breaker
+            // (`find` matched a filled entry's owner; `remember` and `hold`
+            // filled it), and filled entries hold their breaker.
+            None => unsafe { std::hint::unreachable_unchecked() },
+        }
+    }
+
+    #[inline(always)]
+    fn entry(&self) -> &Entry {
+        // SAFETY: a `Pinned` is made only for an entry of this thread's
+        // storage (it is not `Send`), which lives until the thread ends,
+        // after every call on it, or for a heap entry freed only by its drop.
+        unsafe { self.entry.as_ref() }
+    }
+}
+
+// Unpinning: after `with`, or for a call found and not made.
+impl Drop for Pinned {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Whichever pin goes first, `held + pins` counts those left.
+        let entry = self.entry();
+        match entry.pins.get() {
+            0 => entry.held.set(false),
+            _ => unpin_more(self.entry),
+        }
+    }
+}
+
+/// Unpins an entry that has other places, or frees a heap entry.
+#[cold]
+#[inline(never)]
+fn unpin_more(entry: NonNull<Entry>) {
+    // SAFETY: pinned by the caller, so alive (see `Pinned::entry`).
+    let pinned = unsafe { entry.as_ref() };
+    if !pinned.heap.get() {
+        pinned.pins.set(pinned.pins.get() - 1);
+        return;
+    }
+    // SAFETY: made by `hold` with `Box::leak`, and held by one `Pinned`
+    // only, whose drop this is.
+    let boxed = unsafe { Box::from_raw(entry.as_ptr()) };
+    // SAFETY: no `Pinned` is left to borrow it.
+    let breaker = unsafe { (*boxed.breaker.get()).take() };
+    drop(boxed);
+    drop(breaker);
 }
 
 impl<S> Place<S> {
@@ -280,39 +416,24 @@ impl<S> Place<S> {
             entry.pins.set(entry.pins.get().checked_add(1)?);
         }
         Some(Place {
-            entry: NonNull::from(entry),
+            pinned: Pinned {
+                entry: NonNull::from(entry),
+            },
             slot: PhantomData,
         })
     }
 
-    /// The pinned slot's breaker: what the call runs on.
-    #[inline(always)]
-    pub(super) fn breaker(&self) -> &Breaker {
-        // SAFETY: set with the slot by `remember` and taken only by `clear`,
-        // which never runs on a pinned entry; this place pins it.
-        let breaker: &Option<Breaker> = unsafe { &*self.entry().breaker.get() };
-        match breaker {
-            Some(breaker) => breaker,
-            // SAFETY: a place is made only for a filled entry (`find`
-            // matched its owner, or `remember` filled it), and filled
-            // entries hold their breaker.
-            None => unsafe { std::hint::unreachable_unchecked() },
-        }
-    }
-
     /// Whether the key's use is to be stamped, at `tick` (see
     /// `clock::tick`): not when this thread stamped it at the same tick.
-    /// Its low half is compared: two ticks 2^32 ns apart that agree there
-    /// skip one stamp, which the next tick makes.
+    /// When it is, the entry records `stamp` (`clock::stamp_at(tick)`) as
+    /// stamped.
     #[inline(always)]
-    pub(super) fn stamp_due(&self, tick: u64) -> bool {
-        let tick = tick as u32;
-        let stamped = &self.entry().stamped;
-        // One branch: both tests are cheap, and the common case passes both.
-        if (tick != 0) & (stamped.get() == tick) {
+    pub(super) fn stamp_due(&self, tick: u32, stamp: impl FnOnce() -> u32) -> bool {
+        let stamped = &self.pinned.entry().stamped;
+        if stamped.get() == tick {
             return false;
         }
-        stamped.set(tick);
+        stamped.set(stamp());
         true
     }
 
@@ -323,29 +444,13 @@ impl<S> Place<S> {
         // one type, see `find`; `remember` put it there), and a pinned entry is
         // never refilled, so `at` still points at it, kept alive by the
         // entry's reference while this place pins it.
-        unsafe { &*self.entry().at.get().cast::<S>() }
+        unsafe { &*self.pinned.entry().at.get().cast::<S>() }
     }
 
+    /// The pin alone, for the call.
     #[inline(always)]
-    fn entry(&self) -> &Entry {
-        // SAFETY: a `Place` is made only for an entry of this thread's
-        // storage (it is not `Send`), which lives until the thread ends,
-        // after every call on it.
-        unsafe { self.entry.as_ref() }
-    }
-}
-
-// Dropping the place unpins its entry: after `with`, or for a call found and
-// not made.
-impl<S> Drop for Place<S> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // Whichever place goes first, `held + pins` counts those left.
-        let entry = self.entry();
-        match entry.pins.get() {
-            0 => entry.held.set(false),
-            pins => entry.pins.set(pins - 1),
-        }
+    pub(super) fn into_pinned(self) -> Pinned {
+        self.pinned
     }
 }
 
@@ -359,7 +464,7 @@ mod tests {
     }
 
     fn pins(owner: u64, hash: u64) -> u32 {
-        let set = set_of(owner, hash) * WAYS;
+        let set = set_of(hash) * WAYS;
         this_thread().entries[set..set + WAYS]
             .iter()
             .find(|e| e.owner.get() == owner && e.hash.get() == hash)
@@ -396,19 +501,19 @@ mod tests {
         let place = remember(owner, 0, 13, Arc::new(1_u64), breaker())
             .ok()
             .unwrap();
-        assert!(place.stamp_due(7), "never stamped from this thread");
-        assert!(!place.stamp_due(7), "stamped at this tick");
-        assert!(place.stamp_due(8), "the clock ticked");
-        // Only the low half is kept: a tick 2^32 ns on reads as the same.
-        assert!(!place.stamp_due(8 + (1 << 32)));
-        // 0: the tick cannot be told (another clock, no ticking thread).
-        assert!(place.stamp_due(0));
-        assert!(place.stamp_due(0));
+        assert!(place.stamp_due(7, || 7), "never stamped from this thread");
+        assert!(!place.stamp_due(7, || 7), "stamped at this tick");
+        assert!(place.stamp_due(8, || 8), "the clock ticked");
+        // No tick (0), or one that tells nothing: stamped as none.
+        assert!(place.stamp_due(0, || UNSTAMPED));
+        assert!(place.stamp_due(0, || UNSTAMPED));
+        assert!(place.stamp_due(9, || UNSTAMPED));
+        assert!(place.stamp_due(9, || UNSTAMPED));
         drop(place);
-        // Refilled, the entry has stamped nothing yet.
+        // Refilled, the entry has stamped nothing yet, not even at tick 0.
         drop(remember(owner, 1, 13, Arc::new(1_u64), breaker()));
         let again = find(owner, 1, 13, |_: &u64| true).unwrap();
-        assert!(again.stamp_due(8));
+        assert!(again.stamp_due(0, || UNSTAMPED));
     }
 
     #[test]
@@ -469,6 +574,37 @@ mod tests {
         assert_eq!(pins(owner, 0), 0);
         drop(others);
         assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
+    }
+
+    #[test]
+    fn a_breaker_held_unremembered_runs_from_a_spare_or_from_the_heap() {
+        // Nested deeper than the spares: the last two are on the heap, and
+        // each pin reads its own breaker whichever kind it is.
+        let held: Vec<Pinned> = (0..SPARES + 2)
+            .map(|i| hold(Breaker::new(format!("held-{i}"), Config::default())))
+            .collect();
+        let names: Vec<&str> = held.iter().map(|pinned| pinned.breaker().name()).collect();
+        let expected: Vec<String> = (0..SPARES + 2).map(|i| format!("held-{i}")).collect();
+        assert_eq!(names, expected);
+        let spares = this_thread()
+            .spares
+            .iter()
+            .filter(|e| e.is_pinned())
+            .count();
+        assert_eq!(spares, SPARES, "the spares first");
+        // Owner 0, which no keyed breaker has: never found.
+        assert!(this_thread().spares.iter().all(|e| e.owner.get() == 0));
+        assert!(held[SPARES].entry().heap.get() && held[SPARES + 1].entry().heap.get());
+        // Dropped in any order: a heap entry is freed with its breaker
+        // (memcheck, in CI, finds a leak), a spare unpinned.
+        let mut held = held;
+        held.swap(0, SPARES + 1);
+        drop(held);
+        assert!(this_thread().spares.iter().all(|e| !e.is_pinned()));
+        // A spare is used again, the breaker it kept replaced.
+        let again = hold(breaker());
+        assert_eq!(again.breaker().name(), "recent");
+        assert!(!again.entry().heap.get());
     }
 
     #[test]
