@@ -35,10 +35,8 @@ where
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         let hash = self.table.hash(key);
-        let removals = self.removals.load(Ordering::Acquire);
-        let found = recent::find(self.id, removals, hash, |slot: &Slot<K>| {
-            slot.key.borrow() == key
-        });
+        let generation = recent::Generation::from_word(self.generation.load(Ordering::Acquire));
+        let found = recent::find(generation, hash, |slot: &Slot<K>| slot.key.borrow() == key);
         match found {
             Some(place) => {
                 // The use is stamped once a tick from this thread, not on
@@ -49,7 +47,7 @@ where
                 }
                 Ticket::recent(place)
             }
-            None => self.ticket_slow(hash, key, self.now(), removals),
+            None => self.ticket_slow(hash, key, self.now(), generation),
         }
     }
 }

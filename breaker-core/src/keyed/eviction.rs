@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::keys::{Admin, Keyed};
+use super::recent;
 use super::table::Slot;
 use crate::State;
 
@@ -108,7 +109,11 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         }
         // After the slots left the table: a thread that reads the new count
         // finds the key gone from the table too.
-        self.removals.fetch_add(1, Ordering::Release);
+        let _ = self
+            .generation
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |word| {
+                Some(recent::Generation::from_word(word).next().word())
+            });
         self.len.fetch_sub(slots.len(), Ordering::Release);
         self.home
             .forget(slots.iter().map(|slot| &*slot.name), self.id);

@@ -31,9 +31,10 @@ pub(crate) struct Keyed<K> {
     pub(super) max_keys: usize,
     pub(super) idle: u64,
     pub(super) table: Table<K>,
-    /// How many times keys were taken out of the table: what a thread's
-    /// remembered keys (`recent.rs`) are checked against.
-    pub(super) removals: AtomicU64,
+    /// This keyed breaker's id and how many times keys were taken out of the
+    /// table, a `recent::Generation`: what a thread's remembered keys are
+    /// checked against.
+    pub(super) generation: AtomicU64,
     pub(super) len: AtomicUsize,
     pub(super) home: Home,
     /// Until when (coarse clock) no room can be made: new keys go straight
@@ -61,15 +62,16 @@ impl<K: Hash + Eq + Display> Keyed<K> {
         // One counter for every `K` (a static of a generic function is one):
         // `recent` relies on an id naming one keyed breaker, of one key type.
         static IDS: AtomicU64 = AtomicU64::new(1);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
         Keyed {
-            id: IDS.fetch_add(1, Ordering::Relaxed),
+            id,
             name,
             label,
             config: Kept::new(config),
             max_keys,
             idle,
             table: Table::new(shards(max_keys)),
-            removals: AtomicU64::new(0),
+            generation: AtomicU64::new(recent::Generation::first(id).word()),
             len: AtomicUsize::new(0),
             home,
             full_until: AtomicU64::new(0),
@@ -113,7 +115,13 @@ impl<K: Hash + Eq + Display> Keyed<K> {
     /// remembered), or created.
     #[cold]
     #[inline(never)]
-    pub(super) fn ticket_slow<Q>(&self, hash: u64, key: &Q, now: u64, removals: u64) -> Ticket<K>
+    pub(super) fn ticket_slow<Q>(
+        &self,
+        hash: u64,
+        key: &Q,
+        now: u64,
+        generation: recent::Generation,
+    ) -> Ticket<K>
     where
         K: Borrow<Q> + 'static,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -122,7 +130,7 @@ impl<K: Hash + Eq + Display> Keyed<K> {
             return Ticket::owned(self.create(hash, key, now));
         };
         let breaker = slot.breaker.clone();
-        match recent::remember(self.id, removals, hash, slot, breaker) {
+        match recent::remember(generation, hash, slot, breaker) {
             Ok(place) => Ticket::recent(place),
             Err(slot) => Ticket::owned(slot.breaker.clone()),
         }

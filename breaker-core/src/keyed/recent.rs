@@ -56,9 +56,9 @@ const SPARES: usize = 4;
 // than a line, with `kind` kept in debug builds only.
 #[repr(align(64))]
 struct Entry {
-    /// The keyed breaker's id; 0 for an empty entry (ids start at 1).
+    /// The keyed breaker's [`Generation`] when the entry was filled; 0 for an
+    /// empty entry (no generation is 0).
     owner: Cell<u64>,
-    epoch: Cell<u64>,
     hash: Cell<u64>,
     /// The type `slot` holds: checked in debug builds (see `slot_of`).
     #[cfg(debug_assertions)]
@@ -97,7 +97,6 @@ impl Entry {
     const fn empty() -> Entry {
         Entry {
             owner: Cell::new(0),
-            epoch: Cell::new(0),
             hash: Cell::new(0),
             #[cfg(debug_assertions)]
             kind: Cell::new(None),
@@ -117,8 +116,8 @@ impl Entry {
     }
 
     #[inline]
-    fn is(&self, owner: u64, epoch: u64, hash: u64) -> bool {
-        self.owner.get() == owner && self.hash.get() == hash && self.epoch.get() == epoch
+    fn is(&self, owner: Generation, hash: u64) -> bool {
+        self.owner.get() == owner.0 && self.hash.get() == hash
     }
 
     /// Empties the entry; returns the slot and the breaker it kept, for the
@@ -218,16 +217,59 @@ fn set_of(hash: u64) -> usize {
     (hash >> (u64::BITS - SETS.trailing_zeros())) as usize
 }
 
-/// The entry of `owner`'s key with this `hash`, filled at `epoch`, whose slot
-/// `matches` (the key compared, and marked used), pinned.
+/// What an entry is checked against: a keyed breaker's id (bits 32 to 62)
+/// and its count of removals (the low 32 bits, wrapping), in one word, so that
+/// a lookup loads and compares one word for both. A removal (eviction, idle
+/// drop, `remove`) moves to the next generation after the slot left the
+/// table, so an entry filled before it no longer matches. After 2^32 removals
+/// the count comes round: an entry untouched all that time matches again, and
+/// its key's call runs on the breaker it kept, which the key had then; the
+/// keyed breaker is the entry's, so its slot's type is right. An id that does
+/// not fit (past 2^31 keyed breakers in one process) has bit 63 set, and its
+/// keys are never remembered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Generation(u64);
+
+/// Bit 63 of a [`Generation`]: a keyed breaker whose keys are not remembered.
+const UNREMEMBERED: u64 = 1 << 63;
+
+impl Generation {
+    /// The first generation of keyed breaker `id` (ids start at 1, so no
+    /// generation is 0, an empty entry's).
+    pub(super) fn first(id: u64) -> Generation {
+        match u32::try_from(id) {
+            Ok(id) if id != 0 && id < 1 << 31 => Generation(u64::from(id) << 32),
+            _ => Generation(UNREMEMBERED),
+        }
+    }
+
+    /// The generation after a removal.
+    pub(super) fn next(self) -> Generation {
+        let count = (self.0 as u32).wrapping_add(1);
+        Generation((self.0 & !u64::from(u32::MAX)) | u64::from(count))
+    }
+
+    /// Read from the keyed breaker's word.
+    #[inline(always)]
+    pub(super) fn from_word(word: u64) -> Generation {
+        Generation(word)
+    }
+
+    /// Written to the keyed breaker's word.
+    pub(super) fn word(self) -> u64 {
+        self.0
+    }
+}
+
+/// The entry of `owner`'s key with this `hash`, filled in this generation of
+/// it, whose slot `matches` (the key compared, and marked used), pinned.
 ///
-/// Every call of `find` and [`remember`] with one `owner` names one `S`: an
-/// owner is a keyed breaker's id, unique in the process, and a keyed breaker
+/// Every call of `find` and [`remember`] with one `owner`'s id names one `S`:
+/// an id is a keyed breaker's, unique in the process, and a keyed breaker
 /// stores slots of its own key type only. The slot's type is not checked.
 #[inline(always)]
 pub(super) fn find<S: Any>(
-    owner: u64,
-    epoch: u64,
+    owner: Generation,
     hash: u64,
     matches: impl FnOnce(&S) -> bool,
 ) -> Option<Place<S>> {
@@ -235,7 +277,7 @@ pub(super) fn find<S: Any>(
     let set = set_of(hash) * WAYS;
     let entry = recent.entries[set..set + WAYS]
         .iter()
-        .find(|e| e.is(owner, epoch, hash))?;
+        .find(|e| e.is(owner, hash))?;
     // Pinned before `matches` runs the key's `Eq`, which may call other keys
     // and fill entries: never this one.
     let place = Place::pin(entry)?;
@@ -256,17 +298,17 @@ fn this_thread() -> &'static Recent {
 }
 
 /// Remembers `slot`, whose breaker is `breaker`, as `owner`'s key with this
-/// `hash`, at `epoch`, and pins it; hands `slot` back when every entry of its
-/// set is pinned, or this thread's storage is being torn down.
+/// `hash`, and pins it; hands `slot` back when every entry of its set is
+/// pinned, this thread's storage is being torn down, or `owner`'s keys are
+/// never remembered.
 pub(super) fn remember<S: Any>(
-    owner: u64,
-    epoch: u64,
+    owner: Generation,
     hash: u64,
     slot: Arc<S>,
     breaker: Breaker,
 ) -> Result<Place<S>, Arc<S>> {
     // Registers the cleanup; refused once it ran, so nothing is kept after.
-    if CLEANUP.try_with(|_| ()).is_err() {
+    if owner.0 & UNREMEMBERED != 0 || CLEANUP.try_with(|_| ()).is_err() {
         return Err(slot);
     }
     let recent = this_thread();
@@ -290,9 +332,8 @@ pub(super) fn remember<S: Any>(
     entry.kind.set(Some(TypeId::of::<S>()));
     let slot: Arc<dyn Any> = slot;
     entry.slot.set(ManuallyDrop::new(Some(slot)));
-    entry.epoch.set(epoch);
     entry.hash.set(hash);
-    entry.owner.set(owner);
+    entry.owner.set(owner.0);
     entry.held.set(true);
     entry.stamped.set(UNSTAMPED);
     drop(old);
@@ -463,42 +504,48 @@ mod tests {
         Breaker::new("recent", Config::default())
     }
 
-    fn pins(owner: u64, hash: u64) -> u32 {
+    /// Keyed breaker `id`'s generation after `removals` removals.
+    fn at(id: u64, removals: u32) -> Generation {
+        (0..removals).fold(Generation::first(id), |at, _| at.next())
+    }
+
+    fn pins(owner: Generation, hash: u64) -> u32 {
         let set = set_of(hash) * WAYS;
         this_thread().entries[set..set + WAYS]
             .iter()
-            .find(|e| e.owner.get() == owner && e.hash.get() == hash)
+            .find(|e| e.is(owner, hash))
             .map_or(0, |e| u32::from(e.held.get()) + u32::from(e.pins.get()))
     }
 
     #[test]
     fn a_call_that_panics_unpins_its_entry() {
-        let place = remember(u64::MAX - 1, 0, 7, Arc::new(5_u32), breaker())
+        let place = remember(at((1 << 31) - 1, 0), 7, Arc::new(5_u32), breaker())
             .ok()
             .unwrap();
-        assert_eq!(pins(u64::MAX - 1, 7), 1);
+        assert_eq!(pins(at((1 << 31) - 1, 0), 7), 1);
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _call = place;
             panic!("the body panicked")
         }));
         assert!(caught.is_err());
-        assert_eq!(pins(u64::MAX - 1, 7), 0);
+        assert_eq!(pins(at((1 << 31) - 1, 0), 7), 0);
         // Found again and used: pinned during the call only.
-        let place = find(u64::MAX - 1, 0, 7, |n: &u32| *n == 5).unwrap();
-        assert_eq!((*place.slot(), pins(u64::MAX - 1, 7)), (5, 1));
+        let place = find(at((1 << 31) - 1, 0), 7, |n: &u32| *n == 5).unwrap();
+        assert_eq!((*place.slot(), pins(at((1 << 31) - 1, 0), 7)), (5, 1));
         drop(place);
-        assert_eq!(pins(u64::MAX - 1, 7), 0);
+        assert_eq!(pins(at((1 << 31) - 1, 0), 7), 0);
 
         // A key's `Eq` that panics leaves the entry unpinned.
-        let caught = std::panic::catch_unwind(|| find(u64::MAX - 1, 0, 7, |_: &u32| panic!("Eq")));
+        let caught =
+            std::panic::catch_unwind(|| find(at((1 << 31) - 1, 0), 7, |_: &u32| panic!("Eq")));
         assert!(caught.is_err());
-        assert_eq!(pins(u64::MAX - 1, 7), 0);
+        assert_eq!(pins(at((1 << 31) - 1, 0), 7), 0);
     }
 
     #[test]
     fn a_use_is_stamped_once_a_tick_and_always_without_one() {
-        let owner = u64::MAX - 4;
-        let place = remember(owner, 0, 13, Arc::new(1_u64), breaker())
+        let owner = (1 << 31) - 4;
+        let place = remember(at(owner, 0), 13, Arc::new(1_u64), breaker())
             .ok()
             .unwrap();
         assert!(place.stamp_due(7, || 7), "never stamped from this thread");
@@ -511,69 +558,80 @@ mod tests {
         assert!(place.stamp_due(9, || UNSTAMPED));
         drop(place);
         // Refilled, the entry has stamped nothing yet, not even at tick 0.
-        drop(remember(owner, 1, 13, Arc::new(1_u64), breaker()));
-        let again = find(owner, 1, 13, |_: &u64| true).unwrap();
+        drop(remember(at(owner, 1), 13, Arc::new(1_u64), breaker()));
+        let again = find(at(owner, 1), 13, |_: &u64| true).unwrap();
         assert!(again.stamp_due(0, || UNSTAMPED));
     }
 
     #[test]
     fn another_epoch_or_a_mismatch_is_not_found_and_not_pinned() {
-        let owner = u64::MAX - 2;
-        drop(remember(owner, 3, 9, Arc::new(1_u64), breaker()));
+        let owner = (1 << 31) - 2;
+        drop(remember(at(owner, 3), 9, Arc::new(1_u64), breaker()));
         assert!(
-            find(owner, 4, 9, |_: &u64| true).is_none(),
+            find(at(owner, 4), 9, |_: &u64| true).is_none(),
             "a removal since"
         );
-        assert!(find(owner, 3, 9, |_: &u64| false).is_none(), "another key");
-        assert_eq!(pins(owner, 9), 0);
-        assert!(find(owner, 3, 9, |n: &u64| *n == 1).is_some());
-        assert_eq!(pins(owner, 9), 0, "a place dropped unused unpins");
+        assert!(
+            find(at(owner, 3), 9, |_: &u64| false).is_none(),
+            "another key"
+        );
+        assert_eq!(pins(at(owner, 3), 9), 0);
+        assert!(find(at(owner, 3), 9, |n: &u64| *n == 1).is_some());
+        assert_eq!(pins(at(owner, 3), 9), 0, "a place dropped unused unpins");
     }
 
     #[test]
     fn pinned_entries_are_never_replaced() {
-        let owner = u64::MAX - 3;
+        let owner = (1 << 31) - 3;
         // Every way of one set pinned (hashes that differ in their low bits
         // share a set): a fifth key of that set is not kept.
         let places: Vec<Place<u64>> = (0..WAYS as u64)
-            .map(|i| remember(owner, 0, i, Arc::new(i), breaker()).ok().unwrap())
+            .map(|i| {
+                remember(at(owner, 0), i, Arc::new(i), breaker())
+                    .ok()
+                    .unwrap()
+            })
             .collect();
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_err());
+        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_err());
         for (i, place) in places.into_iter().enumerate() {
             assert_eq!(*place.slot(), i as u64);
         }
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
+        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
     }
 
     #[test]
     fn an_entry_stays_pinned_until_its_last_place_goes_whatever_the_order() {
-        let owner = u64::MAX - 5;
+        let owner = (1 << 31) - 5;
         // The first place holds the flag, the others count; the first goes
         // first, as a ticket dropped before another of the same key would.
-        let first = remember(owner, 0, 0, Arc::new(0_u64), breaker())
+        let first = remember(at(owner, 0), 0, Arc::new(0_u64), breaker())
             .ok()
             .unwrap();
-        let second = find(owner, 0, 0, |_: &u64| true).unwrap();
-        let third = find(owner, 0, 0, |_: &u64| true).unwrap();
-        assert_eq!(pins(owner, 0), 3);
+        let second = find(at(owner, 0), 0, |_: &u64| true).unwrap();
+        let third = find(at(owner, 0), 0, |_: &u64| true).unwrap();
+        assert_eq!(pins(at(owner, 0), 0), 3);
         drop(first);
-        assert_eq!(pins(owner, 0), 2);
+        assert_eq!(pins(at(owner, 0), 0), 2);
         // Still pinned: the set's other ways fill, and a key more finds
         // every way taken rather than this entry.
         let others: Vec<Place<u64>> = (1..WAYS as u64)
-            .map(|i| remember(owner, 0, i, Arc::new(i), breaker()).ok().unwrap())
+            .map(|i| {
+                remember(at(owner, 0), i, Arc::new(i), breaker())
+                    .ok()
+                    .unwrap()
+            })
             .collect();
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_err());
+        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_err());
         // A place found while the flag is clear takes it.
-        let fourth = find(owner, 0, 0, |_: &u64| true).unwrap();
-        assert_eq!(pins(owner, 0), 3);
+        let fourth = find(at(owner, 0), 0, |_: &u64| true).unwrap();
+        assert_eq!(pins(at(owner, 0), 0), 3);
         drop(third);
         drop(fourth);
-        assert_eq!((*second.slot(), pins(owner, 0)), (0, 1));
+        assert_eq!((*second.slot(), pins(at(owner, 0), 0)), (0, 1));
         drop(second);
-        assert_eq!(pins(owner, 0), 0);
+        assert_eq!(pins(at(owner, 0), 0), 0);
         drop(others);
-        assert!(remember(owner, 0, WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
+        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
     }
 
     #[test]
@@ -608,17 +666,35 @@ mod tests {
     }
 
     #[test]
+    fn a_generation_counts_removals_apart_from_the_id_and_comes_round() {
+        let first = Generation::first(7);
+        assert_eq!(first.word(), 7 << 32);
+        assert_ne!(first.next(), first);
+        // 2^32 removals: the count comes round, the id stays.
+        let last = Generation((7 << 32) | u64::from(u32::MAX));
+        assert_eq!(last.next(), first);
+        assert_ne!(Generation::first(8), first);
+        // No id fits beyond 2^31, nor 0: such keys are never remembered.
+        for id in [0, 1 << 31, u64::MAX] {
+            let never = Generation::first(id);
+            assert_eq!(never.word(), UNREMEMBERED);
+            assert!(remember(never, 3, Arc::new(3_u64), breaker()).is_err());
+            assert!(find(never, 3, |_: &u64| true).is_none());
+        }
+    }
+
+    #[test]
     fn a_count_of_places_that_would_overflow_is_not_found() {
-        let owner = u64::MAX - 6;
-        let first = remember(owner, 0, 5, Arc::new(5_u64), breaker())
+        let owner = (1 << 31) - 6;
+        let first = remember(at(owner, 0), 5, Arc::new(5_u64), breaker())
             .ok()
             .unwrap();
         let places: Vec<Place<u64>> = (0..u16::MAX)
-            .map(|_| find(owner, 0, 5, |_: &u64| true).unwrap())
+            .map(|_| find(at(owner, 0), 5, |_: &u64| true).unwrap())
             .collect();
-        assert!(find(owner, 0, 5, |_: &u64| true).is_none());
+        assert!(find(at(owner, 0), 5, |_: &u64| true).is_none());
         drop(places);
         drop(first);
-        assert_eq!(pins(owner, 5), 0);
+        assert_eq!(pins(at(owner, 0), 5), 0);
     }
 }
