@@ -152,7 +152,7 @@ impl Entry {
 
 struct Recent {
     /// Set by set, `WAYS` entries each.
-    entries: [Entry; SETS * WAYS],
+    sets: [[Entry; WAYS]; SETS],
     /// The way each set fills next, round robin.
     next: [Cell<u8>; SETS],
     /// Entries no lookup finds (their owner is 0), for breakers this thread
@@ -165,7 +165,7 @@ struct Recent {
 thread_local! {
     static RECENT: Recent = const {
         Recent {
-            entries: [const { Entry::empty() }; SETS * WAYS],
+            sets: [const { [const { Entry::empty() }; WAYS] }; SETS],
             next: [const { Cell::new(0) }; SETS],
             spares: [const { Entry::empty() }; SPARES],
             next_spare: Cell::new(0),
@@ -181,7 +181,7 @@ struct Cleanup;
 impl Drop for Cleanup {
     fn drop(&mut self) {
         RECENT.with(|recent| {
-            for entry in recent.entries.iter().chain(&recent.spares) {
+            for entry in recent.sets.iter().flatten().chain(&recent.spares) {
                 // Unpinned at exit: no call runs on this thread any more.
                 drop(entry.clear());
             }
@@ -274,8 +274,7 @@ pub(super) fn find<S: Any>(
     matches: impl FnOnce(&S) -> bool,
 ) -> Option<Place<S>> {
     let recent = this_thread();
-    let set = set_of(hash) * WAYS;
-    let entry = recent.entries[set..set + WAYS]
+    let entry = recent.sets[set_of(hash)]
         .iter()
         .find(|e| e.is(owner, hash))?;
     // Pinned before `matches` runs the key's `Eq`, which may call other keys
@@ -316,12 +315,12 @@ pub(super) fn remember<S: Any>(
     let start = recent.next[set].get() as usize;
     let Some(way) = (0..WAYS)
         .map(|i| (start + i) % WAYS)
-        .find(|&way| !recent.entries[set * WAYS + way].is_pinned())
+        .find(|&way| !recent.sets[set][way].is_pinned())
     else {
         return Err(slot);
     };
     recent.next[set].set(((way + 1) % WAYS) as u8);
-    let entry = &recent.entries[set * WAYS + way];
+    let entry = &recent.sets[set][way];
     // Emptied first, filled, then the old slot dropped last: its key's `Drop`
     // is user code, and may call keys too.
     let old = entry.clear();
@@ -510,8 +509,7 @@ mod tests {
     }
 
     fn pins(owner: Generation, hash: u64) -> u32 {
-        let set = set_of(hash) * WAYS;
-        this_thread().entries[set..set + WAYS]
+        this_thread().sets[set_of(hash)]
             .iter()
             .find(|e| e.is(owner, hash))
             .map_or(0, |e| u32::from(e.held.get()) + u32::from(e.pins.get()))
