@@ -34,7 +34,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let hash = self.table.hash(key);
+        let hash = recent::hash_of(key);
         let generation = recent::Generation::from_word(self.generation.load(Ordering::Acquire));
         let found = recent::find(generation, hash, |slot: &Slot<K>| slot.key.borrow() == key);
         match found {
@@ -47,7 +47,7 @@ where
                 }
                 Ticket::recent(place)
             }
-            None => self.ticket_slow(hash, key, self.now(), generation),
+            None => self.ticket_slow(key, self.now(), generation, hash),
         }
     }
 }

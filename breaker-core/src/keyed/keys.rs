@@ -112,25 +112,26 @@ impl<K: Hash + Eq + Display> Keyed<K> {
     }
 
     /// A key this thread did not call recently: found in the table (and
-    /// remembered), or created.
+    /// remembered under `recent_hash`, its `recent::hash_of`), or created.
     #[cold]
     #[inline(never)]
     pub(super) fn ticket_slow<Q>(
         &self,
-        hash: u64,
         key: &Q,
         now: u64,
         generation: recent::Generation,
+        recent_hash: u64,
     ) -> Ticket<K>
     where
         K: Borrow<Q> + 'static,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
+        let hash = self.table.hash(key);
         let Some(slot) = self.table.find_slot(hash, key, now) else {
             return Ticket::owned(self.create(hash, key, now));
         };
         let breaker = slot.breaker.clone();
-        match recent::remember(generation, hash, slot, breaker) {
+        match recent::remember(generation, recent_hash, slot, breaker) {
             Ok(place) => Ticket::recent(place),
             Err(slot) => Ticket::owned(slot.breaker.clone()),
         }

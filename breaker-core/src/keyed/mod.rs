@@ -65,7 +65,8 @@
 //! breaker. Calls in flight on it when it is evicted finish on the old one.
 //!
 //! # Cost
-//! Looking up a known key hashes it once (foldhash, seeded per process),
+//! Looking up a known key hashes it (FxHash, to find it among the thread's
+//! recent keys; foldhash, seeded per process, to look it up in the table),
 //! compares keys and stamps the key's last use (a coarse clock reading, and a
 //! relaxed store only when that clock moved on). A thread stamps a key it
 //! remembers at most once a tick of the real clock's recent reading (about a

@@ -35,6 +35,7 @@ use std::any::Any;
 #[cfg(debug_assertions)]
 use std::any::TypeId;
 use std::cell::{Cell, UnsafeCell};
+use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -208,13 +209,24 @@ pub(super) struct Place<S> {
     slot: PhantomData<*const S>,
 }
 
-/// The set of a key: the hash's top bits (the table's shard and bucket use
-/// the middle and low ones). Not mixed with the owner: each keyed breaker
-/// hashes with a seed of its own, so two keyed breakers' keys spread over
-/// the sets apart already.
+/// What a thread's recent keys are found by: FxHash, for an integer key one
+/// multiply and a rotation. A keyed call is bound by its longest chain of
+/// dependent steps, and the key's hash comes first in it (the set, the
+/// entry, the key's breaker, its state all wait on it); the table's foldhash
+/// loads its seed, multiplies to 128 bits and folds, and took a keyed call
+/// an eighth longer. The table's hash is taken only when the key is looked up
+/// there. Unseeded: keys chosen to collide here only send their calls to the
+/// table, as every call went before this cache.
+#[inline(always)]
+pub(super) fn hash_of<Q: Hash + ?Sized>(key: &Q) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// The set of a key's `hash_of`: its low bits, where FxHash's `finish` puts
+/// the product's best ones.
 #[inline]
 fn set_of(hash: u64) -> usize {
-    (hash >> (u64::BITS - SETS.trailing_zeros())) as usize
+    hash as usize % SETS
 }
 
 /// What an entry is checked against: a keyed breaker's id (bits 32 to 62)
@@ -581,20 +593,36 @@ mod tests {
     #[test]
     fn pinned_entries_are_never_replaced() {
         let owner = (1 << 31) - 3;
-        // Every way of one set pinned (hashes that differ in their low bits
+        // Every way of one set pinned (hashes that agree in their low bits
         // share a set): a fifth key of that set is not kept.
         let places: Vec<Place<u64>> = (0..WAYS as u64)
             .map(|i| {
-                remember(at(owner, 0), i, Arc::new(i), breaker())
+                remember(at(owner, 0), i * SETS as u64, Arc::new(i), breaker())
                     .ok()
                     .unwrap()
             })
             .collect();
-        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_err());
+        assert!(
+            remember(
+                at(owner, 0),
+                (WAYS * SETS) as u64,
+                Arc::new(9_u64),
+                breaker()
+            )
+            .is_err()
+        );
         for (i, place) in places.into_iter().enumerate() {
             assert_eq!(*place.slot(), i as u64);
         }
-        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
+        assert!(
+            remember(
+                at(owner, 0),
+                (WAYS * SETS) as u64,
+                Arc::new(9_u64),
+                breaker()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -614,12 +642,20 @@ mod tests {
         // every way taken rather than this entry.
         let others: Vec<Place<u64>> = (1..WAYS as u64)
             .map(|i| {
-                remember(at(owner, 0), i, Arc::new(i), breaker())
+                remember(at(owner, 0), i * SETS as u64, Arc::new(i), breaker())
                     .ok()
                     .unwrap()
             })
             .collect();
-        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_err());
+        assert!(
+            remember(
+                at(owner, 0),
+                (WAYS * SETS) as u64,
+                Arc::new(9_u64),
+                breaker()
+            )
+            .is_err()
+        );
         // A place found while the flag is clear takes it.
         let fourth = find(at(owner, 0), 0, |_: &u64| true).unwrap();
         assert_eq!(pins(at(owner, 0), 0), 3);
@@ -629,7 +665,15 @@ mod tests {
         drop(second);
         assert_eq!(pins(at(owner, 0), 0), 0);
         drop(others);
-        assert!(remember(at(owner, 0), WAYS as u64, Arc::new(9_u64), breaker()).is_ok());
+        assert!(
+            remember(
+                at(owner, 0),
+                (WAYS * SETS) as u64,
+                Arc::new(9_u64),
+                breaker()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
