@@ -590,90 +590,53 @@ mod tests {
         assert_eq!(pins(at(owner, 3), 9), 0, "a place dropped unused unpins");
     }
 
+    /// Remembers key `i` of `owner` in the first set (hashes that agree in
+    /// their low bits share a set), its slot holding `i`.
+    fn remember_in_first_set(owner: Generation, i: u64) -> Result<Place<u64>, Arc<u64>> {
+        remember(owner, i * SETS as u64, Arc::new(i), breaker())
+    }
+
     #[test]
     fn pinned_entries_are_never_replaced() {
-        let owner = (1 << 31) - 3;
-        // Every way of one set pinned (hashes that agree in their low bits
-        // share a set): a fifth key of that set is not kept.
+        let owner = at((1 << 31) - 3, 0);
+        // Every way of one set pinned: a fifth key of that set is not kept.
         let places: Vec<Place<u64>> = (0..WAYS as u64)
-            .map(|i| {
-                remember(at(owner, 0), i * SETS as u64, Arc::new(i), breaker())
-                    .ok()
-                    .unwrap()
-            })
+            .map(|i| remember_in_first_set(owner, i).ok().unwrap())
             .collect();
-        assert!(
-            remember(
-                at(owner, 0),
-                (WAYS * SETS) as u64,
-                Arc::new(9_u64),
-                breaker()
-            )
-            .is_err()
-        );
+        assert!(remember_in_first_set(owner, WAYS as u64).is_err());
         for (i, place) in places.into_iter().enumerate() {
             assert_eq!(*place.slot(), i as u64);
         }
-        assert!(
-            remember(
-                at(owner, 0),
-                (WAYS * SETS) as u64,
-                Arc::new(9_u64),
-                breaker()
-            )
-            .is_ok()
-        );
+        assert!(remember_in_first_set(owner, WAYS as u64).is_ok());
     }
 
     #[test]
     fn an_entry_stays_pinned_until_its_last_place_goes_whatever_the_order() {
-        let owner = (1 << 31) - 5;
+        let owner = at((1 << 31) - 5, 0);
         // The first place holds the flag, the others count; the first goes
         // first, as a ticket dropped before another of the same key would.
-        let first = remember(at(owner, 0), 0, Arc::new(0_u64), breaker())
-            .ok()
-            .unwrap();
-        let second = find(at(owner, 0), 0, |_: &u64| true).unwrap();
-        let third = find(at(owner, 0), 0, |_: &u64| true).unwrap();
-        assert_eq!(pins(at(owner, 0), 0), 3);
+        let first = remember_in_first_set(owner, 0).ok().unwrap();
+        let second = find(owner, 0, |_: &u64| true).unwrap();
+        let third = find(owner, 0, |_: &u64| true).unwrap();
+        assert_eq!(pins(owner, 0), 3);
         drop(first);
-        assert_eq!(pins(at(owner, 0), 0), 2);
+        assert_eq!(pins(owner, 0), 2);
         // Still pinned: the set's other ways fill, and a key more finds
         // every way taken rather than this entry.
         let others: Vec<Place<u64>> = (1..WAYS as u64)
-            .map(|i| {
-                remember(at(owner, 0), i * SETS as u64, Arc::new(i), breaker())
-                    .ok()
-                    .unwrap()
-            })
+            .map(|i| remember_in_first_set(owner, i).ok().unwrap())
             .collect();
-        assert!(
-            remember(
-                at(owner, 0),
-                (WAYS * SETS) as u64,
-                Arc::new(9_u64),
-                breaker()
-            )
-            .is_err()
-        );
+        assert!(remember_in_first_set(owner, WAYS as u64).is_err());
         // A place found while the flag is clear takes it.
-        let fourth = find(at(owner, 0), 0, |_: &u64| true).unwrap();
-        assert_eq!(pins(at(owner, 0), 0), 3);
+        let fourth = find(owner, 0, |_: &u64| true).unwrap();
+        assert_eq!(pins(owner, 0), 3);
         drop(third);
         drop(fourth);
-        assert_eq!((*second.slot(), pins(at(owner, 0), 0)), (0, 1));
+        assert_eq!((*second.slot(), pins(owner, 0)), (0, 1));
         drop(second);
-        assert_eq!(pins(at(owner, 0), 0), 0);
+        assert_eq!(pins(owner, 0), 0);
         drop(others);
-        assert!(
-            remember(
-                at(owner, 0),
-                (WAYS * SETS) as u64,
-                Arc::new(9_u64),
-                breaker()
-            )
-            .is_ok()
-        );
+        assert!(remember_in_first_set(owner, WAYS as u64).is_ok());
     }
 
     #[test]
