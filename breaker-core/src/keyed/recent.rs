@@ -89,8 +89,8 @@ struct Entry {
     /// The slot's breaker, held here too: the call reaches its state through
     /// the entry in one load less than through the slot, and that chain of
     /// dependent loads is what a keyed call waits on most. Written only
-    /// while the entry is unpinned (`remember`, `clear`), read only while it
-    /// is pinned ([`Place::breaker`]).
+    /// while the entry is unpinned (`remember`, `hold`, `clear`), read only while it
+    /// is pinned ([`Pinned::breaker`]).
     breaker: UnsafeCell<ManuallyDrop<Option<Breaker>>>,
 }
 
