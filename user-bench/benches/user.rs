@@ -30,6 +30,9 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("annotated_async", |b| {
         b.iter(|| user::polled_annotated_async(black_box(1)))
     });
+    g.bench_function("annotated_keyed_async", |b| {
+        b.iter(|| user::polled_annotated_keyed_async(black_box(1)))
+    });
     g.bench_function("annotated_async_fallback", |b| {
         b.iter(|| user::polled_annotated_async_fallback(black_box(1)))
     });

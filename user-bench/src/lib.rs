@@ -92,6 +92,12 @@ pub async fn annotated_async_fallback(x: u64) -> Result<u64, E> {
     Ok(black_box(x) * 3)
 }
 
+/// The attribute with a key on an async function.
+#[circuit_breaker(user_keyed_async, key = shard: x % 4, fail_max = 5, reset = 30s)]
+pub async fn annotated_keyed_async(x: u64) -> Result<u64, E> {
+    Ok(black_box(x) * 3)
+}
+
 /// The async fallback.
 pub async fn cached_async(_x: u64) -> Result<u64, E> {
     Ok(0)
@@ -117,6 +123,12 @@ pub fn polled_direct_async(x: u64) -> Result<u64, E> {
 #[inline(never)]
 pub fn polled_annotated_async(x: u64) -> Result<u64, E> {
     poll_once(annotated_async(x))
+}
+
+/// One poll of the annotated keyed async function.
+#[inline(never)]
+pub fn polled_annotated_keyed_async(x: u64) -> Result<u64, E> {
+    poll_once(annotated_keyed_async(x))
 }
 
 /// One poll of the annotated async function with a fallback.
@@ -271,6 +283,7 @@ pub fn case(name: &str) -> Option<fn(u64) -> bool> {
         "annotated_async" => |x| polled_annotated_async(x).is_ok(),
         "breaker_call_async" => |x| polled_breaker_call_async(&CLOSED.ours, x).is_ok(),
         "annotated_async_fallback" => |x| polled_annotated_async_fallback(x).is_ok(),
+        "annotated_keyed_async" => |x| polled_annotated_keyed_async(x).is_ok(),
         "failsafe" => |x| failsafe_call(&CLOSED.failsafe, x).is_ok(),
         "recloser" => |x| recloser_call(&CLOSED.recloser, x).is_ok(),
         "rejected_breaker_call" => |x| breaker_call(&OPENED.ours, x).is_ok(),
@@ -292,6 +305,7 @@ pub const CASES: &[&str] = &[
     "annotated_async",
     "breaker_call_async",
     "annotated_async_fallback",
+    "annotated_keyed_async",
     "failsafe",
     "recloser",
     "rejected_breaker_call",
