@@ -15,7 +15,7 @@ use std::time::Duration;
 use breaker_core::store::Store;
 use breaker_core::store::postgres::PostgresStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
-use postgres_support::lapse::{self, sleep_until};
+use postgres_support::lapse::{self, one_trial_config, sleep_until};
 use postgres_support::{Counting, PgServer, eventually, log, unix_ms, unix_us};
 
 const SOON: Duration = Duration::from_secs(5);
@@ -282,19 +282,6 @@ fn stores_opened_at_once_on_a_missing_table_all_open() {
             assert_eq!(result, Ok(()), "round {round}");
         }
     }
-}
-
-/// A breaker open for `reset` that takes one trial at a time across the
-/// processes, and closes on the second success (so one success gives its
-/// permit back).
-fn one_trial_config(reset: Duration) -> Config {
-    Config::builder()
-        .fail_max(1)
-        .reset(reset)
-        .success(2)
-        .half_open(1)
-        .build()
-        .unwrap()
 }
 
 /// A trial permit given back after its lease lapsed frees none of the new

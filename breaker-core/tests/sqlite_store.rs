@@ -16,7 +16,7 @@ use breaker_core::store::Store;
 use breaker_core::store::sqlite::SqliteStore;
 use breaker_core::{Breaker, Config, Error, Reason, Registry, State};
 use rusqlite::Connection;
-use sqlite_support::lapse::{self, sleep_until};
+use sqlite_support::lapse::{self, one_trial_config, sleep_until};
 use sqlite_support::{Counting, TempDir, eventually, log, raw, unix_ms, unix_us};
 
 const SOON: Duration = Duration::from_secs(3);
@@ -185,19 +185,6 @@ fn two_breakers_of_one_name_on_one_store_both_learn_a_write() {
     a.trip();
     assert!(store.flush(SOON));
     assert!(eventually(SOON, || b.state() == State::Open));
-}
-
-/// A breaker open for `reset` that takes one trial at a time across the
-/// processes, and closes on the second success (so one success gives its
-/// permit back).
-fn one_trial_config(reset: Duration) -> Config {
-    Config::builder()
-        .fail_max(1)
-        .reset(reset)
-        .success(2)
-        .half_open(1)
-        .build()
-        .unwrap()
 }
 
 /// A trial permit given back after its lease lapsed frees none of the new

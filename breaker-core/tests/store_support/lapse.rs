@@ -6,9 +6,22 @@
 
 use std::time::Duration;
 
-use breaker_core::{Breaker, Error, State};
+use breaker_core::{Breaker, Config, Error, State};
 
 use super::{eventually, unix_ms};
+
+/// A breaker open for `reset` that takes one trial at a time across the
+/// processes, and closes on the second success (so one success gives its
+/// permit back): what the lapse and the stores' other trial tests run.
+pub fn one_trial_config(reset: Duration) -> Config {
+    Config::builder()
+        .fail_max(1)
+        .reset(reset)
+        .success(2)
+        .half_open(1)
+        .build()
+        .unwrap()
+}
 
 /// Runs the lapse on three breakers of one name, each in a store of its
 /// own, each allowing one trial and opening for `reset`: `a`'s store leases
