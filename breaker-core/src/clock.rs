@@ -437,7 +437,8 @@ impl Source {
 }
 
 /// How many clock cells read another clock than the real one: while none
-/// does (a service in production), [`tick`] can tell that no clock moved.
+/// does (a service in production), a [`tick`] that did not change tells that
+/// no clock moved (see [`stamp_at`]).
 static OTHER_CLOCKS: AtomicUsize = AtomicUsize::new(0);
 
 /// Which tick of the real clock it is: a word that changes with every tick

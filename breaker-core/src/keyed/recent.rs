@@ -4,9 +4,9 @@
 //! breaker's own work.
 //!
 //! A small set-associative cache per thread, over every keyed breaker. An
-//! entry names its keyed breaker (`owner`), the key's hash, the keyed
-//! breaker's removal count when it was filled (`epoch`), and holds the key's
-//! slot. A removal (eviction, idle drop, `remove`) bumps the count after the
+//! entry names its keyed breaker and that breaker's removal count when it
+//! was filled (one word, `owner`, a [`Generation`]), the key's
+//! [`hash_of`], and holds the key's slot. A removal (eviction, idle drop, `remove`) bumps the count after the
 //! slot left the table, so an entry filled before it no longer matches: the
 //! next call of that key goes to the table, as every call did before. The
 //! entry's own reference keeps its slot whole until then, so a call that
