@@ -303,7 +303,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 let after = match &attr.key {
                     None => quote!(__CB_BREAKER.timeout(#written)),
                     Some(_) => {
-                        quote!(::breaker_core::__private::timeout_of(&__cb_breaker, #written))
+                        quote!(::breaker_core::__private::timeout_of(__cb_breaker.breaker(), #written))
                     }
                 };
                 let call = quote_spanned!(timeout.key=>
@@ -359,6 +359,10 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // evaluated here, before the body runs, and its borrows of the
     // arguments end with this statement.
     let sync_keyed = !is_async && attr.key.is_some() && retries.is_none();
+    // An async keyed call without `retry` or `timeout` gives its key's count
+    // back inline, after the outcome (see `KeyCount`).
+    let released_count =
+        is_async && attr.key.is_some() && retries.is_none() && attr.timeout.is_none();
     // `let <call> = <acquired>, or the rejection's answer`. An async function
     // matches on a local, not on the admission's temporary: a temporary
     // lives to the end of the `match`, so with a fallback awaited in its arm
@@ -393,9 +397,18 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             let lookup = quote_spanned!(key.span=>
                 __CB_KEYED.breaker((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
             );
-            let admitted = admit(quote!(::breaker_core::__private::acquire(&__cb_breaker)));
+            let admitted = admit(quote!(::breaker_core::__private::acquire(
+                __cb_breaker.breaker()
+            )));
+            // Scoped, so that the admission's `Result` is gone before the
+            // count is released (`release`, below): a local's partial move
+            // kept its borrow of the count to the end of the function.
+            let admitted = match released_count {
+                true => quote!(let __cb_call = { #admitted __cb_call };),
+                false => admitted,
+            };
             quote! {
-                let __cb_breaker: ::breaker_core::Breaker = {
+                let __cb_breaker: ::breaker_core::__private::KeyCount = {
                     #[allow(unused_imports)]
                     use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
                     #lookup
@@ -487,13 +500,17 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 })
             })
         }
-        None => quote!({
-            #site
-            #acquire
-            let #ret_binding = #run;
-            #recorded
-            __cb_ret
-        }),
+        None => {
+            let release = released_count.then(|| quote!(__cb_breaker.release();));
+            quote!({
+                #site
+                #acquire
+                let #ret_binding = #run;
+                #recorded
+                #release
+                __cb_ret
+            })
+        }
         Some(_) => quote!({
             #site
             #retry_handle

@@ -339,3 +339,33 @@ fn a_call_with_fallback_dropped_at_every_await_point_of_body_and_fallback_is_con
         }
     });
 }
+
+// ---- keyed -----------------------------------------------------------------
+
+#[circuit_breaker(cx_keyed, key = shard: n % 2, fail_max = 1, reset = 1s, success = 1, half_open = 1)]
+async fn keyed(n: u32) -> Result<u32, AppError> {
+    Yield(1).await;
+    Yield(2).await;
+    Ok(n)
+}
+
+/// A keyed call holds its key's breaker by a count of its own across its
+/// awaits (`KeyCount`): dropped at any of them, the count goes with the
+/// future, and the key's breaker is left as a plain call leaves its own.
+#[test]
+fn a_keyed_async_call_dropped_at_every_await_point_leaves_its_keys_breaker_consistent() {
+    let _t = time();
+    paused_runtime().block_on(async {
+        // A key's breaker is created by its first call.
+        assert_eq!(complete(keyed(4), PLAIN).await.unwrap(), 4);
+        assert_eq!(complete(keyed(3), PLAIN).await.unwrap(), 3);
+        let w = Watched::new("cx_keyed[shard=1]");
+        drop_at_every_await_point(&w, || keyed(5), PLAIN, secs(1)).await;
+        let s = w.consistent("end");
+        assert_eq!(s.cancelled, 2 * 3);
+        assert_eq!(s.failures, 0);
+        // The other key saw one call, which succeeded.
+        let other = Watched::new("cx_keyed[shard=0]").consistent("the other key");
+        assert_eq!((other.successes, other.cancelled), (1, 0));
+    });
+}

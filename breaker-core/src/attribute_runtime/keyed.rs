@@ -4,6 +4,7 @@
 
 use std::any::{Any, TypeId};
 use std::fmt::{self, Display};
+use std::mem::ManuallyDrop;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -46,14 +47,18 @@ impl KeyedHandle {
         }
     }
 
-    /// The breaker of `key`: one lookup in the keyed breaker's table.
+    /// The breaker of `key`, counted, for a call that may move between
+    /// threads (an async function's): found in this thread's recent keys, or
+    /// in the keyed breaker's table.
     #[inline]
-    pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
-        match self.kept::<<Q as ToOwned>::Owned>() {
-            Some(keyed) => keyed.ticket(key).with(Breaker::clone),
-            // A generic function called with a second key type.
-            None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
-        }
+    pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> KeyCount {
+        KeyCount(ManuallyDrop::new(
+            match self.kept::<<Q as ToOwned>::Owned>() {
+                Some(keyed) => keyed.ticket(key).with(Breaker::clone),
+                // A generic function called with a second key type.
+                None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
+            },
+        ))
     }
 
     /// The breaker of `key`, to run one call on with [`KeyTicket::with`]:
@@ -114,6 +119,53 @@ impl KeyedHandle {
                     .unwrap_or_else(|_| unreachable!("the default settings are valid"))
             }
         }
+    }
+}
+
+/// A key's breaker with a reference count of its own, for one call of an
+/// async function ([`KeyedHandle::breaker`]): the function's future may
+/// resume on another thread at each await, so it cannot borrow this
+/// thread's recent keys as a sync call does.
+///
+/// Given back by [`release`](Self::release), inline, once the outcome is
+/// recorded; its drop, for a call cancelled or unwinding, is a call out of
+/// line. A `Breaker` kept in the function's state made the whole future's
+/// drop too large to inline, and every call paid a call to it.
+pub struct KeyCount(ManuallyDrop<Breaker>);
+
+impl KeyCount {
+    /// The key's breaker.
+    #[inline(always)]
+    pub fn breaker(&self) -> &Breaker {
+        &self.0
+    }
+
+    /// Gives the count back: the call is over.
+    #[inline(always)]
+    pub fn release(self) {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the breaker is dropped once.
+        unsafe { ManuallyDrop::drop(&mut this.0) };
+    }
+}
+
+impl Drop for KeyCount {
+    #[inline(always)]
+    fn drop(&mut self) {
+        give_back(self);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn give_back(count: &mut KeyCount) {
+    // SAFETY: from `drop`, which runs once; `release` forgets the `KeyCount`.
+    unsafe { ManuallyDrop::drop(&mut count.0) };
+}
+
+impl fmt::Debug for KeyCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("KeyCount").field(&self.0.name()).finish()
     }
 }
 
@@ -189,5 +241,26 @@ impl<'a, V: ?Sized> KeyOfValue<'a> for &KeyProbe<'a, V> {
     type Key = V;
     fn __cb_key(&self) -> &'a V {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn a_key_count_is_given_back_once_released_or_dropped() {
+        let breaker = Breaker::new("key-count", Config::default());
+        let released = KeyCount(ManuallyDrop::new(breaker.clone()));
+        assert_eq!(breaker.handles(), 2);
+        assert_eq!(released.breaker().name(), "key-count");
+        released.release();
+        assert_eq!(breaker.handles(), 1, "released");
+        // A call cancelled or unwinding drops it instead.
+        let dropped = KeyCount(ManuallyDrop::new(breaker.clone()));
+        assert_eq!(breaker.handles(), 2);
+        drop(dropped);
+        assert_eq!(breaker.handles(), 1, "dropped");
     }
 }

@@ -50,7 +50,7 @@ pub use handle::{
     Call, Handle, HeldCall, RunAsync, TimeoutNeedsTokioFeature, acquire, run, run_async,
     run_async_timeout, timeout_of,
 };
-pub use keyed::{Key, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedHandle};
+pub use keyed::{Key, KeyCount, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedHandle};
 pub use retry::{RetryArg, RetryHandle, retry_arg};
 pub use returns::{
     Classifiable, ErrOfOther, ErrOfResult, ErrorFromBreaker, MessageOfDisplay, MessageOfOther,

@@ -55,6 +55,13 @@ pub struct Breaker {
 }
 
 impl Breaker {
+    /// How many handles share this breaker (its `Arc`'s strong count): for
+    /// tests of code that counts handles by hand.
+    #[cfg(test)]
+    pub(crate) fn handles(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// A breaker on the real monotonic clock, outside any registry.
     pub fn new(name: impl Into<Arc<str>>, config: Config) -> Breaker {
         Breaker::with_clock(name, config, MonotonicClock)
