@@ -303,7 +303,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 let after = match &attr.key {
                     None => quote!(__CB_BREAKER.timeout(#written)),
                     Some(_) => {
-                        quote!(::breaker_core::__private::timeout_of(__cb_breaker.breaker(), #written))
+                        quote!(::breaker_core::__private::timeout_of(&__cb_breaker, #written))
                     }
                 };
                 let call = quote_spanned!(timeout.key=>
@@ -394,12 +394,25 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         Some(_) if sync_keyed => admit(quote!(::breaker_core::__private::acquire(__cb_breaker))),
         Some(key) => {
             let expr = &key.value.expr;
+            // The plain async call holds a `KeyCount`, given back inline
+            // (`release`, below); with `retry` or `timeout`, a `Breaker`,
+            // whose drop is inline.
+            let (take, holder, breaker) = match released_count {
+                true => (
+                    quote!(count),
+                    quote!(::breaker_core::__private::KeyCount),
+                    quote!(__cb_breaker.breaker()),
+                ),
+                false => (
+                    quote!(breaker),
+                    quote!(::breaker_core::Breaker),
+                    quote!(&__cb_breaker),
+                ),
+            };
             let lookup = quote_spanned!(key.span=>
-                __CB_KEYED.breaker((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
+                __CB_KEYED.#take((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
             );
-            let admitted = admit(quote!(::breaker_core::__private::acquire(
-                __cb_breaker.breaker()
-            )));
+            let admitted = admit(quote!(::breaker_core::__private::acquire(#breaker)));
             // Scoped, so that the admission's `Result` is gone before the
             // count is released (`release`, below): a local's partial move
             // kept its borrow of the count to the end of the function.
@@ -408,7 +421,7 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 false => admitted,
             };
             quote! {
-                let __cb_breaker: ::breaker_core::__private::KeyCount = {
+                let __cb_breaker: #holder = {
                     #[allow(unused_imports)]
                     use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
                     #lookup

@@ -47,18 +47,23 @@ impl KeyedHandle {
         }
     }
 
-    /// The breaker of `key`, counted, for a call that may move between
-    /// threads (an async function's): found in this thread's recent keys, or
-    /// in the keyed breaker's table.
+    /// The breaker of `key`, for a call that may move between threads (an
+    /// async function's): found in this thread's recent keys, or in the
+    /// keyed breaker's table.
     #[inline]
-    pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> KeyCount {
-        KeyCount(ManuallyDrop::new(
-            match self.kept::<<Q as ToOwned>::Owned>() {
-                Some(keyed) => keyed.ticket(key).with(Breaker::clone),
-                // A generic function called with a second key type.
-                None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
-            },
-        ))
+    pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
+        match self.kept::<<Q as ToOwned>::Owned>() {
+            Some(keyed) => keyed.ticket(key).with(Breaker::clone),
+            // A generic function called with a second key type.
+            None => self.keyed::<<Q as ToOwned>::Owned>().get(key),
+        }
+    }
+
+    /// [`breaker`](Self::breaker), held by a [`KeyCount`]: for an async
+    /// call that gives it back with [`KeyCount::release`].
+    #[inline(always)]
+    pub fn count<Q: Key + ?Sized>(&'static self, key: &Q) -> KeyCount {
+        KeyCount(ManuallyDrop::new(self.breaker(key)))
     }
 
     /// The breaker of `key`, to run one call on with [`KeyTicket::with`]:
@@ -123,7 +128,7 @@ impl KeyedHandle {
 }
 
 /// A key's breaker with a reference count of its own, for one call of an
-/// async function ([`KeyedHandle::breaker`]): the function's future may
+/// async function ([`KeyedHandle::count`]): the function's future may
 /// resume on another thread at each await, so it cannot borrow this
 /// thread's recent keys as a sync call does.
 ///
