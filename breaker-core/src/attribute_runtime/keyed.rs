@@ -47,9 +47,10 @@ impl KeyedHandle {
         }
     }
 
-    /// The breaker of `key`, for a call that may move between threads (an
-    /// async function's): found in this thread's recent keys, or in the
-    /// keyed breaker's table.
+    /// The breaker of `key`, with a reference count of its own, for a call
+    /// that does not run inside a [`ticket`](Self::ticket)'s `with` (an
+    /// async function's, which may move between threads, or a retried one):
+    /// found in this thread's recent keys, or in the keyed breaker's table.
     #[inline]
     pub fn breaker<Q: Key + ?Sized>(&'static self, key: &Q) -> Breaker {
         match self.kept::<<Q as ToOwned>::Owned>() {
