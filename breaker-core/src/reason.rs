@@ -193,7 +193,7 @@ impl fmt::Display for OpenReason {
 /// The breaker behind a rejection and why it was open.
 ///
 /// One is built per opening and shared by every rejection of that open
-/// period through an [`OpeningRef`], so a rejection copies neither the name
+/// period through an [`OpeningRef`](crate::OpeningRef), so a rejection copies neither the name
 /// nor the reason.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -66,7 +66,7 @@ impl Handle {
     }
 }
 
-/// Asks `breaker` (a key's, from [`KeyedHandle::breaker`]) to admit one call.
+/// Asks `breaker` (a key's, from [`KeyedHandle::breaker`](super::KeyedHandle::breaker)) to admit one call.
 #[inline(always)]
 pub fn acquire(breaker: &Breaker) -> Result<Call<'_>, Error> {
     breaker.acquire().map(|permit| Call {

@@ -14,7 +14,7 @@ use crate::keyed::{Keyed, KeyedBreaker};
 
 /// A keyed call site's keyed breaker (`key = ...`): the global registry's
 /// keyed breaker of the site's name, found on the first call and kept, for
-/// the key type of that call. Keyed sites submit no [`Registration`]: their
+/// the key type of that call. Keyed sites submit no [`Registration`](super::Registration): their
 /// breakers are the keys', created on their first calls.
 #[derive(Debug)]
 pub struct KeyedHandle {

@@ -10,8 +10,8 @@ use crate::retry::Backoff;
 
 /// how many attempts, how long to wait between them, and the function's own
 /// jitter generator, seeded on its first retry from the global registry
-/// ([`Registry::seed_retries`]). The waits go through the registry's sleeper
-/// ([`Registry::use_sleeper`]).
+/// ([`Registry::seed_retries`](crate::Registry::seed_retries)). The waits go through the registry's sleeper
+/// ([`Registry::use_sleeper`](crate::Registry::use_sleeper)).
 #[derive(Debug)]
 pub struct RetryHandle {
     site: &'static Site,

@@ -65,7 +65,7 @@ inventory::collect!(Registration);
 /// tracing at `warn` level, naming both functions.
 ///
 /// The disagreements are reported by the first run only: the global registry
-/// runs this once at its creation, and [`Handle`] once more on the first
+/// runs this once at its creation, and [`Handle`](super::Handle) once more on the first
 /// guarded call, which finds every breaker already there.
 pub fn register_annotated(registry: &Registry) {
     static REPORTED: AtomicBool = AtomicBool::new(false);

@@ -371,7 +371,7 @@ impl Breaker {
     /// Applies a state learned from another process (the store seam).
     ///
     /// A change of state is reported like any transition, with
-    /// [`Reason::Remote`], and is not shared back with the store. Entering or
+    /// [`Reason::Remote`](crate::Reason::Remote), and is not shared back with the store. Entering or
     /// staying Open sets the open period to end `remote.remaining` from now.
     /// `HalfOpen` is never applied (each process enters it on its own). In-flight
     /// calls of the period this ends are stragglers. Returns whether the

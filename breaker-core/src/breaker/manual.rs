@@ -56,10 +56,10 @@ impl Breaker {
 
     /// Starts a dry run until [`reset`](Breaker::reset): the breaker admits
     /// every call, and runs its policies as if it were live, reporting the
-    /// transitions it would make with [`Transition::dry_run`] set, without
+    /// transitions it would make with [`Transition::dry_run`](crate::Transition::dry_run) set, without
     /// making them. How a team rolls a new breaker out: watch what it would
-    /// have done (the listeners, tracing, [`Stats::dry_run`] and
-    /// [`Stats::would_reject`]) before letting it reject anything.
+    /// have done (the listeners, tracing, [`Stats::dry_run`](crate::Stats::dry_run) and
+    /// [`Stats::would_reject`](crate::Stats::would_reject)) before letting it reject anything.
     ///
     /// ```
     /// use breaker_core::{Breaker, Config, Error, State, clock::ManualClock};

@@ -44,8 +44,8 @@
 //! reads the file again and applies it to every live breaker as a
 //! reconfiguration (SEMANTICS.md, "Reconfiguration": state and counts carry
 //! on, the latest change wins), the whole file or nothing;
-//! [`Registry::watch_config`](crate::Registry::watch_config) does so each
-//! time the file is saved, until the watcher it returns is dropped.
+//! `Registry::watch_config` (feature `config-file`) does so each time the
+//! file is saved, until the watcher it returns is dropped.
 //!
 //! Overrides cover the breaker's keys (those of [`KEYS`] that
 //! this version supports), and for a keyed breaker (`key = ...`) also

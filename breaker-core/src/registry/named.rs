@@ -19,7 +19,7 @@ use crate::{Breaker, Config};
 
 /// A set of breakers by name, created on first use.
 ///
-/// Most programs use the global one, [`registry()`], which every
+/// Most programs use the global one, [`registry()`](crate::registry()), which every
 /// `#[circuit_breaker]` function registers in. The first configuration given
 /// for a name wins; later ones get the existing breaker.
 ///

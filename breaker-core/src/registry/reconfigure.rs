@@ -76,7 +76,7 @@ impl Registry {
     }
 
     /// Reads the operators' file again (the one `BREAKER_CONFIG` named, or
-    /// [`Overrides::read_file`](crate::overrides::Overrides::read_file)) and
+    /// `Overrides::read_file`'s, feature `config-file`) and
     /// applies its keys, and the environment's after them, to every live
     /// breaker as a reconfiguration (see [`Breaker::reconfigure`]): the
     /// latest change wins, counts and open periods carry on. Breakers created

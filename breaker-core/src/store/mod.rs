@@ -13,7 +13,7 @@
 //! budget), when such a trial ends, and, if the store asks for it, on each
 //! failure in Closed. The store applies what it learns from other processes
 //! with [`Breaker::adopt`], which reports the transition with
-//! [`Reason::Remote`] so that it is never shared back.
+//! [`Reason::Remote`](crate::Reason::Remote) so that it is never shared back.
 //!
 //! The Redis store, behind the cargo feature `redis`, is in `store::redis`;
 //! the SQLite store, behind the cargo feature `sqlite`, is in
