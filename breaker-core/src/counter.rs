@@ -12,9 +12,9 @@
 
 pub(crate) use count::Count;
 #[cfg(breaker_loom)]
-pub(crate) use loom_counters::Counters;
+pub(crate) use loom_counters::{Counters, Here};
 #[cfg(not(breaker_loom))]
-pub(crate) use striped::Counters;
+pub(crate) use striped::{Counters, Here};
 
 /// What is counted, shared by both kinds of counters below.
 mod count {
@@ -55,6 +55,21 @@ mod loom_counters {
 
         pub(crate) fn read(&self, what: Count) -> u64 {
             self.0[what as usize].load(Ordering::Relaxed)
+        }
+
+        pub(crate) fn bump_here(&self, what: Count) -> Option<Here<'_>> {
+            self.bump(what);
+            Some(Here(self))
+        }
+    }
+
+    /// The counters themselves: loom has no stripes.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Here<'a>(&'a Counters);
+
+    impl Here<'_> {
+        pub(crate) fn bump(self, what: Count) {
+            self.0.bump(what);
         }
     }
 }
@@ -119,8 +134,10 @@ mod striped {
         }
     }
 
-    /// `STRIPE` before the thread's first bump.
-    const UNSET: usize = 0;
+    /// `STRIPE` before the thread's first bump. Past every breaker's
+    /// stripes, as `GONE` is, so that one bounds check sends both off the
+    /// hot path.
+    const UNSET: usize = usize::MAX - 1;
     /// `STRIPE` once the thread's slot went back to the pool.
     const GONE: usize = usize::MAX;
 
@@ -145,6 +162,27 @@ mod striped {
         }
     }
 
+    /// This thread's own stripe of one breaker's counters, found when a call
+    /// was admitted ([`Counters::bump_here`]), so that its outcome is counted
+    /// without finding the stripe again.
+    ///
+    /// Bump it only on the thread that found it: a plain increment from
+    /// another thread could lose one of the owner's (never memory safety:
+    /// the fields are atomics). Its holders keep it only while their call
+    /// cannot have moved (see `Permit::here`).
+    #[derive(Clone, Copy)]
+    pub(crate) struct Here<'a> {
+        stripe: &'a Stripe,
+    }
+
+    impl Here<'_> {
+        #[inline(always)]
+        pub(crate) fn bump(self, what: Count) {
+            let cell = &self.stripe.0[what as usize];
+            cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+    }
+
     /// A breaker's striped counters: stripe 0 is the shared overflow stripe.
     pub(crate) struct Counters {
         stripes: Box<[Stripe]>,
@@ -159,19 +197,44 @@ mod striped {
 
         #[inline]
         pub(crate) fn bump(&self, what: Count) {
+            self.bump_here(what);
+        }
+
+        /// Bumps `what`, and returns this thread's stripe for the call's
+        /// outcome; `None` when the thread owns none (it shares the overflow
+        /// stripe).
+        #[inline]
+        pub(crate) fn bump_here(&self, what: Count) -> Option<Here<'_>> {
+            match self.stripes.get(STRIPE.get()) {
+                Some(stripe) => {
+                    // Only this thread writes this stripe: a plain store cannot lose
+                    // a concurrent increment.
+                    let here = Here { stripe };
+                    here.bump(what);
+                    Some(here)
+                }
+                None => self.bump_first_or_shared(what),
+            }
+        }
+
+        /// The thread's first bump (`UNSET`: it takes a slot), or a bump by a
+        /// thread that owns no stripe of this breaker.
+        #[cold]
+        #[inline(never)]
+        fn bump_first_or_shared(&self, what: Count) -> Option<Here<'_>> {
             let mut index = STRIPE.get();
             if index == UNSET {
                 index = assign();
             }
             match self.stripes.get(index) {
                 Some(stripe) => {
-                    // Only this thread writes this stripe: a plain store cannot lose
-                    // a concurrent increment.
-                    let cell = &stripe.0[what as usize];
-                    cell.store(cell.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                    let here = Here { stripe };
+                    here.bump(what);
+                    Some(here)
                 }
                 None => {
                     self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
+                    None
                 }
             }
         }

@@ -69,7 +69,7 @@ impl Handle {
 /// Asks `breaker` (a key's, from [`KeyedHandle::breaker`](super::KeyedHandle::breaker)) to admit one call.
 #[inline(always)]
 pub fn acquire(breaker: &Breaker) -> Result<Call<'_>, Error> {
-    breaker.acquire().map(|permit| Call {
+    breaker.acquire_here().map(|permit| Call {
         permit: Some(permit),
     })
 }
@@ -84,6 +84,12 @@ pub fn timeout_of(breaker: &Breaker, written: Duration) -> Duration {
 ///
 /// Dropped without an outcome (an async call whose future was dropped), the
 /// permit records the call as cancelled.
+///
+/// A success is counted on the statistics stripe of the thread that
+/// admitted the call, so record it on that thread: a sync call does, and
+/// [`run_async`] lets go of the stripe when the body pends (the call may
+/// then resume anywhere). Recorded on another thread without that, a count
+/// may be lost; nothing else goes wrong. The expansion keeps to this.
 #[derive(Debug)]
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub struct Call<'a> {
@@ -179,6 +185,8 @@ pub trait HeldCall {
     type Back;
     /// Records a panic while the body was polled, the call still held.
     fn panicked_in_place(&mut self);
+    /// The body pended: the call may resume on another thread.
+    fn pended(&mut self);
     /// The body finished: what goes back with its output.
     fn back(&mut self) -> Self::Back;
 }
@@ -188,6 +196,13 @@ impl<'b> HeldCall for Call<'b> {
 
     fn panicked_in_place(&mut self) {
         Call::panicked_in_place(self);
+    }
+
+    #[inline(always)]
+    fn pended(&mut self) {
+        if let Some(permit) = &mut self.permit {
+            permit.may_move();
+        }
     }
 
     // The future keeps an empty call, which its drop leaves alone.
@@ -204,6 +219,11 @@ impl HeldCall for &mut Call<'_> {
 
     fn panicked_in_place(&mut self) {
         Call::panicked_in_place(self);
+    }
+
+    #[inline(always)]
+    fn pended(&mut self) {
+        HeldCall::pended(&mut **self);
     }
 
     #[inline(always)]
@@ -238,7 +258,10 @@ impl<C: HeldCall, F: Future> Future for RunAsync<C, F> {
         armed.release();
         match poll {
             std::task::Poll::Ready(output) => std::task::Poll::Ready((output, this.call.back())),
-            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Pending => {
+                this.call.pended();
+                std::task::Poll::Pending
+            }
         }
     }
 }
@@ -292,4 +315,94 @@ where
     F: Future + TimeoutNeedsTokioFeature,
 {
     Ok(RunAsync { call, body }.await.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+    use crate::Config;
+
+    /// Pends on its first poll, then is ready.
+    struct PendOnce(bool);
+
+    impl Future for PendOnce {
+        type Output = Result<(), Error>;
+
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            if std::mem::replace(&mut self.0, true) {
+                return Poll::Ready(Ok(()));
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    const CALLS: u64 = 2_000;
+
+    #[test]
+    fn a_call_counts_its_success_on_the_admitting_threads_stripe_until_its_body_pends() {
+        let breaker = Breaker::new("stripe-held", Config::default());
+        let call = acquire(&breaker).expect("closed");
+        assert!(call.permit.as_ref().is_some_and(Permit::counts_here));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut run = pin!(run_async(call, PendOnce(false)));
+        assert!(run.as_mut().poll(&mut cx).is_pending());
+        let Poll::Ready((Ok(()), call)) = run.as_mut().poll(&mut cx) else {
+            panic!("ready on the second poll")
+        };
+        assert!(
+            call.permit.as_ref().is_some_and(|p| !p.counts_here()),
+            "pended: the call may have moved"
+        );
+        call.success();
+        // A permit handed out may be recorded anywhere.
+        let permit = breaker.acquire().expect("closed");
+        assert!(!permit.counts_here());
+        permit.success();
+        assert_eq!(breaker.stats().successes, 2);
+    }
+
+    // Calls admitted on this thread finish on another while this thread
+    // counts its own: every success is counted. Had a resumed call kept the
+    // admitting thread's stripe, the two threads' plain increments of it
+    // would race and lose counts.
+    #[test]
+    fn calls_resumed_on_another_thread_lose_no_count_to_the_admitting_threads_own() {
+        let breaker = Breaker::new("stripe-moved", Config::default());
+        let (to_other, from_here) = std::sync::mpsc::channel();
+        let mut cx = Context::from_waker(Waker::noop());
+        std::thread::scope(|s| {
+            let other = s.spawn(move || {
+                let mut cx = Context::from_waker(Waker::noop());
+                for mut run in from_here {
+                    let run: &mut std::pin::Pin<Box<RunAsync<Call<'_>, PendOnce>>> = &mut run;
+                    match run.as_mut().poll(&mut cx) {
+                        Poll::Ready((Ok(()), call)) => call.success(),
+                        _ => panic!("ready on the second poll"),
+                    }
+                }
+            });
+            for _ in 0..CALLS {
+                let call = acquire(&breaker).expect("closed");
+                let mut run = Box::pin(run_async(call, PendOnce(false)));
+                assert!(run.as_mut().poll(&mut cx).is_pending());
+                to_other.send(run).expect("the other thread is running");
+                for _ in 0..10 {
+                    breaker
+                        .call(|| Ok::<(), Error>(()))
+                        .expect("closed and succeeding");
+                }
+            }
+            drop(to_other);
+            other.join().expect("no panic");
+        });
+        let stats = breaker.stats();
+        assert_eq!(stats.admitted, CALLS * 11);
+        assert_eq!(stats.successes, CALLS * 11);
+        assert_eq!(stats.in_flight, 0);
+    }
 }

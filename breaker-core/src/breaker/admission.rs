@@ -32,6 +32,7 @@ impl Inner {
             (UNTIMED, Ticket::NONE)
         };
         Permit {
+            here: None,
             inner: self,
             mark: Mark::new(generation, ticket),
             started,
@@ -97,14 +98,17 @@ impl Inner {
     }
 
     // Always inlined, also where the compiler would not: a rejection's
-    // `Error` is then built in the caller's frame (see `reject`).
+    // `Error` is then built in the caller's frame (see `reject`). The Closed
+    // permit keeps this thread's stripe (`Permit::here`); a caller that hands
+    // the permit out clears it (`Permit::anywhere`).
     #[inline(always)]
     pub(super) fn acquire(&self) -> Result<Permit<'_>, Error> {
         // The common case first, small enough to inline: Closed, untimed.
         let w = self.word();
         if w.is(State::Closed) && self.detours.load(Ordering::Relaxed) & ACQUIRE_DETOURS == 0 {
-            self.counters.bump(Count::Admitted);
+            let here = self.counters.bump_here(Count::Admitted);
             return Ok(Permit {
+                here,
                 inner: self,
                 mark: Mark::new(w.generation(), Ticket::NONE),
                 started: UNTIMED,

@@ -223,6 +223,14 @@ impl Breaker {
     /// with it, or drop it to cancel the call. `Err` is the rejection.
     #[inline]
     pub fn acquire(&self) -> Result<Permit<'_>, Error> {
+        self.inner.acquire().map(Permit::anywhere)
+    }
+
+    /// [`acquire`](Breaker::acquire), for a caller that records the outcome
+    /// on this thread, or calls `Permit::may_move` first: the permit counts
+    /// a success on the stripe its admission found.
+    #[inline(always)]
+    pub(crate) fn acquire_here(&self) -> Result<Permit<'_>, Error> {
         self.inner.acquire()
     }
 
@@ -237,7 +245,7 @@ impl Breaker {
     {
         // A guard rather than `catch_unwind`: it costs nothing unless the
         // closure panics (catch_unwind moves the result through the stack).
-        let armed = FailOnUnwind(Some(self.acquire()?));
+        let armed = FailOnUnwind(Some(self.acquire_here()?));
         let result = f();
         let permit = armed.release();
         // Taken apart and rebuilt rather than borrowed and returned: the
@@ -287,7 +295,7 @@ impl Breaker {
         F: FnOnce() -> Result<T, E>,
         E: From<Error> + fmt::Display,
     {
-        let armed = FailOnUnwind(Some(self.acquire()?));
+        let armed = FailOnUnwind(Some(self.acquire_here()?));
         let result = f();
         if let Some(permit) = armed.release() {
             permit.record_when(&result, is_failure);

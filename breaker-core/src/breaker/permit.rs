@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::machine::Inner;
 use crate::State;
-use crate::counter::Count;
+use crate::counter::{Count, Here};
 use crate::state::Word;
 use crate::tap::Ticket;
 
@@ -40,6 +40,14 @@ pub struct Permit<'a> {
     pub(super) inner: &'a Inner,
     pub(super) mark: Mark,
     pub(super) started: u64,
+    /// This thread's stripe of the counters, found at admission, while the
+    /// permit cannot have left the thread: a success is then counted there
+    /// without finding the stripe again (the thread-local and the bounds
+    /// check, about a third of a nanosecond). Kept only by the calls that
+    /// record on the admitting thread (`Breaker::call`, the attribute's
+    /// `Call`, cleared when an async body pends); `None` in a permit handed
+    /// out, which may be recorded on any thread.
+    pub(super) here: Option<Here<'a>>,
 }
 
 /// The period a call was admitted in and its place in a recording
@@ -76,6 +84,26 @@ impl fmt::Debug for Permit<'_> {
 }
 
 impl Permit<'_> {
+    /// The permit, to be recorded on any thread: it no longer counts its
+    /// outcome on the admitting thread's stripe.
+    #[inline(always)]
+    pub(crate) fn anywhere(mut self) -> Self {
+        self.here = None;
+        self
+    }
+
+    /// The permit's call may resume on another thread (its async body pended).
+    #[inline(always)]
+    pub(crate) fn may_move(&mut self) {
+        self.here = None;
+    }
+
+    /// Whether a success is counted on the admitting thread's stripe.
+    #[cfg(test)]
+    pub(crate) fn counts_here(&self) -> bool {
+        self.here.is_some()
+    }
+
     /// The name of the breaker that admitted the call.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn breaker_name(&self) -> &str {
@@ -93,7 +121,10 @@ impl Permit<'_> {
         if inner.detours.load(Ordering::Relaxed) == 0 {
             let clean = Word::new(State::Closed, this.mark.generation(), 0);
             if inner.word() == clean {
-                inner.counters.bump(Count::Successes);
+                match this.here {
+                    Some(here) => here.bump(Count::Successes),
+                    None => inner.counters.bump(Count::Successes),
+                }
                 return Recorded {
                     latency: None,
                     slow: false,
