@@ -159,7 +159,7 @@ async fn the_dashboard_shows_a_breaker_open_live_and_its_reset_button_closes_it(
     let picture = browser.screenshot().await;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| package_dir().join("../target"));
     std::fs::create_dir_all(&target).expect("the target directory");
     let saved = target.join("dashboard.png");
     std::fs::write(&saved, &picture).expect("the screenshot written");
@@ -280,7 +280,7 @@ async fn the_dashboard_shows_each_breaker_on_every_replica_and_a_stopped_replica
     );
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| package_dir().join("../target"));
     std::fs::create_dir_all(&target).expect("the target directory");
     let saved = target.join("dashboard-fleet.png");
     std::fs::write(&saved, browser.screenshot().await).expect("the screenshot written");
@@ -597,4 +597,13 @@ fn base64_decodes_what_it_should() {
     assert_eq!(base64("aGVsbG8="), b"hello");
     assert_eq!(base64("aGVsbG8h"), b"hello!");
     assert_eq!(base64("aGk"), b"hi");
+}
+
+/// This package's directory, as `cargo test` gives it to the running test:
+/// a cache shared by clones at other paths runs binaries built elsewhere,
+/// whose compile-time `CARGO_MANIFEST_DIR` names that other clone.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
 }

@@ -4,6 +4,8 @@
 //! seeded generated traces. (One process, one replay at a time: the
 //! registry is global, so the tests run in turn.)
 
+mod support;
+
 use std::sync::Mutex;
 
 use breaker_sim::generate::{Scenario, generate, generate_with};
@@ -30,7 +32,7 @@ fn both(file: &str, trace: &Trace) -> (String, Result<String, String>) {
 }
 
 fn shipped(name: &str) -> (String, String) {
-    let path = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/traces/{name}.trace", support::package_dir().display());
     let text = std::fs::read_to_string(&path).unwrap();
     (path, text)
 }

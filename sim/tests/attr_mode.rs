@@ -2,6 +2,8 @@
 //! shipped traces, write the same event log as the direct replay through
 //! `Breaker`. (One process, so each trace's breakers are used once.)
 
+mod support;
+
 #[test]
 fn annotated_functions_write_the_same_log_as_the_direct_replay() {
     for name in [
@@ -12,7 +14,7 @@ fn annotated_functions_write_the_same_log_as_the_direct_replay() {
         "manual",
         "operator",
     ] {
-        let path = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/traces/{name}.trace", support::package_dir().display());
         let text = std::fs::read_to_string(&path).unwrap();
         let trace = breaker_sim::trace::parse(&path, &text).unwrap();
         let direct = breaker_sim::subject::real::replay(&path, &trace).unwrap();

@@ -150,7 +150,7 @@ fn gen_is_deterministic_and_checks_clean() {
 
 #[test]
 fn tune_ranks_every_combination_of_the_grid() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let trace = &format!("{}/traces/outage.trace", support::package_dir().display());
     let out = sim(&["tune", trace, "--grid", "fail_max=2..3 reset=10s,30s"]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -166,7 +166,7 @@ fn tune_ranks_every_combination_of_the_grid() {
 
 #[test]
 fn tune_compares_keeping_the_configuration_with_changing_it_live() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let trace = &format!("{}/traces/outage.trace", support::package_dir().display());
     let out = sim(&[
         "tune",
         trace,
@@ -197,7 +197,7 @@ fn tune_compares_keeping_the_configuration_with_changing_it_live() {
 
 #[test]
 fn plot_writes_an_svg_timeline() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let trace = &format!("{}/traces/outage.trace", support::package_dir().display());
     let out_path = temp_trace("timeline.svg", "");
     let out = sim(&["plot", trace, "-o", &out_path]);
     assert!(out.status.success());
@@ -207,7 +207,7 @@ fn plot_writes_an_svg_timeline() {
 
 #[test]
 fn run_via_attr_shows_the_same_log_as_the_direct_replay() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/outage.trace");
+    let trace = &format!("{}/traces/outage.trace", support::package_dir().display());
     let direct = sim(&["run", trace, "--events", "-"]);
     let attr = sim(&["run", "--via", "attr", trace, "--events", "-"]);
     assert!(attr.status.success());
@@ -217,21 +217,21 @@ fn run_via_attr_shows_the_same_log_as_the_direct_replay() {
     );
     let model = sim(&["run", "--via", "model", trace, "--events", "-"]);
     assert_eq!(direct.stdout, model.stdout);
-    let rates = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/rates.trace");
+    let rates = &format!("{}/traces/rates.trace", support::package_dir().display());
     assert_eq!(sim(&["run", "--via", "attr", rates]).status.code(), Some(2));
 }
 
 #[test]
 fn run_via_attr_async_shows_the_same_log_or_replays_nothing() {
     for name in ["outage", "rates"] {
-        let trace = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));
+        let trace = format!("{}/traces/{name}.trace", support::package_dir().display());
         let direct = sim(&["run", &trace, "--events", "-"]);
         let attr = sim(&["run", "--via", "attr-async", &trace, "--events", "-"]);
         assert!(attr.status.success(), "{name}");
         assert_eq!(direct.stdout, attr.stdout, "{name}");
         assert_eq!(direct.stderr, attr.stderr, "{name}: the summary");
     }
-    let backoff = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/backoff.trace");
+    let backoff = &format!("{}/traces/backoff.trace", support::package_dir().display());
     let out = sim(&["run", "--via", "attr-async", backoff, "--events", "-"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "nothing replayed");
@@ -266,7 +266,7 @@ fn gen_writes_to_the_resolution_asked() {
 
 #[test]
 fn a_seed_replays_retries_byte_for_byte_and_another_seed_draws_other_waits() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/retries.trace");
+    let trace = &format!("{}/traces/retries.trace", support::package_dir().display());
     let log = |seed: &str, via: &str| {
         let out = sim(&["run", trace, "--via", via, "--seed", seed, "--events", "-"]);
         assert!(
@@ -298,7 +298,7 @@ fn a_seed_replays_retries_byte_for_byte_and_another_seed_draws_other_waits() {
 
 #[test]
 fn tune_takes_retry_keys_and_a_seed() {
-    let trace = concat!(env!("CARGO_MANIFEST_DIR"), "/traces/retries.trace");
+    let trace = &format!("{}/traces/retries.trace", support::package_dir().display());
     let out = sim(&[
         "tune",
         trace,

@@ -28,7 +28,7 @@ fn temp_trace(name: &str, text: &str) -> String {
 }
 
 fn traces() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces")
+    support::package_dir().join("traces")
 }
 
 fn shipped() -> Vec<String> {
@@ -111,7 +111,7 @@ fn a_fleet_of_one_replays_every_shipped_trace_as_the_breaker_alone() {
 fn the_replay_of_old_is_unchanged_byte_for_byte() {
     // Logs and summaries of the shipped traces as the replay wrote them
     // before fleets existed (`tests/data/alone`, written by that build).
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/alone");
+    let data = support::package_dir().join("tests/data/alone");
     let mut compared = 0;
     for trace in shipped() {
         let name = PathBuf::from(&trace)

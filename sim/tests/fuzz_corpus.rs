@@ -1,9 +1,11 @@
 //! Replays the fuzz corpus (`fuzz/corpus/trace/`) through the property the
 //! `trace` fuzz target checks, so an input that once crashed stays fixed.
 
+mod support;
+
 #[test]
 fn trace_corpus_replays_clean() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/trace");
+    let dir = support::package_dir().join("fuzz/corpus/trace");
     let mut inputs = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -10,6 +10,8 @@
 //! `sim/tests/regressions/` (the smallest case shrinking found; `regressions_still_match`
 //! replays every saved trace from then on).
 
+mod support;
+
 use breaker_sim::config::BreakerConfig;
 use proptest::prelude::*;
 
@@ -327,9 +329,7 @@ fn diverges(text: &str) -> Option<String> {
 fn save_regression(text: &str) {
     static SAVED: std::sync::Mutex<Option<(std::path::PathBuf, usize)>> =
         std::sync::Mutex::new(None);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("regressions");
+    let dir = support::package_dir().join("tests").join("regressions");
     let _ = std::fs::create_dir_all(&dir);
     let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
     match &*saved {
@@ -371,9 +371,7 @@ proptest! {
 
 #[test]
 fn regressions_still_match() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("regressions");
+    let dir = support::package_dir().join("tests").join("regressions");
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

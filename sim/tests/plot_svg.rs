@@ -2,11 +2,13 @@
 //! the transitions and why it opened, with a legend: checked by parsing the
 //! SVG it writes.
 
+mod support;
+
 use breaker_sim::subject::real;
 use breaker_sim::{plot, trace};
 
 fn render(name: &str) -> String {
-    let path = format!("{}/traces/{name}.trace", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/traces/{name}.trace", support::package_dir().display());
     let text = std::fs::read_to_string(&path).unwrap();
     let trace = trace::parse(&path, &text).unwrap();
     let names: Vec<String> = trace.breakers.iter().map(|b| b.name.clone()).collect();

@@ -7,6 +7,8 @@
 //! Needs a Python with pybreaker 1.4.1 (`$BREAKER_SIM_PYTHON`, default `python3`).
 //! Without one the test says so and passes, unless `BREAKER_SIM_REQUIRE_PYBREAKER=1`.
 
+mod support;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
@@ -38,7 +40,7 @@ fn pybreaker_available() -> bool {
 }
 
 fn pybreaker(input: &str) -> Vec<String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pybreaker_replay.py");
+    let script = support::package_dir().join("scripts/pybreaker_replay.py");
     let mut child = Command::new(python())
         .arg(script)
         .stdin(Stdio::piped())

@@ -1,11 +1,13 @@
 //! Every trace shipped in `sim/traces/` replays identically through
 //! breaker-core and the reference model, and `breaker-sim check` says so.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 fn shipped() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces");
+    let dir = support::package_dir().join("traces");
     let mut traces: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("sim/traces exists")
         .map(|e| e.expect("readable entry").path())

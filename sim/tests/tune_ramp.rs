@@ -29,8 +29,7 @@ fn fragile(name: &str, extra: &str) -> String {
 
 /// The table that follows the README's tune command for `GRID`.
 fn readme_table() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme = std::fs::read_to_string(support::package_dir().join("README.md")).unwrap();
     let command = readme.find(&format!("--grid \"{GRID}\"")).unwrap();
     let rest = &readme[command..];
     let start = rest.find("```\nrank").unwrap() + 4;

@@ -56,7 +56,7 @@ fn side_by_side_scores_equal_the_whole_trace_scores() {
 
 #[test]
 fn shipped_traces_score_the_same_streamed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/traces");
+    let dir = support::package_dir().join("traces");
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -113,9 +113,9 @@ fn live_changes_score_the_same_streamed_as_on_the_whole_trace() {
             )
         })
         .collect();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/traces");
+    let dir = support::package_dir().join("traces");
     for name in ["reconfigure", "retries", "operator", "rates"] {
-        let text = std::fs::read_to_string(format!("{dir}/{name}.trace")).unwrap();
+        let text = std::fs::read_to_string(dir.join(format!("{name}.trace"))).unwrap();
         texts.push((name.to_string(), text));
     }
     let mut moved = 0;

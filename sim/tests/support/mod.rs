@@ -80,3 +80,12 @@ pub fn sim(args: &[&str], stdin: Option<&[u8]>) -> Output {
     }
     out
 }
+
+/// This package's directory, as `cargo test` gives it to the running test:
+/// a cache shared by clones at other paths runs binaries built elsewhere,
+/// whose compile-time `CARGO_MANIFEST_DIR` names that other clone.
+pub fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
+}
