@@ -156,7 +156,8 @@ mod striped {
     #[inline(never)]
     fn assign() -> usize {
         match SLOT.try_with(|_| ()) {
-            // Stripe 0 is shared: never hand it out as this thread's own.
+            // `Slot::acquire` set `STRIPE` (a slot id + 1: stripe 0, the
+            // shared one, is never a thread's own).
             Ok(()) if STRIPE.get() != UNSET => STRIPE.get(),
             _ => GONE,
         }
@@ -222,21 +223,13 @@ mod striped {
         #[cold]
         #[inline(never)]
         fn bump_first_or_shared(&self, what: Count) -> Option<Here<'_>> {
-            let mut index = STRIPE.get();
-            if index == UNSET {
-                index = assign();
+            // Once the slot is taken, `STRIPE` is set and the hot path
+            // bumps (or comes back here, past `UNSET`, for the shared stripe).
+            if STRIPE.get() == UNSET && assign() != GONE {
+                return self.bump_here(what);
             }
-            match self.stripes.get(index) {
-                Some(stripe) => {
-                    let here = Here { stripe };
-                    here.bump(what);
-                    Some(here)
-                }
-                None => {
-                    self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
-                    None
-                }
-            }
+            self.stripes[0].0[what as usize].fetch_add(1, Ordering::Relaxed);
+            None
         }
 
         pub(crate) fn read(&self, what: Count) -> u64 {
