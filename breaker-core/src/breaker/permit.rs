@@ -167,6 +167,11 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    // Inline, handing the breaker its fields by value: out of line, the
+    // drop took the permit's address, and an async function that holds a
+    // permit (whose future's drop the unwinding path calls) kept its whole
+    // state in memory for it.
+    #[inline(always)]
     fn drop(&mut self) {
         self.inner
             .cancel(self.mark.generation(), self.mark.ticket(), self.started);
