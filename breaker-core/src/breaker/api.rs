@@ -9,12 +9,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+use super::call_future::CallFuture;
 use super::detours::TAPPED;
 use super::environment::Environment;
 use super::link::{Link, Remote};
 use super::machine::{Control, Hot, Inner, NEVER};
 use super::metrics_only::DryRun;
-use super::permit::{FailOnUnwind, Permit, armed};
+use super::permit::{FailOnUnwind, Permit};
 use super::settings::SettingsCell;
 use crate::clock::{Clock, MonotonicClock};
 use crate::counter::{Count, Counters};
@@ -305,35 +306,34 @@ impl Breaker {
 
     /// Runs a future through the breaker with `is_failure` classifying its
     /// result, as [`call_when`](Breaker::call_when) does for a closure.
-    pub async fn call_async_when<T, E, Fut>(
+    pub fn call_async_when<T, E, Fut>(
         &self,
         is_failure: impl FnOnce(&Result<T, E>) -> bool,
         fut: Fut,
-    ) -> Result<T, E>
+    ) -> impl Future<Output = Result<T, E>>
     where
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        let (permit, result) = armed(self.acquire()?, fut).await;
-        if let Some(permit) = permit {
-            permit.record_when(&result, is_failure);
-        }
-        result
+        CallFuture::new(
+            self,
+            move |permit: Permit<'_>, result: Result<T, E>| {
+                permit.record_when(&result, is_failure);
+                result
+            },
+            fut,
+        )
     }
 
     /// Runs a future through the breaker, as [`call`](Breaker::call) runs a
     /// closure. Dropping the returned future before it finishes cancels the
     /// call: it feeds no policy and gives its half-open permit back.
-    pub async fn call_async<T, E, Fut>(&self, fut: Fut) -> Result<T, E>
+    pub fn call_async<T, E, Fut>(&self, fut: Fut) -> impl Future<Output = Result<T, E>>
     where
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        let (permit, result) = armed(self.acquire()?, fut).await;
-        match permit {
-            Some(permit) => permit.finish(result),
-            None => result,
-        }
+        CallFuture::new(self, Permit::finish, fut)
     }
 
     /// What the breaker has seen so far.

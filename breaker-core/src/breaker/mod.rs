@@ -20,6 +20,7 @@
 
 mod admission;
 mod api;
+mod call_future;
 mod detours;
 mod environment;
 mod link;

@@ -1,0 +1,199 @@
+//! The future [`Breaker::call_async`] and [`Breaker::call_async_when`]
+//! return: a future of its own rather than an `async fn`, so that the
+//! guarded future is polled where it was first put, never moved again.
+//!
+//! As an `async fn`, the guarded future was moved into the call's state,
+//! then out of it into the future that polls it, then into the state again
+//! for the await. Each move wrote it in the guarded future's own field
+//! sizes and read it back in wider loads, so every move stalled on store
+//! forwarding. `Breaker::call_async` took six times the annotated async
+//! call.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::Breaker;
+use super::permit::{Armed, Permit};
+use crate::Error;
+
+/// The future of [`Breaker::call_async`] (`R` records the outcome with
+/// `Permit::finish`) and of [`Breaker::call_async_when`] (`R` asks its
+/// predicate). The breaker admits the call at the first poll, as an `async
+/// fn` would; the guarded future runs armed (see [`Armed`]).
+pub(crate) struct CallFuture<'a, F, R> {
+    breaker: &'a Breaker,
+    /// Taken by the poll that sees the guarded future finish, or the
+    /// rejection: `None` once the call is over.
+    record: Option<R>,
+    /// Whether the breaker was asked.
+    asked: bool,
+    armed: Armed<'a, F>,
+}
+
+impl<'a, F, R> CallFuture<'a, F, R> {
+    #[inline(always)]
+    pub(crate) fn new(breaker: &'a Breaker, record: R, fut: F) -> Self {
+        CallFuture {
+            breaker,
+            record: Some(record),
+            asked: false,
+            armed: Armed::unarmed(fut),
+        }
+    }
+}
+
+impl<'a, T, E, F, R> Future for CallFuture<'a, F, R>
+where
+    F: Future<Output = Result<T, E>>,
+    E: From<Error>,
+    R: FnOnce(Permit<'a>, Result<T, E>) -> Result<T, E>,
+{
+    type Output = Result<T, E>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        // SAFETY: `armed` is structurally pinned: nothing moves it out of a
+        // pinned `CallFuture` (no method hands it out, there is no `Drop`),
+        // and `CallFuture` is `Unpin` only when `Armed<F>` is. The other
+        // fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        if !this.asked {
+            this.asked = true;
+            match this.breaker.acquire_here() {
+                Ok(permit) => this.armed.arm(permit),
+                Err(rejected) => {
+                    this.record = None;
+                    return Poll::Ready(Err(rejected.into()));
+                }
+            }
+        }
+        // SAFETY: as above; `this.armed` stays where it is until dropped.
+        let armed = unsafe { Pin::new_unchecked(&mut this.armed) };
+        let Poll::Ready((permit, result)) = armed.poll(cx) else {
+            return Poll::Pending;
+        };
+        let Some(record) = this.record.take() else {
+            panic!("`Breaker::call_async` polled after it finished");
+        };
+        Poll::Ready(match permit {
+            Some(permit) => record(permit, result),
+            // The guarded future panicked earlier (its failure is recorded)
+            // and was polled again.
+            None => result,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    use crate::{Breaker, Config, Error};
+
+    /// Pends on its first poll, then is ready.
+    struct PendOnce(bool);
+
+    impl Future for PendOnce {
+        type Output = Result<(), Error>;
+
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            if std::mem::replace(&mut self.0, true) {
+                return Poll::Ready(Ok(()));
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    /// Rounds of calls admitted here and finished on another thread.
+    const ROUNDS: usize = 10;
+    /// Calls moved a round.
+    const MOVED: usize = 1_000;
+
+    // Calls admitted on this thread finish on another while this thread
+    // counts its own, for as long as the other runs: every success is
+    // counted. Had a resumed call kept the admitting thread's stripe, the two
+    // threads' plain increments of it would race and lose counts.
+    #[test]
+    fn calls_resumed_on_another_thread_lose_no_count_to_the_admitting_threads_own() {
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        type Moved<'b> = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'b>>;
+        let breaker = Breaker::new("call-async-moved", Config::default());
+        let moved: Mutex<Vec<Moved<'_>>> = Mutex::new(Vec::new());
+        // Rounds handed over and rounds finished. The other thread spins
+        // rather than sleeps between rounds, and this one calls until the
+        // other is done, so that the two run at once (a woken thread was
+        // often put on this one's core, and ran after it).
+        let (handed, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut own = 0;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut cx = Context::from_waker(Waker::noop());
+                for round in 1..=ROUNDS {
+                    while handed.load(Ordering::Acquire) < round {
+                        std::hint::spin_loop();
+                    }
+                    let calls = std::mem::take(&mut *moved.lock().expect("not poisoned"));
+                    for mut call in calls {
+                        assert!(matches!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+                    }
+                    finished.store(round, Ordering::Release);
+                }
+            });
+            for round in 1..=ROUNDS {
+                let calls: Vec<Moved<'_>> = (0..MOVED)
+                    .map(|_| {
+                        let mut call = Box::pin(breaker.call_async(PendOnce(false)));
+                        assert!(call.as_mut().poll(&mut cx).is_pending());
+                        call as Moved<'_>
+                    })
+                    .collect();
+                *moved.lock().expect("not poisoned") = calls;
+                handed.store(round, Ordering::Release);
+                while finished.load(Ordering::Acquire) < round {
+                    breaker
+                        .call(|| Ok::<(), Error>(()))
+                        .expect("closed and succeeding");
+                    own += 1;
+                }
+            }
+        });
+        let stats = breaker.stats();
+        let total = (ROUNDS * MOVED) as u64 + own;
+        assert_eq!((stats.admitted, stats.successes), (total, total));
+        assert_eq!(stats.in_flight, 0);
+    }
+
+    #[test]
+    fn a_call_is_admitted_at_its_first_poll_and_a_rejection_answers_it() {
+        let breaker = Breaker::new("call-async-first-poll", Config::default());
+        let call = breaker.call_async(async { Ok::<u32, Error>(7) });
+        assert_eq!(
+            breaker.stats().admitted,
+            0,
+            "not asked before its first poll"
+        );
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut call = Box::pin(call);
+        assert!(matches!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(7))));
+        assert_eq!(breaker.stats().successes, 1);
+
+        breaker.trip();
+        let mut rejected = Box::pin(breaker.call_async(async { Ok::<u32, Error>(7) }));
+        match rejected.as_mut().poll(&mut cx) {
+            Poll::Ready(Err(error)) => assert!(error.is_rejected(), "{error}"),
+            other => panic!("rejected at its first poll, got {other:?}"),
+        }
+        // Dropped while pending: a cancelled call, not a failure.
+        let mut pending = Box::pin(breaker.call_async_when(|_| true, PendOnce(false)));
+        breaker.reset();
+        assert!(pending.as_mut().poll(&mut cx).is_pending());
+        drop(pending);
+        let stats = breaker.stats();
+        assert_eq!((stats.in_flight, stats.failures), (0, 0));
+    }
+}
