@@ -50,7 +50,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use std::{fmt, thread};
 
-use crate::breaker::{FailOnUnwind, armed};
+use crate::breaker::{FailOnUnwind, RunAsync};
 use crate::clock::ManualClock;
 pub use crate::jitter::Jitter;
 use crate::{Breaker, ConfigError, Error, MAX_DURATION, Permit};
@@ -403,7 +403,7 @@ impl Retry {
     {
         let mut attempt = 0;
         loop {
-            let (permit, result) = armed(breaker.acquire()?, f()).await;
+            let (result, permit) = RunAsync::new(Some(breaker.acquire()?), f()).await;
             let failed = record(permit, &result, &is_failure);
             if !failed || attempt + 1 >= self.attempts {
                 return result;

@@ -8,6 +8,7 @@ use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use super::{Site, register_annotated};
+use crate::breaker::{HeldCall, RunAsync};
 use crate::{Breaker, Error, Permit};
 
 /// A call site's breaker, looked up in the global registry on the first call
@@ -164,31 +165,7 @@ pub fn run<'a, R, F: FnOnce() -> R>(call: Call<'a>, body: F) -> (R, Call<'a>) {
 /// borrowed call was written there and read back on every call.
 #[inline(always)]
 pub fn run_async<F: Future>(call: Call<'_>, body: F) -> RunAsync<Call<'_>, F> {
-    RunAsync { call, body }
-}
-
-/// The future of [`run_async`] (and, with the call borrowed, of
-/// [`run_async_timeout`]'s body): the body, polled in place under a guard
-/// that records a panic. A future of its own rather than an `async fn`, whose
-/// state machine pinned the body by moving it, a second copy of its state on
-/// every call.
-#[derive(Debug)]
-pub struct RunAsync<C, F> {
-    call: C,
-    body: F,
-}
-
-/// How [`RunAsync`] holds its call: owned, handed back with the output; or
-/// borrowed (`timeout` records a late call on it after dropping the body).
-pub trait HeldCall {
-    /// What the finished future hands back with the output.
-    type Back;
-    /// Records a panic while the body was polled, the call still held.
-    fn panicked_in_place(&mut self);
-    /// The body pended: the call may resume on another thread.
-    fn pended(&mut self);
-    /// The body finished: what goes back with its output.
-    fn back(&mut self) -> Self::Back;
+    RunAsync::new(call, body)
 }
 
 impl<'b> HeldCall for Call<'b> {
@@ -230,42 +207,6 @@ impl HeldCall for &mut Call<'_> {
     fn back(&mut self) {}
 }
 
-/// A held call while its body is polled, for [`FailOnUnwind`](crate::breaker::FailOnUnwind).
-struct Polling<'a, C: HeldCall>(&'a mut C);
-
-impl<C: HeldCall> crate::breaker::RecordsPanic for Polling<'_, C> {
-    fn panicked(self) {
-        self.0.panicked_in_place();
-    }
-}
-
-impl<C: HeldCall, F: Future> Future for RunAsync<C, F> {
-    type Output = (F::Output, C::Back);
-
-    #[inline(always)]
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        // SAFETY: `body` is structurally pinned: nothing moves it out of a
-        // pinned `RunAsync` (no method hands it out, there is no `Drop`), and
-        // `RunAsync` is `Unpin` only when `F` is. `call` is not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above; `this.body` stays where it is until dropped.
-        let body = unsafe { std::pin::Pin::new_unchecked(&mut this.body) };
-        let armed = crate::breaker::FailOnUnwind(Some(Polling(&mut this.call)));
-        let poll = body.poll(cx);
-        armed.release();
-        match poll {
-            std::task::Poll::Ready(output) => std::task::Poll::Ready((output, this.call.back())),
-            std::task::Poll::Pending => {
-                this.call.pended();
-                std::task::Poll::Pending
-            }
-        }
-    }
-}
-
 /// The timer `timeout` needs, when breaker-core's `tokio` feature is off.
 #[diagnostic::on_unimplemented(
     message = "`timeout` needs breaker-core's `tokio` feature",
@@ -283,15 +224,7 @@ pub async fn run_async_timeout<F: Future>(
     after: Duration,
     body: F,
 ) -> Result<F::Output, Error> {
-    match tokio::time::timeout(
-        after,
-        RunAsync {
-            call: &mut *call,
-            body,
-        },
-    )
-    .await
-    {
+    match tokio::time::timeout(after, RunAsync::new(&mut *call, body)).await {
         Ok((output, ())) => Ok(output),
         Err(_) => {
             // Named here, not before the run: an `Arc<str>` made for every
@@ -314,7 +247,7 @@ pub async fn run_async_timeout<F>(
 where
     F: Future + TimeoutNeedsTokioFeature,
 {
-    Ok(RunAsync { call, body }.await.0)
+    Ok(RunAsync::new(call, body).await.0)
 }
 
 #[cfg(test)]
@@ -326,20 +259,7 @@ mod tests {
     use super::*;
     use crate::Config;
 
-    /// Pends on its first poll, then is ready.
-    struct PendOnce(bool);
-
-    impl Future for PendOnce {
-        type Output = Result<(), Error>;
-
-        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            if std::mem::replace(&mut self.0, true) {
-                return Poll::Ready(Ok(()));
-            }
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
+    use crate::breaker::PendOnce;
 
     const CALLS: u64 = 2_000;
 

@@ -45,10 +45,10 @@ pub use inventory;
 
 pub use crate::config::Value;
 
+pub use crate::breaker::{HeldCall, RunAsync};
 pub use fallback::{FallbackArg, fallback_arg};
 pub use handle::{
-    Call, Handle, HeldCall, RunAsync, TimeoutNeedsTokioFeature, acquire, run, run_async,
-    run_async_timeout, timeout_of,
+    Call, Handle, TimeoutNeedsTokioFeature, acquire, run, run_async, run_async_timeout, timeout_of,
 };
 pub use keyed::{Key, KeyCount, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedHandle};
 pub use retry::{RetryArg, RetryHandle, retry_arg};

@@ -13,38 +13,38 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::Breaker;
-use super::permit::{Armed, Permit};
+use super::permit::Permit;
+use super::run_async::RunAsync;
 use crate::Error;
 
-/// The future of [`Breaker::call_async`] (`R` records the outcome with
-/// `Permit::finish`) and of [`Breaker::call_async_when`] (`R` asks its
-/// predicate). The breaker admits the call at the first poll, as an `async
-/// fn` would; the guarded future runs armed (see [`Armed`]).
-pub(crate) struct CallFuture<'a, F, R> {
-    breaker: &'a Breaker,
+/// The future of [`Breaker::call_async`](super::Breaker::call_async) (`R`
+/// records the outcome with `Permit::finish`) and of
+/// [`Breaker::call_async_when`](super::Breaker::call_async_when) (`R` asks
+/// its predicate). `A` asks the breaker to admit the call, at the first
+/// poll, as an `async fn` would; the guarded future runs in a [`RunAsync`].
+pub(crate) struct CallFuture<'a, A, F, R> {
+    /// Taken by the first poll.
+    admit: Option<A>,
     /// Taken by the poll that sees the guarded future finish, or the
     /// rejection: `None` once the call is over.
     record: Option<R>,
-    /// Whether the breaker was asked.
-    asked: bool,
-    armed: Armed<'a, F>,
+    run: RunAsync<Option<Permit<'a>>, F>,
 }
 
-impl<'a, F, R> CallFuture<'a, F, R> {
+impl<'a, A, F, R> CallFuture<'a, A, F, R> {
     #[inline(always)]
-    pub(crate) fn new(breaker: &'a Breaker, record: R, fut: F) -> Self {
+    pub(crate) fn new(admit: A, record: R, fut: F) -> Self {
         CallFuture {
-            breaker,
+            admit: Some(admit),
             record: Some(record),
-            asked: false,
-            armed: Armed::unarmed(fut),
+            run: RunAsync::new(None, fut),
         }
     }
 }
 
-impl<'a, T, E, F, R> Future for CallFuture<'a, F, R>
+impl<'a, T, E, A, F, R> Future for CallFuture<'a, A, F, R>
 where
+    A: FnOnce() -> Result<Permit<'a>, Error>,
     F: Future<Output = Result<T, E>>,
     E: From<Error>,
     R: FnOnce(Permit<'a>, Result<T, E>) -> Result<T, E>,
@@ -53,24 +53,23 @@ where
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
-        // SAFETY: `armed` is structurally pinned: nothing moves it out of a
+        // SAFETY: `run` is structurally pinned: nothing moves it out of a
         // pinned `CallFuture` (no method hands it out, there is no `Drop`),
-        // and `CallFuture` is `Unpin` only when `Armed<F>` is. The other
+        // and `CallFuture` is `Unpin` only when `RunAsync` is. The other
         // fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        if !this.asked {
-            this.asked = true;
-            match this.breaker.acquire_here() {
-                Ok(permit) => this.armed.arm(permit),
+        // SAFETY: as above; `this.run` stays where it is until dropped.
+        let mut run = unsafe { Pin::new_unchecked(&mut this.run) };
+        if let Some(admit) = this.admit.take() {
+            match admit() {
+                Ok(permit) => *run.as_mut().call_mut() = Some(permit),
                 Err(rejected) => {
                     this.record = None;
                     return Poll::Ready(Err(rejected.into()));
                 }
             }
         }
-        // SAFETY: as above; `this.armed` stays where it is until dropped.
-        let armed = unsafe { Pin::new_unchecked(&mut this.armed) };
-        let Poll::Ready((permit, result)) = armed.poll(cx) else {
+        let Poll::Ready((result, permit)) = run.poll(cx) else {
             return Poll::Pending;
         };
         let Some(record) = this.record.take() else {
@@ -92,20 +91,7 @@ mod tests {
 
     use crate::{Breaker, Config, Error};
 
-    /// Pends on its first poll, then is ready.
-    struct PendOnce(bool);
-
-    impl Future for PendOnce {
-        type Output = Result<(), Error>;
-
-        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            if std::mem::replace(&mut self.0, true) {
-                return Poll::Ready(Ok(()));
-            }
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
+    use crate::breaker::PendOnce;
 
     /// Rounds of calls admitted here and finished on another thread.
     const ROUNDS: usize = 10;

@@ -31,6 +31,7 @@ mod outcomes;
 mod permit;
 mod ramp;
 mod reconfigure;
+mod run_async;
 mod settings;
 mod transitions;
 
@@ -38,5 +39,8 @@ pub use api::Breaker;
 pub(crate) use api::WeakBreaker;
 pub(crate) use environment::Environment;
 pub use link::{Change, Link, Remote, Trial};
-pub(crate) use permit::{FailOnUnwind, RecordsPanic, armed};
+pub(crate) use permit::{FailOnUnwind, RecordsPanic};
 pub use permit::{Permit, Recorded};
+#[cfg(test)]
+pub(crate) use run_async::PendOnce;
+pub use run_async::{HeldCall, RunAsync};

@@ -5,7 +5,6 @@
 //! that it touches nothing but the thread's counter.
 
 use std::fmt;
-use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -45,9 +44,9 @@ pub struct Permit<'a> {
     /// without finding the stripe again (the thread-local and the bounds
     /// check, about a third of a nanosecond). Kept only by the calls that
     /// record on the admitting thread (`Breaker::call`, the attribute's
-    /// `Call`), or that let it go when an async body pends (the attribute's
-    /// `RunAsync`, `Breaker::call_async` through `armed`); `None` in a
-    /// permit handed out, which may be recorded on any thread.
+    /// `Call`), or that let it go when an async body pends (`RunAsync`, for
+    /// the attribute and `Breaker::call_async`); `None` in a permit handed
+    /// out, which may be recorded on any thread.
     pub(super) here: Option<Here<'a>>,
 }
 
@@ -220,83 +219,6 @@ impl Permit<'_> {
         match result {
             Ok(_) => self.success(),
             Err(error) => self.failure_with(|| error.to_string()),
-        }
-    }
-}
-
-/// Runs `fut` with `permit` armed around each poll: a panic inside a poll
-/// records the failure on its way out (the permit is then gone), and dropping
-/// the returned future between polls drops the permit: a cancelled call. The
-/// first time `fut` pends, the permit lets go of its admitting thread's
-/// stripe ([`Permit::may_move`]): the call may resume on another thread.
-#[inline(always)]
-pub(crate) fn armed<F: Future>(permit: Permit<'_>, fut: F) -> Armed<'_, F> {
-    Armed {
-        permit: Some(permit),
-        fut,
-    }
-}
-
-/// The future of [`armed`]. A future of its own, polling `fut` in place
-/// with the permit beside it: as an `async fn` around `poll_fn`, its poll
-/// stayed out of line, moved the permit out and back on every poll, and
-/// `Breaker::call_async` took six times the annotated async call.
-pub(crate) struct Armed<'a, F> {
-    permit: Option<Permit<'a>>,
-    fut: F,
-}
-
-impl<'a, F> Armed<'a, F> {
-    /// `fut`, to be armed before its first poll ([`arm`](Self::arm)).
-    #[inline(always)]
-    pub(super) fn unarmed(fut: F) -> Self {
-        Armed { permit: None, fut }
-    }
-
-    /// Arms the future with `permit`: its polls are now guarded.
-    #[inline(always)]
-    pub(super) fn arm(&mut self, permit: Permit<'a>) {
-        self.permit = Some(permit);
-    }
-}
-
-impl<'a, F: Future> Future for Armed<'a, F> {
-    type Output = (Option<Permit<'a>>, F::Output);
-
-    #[inline(always)]
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        // SAFETY: `fut` is structurally pinned: nothing moves it out of a
-        // pinned `Armed` (no method hands it out, there is no `Drop`), and
-        // `Armed` is `Unpin` only when `F` is. `permit` is not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above; `this.fut` stays where it is until dropped.
-        let fut = unsafe { std::pin::Pin::new_unchecked(&mut this.fut) };
-        let guard = FailOnUnwind(Some(InPlace(&mut this.permit)));
-        let poll = fut.poll(cx);
-        guard.release();
-        match poll {
-            std::task::Poll::Ready(output) => std::task::Poll::Ready((this.permit.take(), output)),
-            std::task::Poll::Pending => {
-                if let Some(permit) = &mut this.permit {
-                    permit.may_move();
-                }
-                std::task::Poll::Pending
-            }
-        }
-    }
-}
-
-/// A permit left in its place while the code it guards runs, for
-/// [`FailOnUnwind`]: a panic takes it out and records the failure.
-struct InPlace<'p, 'a>(&'p mut Option<Permit<'a>>);
-
-impl RecordsPanic for InPlace<'_, '_> {
-    fn panicked(self) {
-        if let Some(permit) = self.0.take() {
-            permit.panicked();
         }
     }
 }
