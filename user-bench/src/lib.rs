@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use breaker_core::keyed::KeyedBreaker;
 use breaker_core::{Breaker, Config, circuit_breaker, registry};
 use failsafe::CircuitBreaker as _;
 
@@ -144,6 +145,29 @@ pub fn polled_breaker_call_async(breaker: &Breaker, x: u64) -> Result<u64, E> {
     poll_once(breaker.call_async(async move { Ok(black_box(x) * 3) }))
 }
 
+/// `KeyedBreaker::call_async` around the same async body, keyed as the
+/// annotated keyed functions are (`x % 4`), polled once.
+#[inline(never)]
+pub fn polled_keyed_breaker_call_async(keyed: &KeyedBreaker<u64>, x: u64) -> Result<u64, E> {
+    poll_once(keyed.call_async(&(x % 4), async move { Ok(black_box(x) * 3) }))
+}
+
+/// The keyed breaker that [`polled_keyed_breaker_call_async`] calls.
+pub fn keyed_ours() -> KeyedBreaker<u64> {
+    KeyedBreaker::builder("user_keyed_api")
+        .config(
+            Config::builder()
+                .fail_max(5)
+                .reset(Duration::from_secs(30))
+                .build()
+                .expect("a valid configuration"),
+        )
+        .build()
+        .expect("valid keyed settings")
+}
+
+static KEYED: LazyLock<KeyedBreaker<u64>> = LazyLock::new(keyed_ours);
+
 /// `Breaker::call` around the same body.
 #[inline(never)]
 pub fn breaker_call(breaker: &Breaker, x: u64) -> Result<u64, E> {
@@ -269,6 +293,7 @@ static OPENED: LazyLock<Opened> = LazyLock::new(opened);
 pub fn setup() {
     LazyLock::force(&CLOSED);
     LazyLock::force(&OPENED);
+    LazyLock::force(&KEYED);
 }
 
 /// Every case by name, for the instruction counts: one call of it.
@@ -284,6 +309,7 @@ pub fn case(name: &str) -> Option<fn(u64) -> bool> {
         "breaker_call_async" => |x| polled_breaker_call_async(&CLOSED.ours, x).is_ok(),
         "annotated_async_fallback" => |x| polled_annotated_async_fallback(x).is_ok(),
         "annotated_keyed_async" => |x| polled_annotated_keyed_async(x).is_ok(),
+        "keyed_breaker_call_async" => |x| polled_keyed_breaker_call_async(&KEYED, x).is_ok(),
         "failsafe" => |x| failsafe_call(&CLOSED.failsafe, x).is_ok(),
         "recloser" => |x| recloser_call(&CLOSED.recloser, x).is_ok(),
         "rejected_breaker_call" => |x| breaker_call(&OPENED.ours, x).is_ok(),
@@ -306,6 +332,7 @@ pub const CASES: &[&str] = &[
     "breaker_call_async",
     "annotated_async_fallback",
     "annotated_keyed_async",
+    "keyed_breaker_call_async",
     "failsafe",
     "recloser",
     "rejected_breaker_call",

@@ -316,7 +316,7 @@ impl Breaker {
         E: From<Error> + fmt::Display,
     {
         CallFuture::new(
-            || self.acquire_here(),
+            || Ok((self.acquire_here()?, ())),
             move |permit: Permit<'_>, result: Result<T, E>| {
                 permit.record_when(&result, is_failure);
                 result
@@ -333,7 +333,7 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        CallFuture::new(|| self.acquire_here(), Permit::finish, fut)
+        CallFuture::new(|| Ok((self.acquire_here()?, ())), Permit::finish, fut)
     }
 
     /// What the breaker has seen so far.

@@ -18,33 +18,39 @@ use super::run_async::RunAsync;
 use crate::Error;
 
 /// The future of [`Breaker::call_async`](super::Breaker::call_async) (`R`
-/// records the outcome with `Permit::finish`) and of
+/// records the outcome with `Permit::finish`), of
 /// [`Breaker::call_async_when`](super::Breaker::call_async_when) (`R` asks
-/// its predicate). `A` asks the breaker to admit the call, at the first
-/// poll, as an `async fn` would; the guarded future runs in a [`RunAsync`].
-pub(crate) struct CallFuture<'a, A, F, R> {
+/// its predicate) and of `KeyedBreaker::call_async`. `A` asks the breaker
+/// to admit the call, at the first poll, as an `async fn` would, and hands
+/// over what the permit borrows from, if the future is to keep it (`H`: a
+/// key's breaker; `()` for a breaker the caller borrows); the guarded future
+/// runs in a [`RunAsync`].
+pub(crate) struct CallFuture<'a, A, F, R, H> {
     /// Taken by the first poll.
     admit: Option<A>,
     /// Taken by the poll that sees the guarded future finish, or the
     /// rejection: `None` once the call is over.
     record: Option<R>,
     run: RunAsync<Option<Permit<'a>>, F>,
+    // After `run`, so dropped after the permit in it.
+    kept: Option<H>,
 }
 
-impl<'a, A, F, R> CallFuture<'a, A, F, R> {
+impl<'a, A, F, R, H> CallFuture<'a, A, F, R, H> {
     #[inline(always)]
     pub(crate) fn new(admit: A, record: R, fut: F) -> Self {
         CallFuture {
             admit: Some(admit),
             record: Some(record),
             run: RunAsync::new(None, fut),
+            kept: None,
         }
     }
 }
 
-impl<'a, T, E, A, F, R> Future for CallFuture<'a, A, F, R>
+impl<'a, T, E, A, F, R, H> Future for CallFuture<'a, A, F, R, H>
 where
-    A: FnOnce() -> Result<Permit<'a>, Error>,
+    A: FnOnce() -> Result<(Permit<'a>, H), Error>,
     F: Future<Output = Result<T, E>>,
     E: From<Error>,
     R: FnOnce(Permit<'a>, Result<T, E>) -> Result<T, E>,
@@ -62,7 +68,10 @@ where
         let mut run = unsafe { Pin::new_unchecked(&mut this.run) };
         if let Some(admit) = this.admit.take() {
             match admit() {
-                Ok(permit) => *run.as_mut().call_mut() = Some(permit),
+                Ok((permit, kept)) => {
+                    this.kept = Some(kept);
+                    *run.as_mut().call_mut() = Some(permit);
+                }
                 Err(rejected) => {
                     this.record = None;
                     return Poll::Ready(Err(rejected.into()));

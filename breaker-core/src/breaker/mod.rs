@@ -37,6 +37,7 @@ mod transitions;
 
 pub use api::Breaker;
 pub(crate) use api::WeakBreaker;
+pub(crate) use call_future::CallFuture;
 pub(crate) use environment::Environment;
 pub use link::{Change, Link, Remote, Trial};
 pub(crate) use permit::{FailOnUnwind, RecordsPanic};

@@ -14,7 +14,8 @@ use super::keys::Keyed;
 use super::recent;
 use super::table::Slot;
 use super::ticket::Ticket;
-use crate::{Breaker, Config, Error};
+use crate::breaker::CallFuture;
+use crate::{Breaker, Config, Error, Permit};
 
 impl<K> Keyed<K>
 where
@@ -128,16 +129,35 @@ where
         self.ticket(key).with(|breaker| breaker.call(f))
     }
 
-    /// Runs a future through the breaker of `key` (see [`Breaker::call_async`]).
-    pub async fn call_async<Q, T, E, Fut>(&self, key: &Q, fut: Fut) -> Result<T, E>
+    /// Runs a future through the breaker of `key` (see [`Breaker::call_async`]):
+    /// the key is looked up at the first poll, and its breaker kept by the
+    /// returned future until it is dropped.
+    pub fn call_async<'a, Q, T, E, Fut>(
+        &'a self,
+        key: &'a Q,
+        fut: Fut,
+    ) -> impl Future<Output = Result<T, E>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + Display,
     {
-        let breaker = self.get(key);
-        breaker.call_async(fut).await
+        CallFuture::new(
+            move || {
+                let breaker = self.get(key);
+                let permit = breaker.acquire_here()?;
+                // SAFETY: the permit borrows the breaker's shared state, which
+                // lives in the `Arc` behind `breaker` and never moves. The
+                // future keeps `breaker` (its `kept`) after the permit is gone:
+                // it drops its permit first (field order), and records it
+                // before that, as `OwnedPermit` does.
+                let permit = unsafe { std::mem::transmute::<Permit<'_>, Permit<'a>>(permit) };
+                Ok((permit, breaker))
+            },
+            Permit::finish,
+            fut,
+        )
     }
 
     /// Drops `key` whatever its state (an operator's choice), unregistering
@@ -267,5 +287,65 @@ impl<K> fmt::Debug for KeyedBreaker<K> {
             .field("max_keys", &self.inner.max_keys)
             .field("idle", &Duration::from_nanos(self.inner.idle))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::{Context, Poll, Waker};
+
+    use super::KeyedBreaker;
+    use crate::Error;
+    use crate::breaker::PendOnce;
+
+    fn keyed() -> KeyedBreaker<u64> {
+        KeyedBreaker::builder("keyed-call-async")
+            .build()
+            .expect("default settings")
+    }
+
+    #[test]
+    fn an_async_call_keeps_its_keys_breaker_until_it_is_dropped_on_any_thread() {
+        let keyed = keyed();
+        let mut cx = Context::from_waker(Waker::noop());
+        // Created, then remembered by this thread (which keeps references
+        // of its own), then found: the count settles.
+        for _ in 0..3 {
+            drop(keyed.get(&1));
+        }
+        let key = keyed.get(&1);
+        let settled = key.handles();
+
+        // Looked up at the first poll, not before.
+        let call = keyed.call_async(&1, PendOnce(false));
+        assert_eq!(key.handles(), settled);
+        let mut call = Box::pin(call);
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(key.handles(), settled + 1, "kept while the call runs");
+        // Finished on another thread, then dropped there.
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(matches!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+            });
+        });
+        assert_eq!(key.handles(), settled);
+        assert_eq!((key.stats().successes, key.stats().in_flight), (1, 0));
+
+        // Dropped while pending: cancelled, and the breaker let go.
+        let mut cancelled = Box::pin(keyed.call_async(&1, PendOnce(false)));
+        assert!(cancelled.as_mut().poll(&mut cx).is_pending());
+        drop(cancelled);
+        assert_eq!(key.handles(), settled);
+        assert_eq!((key.stats().failures, key.stats().in_flight), (0, 0));
+
+        // Rejected: answered at the first poll, nothing kept.
+        key.trip();
+        let mut rejected = Box::pin(keyed.call_async(&1, async { Ok::<u32, Error>(1) }));
+        match rejected.as_mut().poll(&mut cx) {
+            Poll::Ready(Err(error)) => assert!(error.is_rejected(), "{error}"),
+            other => panic!("rejected at the first poll, got {other:?}"),
+        }
+        assert_eq!(key.handles(), settled);
     }
 }
