@@ -1,4 +1,5 @@
-//! The future [`Breaker::call_async`] and [`Breaker::call_async_when`]
+//! The future [`Breaker::call_async`], [`Breaker::call_async_when`] and
+//! [`KeyedBreaker::call_async`](crate::keyed::KeyedBreaker::call_async)
 //! return: a future of its own rather than an `async fn`, so that the
 //! guarded future is polled where it was first put, never moved again.
 //!
