@@ -119,9 +119,7 @@ impl Call<'_> {
     /// Records a panic, a failure, of a call still held (the guard of a sync
     /// body's run, or of an async body's poll).
     fn panicked_in_place(&mut self) {
-        if let Some(permit) = self.permit.take() {
-            let _ = permit.failure_with(|| "panicked".to_owned());
-        }
+        HeldCall::panicked_in_place(&mut self.permit);
     }
 
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
@@ -177,9 +175,7 @@ impl<'b> HeldCall for Call<'b> {
 
     #[inline(always)]
     fn pended(&mut self) {
-        if let Some(permit) = &mut self.permit {
-            permit.may_move();
-        }
+        HeldCall::pended(&mut self.permit);
     }
 
     // The future keeps an empty call, which its drop leaves alone.

@@ -88,7 +88,7 @@ impl Permit<'_> {
     /// outcome on the admitting thread's stripe.
     #[inline(always)]
     pub(crate) fn anywhere(mut self) -> Self {
-        self.here = None;
+        self.may_move();
         self
     }
 
