@@ -47,13 +47,11 @@ impl Breaker {
     #[inline(always)]
     pub fn acquire_owned(&self) -> Result<OwnedPermit, Error> {
         let permit = self.acquire()?;
-        // SAFETY: the permit borrows the breaker's shared state, which lives
-        // in the `Arc` behind `self` and never moves. The clone stored beside
-        // the permit keeps that allocation alive for as long as the permit
-        // exists: the permit is a private field, never handed out, and it is
-        // dropped or consumed before the clone (field order, and every method
-        // below consumes the permit first).
-        let permit = unsafe { std::mem::transmute::<Permit<'_>, Permit<'static>>(permit) };
+        // SAFETY: the clone stored beside the permit keeps the breaker alive
+        // for as long as the permit exists: the permit is a private field,
+        // never handed out, and it is dropped or consumed before the clone
+        // (field order, and every method below consumes the permit first).
+        let permit = unsafe { permit.detached() };
         Ok(OwnedPermit {
             permit,
             breaker: self.clone(),

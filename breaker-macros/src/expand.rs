@@ -337,12 +337,19 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // The body's run takes the call by value and hands it back with the
     // result (`run`, `run_async`); `run_async_timeout` borrows it, to record a
     // late call after dropping the body.
+    // A plain async keyed call (no `retry`, no `timeout`) holds its key's
+    // breaker in its call: one value, with one drop (see `KeyedCall`).
+    let keyed_call = is_async && attr.key.is_some() && retries.is_none() && attr.timeout.is_none();
     let (call_binding, ret_binding) = if is_async && attr.timeout.is_some() {
         (quote!(mut __cb_call), quote!(__cb_ret: #ty))
     } else {
+        let call = match keyed_call {
+            true => quote!(::breaker_core::__private::KeyedCall),
+            false => quote!(::breaker_core::__private::Call<'_>),
+        };
         (
             quote!(__cb_call),
-            quote!((__cb_ret, __cb_call): (#ty, ::breaker_core::__private::Call<'_>)),
+            quote!((__cb_ret, __cb_call): (#ty, #call)),
         )
     };
 
@@ -359,10 +366,6 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
     // evaluated here, before the body runs, and its borrows of the
     // arguments end with this statement.
     let sync_keyed = !is_async && attr.key.is_some() && retries.is_none();
-    // An async keyed call without `retry` or `timeout` gives its key's count
-    // back inline, after the outcome (see `KeyCount`).
-    let released_count =
-        is_async && attr.key.is_some() && retries.is_none() && attr.timeout.is_none();
     // `let <call> = <acquired>, or the rejection's answer`. An async function
     // matches on a local, not on the admission's temporary: a temporary
     // lives to the end of the `match`, so with a fallback awaited in its arm
@@ -392,36 +395,28 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         // (below): the key's breaker is borrowed from this thread's recent
         // keys, not counted.
         Some(_) if sync_keyed => admit(quote!(::breaker_core::__private::acquire(__cb_breaker))),
+        // The plain async call is admitted on its key's breaker, which its
+        // `KeyedCall` then holds.
+        Some(key) if keyed_call => {
+            let expr = &key.value.expr;
+            let lookup = quote_spanned!(key.span=>
+                __CB_KEYED.acquire((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
+            );
+            admit(quote!({
+                #[allow(unused_imports)]
+                use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
+                #lookup
+            }))
+        }
+        // With `retry` or `timeout`: the key's `Breaker`, whose drop is inline.
         Some(key) => {
             let expr = &key.value.expr;
-            // The plain async call holds a `KeyCount`, given back inline
-            // (`release`, below); with `retry` or `timeout`, a `Breaker`,
-            // whose drop is inline.
-            let (take, holder, breaker) = match released_count {
-                true => (
-                    quote!(count),
-                    quote!(::breaker_core::__private::KeyCount),
-                    quote!(__cb_breaker.breaker()),
-                ),
-                false => (
-                    quote!(breaker),
-                    quote!(::breaker_core::Breaker),
-                    quote!(&__cb_breaker),
-                ),
-            };
             let lookup = quote_spanned!(key.span=>
-                __CB_KEYED.#take((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
+                __CB_KEYED.breaker((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
             );
-            let admitted = admit(quote!(::breaker_core::__private::acquire(#breaker)));
-            // Scoped, so that the admission's `Result` is gone before the
-            // count is released (`release`, below): a local's partial move
-            // kept its borrow of the count to the end of the function.
-            let admitted = match released_count {
-                true => quote!(let __cb_call = { #admitted __cb_call };),
-                false => admitted,
-            };
+            let admitted = admit(quote!(::breaker_core::__private::acquire(&__cb_breaker)));
             quote! {
-                let __cb_breaker: #holder = {
+                let __cb_breaker: ::breaker_core::Breaker = {
                     #[allow(unused_imports)]
                     use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
                     #lookup
@@ -513,17 +508,13 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
                 })
             })
         }
-        None => {
-            let release = released_count.then(|| quote!(__cb_breaker.release();));
-            quote!({
-                #site
-                #acquire
-                let #ret_binding = #run;
-                #recorded
-                #release
-                __cb_ret
-            })
-        }
+        None => quote!({
+            #site
+            #acquire
+            let #ret_binding = #run;
+            #recorded
+            __cb_ret
+        }),
         Some(_) => quote!({
             #site
             #retry_handle

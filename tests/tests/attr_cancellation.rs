@@ -349,9 +349,10 @@ async fn keyed(n: u32) -> Result<u32, AppError> {
     Ok(n)
 }
 
-/// A keyed call holds its key's breaker by a count of its own across its
-/// awaits (`KeyCount`): dropped at any of them, the count goes with the
-/// future, and the key's breaker is left as a plain call leaves its own.
+/// A keyed call holds its key's breaker pinned in its thread's recent keys
+/// until its body first pends, then by a count of its own across its awaits
+/// (`KeyedCall`): dropped at any of them, the count goes with the future,
+/// and the key's breaker is left as a plain call leaves its own.
 #[test]
 fn a_keyed_async_call_dropped_at_every_await_point_leaves_its_keys_breaker_consistent() {
     let _t = time();

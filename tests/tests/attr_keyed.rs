@@ -310,3 +310,55 @@ fn a_timeout_counts_against_the_keys_breaker() {
     assert_eq!(breaker("keyed_timeout[host=slow]").stats().failures, 1);
     assert_eq!(breaker("keyed_timeout[host=fast]").stats().failures, 0);
 }
+
+#[circuit_breaker(keyed_spread, key = tenant: tenant % 3, fail_max = 1000)]
+async fn spread(tenant: u64, pends: u32) -> Result<u64, AppError> {
+    Yield(pends).await;
+    Ok(tenant)
+}
+
+/// Async keyed calls whose bodies are ready at once record on the thread
+/// that looked the key up, holding its breaker pinned there. Calls whose
+/// bodies pend let go of the pin and count the key's breaker, and here they
+/// resume on another thread (the futures are `Send`): every outcome is
+/// counted there, and no call is left in flight. Left pinned, a call moved
+/// to another thread could not record there.
+#[test]
+fn async_keyed_calls_that_pend_resume_on_another_thread_and_every_outcome_counts() {
+    let _t = time();
+    const CALLS: u64 = 3_000;
+    let noop = || std::task::Context::from_waker(std::task::Waker::noop());
+    type Moving = std::pin::Pin<Box<dyn Future<Output = Result<u64, AppError>> + Send>>;
+    let (to_other, from_here) = std::sync::mpsc::channel::<(u64, Moving)>();
+    let other = std::thread::spawn(move || {
+        for (n, mut call) in from_here {
+            loop {
+                if let std::task::Poll::Ready(out) = call.as_mut().poll(&mut noop()) {
+                    assert_eq!(out.unwrap(), n);
+                    break;
+                }
+            }
+        }
+    });
+    for n in 0..CALLS {
+        // Ready at once on this thread.
+        let mut ready = Box::pin(spread(n, 0));
+        assert!(matches!(poll_once(ready.as_mut()), std::task::Poll::Ready(Ok(v)) if v == n));
+        // Pended here, finished there.
+        let mut pended: Moving = Box::pin(spread(n, 1 + (n % 2) as u32));
+        assert!(pended.as_mut().poll(&mut noop()).is_pending());
+        to_other
+            .send((n, pended))
+            .expect("the other thread is running");
+    }
+    drop(to_other);
+    other.join().expect("no panic");
+    let mut successes = 0;
+    for key in 0..3 {
+        let stats = breaker(&format!("keyed_spread[tenant={key}]")).stats();
+        assert_eq!((stats.in_flight, stats.failures), (0, 0), "key {key}");
+        assert_eq!(stats.admitted, stats.successes, "key {key}");
+        successes += stats.successes;
+    }
+    assert_eq!(successes, 2 * CALLS);
+}

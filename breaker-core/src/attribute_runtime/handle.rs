@@ -97,7 +97,28 @@ pub struct Call<'a> {
     permit: Option<Permit<'a>>,
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
+    /// The call, no longer tied to the borrow of its breaker (see
+    /// `Permit::detached`).
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps a clone of the breaker alive for as long as the call
+    /// exists: it records or drops the call first.
+    #[inline(always)]
+    pub(crate) unsafe fn detached<'b>(self) -> Call<'b> {
+        Call {
+            // SAFETY: the caller's, above.
+            permit: self.permit.map(|permit| unsafe { permit.detached() }),
+        }
+    }
+
+    /// A call not admitted (yet): recording or dropping it does nothing.
+    #[inline(always)]
+    pub(crate) fn none() -> Call<'a> {
+        Call { permit: None }
+    }
+
     /// Records a success (also for an error the `failure` predicate excuses).
     /// By value, as `Breaker::call` records: a permit taken out of a borrowed
     /// call left a `None` to drop, and kept the call in memory for it.
@@ -155,14 +176,15 @@ pub fn run<'a, R, F: FnOnce() -> R>(call: Call<'a>, body: F) -> (R, Call<'a>) {
     }
 }
 
-/// Runs an async body to completion, holding the call, and hands the call
-/// back with the output for its outcome, as [`run`] does. A panic while the
-/// body is polled is recorded as a failure; dropping the returned future
-/// first leaves the call cancelled. The call is held by the future, not
-/// borrowed: a borrow was one more pointer in the function's state, and the
-/// borrowed call was written there and read back on every call.
+/// Runs an async body to completion, holding the call (a [`Call`], or a
+/// keyed call's [`KeyedCall`](super::KeyedCall)), and hands the call back
+/// with the output for its outcome, as [`run`] does. A panic while the body
+/// is polled is recorded as a failure; dropping the returned future first
+/// leaves the call cancelled. The call is held by the future, not borrowed:
+/// a borrow was one more pointer in the function's state, and the borrowed
+/// call was written there and read back on every call.
 #[inline(always)]
-pub fn run_async<F: Future>(call: Call<'_>, body: F) -> RunAsync<Call<'_>, F> {
+pub fn run_async<C: HeldCall, F: Future>(call: C, body: F) -> RunAsync<C, F> {
     RunAsync::new(call, body)
 }
 

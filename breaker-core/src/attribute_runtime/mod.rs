@@ -24,7 +24,8 @@
 //!   attempt, each with its own copy of the by-value arguments.
 //! - [`KeyedHandle`], [`KeyProbe`] and [`Key`]: `key = expr` looks the key's
 //!   breaker up in a keyed breaker before the call; [`acquire`] admits the
-//!   call through it.
+//!   call through it, or, for an async function, [`KeyedHandle::acquire`]
+//!   admits a [`KeyedCall`] that holds the breaker too.
 //!
 //! `timeout` needs a timer. The core stays free of any async runtime: the
 //! timer is tokio's, behind breaker-core's optional `tokio` feature. Without
@@ -50,7 +51,7 @@ pub use fallback::{FallbackArg, fallback_arg};
 pub use handle::{
     Call, Handle, TimeoutNeedsTokioFeature, acquire, run, run_async, run_async_timeout, timeout_of,
 };
-pub use keyed::{Key, KeyCount, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedHandle};
+pub use keyed::{Key, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedCall, KeyedHandle};
 pub use retry::{RetryArg, RetryHandle, retry_arg};
 pub use returns::{
     Classifiable, ErrOfOther, ErrOfResult, ErrorFromBreaker, MessageOfDisplay, MessageOfOther,

@@ -83,13 +83,30 @@ impl fmt::Debug for Permit<'_> {
     }
 }
 
-impl Permit<'_> {
+impl<'a> Permit<'a> {
     /// The permit, to be recorded on any thread: it no longer counts its
     /// outcome on the admitting thread's stripe.
     #[inline(always)]
     pub(crate) fn anywhere(mut self) -> Self {
         self.may_move();
         self
+    }
+
+    /// The permit, no longer tied to the borrow of the breaker it was
+    /// acquired through: for a permit kept beside a clone of that breaker
+    /// ([`OwnedPermit`](crate::OwnedPermit), a keyed call's). It points into
+    /// the breaker's shared state, which lives in the `Arc` every clone holds
+    /// and never moves.
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps a clone of the breaker alive for as long as the
+    /// permit exists: it records or drops the permit first.
+    #[inline(always)]
+    pub(crate) unsafe fn detached<'b>(self) -> Permit<'b> {
+        // SAFETY: only the lifetime changes; the caller keeps what it
+        // borrows alive (above).
+        unsafe { std::mem::transmute::<Permit<'a>, Permit<'b>>(self) }
     }
 
     /// The permit's call may resume on another thread (its async body pended).

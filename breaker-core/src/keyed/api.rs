@@ -147,12 +147,10 @@ where
             move || {
                 let breaker = self.get(key);
                 let permit = breaker.acquire_here()?;
-                // SAFETY: the permit borrows the breaker's shared state, which
-                // lives in the `Arc` behind `breaker` and never moves. The
-                // future keeps `breaker` (its `kept`) after the permit is gone:
-                // it drops its permit first (field order), and records it
-                // before that, as `OwnedPermit` does.
-                let permit = unsafe { std::mem::transmute::<Permit<'_>, Permit<'a>>(permit) };
+                // SAFETY: the future keeps `breaker` (its `kept`) until the
+                // permit is gone: it drops its permit first (field order),
+                // and records it before that, as `OwnedPermit` does.
+                let permit: Permit<'a> = unsafe { permit.detached() };
                 Ok((permit, breaker))
             },
             Permit::finish,

@@ -90,6 +90,7 @@
 mod api;
 mod builder;
 mod eviction;
+mod hold;
 mod home;
 mod keys;
 mod recent;
@@ -100,5 +101,8 @@ mod ticket;
 
 pub use api::KeyedBreaker;
 pub use builder::{DEFAULT_IDLE, DEFAULT_LABEL, DEFAULT_MAX_KEYS, KeyedBuilder, MAX_KEYS};
+pub(crate) use hold::KeyHold;
 pub(crate) use keys::Keyed;
+#[cfg(test)]
+pub(crate) use recent::pinned_here;
 pub(crate) use ticket::Ticket;

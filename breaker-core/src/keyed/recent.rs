@@ -40,6 +40,7 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Breaker;
 use crate::clock::UNSTAMPED;
@@ -161,6 +162,8 @@ struct Recent {
     spares: [Entry; SPARES],
     /// The spare [`hold`] tries first, round robin.
     next_spare: Cell<u8>,
+    /// This thread's serial number ([`this_serial`]), 0 until asked for.
+    serial: Cell<u64>,
 }
 
 thread_local! {
@@ -170,6 +173,7 @@ thread_local! {
             next: [const { Cell::new(0) }; SETS],
             spares: [const { Entry::empty() }; SPARES],
             next_spare: Cell::new(0),
+            serial: Cell::new(0),
         }
     };
     /// Registered when this thread first remembers a key.
@@ -183,8 +187,14 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         RECENT.with(|recent| {
             for entry in recent.sets.iter().flatten().chain(&recent.spares) {
-                // Unpinned at exit: no call runs on this thread any more.
-                drop(entry.clear());
+                // A pinned entry is kept, slot and breaker, for as long as
+                // the thread's storage lasts: its pin may still be used by
+                // a thread-local destroyed after this one (a call kept
+                // there by code outside the expansion), and the breaker it
+                // reads must still be there.
+                if !entry.is_pinned() {
+                    drop(entry.clear());
+                }
             }
         });
     }
@@ -308,6 +318,27 @@ fn this_thread() -> &'static Recent {
     unsafe { &*recent }
 }
 
+/// This thread's serial number: no other thread, alive or gone, has it.
+/// A pin that may be carried to another thread (see `keyed::hold`) is
+/// checked against it before the pinned entry is touched: the address of
+/// this thread's storage would not do, as a new thread may get a gone one's.
+/// 0 until the thread first fills an entry: every pin is of an entry that
+/// `remember` or `hold` filled on its thread, and both number the thread
+/// first, so the thread of a pin has a number (not 0).
+#[inline(always)]
+pub(super) fn this_serial() -> u64 {
+    this_thread().serial.get()
+}
+
+/// Gives this thread its serial number, if it has none yet.
+fn number(recent: &Recent) {
+    // Starts at 1; 2^64 threads are never made.
+    static SERIALS: AtomicU64 = AtomicU64::new(1);
+    if recent.serial.get() == 0 {
+        recent.serial.set(SERIALS.fetch_add(1, Ordering::Relaxed));
+    }
+}
+
 /// Remembers `slot`, whose breaker is `breaker`, as `owner`'s key with this
 /// `hash`, and pins it; hands `slot` back when every entry of its set is
 /// pinned, this thread's storage is being torn down, or `owner`'s keys are
@@ -332,6 +363,7 @@ pub(super) fn remember<S: Any>(
         return Err(slot);
     };
     recent.next[set].set(((way + 1) % WAYS) as u8);
+    number(recent);
     let entry = &recent.sets[set][way];
     // Emptied first, filled, then the old slot dropped last: its key's `Drop`
     // is user code, and may call keys too.
@@ -364,9 +396,10 @@ pub(super) fn remember<S: Any>(
 /// thread's storage is being torn down, an entry of its own on the heap,
 /// freed with the breaker when it is unpinned.
 pub(super) fn hold(breaker: Breaker) -> Pinned {
+    let recent = this_thread();
+    number(recent);
     // Registers the cleanup; refused once it ran, so nothing is kept after.
     if CLEANUP.try_with(|_| ()).is_ok() {
-        let recent = this_thread();
         let start = recent.next_spare.get() as usize;
         if let Some(spare) = (0..SPARES)
             .map(|i| (start + i) % SPARES)
@@ -504,6 +537,20 @@ impl<S> Place<S> {
     pub(super) fn into_pinned(self) -> Pinned {
         self.pinned
     }
+}
+
+/// How many of this thread's entries are pinned, for tests of what holds
+/// a pin.
+#[cfg(test)]
+pub(crate) fn pinned_here() -> usize {
+    let recent = this_thread();
+    recent
+        .sets
+        .iter()
+        .flatten()
+        .chain(&recent.spares)
+        .filter(|entry| entry.is_pinned())
+        .count()
 }
 
 #[cfg(test)]
@@ -668,6 +715,37 @@ mod tests {
         let again = hold(breaker());
         assert_eq!(again.breaker().name(), "recent");
         assert!(!again.entry().heap.get());
+    }
+
+    #[test]
+    fn an_entry_still_pinned_when_its_thread_exits_keeps_its_breaker() {
+        use std::cell::RefCell;
+        use std::sync::Mutex;
+
+        struct Late(RefCell<Option<Place<u64>>>, &'static Mutex<Vec<String>>);
+        impl Drop for Late {
+            fn drop(&mut self) {
+                if let Some(place) = self.0.borrow_mut().take() {
+                    let name = place.pinned.breaker().name().to_owned();
+                    self.1.lock().unwrap().push(name);
+                }
+            }
+        }
+        static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        thread_local! {
+            static LATE: Late = Late(RefCell::new(None), &SEEN);
+        }
+        std::thread::spawn(|| {
+            // Registered before the cleanup, so destroyed after it.
+            LATE.with(|_| ());
+            let place = remember(at((1 << 31) - 7, 0), 11, Arc::new(1_u64), breaker())
+                .ok()
+                .unwrap();
+            LATE.with(|late| *late.0.borrow_mut() = Some(place));
+        })
+        .join()
+        .expect("no panic");
+        assert_eq!(*SEEN.lock().unwrap(), ["recent"]);
     }
 
     #[test]

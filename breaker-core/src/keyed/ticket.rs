@@ -36,6 +36,12 @@ impl<K: 'static> Ticket<K> {
         }
     }
 
+    /// The pin alone, for a hold (see `keyed::hold`).
+    #[inline(always)]
+    pub(super) fn into_pinned(self) -> Pinned {
+        self.pinned
+    }
+
     /// Runs `f` on the key's breaker. `f` is called from one place, so the
     /// compiler inlines the call into the call site (called from two, it
     /// stayed out of line, with a frame of its own).
