@@ -484,6 +484,8 @@ mod tests {
         // The key still runs calls from this thread.
         admitted(&keyed).success();
         assert_eq!(breaker.stats().successes, 1);
+        // Unpinned by hand, so that this thread exits leaving nothing behind.
+        crate::keyed::unpin_all_here();
     }
 
     #[test]

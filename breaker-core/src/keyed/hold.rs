@@ -19,23 +19,25 @@ use crate::Breaker;
 ///
 /// It can be sent to another thread, but its breaker is only reached on the
 /// thread that pinned it until [`may_move`](Self::may_move) counts it: every
-/// method checks the thread first (its serial number, which no other thread
-/// ever has). A hold still pinned and reached from another thread cannot
+/// method checks the thread first, by where its recent keys are
+/// (`recent::this_home`, which says why a gone thread's address does not
+/// fool it). A hold still pinned and reached from another thread cannot
 /// touch its pin, nor the breaker the pin keeps: that thread may have gone,
 /// and its storage with it. It answers no breaker, and its drop leaves the
 /// pin where it is: the entry stays pinned, so its owning thread never
-/// refills it. The attribute's expansion never gets there: its calls are
-/// counted before they can move (see `KeyedCall`).
+/// refills it, and keeps its breaker when it exits. The attribute's
+/// expansion never gets there: its calls are counted before they can move
+/// (see `KeyedCall`).
 pub(crate) struct KeyHold {
-    /// The entry that keeps the breaker, pinned on the thread `serial`
-    /// names; `None` once counted, or empty.
+    /// The entry that keeps the breaker, pinned on the thread whose recent
+    /// keys are at `home`; `None` once counted, or empty.
     pinned: Option<ManuallyDrop<Pinned>>,
     /// While pinned, the entry's breaker, copied without a count of its own
     /// (never dropped); else a breaker with a count of its own, or `None`
     /// for an empty hold (taken, or left behind on another thread).
     breaker: ManuallyDrop<Option<Breaker>>,
-    /// The pinning thread's serial number (`recent::this_serial`).
-    serial: u64,
+    /// Where the pinning thread's recent keys are (`recent::this_home`).
+    home: usize,
 }
 
 // Three words, which the compiler keeps in registers: an enum of the two
@@ -43,10 +45,12 @@ pub(crate) struct KeyHold {
 
 // SAFETY: the pinned entry is the only part that is not `Send` or `Sync`
 // (it is this thread's, or a heap entry this thread frees), and it is
-// touched only on the thread whose serial number the hold carries:
-// `breaker`, `may_move` and `drop` check it, and leave the pin (and the
-// breaker copied from its entry) alone anywhere else. A `Breaker` is `Send`
-// and `Sync`.
+// touched only on the thread whose recent keys are at `home`: `breaker`,
+// `may_move` and `drop` check it, and leave the pin (and the breaker copied
+// from its entry) alone anywhere else. A thread that got the storage of a
+// gone one which left a pin behind passes that check, and fills none of its
+// entries, so what it unpins is nothing it uses (`recent::this_home`). A
+// `Breaker` is `Send` and `Sync`.
 unsafe impl Send for KeyHold {}
 // SAFETY: as above; the one method on a shared hold, `breaker`, checks the
 // thread.
@@ -64,8 +68,7 @@ impl KeyHold {
         KeyHold {
             pinned: Some(ManuallyDrop::new(pinned)),
             breaker: ManuallyDrop::new(Some(breaker)),
-            // Not 0: the thread of a pin has a number (`recent::this_serial`).
-            serial: recent::this_serial(),
+            home: recent::this_home(),
         }
     }
 
@@ -75,14 +78,14 @@ impl KeyHold {
         KeyHold {
             pinned: None,
             breaker: ManuallyDrop::new(None),
-            serial: 0,
+            home: 0,
         }
     }
 
     /// Whether this thread pinned the hold (a pinned hold only).
     #[inline(always)]
     fn pinned_here(&self) -> bool {
-        self.serial == recent::this_serial()
+        self.home == recent::this_home()
     }
 
     /// The breaker, when this thread may reach it: always once counted;
@@ -112,7 +115,7 @@ impl KeyHold {
         // The copy stands for no count: never dropped, also if unpinning
         // unwinds.
         let copy = std::mem::replace(&mut self.breaker, ManuallyDrop::new(None));
-        if self.serial == recent::this_serial() {
+        if self.home == recent::this_home() {
             *self.breaker = copy.as_ref().map(Breaker::clone);
             drop(ManuallyDrop::into_inner(pinned));
         }
@@ -129,8 +132,8 @@ impl KeyHold {
     #[inline(always)]
     pub(crate) fn release(self) {
         let mut this = ManuallyDrop::new(self);
-        let (pinned, breaker, serial) = this.parts();
-        release_parts(pinned, breaker, serial);
+        let (pinned, breaker, home) = this.parts();
+        release_parts(pinned, breaker, home);
     }
 
     /// [`release`](Self::release), on the thread that [`breaker`](Self::breaker)
@@ -157,11 +160,11 @@ impl KeyHold {
     ) -> (
         Option<ManuallyDrop<Pinned>>,
         ManuallyDrop<Option<Breaker>>,
-        u64,
+        usize,
     ) {
         let pinned = self.pinned.take();
         let breaker = std::mem::replace(&mut self.breaker, ManuallyDrop::new(None));
-        (pinned, breaker, self.serial)
+        (pinned, breaker, self.home)
     }
 }
 
@@ -170,13 +173,13 @@ impl KeyHold {
 fn release_parts(
     pinned: Option<ManuallyDrop<Pinned>>,
     breaker: ManuallyDrop<Option<Breaker>>,
-    serial: u64,
+    home: usize,
 ) {
     match pinned {
         // On another thread the pin is left as it is (see `KeyHold`). The
         // copied breaker is never dropped: it stands for no count.
         Some(pinned) => {
-            if serial == recent::this_serial() {
+            if home == recent::this_home() {
                 drop(ManuallyDrop::into_inner(pinned));
             }
         }
@@ -192,8 +195,8 @@ impl Drop for KeyHold {
     #[inline(always)]
     fn drop(&mut self) {
         if !self.is_empty() {
-            let (pinned, breaker, serial) = self.parts();
-            let_go(pinned, breaker, serial);
+            let (pinned, breaker, home) = self.parts();
+            let_go(pinned, breaker, home);
         }
     }
 }
@@ -202,9 +205,9 @@ impl Drop for KeyHold {
 fn let_go(
     pinned: Option<ManuallyDrop<Pinned>>,
     breaker: ManuallyDrop<Option<Breaker>>,
-    serial: u64,
+    home: usize,
 ) {
-    release_parts(pinned, breaker, serial);
+    release_parts(pinned, breaker, home);
 }
 
 impl fmt::Debug for KeyHold {
@@ -273,12 +276,7 @@ mod tests {
         let keyed = keyed("hold-elsewhere");
         remembered(&keyed);
         let hold = KeyHold::pinned(keyed.ticket(&1));
-        let serial = recent::this_serial();
-        assert_ne!(serial, 0, "a thread that pinned has a number");
         let hold = std::thread::spawn(move || {
-            // A thread that pinned nothing yet has no number; one that has
-            // pinned has its own.
-            assert_ne!(recent::this_serial(), serial);
             assert!(hold.breaker().is_none());
             let mut moved = hold;
             moved.may_move();
@@ -292,19 +290,8 @@ mod tests {
         // from here.
         assert_eq!(recent::pinned_here(), 1);
         assert_eq!(keyed.get(&1).name(), "hold-elsewhere[key=1]");
-        let other = std::thread::spawn(|| {
-            keyed_numbered();
-            recent::this_serial()
-        })
-        .join()
-        .expect("no panic");
-        assert_ne!(other, serial);
-    }
-
-    /// Numbers this thread by pinning a key of a breaker of its own.
-    fn keyed_numbered() {
-        let keyed = keyed("hold-numbered");
-        drop(KeyHold::pinned(keyed.ticket(&1)));
+        // Unpinned by hand, so that this thread exits leaving nothing behind.
+        recent::unpin_all_here();
     }
 
     #[test]

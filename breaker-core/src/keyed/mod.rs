@@ -104,5 +104,5 @@ pub use builder::{DEFAULT_IDLE, DEFAULT_LABEL, DEFAULT_MAX_KEYS, KeyedBuilder, M
 pub(crate) use hold::KeyHold;
 pub(crate) use keys::Keyed;
 #[cfg(test)]
-pub(crate) use recent::pinned_here;
+pub(crate) use recent::{pinned_here, unpin_all_here};
 pub(crate) use ticket::Ticket;

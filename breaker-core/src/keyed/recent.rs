@@ -40,7 +40,7 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::Breaker;
 use crate::clock::UNSTAMPED;
@@ -162,8 +162,10 @@ struct Recent {
     spares: [Entry; SPARES],
     /// The spare [`hold`] tries first, round robin.
     next_spare: Cell<u8>,
-    /// This thread's serial number ([`this_serial`]), 0 until asked for.
-    serial: Cell<u64>,
+    /// Whether this thread may fill its entries: [`UNSETTLED`] until it
+    /// first fills one, then [`SETTLED`], or [`REFUSED`] when its storage
+    /// was a gone thread's that left a pin behind (see [`this_home`]).
+    settled: Cell<u8>,
 }
 
 thread_local! {
@@ -173,7 +175,7 @@ thread_local! {
             next: [const { Cell::new(0) }; SETS],
             spares: [const { Entry::empty() }; SPARES],
             next_spare: Cell::new(0),
-            serial: Cell::new(0),
+            settled: Cell::new(UNSETTLED),
         }
     };
     /// Registered when this thread first remembers a key.
@@ -185,19 +187,31 @@ struct Cleanup;
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        RECENT.with(|recent| {
-            for entry in recent.sets.iter().flatten().chain(&recent.spares) {
-                // A pinned entry is kept, slot and breaker, for as long as
-                // the thread's storage lasts: its pin may still be used by
-                // a thread-local destroyed after this one (a call kept
-                // there by code outside the expansion), and the breaker it
-                // reads must still be there.
-                if !entry.is_pinned() {
-                    drop(entry.clear());
-                }
-            }
-        });
+        let recent = this_thread();
+        if clean(recent) {
+            leave_behind(this_home());
+        }
     }
+}
+
+/// Gives back the slots of `recent`'s entries that are not pinned; answers
+/// whether any still is.
+///
+/// A pinned entry is kept, slot and breaker, for as long as the thread's
+/// storage lasts: its pin may still be used, by a thread-local destroyed
+/// after the cleanup, or on another thread (a call kept there by code
+/// outside the expansion), and the breaker it reads must still be there.
+/// Its thread then leaves its address behind (see [`this_home`]).
+fn clean(recent: &Recent) -> bool {
+    let mut pinned = false;
+    for entry in recent.sets.iter().flatten().chain(&recent.spares) {
+        if entry.is_pinned() {
+            pinned = true;
+        } else {
+            drop(entry.clear());
+        }
+    }
+    pinned
 }
 
 /// A pinned entry, whose breaker a call runs on: of this thread's recent
@@ -318,25 +332,69 @@ fn this_thread() -> &'static Recent {
     unsafe { &*recent }
 }
 
-/// This thread's serial number: no other thread, alive or gone, has it.
-/// A pin that may be carried to another thread (see `keyed::hold`) is
-/// checked against it before the pinned entry is touched: the address of
-/// this thread's storage would not do, as a new thread may get a gone one's.
-/// 0 until the thread first fills an entry: every pin is of an entry that
-/// `remember` or `hold` filled on its thread, and both number the thread
-/// first, so the thread of a pin has a number (not 0).
+/// Where this thread's recent keys are: what a pin that may be carried to
+/// another thread (see `keyed::hold`) is checked against before its entry
+/// is touched. Compared with the address the pin was made at, in the same
+/// function the compiler folds the check away.
+///
+/// An address is not a thread's for ever: a new thread may get the storage
+/// of one that has gone. If that one left a pin behind (kept by code outside
+/// the expansion), the pin would pass the check on the new thread and unpin
+/// an entry of its. So a thread that exits with an entry still pinned says
+/// so ([`Cleanup`] adds its address to [`LEFT`]), and a thread that finds
+/// its own address there never fills an entry of its recent keys
+/// ([`REFUSED`]): every call it makes runs on an entry of its own on the
+/// heap, and what a stale pin unpins is never used.
 #[inline(always)]
-pub(super) fn this_serial() -> u64 {
-    this_thread().serial.get()
+pub(super) fn this_home() -> usize {
+    this_thread() as *const Recent as usize
 }
 
-/// Gives this thread its serial number, if it has none yet.
-fn number(recent: &Recent) {
-    // Starts at 1; 2^64 threads are never made.
-    static SERIALS: AtomicU64 = AtomicU64::new(1);
-    if recent.serial.get() == 0 {
-        recent.serial.set(SERIALS.fetch_add(1, Ordering::Relaxed));
+/// [`Recent::settled`]: not settled yet.
+const UNSETTLED: u8 = 0;
+/// [`Recent::settled`]: the thread fills its entries.
+const SETTLED: u8 = 1;
+/// [`Recent::settled`]: the thread has the storage of a gone thread that
+/// left a pin behind, and fills none of its entries.
+const REFUSED: u8 = 2;
+
+/// The addresses of the recent keys of threads that exited with an entry
+/// still pinned (see [`this_home`]). Only code outside the expansion leaves
+/// a pin behind, so this stays empty; `ANY_LEFT` spares every new thread
+/// the lock.
+static LEFT: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+static ANY_LEFT: AtomicBool = AtomicBool::new(false);
+
+/// Whether this thread may fill its entries (see [`this_home`]): settled
+/// once, before the first entry it fills.
+fn may_fill(recent: &Recent) -> bool {
+    if recent.settled.get() == UNSETTLED {
+        let refused = left_behind_at(recent as *const Recent as usize);
+        recent.settled.set(if refused { REFUSED } else { SETTLED });
     }
+    recent.settled.get() == SETTLED
+}
+
+/// Whether a thread that exited with a pin still held had its recent keys
+/// at `home`.
+fn left_behind_at(home: usize) -> bool {
+    ANY_LEFT.load(Ordering::Acquire)
+        && LEFT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&home)
+}
+
+/// Records that the thread whose recent keys are at `home` exits with a pin
+/// still held.
+fn leave_behind(home: usize) {
+    let mut left = LEFT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !left.contains(&home) {
+        left.push(home);
+    }
+    ANY_LEFT.store(true, Ordering::Release);
 }
 
 /// Remembers `slot`, whose breaker is `breaker`, as `owner`'s key with this
@@ -354,6 +412,9 @@ pub(super) fn remember<S: Any>(
         return Err(slot);
     }
     let recent = this_thread();
+    if !may_fill(recent) {
+        return Err(slot);
+    }
     let set = set_of(hash);
     let start = recent.next[set].get() as usize;
     let Some(way) = (0..WAYS)
@@ -363,7 +424,6 @@ pub(super) fn remember<S: Any>(
         return Err(slot);
     };
     recent.next[set].set(((way + 1) % WAYS) as u8);
-    number(recent);
     let entry = &recent.sets[set][way];
     // Emptied first, filled, then the old slot dropped last: its key's `Drop`
     // is user code, and may call keys too.
@@ -397,9 +457,8 @@ pub(super) fn remember<S: Any>(
 /// freed with the breaker when it is unpinned.
 pub(super) fn hold(breaker: Breaker) -> Pinned {
     let recent = this_thread();
-    number(recent);
     // Registers the cleanup; refused once it ran, so nothing is kept after.
-    if CLEANUP.try_with(|_| ()).is_ok() {
+    if CLEANUP.try_with(|_| ()).is_ok() && may_fill(recent) {
         let start = recent.next_spare.get() as usize;
         if let Some(spare) = (0..SPARES)
             .map(|i| (start + i) % SPARES)
@@ -551,6 +610,18 @@ pub(crate) fn pinned_here() -> usize {
         .chain(&recent.spares)
         .filter(|entry| entry.is_pinned())
         .count()
+}
+
+/// Unpins every entry of this thread's: for a test that left a pin behind
+/// on purpose, so that its thread exits leaving nothing behind (see
+/// [`this_home`]), and no later test's thread refuses its entries.
+#[cfg(test)]
+pub(crate) fn unpin_all_here() {
+    let recent = this_thread();
+    for entry in recent.sets.iter().flatten().chain(&recent.spares) {
+        entry.held.set(false);
+        entry.pins.set(0);
+    }
 }
 
 #[cfg(test)]
@@ -718,34 +789,40 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_still_pinned_when_its_thread_exits_keeps_its_breaker() {
-        use std::cell::RefCell;
-        use std::sync::Mutex;
+    fn a_thread_that_exits_with_a_pin_keeps_its_breaker_and_leaves_its_address() {
+        let owner = at((1 << 31) - 7, 0);
+        let place = remember(owner, 11, Arc::new(1_u64), breaker())
+            .ok()
+            .unwrap();
+        drop(remember(owner, 12, Arc::new(2_u64), breaker()));
+        // What the thread's exit runs; here, on a thread still alive, whose
+        // address therefore no other thread has.
+        drop(Cleanup);
+        // The pinned entry kept its breaker, for a pin used after; the other
+        // entry gave its slot back.
+        assert_eq!(place.pinned.breaker().name(), "recent");
+        assert!(find(owner, 12, |_: &u64| true).is_none());
+        assert!(left_behind_at(this_home()));
+        LEFT.lock().unwrap().retain(|&home| home != this_home());
+        drop(place);
+        assert!(!clean(this_thread()), "nothing pinned now");
+    }
 
-        struct Late(RefCell<Option<Place<u64>>>, &'static Mutex<Vec<String>>);
-        impl Drop for Late {
-            fn drop(&mut self) {
-                if let Some(place) = self.0.borrow_mut().take() {
-                    let name = place.pinned.breaker().name().to_owned();
-                    self.1.lock().unwrap().push(name);
-                }
-            }
-        }
-        static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
-        thread_local! {
-            static LATE: Late = Late(RefCell::new(None), &SEEN);
-        }
-        std::thread::spawn(|| {
-            // Registered before the cleanup, so destroyed after it.
-            LATE.with(|_| ());
-            let place = remember(at((1 << 31) - 7, 0), 11, Arc::new(1_u64), breaker())
-                .ok()
-                .unwrap();
-            LATE.with(|late| *late.0.borrow_mut() = Some(place));
-        })
-        .join()
-        .expect("no panic");
-        assert_eq!(*SEEN.lock().unwrap(), ["recent"]);
+    #[test]
+    fn a_thread_with_the_storage_of_one_that_left_a_pin_behind_fills_no_entry() {
+        // No thread's recent keys are at an odd address (they are aligned).
+        leave_behind(1);
+        assert!(left_behind_at(1) && !left_behind_at(this_home()));
+        let recent = this_thread();
+        let settled = recent.settled.replace(REFUSED);
+        // Refused: the slot comes back, and a breaker is held on the heap.
+        assert!(remember(at((1 << 31) - 8, 0), 3, Arc::new(3_u64), breaker()).is_err());
+        let held = hold(breaker());
+        assert!(held.entry().heap.get());
+        assert_eq!(held.breaker().name(), "recent");
+        drop(held);
+        assert_eq!(pinned_here(), 0);
+        recent.settled.set(settled);
     }
 
     #[test]
