@@ -98,27 +98,6 @@ pub struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    /// The call, no longer tied to the borrow of its breaker (see
-    /// `Permit::detached`).
-    ///
-    /// # Safety
-    ///
-    /// The caller keeps a clone of the breaker alive for as long as the call
-    /// exists: it records or drops the call first.
-    #[inline(always)]
-    pub(crate) unsafe fn detached<'b>(self) -> Call<'b> {
-        Call {
-            // SAFETY: the caller's, above.
-            permit: self.permit.map(|permit| unsafe { permit.detached() }),
-        }
-    }
-
-    /// A call not admitted (yet): recording or dropping it does nothing.
-    #[inline(always)]
-    pub(crate) fn none() -> Call<'a> {
-        Call { permit: None }
-    }
-
     /// Records a success (also for an error the `failure` predicate excuses).
     /// By value, as `Breaker::call` records: a permit taken out of a borrowed
     /// call left a `None` to drop, and kept the call in memory for it.

@@ -47,11 +47,12 @@ pub use inventory;
 pub use crate::config::Value;
 
 pub use crate::breaker::{HeldCall, RunAsync};
+pub use crate::keyed::call::KeyedCall;
 pub use fallback::{FallbackArg, fallback_arg};
 pub use handle::{
     Call, Handle, TimeoutNeedsTokioFeature, acquire, run, run_async, run_async_timeout, timeout_of,
 };
-pub use keyed::{Key, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedCall, KeyedHandle};
+pub use keyed::{Key, KeyOfRef, KeyOfValue, KeyProbe, KeyTicket, KeyedHandle};
 pub use retry::{RetryArg, RetryHandle, retry_arg};
 pub use returns::{
     Classifiable, ErrOfOther, ErrOfResult, ErrorFromBreaker, MessageOfDisplay, MessageOfOther,

@@ -316,9 +316,11 @@ impl Breaker {
         E: From<Error> + fmt::Display,
     {
         CallFuture::new(
-            || Ok((self.acquire_here()?, ())),
-            move |permit: Permit<'_>, result: Result<T, E>| {
-                permit.record_when(&result, is_failure);
+            || self.acquire_here().map(Some),
+            move |permit: Option<Permit<'_>>, result: Result<T, E>| {
+                if let Some(permit) = permit {
+                    permit.record_when(&result, is_failure);
+                }
                 result
             },
             fut,
@@ -333,7 +335,14 @@ impl Breaker {
         Fut: Future<Output = Result<T, E>>,
         E: From<Error> + fmt::Display,
     {
-        CallFuture::new(|| Ok((self.acquire_here()?, ())), Permit::finish, fut)
+        CallFuture::new(
+            || self.acquire_here().map(Some),
+            |permit: Option<Permit<'_>>, result: Result<T, E>| match permit {
+                Some(permit) => permit.finish(result),
+                None => result,
+            },
+            fut,
+        )
     }
 
     /// What the breaker has seen so far.

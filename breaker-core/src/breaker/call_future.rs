@@ -14,47 +14,44 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::permit::Permit;
-use super::run_async::RunAsync;
+use super::run_async::{HeldCall, RunAsync};
 use crate::Error;
 
-/// The future of [`Breaker::call_async`](super::Breaker::call_async) (`R`
-/// records the outcome with `Permit::finish`), of
-/// [`Breaker::call_async_when`](super::Breaker::call_async_when) (`R` asks
-/// its predicate) and of `KeyedBreaker::call_async`. `A` asks the breaker
-/// to admit the call, at the first poll, as an `async fn` would, and hands
-/// over what the permit borrows from, if the future is to keep it (`H`: a
-/// key's breaker; `()` for a breaker the caller borrows); the guarded future
-/// runs in a [`RunAsync`].
-pub(crate) struct CallFuture<'a, A, F, R, H> {
+/// The future of [`Breaker::call_async`](super::Breaker::call_async) and
+/// [`Breaker::call_async_when`](super::Breaker::call_async_when) (`C`: an
+/// `Option<Permit>`), and of `KeyedBreaker::call_async` (`C`: a
+/// `KeyedCall`, which holds the key's breaker too). `A` asks the breaker to
+/// admit the call, at the first poll, as an `async fn` would; the guarded
+/// future runs in a [`RunAsync`] with the call, and `R` records its outcome
+/// on the call handed back.
+pub(crate) struct CallFuture<A, F, R, C> {
     /// Taken by the first poll.
     admit: Option<A>,
     /// Taken by the poll that sees the guarded future finish, or the
     /// rejection: `None` once the call is over.
     record: Option<R>,
-    run: RunAsync<Option<Permit<'a>>, F>,
-    // After `run`, so dropped after the permit in it.
-    kept: Option<H>,
+    /// Holds an empty call (`C::default()`) until the first poll admits one.
+    run: RunAsync<C, F>,
 }
 
-impl<'a, A, F, R, H> CallFuture<'a, A, F, R, H> {
+impl<A, F, R, C: Default> CallFuture<A, F, R, C> {
     #[inline(always)]
     pub(crate) fn new(admit: A, record: R, fut: F) -> Self {
         CallFuture {
             admit: Some(admit),
             record: Some(record),
-            run: RunAsync::new(None, fut),
-            kept: None,
+            run: RunAsync::new(C::default(), fut),
         }
     }
 }
 
-impl<'a, T, E, A, F, R, H> Future for CallFuture<'a, A, F, R, H>
+impl<T, E, A, F, R, C> Future for CallFuture<A, F, R, C>
 where
-    A: FnOnce() -> Result<(Permit<'a>, H), Error>,
+    A: FnOnce() -> Result<C, Error>,
     F: Future<Output = Result<T, E>>,
     E: From<Error>,
-    R: FnOnce(Permit<'a>, Result<T, E>) -> Result<T, E>,
+    R: FnOnce(C::Back, Result<T, E>) -> Result<T, E>,
+    C: HeldCall,
 {
     type Output = Result<T, E>;
 
@@ -67,30 +64,33 @@ where
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above; `this.run` stays where it is until dropped.
         let mut run = unsafe { Pin::new_unchecked(&mut this.run) };
+        // Asked before the body runs: asked after, the panic's unwinding
+        // path dropped the call the body handed back, and that drop kept
+        // the call in memory.
+        if this.record.is_none() {
+            panic!("`Breaker::call_async` polled after it finished");
+        }
         if let Some(admit) = this.admit.take() {
             match admit() {
-                Ok((permit, kept)) => {
-                    this.kept = Some(kept);
-                    *run.as_mut().call_mut() = Some(permit);
-                }
+                // The empty call held until now owns nothing: forgotten,
+                // not dropped, so that no drop of it is left for the
+                // compiler to prove empty (it kept the call in memory).
+                Ok(call) => std::mem::forget(std::mem::replace(run.as_mut().call_mut(), call)),
                 Err(rejected) => {
                     this.record = None;
                     return Poll::Ready(Err(rejected.into()));
                 }
             }
         }
-        let Poll::Ready((result, permit)) = run.poll(cx) else {
+        let Poll::Ready((result, call)) = run.poll(cx) else {
             return Poll::Pending;
         };
-        let Some(record) = this.record.take() else {
-            panic!("`Breaker::call_async` polled after it finished");
-        };
-        Poll::Ready(match permit {
-            Some(permit) => record(permit, result),
-            // The guarded future panicked earlier (its failure is recorded)
-            // and was polled again.
-            None => result,
-        })
+        // SAFETY: `record` was `Some` at the start of this poll, and only
+        // the end of a call, here or at the rejection above, takes it.
+        let record = unsafe { this.record.take().unwrap_unchecked() };
+        // A guarded future that panicked earlier (its failure recorded) and
+        // was polled again hands back an empty call, which records nothing.
+        Poll::Ready(record(call, result))
     }
 }
 
@@ -162,6 +162,30 @@ mod tests {
         let total = (ROUNDS * MOVED) as u64 + own;
         assert_eq!((stats.admitted, stats.successes), (total, total));
         assert_eq!(stats.in_flight, 0);
+    }
+
+    // As an `async fn`'s future does: a finished call is not run again, and
+    // records nothing more.
+    #[test]
+    fn a_finished_call_polled_again_panics_and_records_nothing() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        let breaker = Breaker::new("call-async-again", Config::default());
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut call = Box::pin(breaker.call_async(async { Ok::<u32, Error>(7) }));
+        assert!(matches!(call.as_mut().poll(&mut cx), Poll::Ready(Ok(7))));
+        assert!(catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut cx))).is_err());
+        breaker.trip();
+        let mut rejected = Box::pin(breaker.call_async(async { Ok::<u32, Error>(7) }));
+        assert!(matches!(
+            rejected.as_mut().poll(&mut cx),
+            Poll::Ready(Err(_))
+        ));
+        assert!(catch_unwind(AssertUnwindSafe(|| rejected.as_mut().poll(&mut cx))).is_err());
+        let stats = breaker.stats();
+        assert_eq!(
+            (stats.admitted, stats.successes, stats.in_flight),
+            (1, 1, 0)
+        );
     }
 
     #[test]

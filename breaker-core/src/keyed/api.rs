@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::call::KeyedCall;
 use super::keys::Keyed;
 use super::recent;
 use super::table::Slot;
 use super::ticket::Ticket;
 use crate::breaker::CallFuture;
-use crate::{Breaker, Config, Error, Permit};
+use crate::{Breaker, Config, Error};
 
 impl<K> Keyed<K>
 where
@@ -131,7 +132,10 @@ where
 
     /// Runs a future through the breaker of `key` (see [`Breaker::call_async`]):
     /// the key is looked up at the first poll, and its breaker kept by the
-    /// returned future until it is dropped.
+    /// returned future until the call is over. A future ready at its first
+    /// poll keeps it as a sync call does, pinned in this thread's recent
+    /// keys, with no reference count; one that pends counts it, and may then
+    /// resume on any thread.
     pub fn call_async<'a, Q, T, E, Fut>(
         &'a self,
         key: &'a Q,
@@ -144,16 +148,8 @@ where
         E: From<Error> + Display,
     {
         CallFuture::new(
-            move || {
-                let breaker = self.get(key);
-                let permit = breaker.acquire_here()?;
-                // SAFETY: the future keeps `breaker` (its `kept`) until the
-                // permit is gone: it drops its permit first (field order),
-                // and records it before that, as `OwnedPermit` does.
-                let permit: Permit<'a> = unsafe { permit.detached() };
-                Ok((permit, breaker))
-            },
-            Permit::finish,
+            move || KeyedCall::pinned(self.ticket(key)),
+            KeyedCall::finish,
             fut,
         )
     }
@@ -290,6 +286,7 @@ impl<K> fmt::Debug for KeyedBreaker<K> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::task::{Context, Poll, Waker};
 
     use super::KeyedBreaker;
@@ -345,5 +342,43 @@ mod tests {
             other => panic!("rejected at the first poll, got {other:?}"),
         }
         assert_eq!(key.handles(), settled);
+    }
+
+    // Whoever catches a panic may drop the future on another thread: the
+    // panic is a failure, and the future holds nothing after it.
+    #[test]
+    fn a_panic_in_an_async_call_is_a_failure_and_lets_go_of_its_keys_breaker() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+
+        struct Panics;
+        impl Future for Panics {
+            type Output = Result<(), Error>;
+            fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+                panic!("the body panics");
+            }
+        }
+
+        let keyed = keyed();
+        for _ in 0..3 {
+            drop(keyed.get(&1));
+        }
+        let key = keyed.get(&1);
+        let settled = key.handles();
+        let mut call = Box::pin(keyed.call_async(&1, Panics));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut cx))).is_err());
+        let stats = key.stats();
+        assert_eq!((stats.failures, stats.in_flight), (1, 0));
+        assert_eq!(key.handles(), settled);
+        assert_eq!(super::recent::pinned_here(), 0, "unpinned by the panic");
+        std::thread::scope(|s| {
+            s.spawn(move || drop(call));
+        });
+        assert_eq!(key.handles(), settled);
+        assert_eq!(key.stats().failures, 1);
+        // The key's entry was let go: its next call here runs and counts.
+        let mut next = Box::pin(keyed.call_async(&1, async { Ok::<u32, Error>(2) }));
+        assert!(matches!(next.as_mut().poll(&mut cx), Poll::Ready(Ok(2))));
+        assert_eq!(key.stats().successes, 1);
     }
 }

@@ -74,7 +74,7 @@ impl KeyHold {
 
     /// A hold of nothing.
     #[inline(always)]
-    fn empty() -> KeyHold {
+    pub(crate) fn empty() -> KeyHold {
         KeyHold {
             pinned: None,
             breaker: ManuallyDrop::new(None),

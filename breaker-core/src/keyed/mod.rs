@@ -89,6 +89,7 @@
 
 mod api;
 mod builder;
+pub(crate) mod call;
 mod eviction;
 mod hold;
 mod home;
@@ -101,8 +102,5 @@ mod ticket;
 
 pub use api::KeyedBreaker;
 pub use builder::{DEFAULT_IDLE, DEFAULT_LABEL, DEFAULT_MAX_KEYS, KeyedBuilder, MAX_KEYS};
-pub(crate) use hold::KeyHold;
 pub(crate) use keys::Keyed;
-#[cfg(test)]
-pub(crate) use recent::{pinned_here, unpin_all_here};
 pub(crate) use ticket::Ticket;
