@@ -33,6 +33,10 @@ fn closed_success(c: &mut Criterion) {
     g.bench_function("annotated_keyed_async", |b| {
         b.iter(|| user::polled_annotated_keyed_async(black_box(1)))
     });
+    let keyed = user::keyed_ours();
+    g.bench_function("keyed_breaker_call_async", |b| {
+        b.iter(|| user::polled_keyed_breaker_call_async(&keyed, black_box(1)))
+    });
     g.bench_function("annotated_async_fallback", |b| {
         b.iter(|| user::polled_annotated_async_fallback(black_box(1)))
     });
