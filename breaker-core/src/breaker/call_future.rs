@@ -11,10 +11,11 @@
 //! call.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::run_async::{HeldCall, RunAsync};
+use super::run_async::{HeldCall, poll_held};
 use crate::Error;
 
 /// The future of [`Breaker::call_async`](super::Breaker::call_async) and
@@ -22,16 +23,25 @@ use crate::Error;
 /// `Option<Permit>`), and of `KeyedBreaker::call_async` (`C`: a
 /// `KeyedCall`, which holds the key's breaker too). `A` asks the breaker to
 /// admit the call, at the first poll, as an `async fn` would; the guarded
-/// future runs in a [`RunAsync`] with the call, and `R` records its outcome
-/// on the call handed back.
+/// future is polled with the call held, as [`RunAsync`](super::RunAsync)
+/// polls it, and `R` records its outcome on the call.
+///
+/// A call in the future is only ever moved, never borrowed: the poll takes
+/// it out (the first poll admits it straight into a local), and puts it back
+/// if the guarded future pends; the drop takes it out too. A call borrowed
+/// in place handed its address to a drop out of line (a cancelled keyed
+/// call's, or the panic guard's), and the whole future then stayed in
+/// memory, also where the compiler could tell that nothing was held.
 pub(crate) struct CallFuture<A, F, R, C> {
     /// Taken by the first poll.
     admit: Option<A>,
     /// Taken by the poll that sees the guarded future finish, or the
     /// rejection: `None` once the call is over.
     record: Option<R>,
-    /// Holds an empty call (`C::default()`) until the first poll admits one.
-    run: RunAsync<C, F>,
+    /// Empty (`C::default()`) but while the guarded future is pending.
+    /// Dropped by hand (see [`Drop`] below).
+    call: ManuallyDrop<C>,
+    body: F,
 }
 
 impl<A, F, R, C: Default> CallFuture<A, F, R, C> {
@@ -40,7 +50,8 @@ impl<A, F, R, C: Default> CallFuture<A, F, R, C> {
         CallFuture {
             admit: Some(admit),
             record: Some(record),
-            run: RunAsync::new(C::default(), fut),
+            call: ManuallyDrop::new(C::default()),
+            body: fut,
         }
     }
 }
@@ -50,47 +61,62 @@ where
     A: FnOnce() -> Result<C, Error>,
     F: Future<Output = Result<T, E>>,
     E: From<Error>,
-    R: FnOnce(C::Back, Result<T, E>) -> Result<T, E>,
-    C: HeldCall,
+    R: FnOnce(C, Result<T, E>) -> Result<T, E>,
+    C: HeldCall + Default,
 {
     type Output = Result<T, E>;
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
-        // SAFETY: `run` is structurally pinned: nothing moves it out of a
-        // pinned `CallFuture` (no method hands it out, there is no `Drop`),
-        // and `CallFuture` is `Unpin` only when `RunAsync` is. The other
-        // fields are not pinned.
+        // SAFETY: `body` is structurally pinned: nothing moves it out of a
+        // pinned `CallFuture` (no method hands it out, and `Drop` leaves it
+        // to the compiler's drop, in place), and `CallFuture` is `Unpin`
+        // only when `F` is. The other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above; `this.run` stays where it is until dropped.
-        let mut run = unsafe { Pin::new_unchecked(&mut this.run) };
-        // Asked before the body runs: asked after, the panic's unwinding
-        // path dropped the call the body handed back, and that drop kept
-        // the call in memory.
+        // SAFETY: as above; `this.body` stays where it is until dropped.
+        let body = unsafe { Pin::new_unchecked(&mut this.body) };
+        // Checked before the body runs: checked after, the panic's
+        // unwinding path dropped the call the body handed back, and that
+        // drop kept the call in memory.
         if this.record.is_none() {
             panic!("`Breaker::call_async` polled after it finished");
         }
-        if let Some(admit) = this.admit.take() {
-            match admit() {
-                // The empty call held until now owns nothing: forgotten,
-                // not dropped, so that no drop of it is left for the
-                // compiler to prove empty (it kept the call in memory).
-                Ok(call) => std::mem::forget(std::mem::replace(run.as_mut().call_mut(), call)),
+        let mut call = match this.admit.take() {
+            Some(admit) => match admit() {
+                Ok(call) => call,
                 Err(rejected) => {
                     this.record = None;
                     return Poll::Ready(Err(rejected.into()));
                 }
-            }
-        }
-        let Poll::Ready((result, call)) = run.poll(cx) else {
+            },
+            // Left empty while the body runs: if it panics, the call (ended
+            // by the panic) is dropped here, and the future holds nothing.
+            None => std::mem::take(&mut *this.call),
+        };
+        let Poll::Ready(result) = poll_held(body, &mut call, cx) else {
+            // The empty call held until now owns nothing: forgotten, not
+            // dropped, so that no drop of it is left for the compiler to
+            // prove empty.
+            std::mem::forget(std::mem::replace(&mut *this.call, call));
             return Poll::Pending;
         };
         // SAFETY: `record` was `Some` at the start of this poll, and only
         // the end of a call, here or at the rejection above, takes it.
         let record = unsafe { this.record.take().unwrap_unchecked() };
         // A guarded future that panicked earlier (its failure recorded) and
-        // was polled again hands back an empty call, which records nothing.
+        // was polled again runs with an empty call, which records nothing.
         Poll::Ready(record(call, result))
+    }
+}
+
+impl<A, F, R, C> Drop for CallFuture<A, F, R, C> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Taken out, then dropped: a call dropped while the guarded future
+        // is pending is cancelled, before the future is (the compiler drops
+        // `body` after this).
+        // SAFETY: `call` is taken here only, and never used after.
+        drop(unsafe { ManuallyDrop::take(&mut self.call) });
     }
 }
 

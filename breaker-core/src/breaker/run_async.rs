@@ -1,7 +1,8 @@
 //! [`RunAsync`]: an async body polled in place with its call's permit beside
-//! it, armed around each poll. The attribute's async calls run their bodies
-//! in it, and so do [`Breaker::call_async`](super::Breaker::call_async) and
-//! the retry's async path.
+//! it, armed around each poll. The attribute's async calls and the retry's
+//! async path run their bodies in it; the future of
+//! [`Breaker::call_async`](super::Breaker::call_async) polls its body the
+//! same way ([`poll_held`]), with a call it moves rather than borrows.
 //!
 //! A future of its own rather than an `async fn`: an `async fn` state
 //! machine pinned the body by moving it (a second copy of its state on
@@ -30,13 +31,6 @@ impl<C, F> RunAsync<C, F> {
     #[inline(always)]
     pub(crate) fn new(call: C, body: F) -> Self {
         RunAsync { call, body }
-    }
-
-    /// The call, not pinned (only the body is).
-    #[inline(always)]
-    pub(crate) fn call_mut(self: Pin<&mut Self>) -> &mut C {
-        // SAFETY: `call` is not structurally pinned (see `poll`).
-        unsafe { &mut self.get_unchecked_mut().call }
     }
 }
 
@@ -115,15 +109,27 @@ impl<C: HeldCall, F: Future> Future for RunAsync<C, F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above; `this.body` stays where it is until dropped.
         let body = unsafe { Pin::new_unchecked(&mut this.body) };
-        let armed = FailOnUnwind(Some(Polling(&mut this.call)));
-        let poll = body.poll(cx);
-        armed.release();
-        match poll {
+        match poll_held(body, &mut this.call, cx) {
             Poll::Ready(output) => Poll::Ready((output, this.call.back())),
-            Poll::Pending => {
-                this.call.pended();
-                Poll::Pending
-            }
+            Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// Polls `body` once with `call` held, as [`RunAsync`] does: a panic is
+/// recorded on the call, and the first time the body pends, the call lets
+/// go of its admitting thread's stripe ([`HeldCall::pended`]).
+#[inline(always)]
+pub(crate) fn poll_held<C: HeldCall, F: Future>(
+    body: Pin<&mut F>,
+    call: &mut C,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let armed = FailOnUnwind(Some(Polling(&mut *call)));
+    let poll = body.poll(cx);
+    armed.release();
+    if poll.is_pending() {
+        call.pended();
+    }
+    poll
 }
