@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
-use crate::model::{Attr, Spanned, Window};
+use crate::model::{Attr, Key, Spanned, Window};
 use crate::valid::return_span;
 
 /// The breaker's configuration as the site's keys, in the order the keys
@@ -397,30 +397,13 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
         Some(_) if sync_keyed => admit(quote!(::breaker_core::__private::acquire(__cb_breaker))),
         // The plain async call is admitted on its key's breaker, which its
         // `KeyedCall` then holds.
-        Some(key) if keyed_call => {
-            let expr = &key.value.expr;
-            let lookup = quote_spanned!(key.span=>
-                __CB_KEYED.acquire((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
-            );
-            admit(quote!({
-                #[allow(unused_imports)]
-                use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
-                #lookup
-            }))
-        }
+        Some(key) if keyed_call => admit(key_lookup(key, "acquire")),
         // With `retry` or `timeout`: the key's `Breaker`, whose drop is inline.
         Some(key) => {
-            let expr = &key.value.expr;
-            let lookup = quote_spanned!(key.span=>
-                __CB_KEYED.breaker((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
-            );
+            let lookup = key_lookup(key, "breaker");
             let admitted = admit(quote!(::breaker_core::__private::acquire(&__cb_breaker)));
             quote! {
-                let __cb_breaker: ::breaker_core::Breaker = {
-                    #[allow(unused_imports)]
-                    use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
-                    #lookup
-                };
+                let __cb_breaker: ::breaker_core::Breaker = #lookup;
                 #admitted
             }
         }
@@ -489,17 +472,10 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
             let Some(key) = &attr.key else {
                 unreachable!("sync_keyed has a key")
             };
-            let expr = &key.value.expr;
-            let ticket = quote_spanned!(key.span=>
-                __CB_KEYED.ticket((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
-            );
+            let ticket = key_lookup(key, "ticket");
             quote!({
                 #site
-                let __cb_ticket = {
-                    #[allow(unused_imports)]
-                    use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
-                    #ticket
-                };
+                let __cb_ticket = #ticket;
                 __cb_ticket.with(move |__cb_breaker: &::breaker_core::Breaker| {
                     #acquire
                     let #ret_binding = #run;
@@ -536,6 +512,24 @@ pub fn expand(attr: &Attr, func: &ItemFn) -> TokenStream {
 
 /// `ty` with every `impl Trait` in it replaced by `_`, which a `let` and a
 /// turbofish accept.
+/// `{ __CB_KEYED.<method>(key) }`: the key expression's value looked up as
+/// `KeyProbe`'s autoref traits pick (a reference by what it points at),
+/// those traits imported in a block of their own so that they reach no user
+/// code, and spanned on `key = ..` so that a key of the wrong type is
+/// reported there.
+fn key_lookup(key: &Spanned<Key>, method: &str) -> TokenStream {
+    let expr = &key.value.expr;
+    let method = proc_macro2::Ident::new(method, key.span);
+    let lookup = quote_spanned!(key.span=>
+        __CB_KEYED.#method((&::breaker_core::__private::KeyProbe(&(#expr))).__cb_key())
+    );
+    quote!({
+        #[allow(unused_imports)]
+        use ::breaker_core::__private::{KeyOfRef as _, KeyOfValue as _};
+        #lookup
+    })
+}
+
 fn infer_impl(ty: Type) -> Type {
     match ty {
         Type::ImplTrait(_) => Type::Infer(syn::TypeInfer {

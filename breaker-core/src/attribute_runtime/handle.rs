@@ -97,7 +97,7 @@ pub struct Call<'a> {
     permit: Option<Permit<'a>>,
 }
 
-impl<'a> Call<'a> {
+impl Call<'_> {
     /// Records a success (also for an error the `failure` predicate excuses).
     /// By value, as `Breaker::call` records: a permit taken out of a borrowed
     /// call left a `None` to drop, and kept the call in memory for it.

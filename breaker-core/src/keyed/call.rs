@@ -84,53 +84,54 @@ impl KeyedCall {
         }
     }
 
-    /// Takes the permit out for its outcome (`None` if a panic recorded it
-    /// already), with the hold that keeps its breaker; a permit out of its
-    /// breaker's reach here is forgotten instead (see `KeyHold`), and the
-    /// outer `None` comes back with the hold.
+    /// The permit, where this thread may reach its breaker (`None` inside
+    /// if a panic recorded it already); else it is forgotten, left behind
+    /// (see `KeyHold`), and `None` comes back.
     #[inline(always)]
-    fn into_parts(self) -> (Option<Option<Permit<'static>>>, KeyHold) {
-        let mut this = ManuallyDrop::new(self);
-        let permit = this.permit.take();
-        let hold = this.hold.take();
-        match hold.breaker() {
-            Some(_) => (Some(permit), hold),
+    fn permit_here(&mut self) -> Option<&mut Option<Permit<'static>>> {
+        match self.hold.breaker() {
+            Some(_) => Some(&mut self.permit),
             None => {
-                std::mem::forget(permit);
-                (None, hold)
+                std::mem::forget(self.permit.take());
+                None
             }
+        }
+    }
+
+    /// Ends the call: `record` is handed the permit, where there is one to
+    /// record here, then the breaker is let go.
+    #[inline(always)]
+    fn end(self, record: impl FnOnce(Permit<'static>)) {
+        let mut this = ManuallyDrop::new(self);
+        let permit = this.permit_here().map(Option::take);
+        let hold = this.hold.take();
+        match permit {
+            Some(permit) => {
+                if let Some(permit) = permit {
+                    record(permit);
+                }
+                // SAFETY: `permit_here` found the breaker reachable here.
+                unsafe { hold.release_here() };
+            }
+            None => hold.release(),
         }
     }
 
     /// Records a success, then lets go of the breaker.
     #[inline(always)]
     pub fn success(self) {
-        match self.into_parts() {
-            (Some(permit), hold) => {
-                if let Some(permit) = permit {
-                    let _ = permit.success();
-                }
-                // SAFETY: `into_parts` found the breaker reachable here.
-                unsafe { hold.release_here() };
-            }
-            (None, hold) => hold.release(),
-        }
+        self.end(|permit| {
+            let _ = permit.success();
+        });
     }
 
     /// Records a failure; `message` is called only if the failure opens the
     /// breaker. Then lets go of the breaker.
     #[inline]
     pub fn failure(self, message: impl FnOnce() -> String) {
-        match self.into_parts() {
-            (Some(permit), hold) => {
-                if let Some(permit) = permit {
-                    let _ = permit.failure_with(message);
-                }
-                // SAFETY: `into_parts` found the breaker reachable here.
-                unsafe { hold.release_here() };
-            }
-            (None, hold) => hold.release(),
-        }
+        self.end(|permit| {
+            let _ = permit.failure_with(message);
+        });
     }
 
     /// Records `result` as [`Permit::finish`] does, then lets go of the
@@ -176,13 +177,11 @@ impl Drop for KeyedCall {
 #[cold]
 #[inline(never)]
 fn cancelled(this: &mut KeyedCall) {
-    let (permit, hold) = (this.permit.take(), this.hold.take());
-    match hold.breaker() {
-        // A cancelled call, if it was still held; the hold goes after it,
-        // also if recording unwinds.
-        Some(_) => drop(permit),
-        None => std::mem::forget(permit),
-    }
+    // A cancelled call, if it was still held; the hold goes after it, also
+    // if recording unwinds.
+    let permit = this.permit_here().and_then(Option::take);
+    let hold = this.hold.take();
+    drop(permit);
     drop(hold);
 }
 
@@ -194,9 +193,8 @@ impl HeldCall for KeyedCall {
     // another thread, holds nothing after.
     fn panicked_in_place(&mut self) {
         let mut call = self.back();
-        match call.hold.breaker() {
-            Some(_) => HeldCall::panicked_in_place(&mut *call.permit),
-            None => std::mem::forget(call.permit.take()),
+        if let Some(permit) = call.permit_here() {
+            HeldCall::panicked_in_place(permit);
         }
     }
 
@@ -205,9 +203,8 @@ impl HeldCall for KeyedCall {
     // stripe. A call already on another thread is left behind unrecorded.
     #[inline(always)]
     fn pended(&mut self) {
-        match self.hold.breaker() {
-            Some(_) => HeldCall::pended(&mut *self.permit),
-            None => std::mem::forget(self.permit.take()),
+        if let Some(permit) = self.permit_here() {
+            HeldCall::pended(permit);
         }
         self.hold.may_move();
     }
