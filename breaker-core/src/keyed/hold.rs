@@ -115,7 +115,7 @@ impl KeyHold {
         // The copy stands for no count: never dropped, also if unpinning
         // unwinds.
         let copy = std::mem::replace(&mut self.breaker, ManuallyDrop::new(None));
-        if self.home == recent::this_home() {
+        if self.pinned_here() {
             *self.breaker = copy.as_ref().map(Breaker::clone);
             drop(ManuallyDrop::into_inner(pinned));
         }

@@ -168,6 +168,19 @@ struct Recent {
     settled: Cell<u8>,
 }
 
+impl Recent {
+    /// Every entry: the sets' ways, then the spares.
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.sets.iter().flatten().chain(&self.spares)
+    }
+
+    /// Where these recent keys are, as a number (see [`this_home`]).
+    #[inline(always)]
+    fn home(&self) -> usize {
+        self as *const Recent as usize
+    }
+}
+
 thread_local! {
     static RECENT: Recent = const {
         Recent {
@@ -189,7 +202,7 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let recent = this_thread();
         if clean(recent) {
-            leave_behind(this_home());
+            leave_behind(recent.home());
         }
     }
 }
@@ -204,7 +217,7 @@ impl Drop for Cleanup {
 /// Its thread then leaves its address behind (see [`this_home`]).
 fn clean(recent: &Recent) -> bool {
     let mut pinned = false;
-    for entry in recent.sets.iter().flatten().chain(&recent.spares) {
+    for entry in recent.entries() {
         if entry.is_pinned() {
             pinned = true;
         } else {
@@ -347,7 +360,7 @@ fn this_thread() -> &'static Recent {
 /// heap, and what a stale pin unpins is never used.
 #[inline(always)]
 pub(super) fn this_home() -> usize {
-    this_thread() as *const Recent as usize
+    this_thread().home()
 }
 
 /// [`Recent::settled`]: not settled yet.
@@ -369,7 +382,7 @@ static ANY_LEFT: AtomicBool = AtomicBool::new(false);
 /// once, before the first entry it fills.
 fn may_fill(recent: &Recent) -> bool {
     if recent.settled.get() == UNSETTLED {
-        let refused = left_behind_at(recent as *const Recent as usize);
+        let refused = left_behind_at(recent.home());
         recent.settled.set(if refused { REFUSED } else { SETTLED });
     }
     recent.settled.get() == SETTLED
@@ -602,12 +615,8 @@ impl<S> Place<S> {
 /// a pin.
 #[cfg(test)]
 pub(crate) fn pinned_here() -> usize {
-    let recent = this_thread();
-    recent
-        .sets
-        .iter()
-        .flatten()
-        .chain(&recent.spares)
+    this_thread()
+        .entries()
         .filter(|entry| entry.is_pinned())
         .count()
 }
@@ -617,8 +626,7 @@ pub(crate) fn pinned_here() -> usize {
 /// [`this_home`]), and no later test's thread refuses its entries.
 #[cfg(test)]
 pub(crate) fn unpin_all_here() {
-    let recent = this_thread();
-    for entry in recent.sets.iter().flatten().chain(&recent.spares) {
+    for entry in this_thread().entries() {
         entry.held.set(false);
         entry.pins.set(0);
     }
